@@ -1,0 +1,113 @@
+//! Items (one post or article) and what the classifier said about them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{ContentHash, ItemId, SourceId};
+
+/// One article or post, normalised from whatever format it came in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    /// Stable id, from the canonical URL.
+    pub id: ItemId,
+    /// The link as published.
+    pub url: String,
+    /// The link after canonicalisation; the dedupe key.
+    pub canonical_url: String,
+    /// Plain-text title.
+    pub title: String,
+    /// Plain-text body (summary or full content), whitespace collapsed.
+    pub text: String,
+    /// Publication time, if the source gave one.
+    pub published: Option<DateTime<Utc>>,
+    /// When infodemic fetched it.
+    pub fetched_at: DateTime<Utc>,
+    /// Author or account, if given.
+    pub author: Option<String>,
+    /// Where it came from.
+    pub source: SourceId,
+    /// Detected language (ISO 639-1), if detection was confident.
+    pub language: Option<String>,
+    /// Hash of normalised title and text; the second dedupe key.
+    pub content_hash: ContentHash,
+}
+
+impl Item {
+    /// The text the classifier reads: the title, then the body.
+    pub fn classifier_input(&self) -> String {
+        if self.text.is_empty() {
+            self.title.clone()
+        } else if self.title.is_empty() {
+            self.text.clone()
+        } else {
+            format!("{}. {}", self.title.trim_end_matches('.'), self.text)
+        }
+    }
+
+    /// The time used for ordering and filtering: publication time, else fetch time.
+    pub fn effective_time(&self) -> DateTime<Utc> {
+        self.published.unwrap_or(self.fetched_at)
+    }
+}
+
+/// Which model produced a score.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelRef {
+    /// Model id from its manifest.
+    pub id: String,
+    /// Model version from its manifest.
+    pub version: String,
+}
+
+/// The classifier's output for one text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Classification {
+    /// Probability that the text is health misinformation, 0..=1.
+    pub score: f32,
+    /// `score >= threshold` of the model that produced it.
+    pub flagged: bool,
+    /// L2-normalised sentence embedding (for campaigns and claim matching).
+    pub embedding: Vec<f32>,
+    /// The model that produced it.
+    pub model: ModelRef,
+}
+
+impl Classification {
+    /// The label the score implies.
+    pub fn label(&self) -> Label {
+        if self.flagged {
+            Label::Misinformation
+        } else {
+            Label::Reliable
+        }
+    }
+}
+
+/// An item with its classification: what the store keeps and queries return.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScoredItem {
+    /// The item.
+    pub item: Item,
+    /// What the model said.
+    pub classification: Classification,
+}
+
+/// The two classes the model tells apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Label {
+    /// Not flagged.
+    Reliable,
+    /// Likely health misinformation.
+    Misinformation,
+}
+
+impl Label {
+    /// Lowercase name, as in manifests and exports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::Reliable => "reliable",
+            Label::Misinformation => "misinformation",
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! Domain vocabulary of infodemic: what an item, a source, a score and a query are.
+//!
+//! # Architecture
+//! This crate performs no I/O and knows nothing of tokio, reqwest, sled or ort. Every other
+//! crate speaks in these types; the store keeps versioned records of its own and converts.
+#![deny(missing_docs)]
+
+mod feed;
+mod id;
+mod item;
+pub mod metrics;
+mod query;
+pub mod text;
+pub mod url_canon;
+
+pub use feed::{FeedCategory, FeedKind, FeedSpec, SourceId, SourceIdError};
+pub use id::{ContentHash, IdParseError, ItemId};
+pub use item::{Classification, Item, Label, ModelRef, ScoredItem};
+pub use query::{ItemQuery, SortOrder};

@@ -1,0 +1,71 @@
+//! What a user can ask of the stored items.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{ScoredItem, SourceId};
+
+/// Order of query results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum SortOrder {
+    /// Newest first (publication time, else fetch time).
+    #[default]
+    Newest,
+    /// Highest misinformation score first.
+    Score,
+}
+
+/// Filters over stored items; every field narrows the result.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ItemQuery {
+    /// Only items the model flagged.
+    pub flagged_only: bool,
+    /// Only items with at least this score.
+    pub min_score: Option<f32>,
+    /// Only items at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only items before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Only items from these sources (any of them).
+    pub sources: Vec<SourceId>,
+    /// Only items whose title or text contains this, case-insensitively.
+    pub text: Option<String>,
+    /// At most this many results.
+    pub limit: Option<usize>,
+    /// Result order.
+    pub order: SortOrder,
+}
+
+impl ItemQuery {
+    /// Whether `scored` passes every filter except `limit` and `order`.
+    pub fn matches(&self, scored: &ScoredItem) -> bool {
+        let item = &scored.item;
+        let class = &scored.classification;
+        if self.flagged_only && !class.flagged {
+            return false;
+        }
+        if self.min_score.is_some_and(|min| class.score < min) {
+            return false;
+        }
+        let time = item.effective_time();
+        if self.since.is_some_and(|since| time < since) {
+            return false;
+        }
+        if self.until.is_some_and(|until| time >= until) {
+            return false;
+        }
+        if !self.sources.is_empty() && !self.sources.contains(&item.source) {
+            return false;
+        }
+        if let Some(needle) = &self.text {
+            let needle = needle.to_lowercase();
+            if !item.title.to_lowercase().contains(&needle)
+                && !item.text.to_lowercase().contains(&needle)
+            {
+                return false;
+            }
+        }
+        true
+    }
+}
