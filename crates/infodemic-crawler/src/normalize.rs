@@ -1,0 +1,214 @@
+//! Feed entries to [`Item`]s: canonical URL, plain text, time, author, language, hash.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use feed_rs::model::{Entry, Feed, Text};
+use infodemic_core::{text, url_canon, ContentHash, FeedSpec, Item, ItemId};
+use url::Url;
+use whatlang::Lang;
+
+use crate::html_text::html_to_text;
+
+/// The items of one feed, and how many entries could not become items.
+#[derive(Debug, Default)]
+pub struct Normalized {
+    /// One item per distinct canonical URL, in feed order.
+    pub items: Vec<Item>,
+    /// Entries without a usable link, or without any text.
+    pub skipped: usize,
+    /// Entries whose canonical URL repeated an earlier entry of the same feed.
+    pub duplicates_in_feed: usize,
+}
+
+/// Normalises every entry of `feed`. Relative links resolve against `base` (the URL the
+/// feed was fetched from, after redirects).
+pub fn normalize_feed(feed: Feed, spec: &FeedSpec, base: &Url, fetched_at: DateTime<Utc>) -> Normalized {
+    let feed_language = feed.language.clone();
+    let mut seen = HashSet::new();
+    let mut out = Normalized::default();
+    for entry in feed.entries {
+        match normalize_entry(entry, spec, base, feed_language.as_deref(), fetched_at) {
+            Some(item) if seen.insert(item.canonical_url.clone()) => out.items.push(item),
+            Some(_) => out.duplicates_in_feed += 1,
+            None => out.skipped += 1,
+        }
+    }
+    out
+}
+
+/// Normalises one entry; `None` when it has no usable link or no text at all.
+pub fn normalize_entry(
+    entry: Entry,
+    spec: &FeedSpec,
+    base: &Url,
+    feed_language: Option<&str>,
+    fetched_at: DateTime<Utc>,
+) -> Option<Item> {
+    let url = entry_link(&entry, base)?;
+    let canonical_url = url_canon::canonicalize(&url).to_string();
+    let title = entry.title.as_ref().map(text_of).unwrap_or_default();
+    let body = entry
+        .content
+        .as_ref()
+        .and_then(|content| content.body.as_deref())
+        .map(html_to_text)
+        .filter(|body| !body.is_empty())
+        .or_else(|| entry.summary.as_ref().map(text_of))
+        .unwrap_or_default();
+    if title.is_empty() && body.is_empty() {
+        return None;
+    }
+    let author = entry
+        .authors
+        .iter()
+        .chain(&entry.contributors)
+        .find_map(|person| person.name.as_deref().map(text::collapse_whitespace))
+        .filter(|name| !name.is_empty());
+    let declared_language = entry.language.as_deref().or(feed_language).or(spec.language.as_deref());
+    let language = detect_language(&title, &body).or_else(|| declared_language.map(primary_subtag));
+    Some(Item {
+        id: ItemId::from_canonical_url(&canonical_url),
+        url: url.to_string(),
+        content_hash: ContentHash::of(&title, &body),
+        canonical_url,
+        title,
+        text: body,
+        published: entry.published.or(entry.updated),
+        fetched_at,
+        author,
+        source: spec.id.clone(),
+        language,
+    })
+}
+
+fn text_of(value: &Text) -> String {
+    html_to_text(&value.content)
+}
+
+/// The entry's web page: its alternate link, else its first link, else an id that is a URL.
+fn entry_link(entry: &Entry, base: &Url) -> Option<Url> {
+    let href = entry
+        .links
+        .iter()
+        .find(|link| link.rel.as_deref().is_none_or(|rel| rel == "alternate"))
+        .or_else(|| entry.links.first())
+        .map(|link| link.href.as_str())
+        .or_else(|| Some(entry.id.as_str()).filter(|id| id.starts_with("http")))?;
+    let url = base.join(href.trim()).ok()?;
+    matches!(url.scheme(), "http" | "https").then_some(url)
+}
+
+/// `en-US` to `en`.
+fn primary_subtag(tag: &str) -> String {
+    tag.split(['-', '_']).next().unwrap_or(tag).to_ascii_lowercase()
+}
+
+/// The language of the text when the detector is confident; ISO 639-1 where one exists.
+fn detect_language(title: &str, body: &str) -> Option<String> {
+    let sample: String = format!("{title} {body}").chars().take(2000).collect();
+    let info = whatlang::detect(&sample)?;
+    if !info.is_reliable() {
+        return None;
+    }
+    Some(iso_639_1(info.lang()).map_or_else(|| info.lang().code().to_owned(), str::to_owned))
+}
+
+fn iso_639_1(lang: Lang) -> Option<&'static str> {
+    Some(match lang {
+        Lang::Eng => "en",
+        Lang::Spa => "es",
+        Lang::Fra => "fr",
+        Lang::Deu => "de",
+        Lang::Por => "pt",
+        Lang::Ita => "it",
+        Lang::Nld => "nl",
+        Lang::Rus => "ru",
+        Lang::Ukr => "uk",
+        Lang::Pol => "pl",
+        Lang::Tur => "tr",
+        Lang::Ara => "ar",
+        Lang::Hin => "hi",
+        Lang::Jpn => "ja",
+        Lang::Cmn => "zh",
+        Lang::Kor => "ko",
+        Lang::Ind => "id",
+        Lang::Vie => "vi",
+        Lang::Swe => "sv",
+        Lang::Dan => "da",
+        Lang::Nob => "nb",
+        Lang::Fin => "fi",
+        Lang::Ell => "el",
+        Lang::Heb => "he",
+        Lang::Ron => "ro",
+        Lang::Ces => "cs",
+        Lang::Hun => "hu",
+        Lang::Tha => "th",
+        Lang::Ben => "bn",
+        Lang::Pes => "fa",
+        Lang::Urd => "ur",
+        Lang::Tgl => "tl",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_feed;
+
+    fn spec() -> FeedSpec {
+        FeedSpec::from_url(Url::parse("https://example.org/feed.xml").unwrap())
+    }
+
+    fn normalize(xml: &str) -> Normalized {
+        let feed = parse_feed(xml.as_bytes()).unwrap();
+        normalize_feed(feed, &spec(), &Url::parse("https://example.org/feed.xml").unwrap(), Utc::now())
+    }
+
+    #[test]
+    fn resolves_relative_links_and_strips_tracking() {
+        let out = normalize(
+            r#"<rss version="2.0"><channel><title>t</title>
+            <item><title>A</title><link>/news/a?utm_source=x</link><description>&lt;p&gt;Body text&lt;/p&gt;</description></item>
+            </channel></rss>"#,
+        );
+        assert_eq!(out.items.len(), 1);
+        let item = &out.items[0];
+        assert_eq!(item.canonical_url, "https://example.org/news/a");
+        assert_eq!(item.url, "https://example.org/news/a?utm_source=x");
+        assert_eq!(item.text, "Body text");
+        assert_eq!(item.id, ItemId::from_canonical_url("https://example.org/news/a"));
+    }
+
+    #[test]
+    fn duplicate_links_in_one_feed_are_counted_once() {
+        let out = normalize(
+            r#"<rss version="2.0"><channel><title>t</title>
+            <item><title>A</title><link>https://e.org/a?utm_medium=1</link></item>
+            <item><title>A again</title><link>https://e.org/a#x</link></item>
+            <item><title>No link</title></item>
+            </channel></rss>"#,
+        );
+        assert_eq!(out.items.len(), 1);
+        assert_eq!(out.duplicates_in_feed, 1);
+        assert_eq!(out.skipped, 1);
+    }
+
+    #[test]
+    fn detects_language_of_long_enough_text() {
+        let out = normalize(
+            r#"<rss version="2.0"><channel><title>t</title>
+            <item><title>Campaña de vacunación</title><link>https://e.org/es</link>
+            <description>El ministerio de salud anuncia una nueva campaña de vacunación contra el sarampión para todos los niños menores de cinco años en las escuelas.</description></item>
+            </channel></rss>"#,
+        );
+        assert_eq!(out.items[0].language.as_deref(), Some("es"));
+    }
+
+    #[test]
+    fn primary_subtag_lowercases() {
+        assert_eq!(primary_subtag("en-US"), "en");
+        assert_eq!(primary_subtag("FR"), "fr");
+    }
+}

@@ -1,0 +1,39 @@
+//! Bytes to feed entries, with feed-rs (RSS 0.9x/1.0/2.0, Atom, JSON Feed).
+
+use crate::FeedError;
+
+/// Parses a feed document. The format is detected from the content.
+///
+/// # Errors
+/// [`FeedError::Empty`] for a blank body, [`FeedError::NotAFeed`] for anything feed-rs cannot
+/// read (HTML pages, truncated or malformed XML, binary data).
+pub fn parse_feed(bytes: &[u8]) -> Result<feed_rs::model::Feed, FeedError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(FeedError::Empty);
+    }
+    feed_rs::parser::parse(bytes).map_err(|e| FeedError::NotAFeed(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_and_blank_bodies_are_empty() {
+        assert!(matches!(parse_feed(b""), Err(FeedError::Empty)));
+        assert!(matches!(parse_feed(b" \n "), Err(FeedError::Empty)));
+    }
+
+    #[test]
+    fn html_is_not_a_feed() {
+        let html = b"<!doctype html><html><body><p>hello</p></body></html>";
+        assert!(matches!(parse_feed(html), Err(FeedError::NotAFeed(_))));
+    }
+
+    #[test]
+    fn minimal_rss_parses() {
+        let rss = br#"<rss version="2.0"><channel><title>t</title>
+            <item><title>a</title><link>https://e.org/a</link></item></channel></rss>"#;
+        assert_eq!(parse_feed(rss).unwrap().entries.len(), 1);
+    }
+}
