@@ -1,0 +1,232 @@
+//! `model.toml`: what a model directory holds and the checksums that prove it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{ClassifierError, Result};
+
+/// The manifest file name inside a model directory.
+pub const MANIFEST_FILE: &str = "model.toml";
+
+/// The parsed `model.toml`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelManifest {
+    /// Identity, labels, threshold, limits.
+    pub model: ModelInfo,
+    /// The files serving needs, with their sha256.
+    pub files: ModelFiles,
+    /// Graph input and output names.
+    pub io: ModelIo,
+    /// How the model was trained (free-form, shown by `model info`).
+    #[serde(default)]
+    pub training: toml::Table,
+    /// Validation metrics per evaluation set (free-form numbers).
+    #[serde(default)]
+    pub metrics: BTreeMap<String, toml::Table>,
+}
+
+/// The `[model]` table.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// Model id.
+    pub id: String,
+    /// Model version.
+    pub version: String,
+    /// One-line description.
+    #[serde(default)]
+    pub description: String,
+    /// Class names, negative first: `["reliable", "misinformation"]`.
+    pub labels: Vec<String>,
+    /// Scores at or above this are flagged.
+    pub threshold: f32,
+    /// Tokens per text after truncation.
+    pub max_tokens: usize,
+    /// Length of the embedding output.
+    pub embedding_dim: usize,
+    /// Anything else (encoder, head, quantization...), kept for `model info`.
+    #[serde(flatten)]
+    pub extra: toml::Table,
+}
+
+/// The `[files]` table.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelFiles {
+    /// The ONNX graph.
+    pub graph: FileEntry,
+    /// The HF tokenizers `tokenizer.json`.
+    pub tokenizer: FileEntry,
+}
+
+/// A file of the model directory and its expected hash.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// Path relative to the model directory.
+    pub path: String,
+    /// Lowercase hex sha256.
+    pub sha256: String,
+}
+
+/// The `[io]` table: names of the graph's inputs and outputs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelIo {
+    /// int64 [batch, seq] token ids.
+    pub input_ids: String,
+    /// int64 [batch, seq] 1 for tokens, 0 for padding.
+    pub attention_mask: String,
+    /// float32 [batch] probability of misinformation.
+    pub score: String,
+    /// float32 [batch, embedding_dim] L2-normalised embedding.
+    pub embedding: String,
+}
+
+/// A model directory whose files matched the manifest when read. Holds the verified bytes,
+/// so nothing can change between the check and their use.
+#[derive(Clone)]
+pub struct ModelBundle {
+    /// The directory.
+    pub dir: PathBuf,
+    /// The manifest.
+    pub manifest: ModelManifest,
+    /// The verified graph bytes.
+    pub graph: Vec<u8>,
+    /// The verified tokenizer bytes.
+    pub tokenizer: Vec<u8>,
+}
+
+impl std::fmt::Debug for ModelBundle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelBundle")
+            .field("dir", &self.dir)
+            .field("id", &self.manifest.model.id)
+            .field("graph_bytes", &self.graph.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ModelManifest {
+    /// Reads and parses `dir/model.toml` without touching the other files.
+    ///
+    /// # Errors
+    /// When the manifest is missing or invalid.
+    pub fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|source| ClassifierError::Read { path: path.clone(), source })?;
+        let manifest: ModelManifest =
+            toml::from_str(&text).map_err(|e| ClassifierError::Manifest { path: path.clone(), message: e.to_string() })?;
+        manifest.validate().map_err(|message| ClassifierError::Manifest { path, message })?;
+        Ok(manifest)
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        let model = &self.model;
+        if model.labels.len() != 2 {
+            return Err(format!("expected 2 labels, found {}", model.labels.len()));
+        }
+        if !(0.0..=1.0).contains(&model.threshold) {
+            return Err(format!("threshold {} is outside 0..=1", model.threshold));
+        }
+        if model.max_tokens < 2 || model.embedding_dim == 0 {
+            return Err("max_tokens must be at least 2 and embedding_dim positive".to_owned());
+        }
+        for entry in [&self.files.graph, &self.files.tokenizer] {
+            if entry.sha256.len() != 64 || !entry.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(format!("sha256 of {} is not 64 hex characters", entry.path));
+            }
+            if Path::new(&entry.path).is_absolute() || entry.path.contains("..") {
+                return Err(format!("file path {} must stay inside the model directory", entry.path));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ModelBundle {
+    /// Reads the manifest and every file it names, verifying each sha256.
+    ///
+    /// # Errors
+    /// A missing file, an invalid manifest, or a [`ClassifierError::Checksum`] mismatch.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let manifest = ModelManifest::read(dir)?;
+        let graph = read_verified(dir, &manifest.files.graph)?;
+        let tokenizer = read_verified(dir, &manifest.files.tokenizer)?;
+        Ok(Self { dir: dir.to_path_buf(), manifest, graph, tokenizer })
+    }
+}
+
+fn read_verified(dir: &Path, entry: &FileEntry) -> Result<Vec<u8>> {
+    let path = dir.join(&entry.path);
+    let bytes = std::fs::read(&path).map_err(|source| ClassifierError::Read { path: path.clone(), source })?;
+    let actual = hex::encode(Sha256::digest(&bytes));
+    if !actual.eq_ignore_ascii_case(&entry.sha256) {
+        return Err(ClassifierError::Checksum { path, expected: entry.sha256.clone(), actual });
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_model(dir: &Path, graph: &[u8], graph_sha: &str) {
+        std::fs::write(dir.join("model.onnx"), graph).unwrap();
+        std::fs::write(dir.join("tokenizer.json"), b"{}").unwrap();
+        let tok_sha = hex::encode(Sha256::digest(b"{}"));
+        let manifest = format!(
+            r#"
+[model]
+id = "m"
+version = "1"
+labels = ["reliable", "misinformation"]
+threshold = 0.5
+max_tokens = 128
+embedding_dim = 384
+encoder = "x"
+
+[files.graph]
+path = "model.onnx"
+sha256 = "{graph_sha}"
+
+[files.tokenizer]
+path = "tokenizer.json"
+sha256 = "{tok_sha}"
+
+[io]
+input_ids = "input_ids"
+attention_mask = "attention_mask"
+score = "score"
+embedding = "embedding"
+
+[metrics.val]
+f1 = 0.9
+"#
+        );
+        std::fs::write(dir.join(MANIFEST_FILE), manifest).unwrap();
+    }
+
+    #[test]
+    fn loads_when_checksums_match() {
+        let dir = tempfile::tempdir().unwrap();
+        write_model(dir.path(), b"graph", &hex::encode(Sha256::digest(b"graph")));
+        let bundle = ModelBundle::load(dir.path()).unwrap();
+        assert_eq!(bundle.graph, b"graph");
+        assert_eq!(bundle.manifest.model.extra.get("encoder").and_then(|v| v.as_str()), Some("x"));
+        assert!(bundle.manifest.metrics.contains_key("val"));
+    }
+
+    #[test]
+    fn refuses_a_modified_graph() {
+        let dir = tempfile::tempdir().unwrap();
+        write_model(dir.path(), b"tampered", &hex::encode(Sha256::digest(b"graph")));
+        let error = ModelBundle::load(dir.path()).unwrap_err();
+        assert!(matches!(error, ClassifierError::Checksum { .. }), "{error}");
+    }
+
+    #[test]
+    fn missing_manifest_is_a_read_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(ModelManifest::read(dir.path()), Err(ClassifierError::Read { .. })));
+    }
+}
