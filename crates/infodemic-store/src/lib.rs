@@ -1,0 +1,58 @@
+//! The store: scored items, their indexes and feed state, in sled.
+//!
+//! # Architecture
+//! - This is the only crate that names `sled`. Everything above it sees [`SledStore`] and the
+//!   read-side trait [`ItemReader`] (which a future client of the running service implements
+//!   too).
+//! - Values on disk are versioned records of their own ([`records`]), never the domain types:
+//!   a domain refactor cannot silently change the file format. Keys are big-endian so sled's
+//!   byte order is the order we query in ([`keys`]).
+//! - [`SledStore::commit`] writes a batch of items *and* the states of the feeds they came
+//!   from in one transaction: a run interrupted at any point leaves either the whole batch or
+//!   none of it, and a feed's ETag is never saved without its items.
+//! - `meta/schema_version` is checked at open; [`migrations`] upgrade older data in place.
+#![deny(missing_docs)]
+
+mod error;
+pub mod keys;
+pub mod migrations;
+pub mod records;
+mod sled_store;
+mod stats;
+
+use infodemic_core::{FeedState, ItemId, ItemQuery, ScoredItem};
+
+pub use error::StoreError;
+pub use sled_store::{CommitReport, SledStore};
+pub use stats::{Counts, StoreStats};
+
+/// Result type of this crate.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The read side of the store: what the query commands need. Implemented by [`SledStore`]
+/// for direct access; a client of the running service can implement it too.
+pub trait ItemReader {
+    /// One item by id.
+    ///
+    /// # Errors
+    /// Storage or decoding failures.
+    fn get(&self, id: ItemId) -> Result<Option<ScoredItem>>;
+
+    /// Items matching `query`, in its order, at most its limit.
+    ///
+    /// # Errors
+    /// Storage or decoding failures.
+    fn query(&self, query: &ItemQuery) -> Result<Vec<ScoredItem>>;
+
+    /// Counts per day, source and label.
+    ///
+    /// # Errors
+    /// Storage or decoding failures.
+    fn stats(&self) -> Result<StoreStats>;
+
+    /// The state of every feed ever crawled.
+    ///
+    /// # Errors
+    /// Storage or decoding failures.
+    fn feed_states(&self) -> Result<Vec<FeedState>>;
+}

@@ -1,0 +1,215 @@
+//! On-disk records: `[version byte][postcard payload]`, one type per version.
+//!
+//! Never change a `V1` type; add a `V2`, a conversion, and a decode arm (or a migration).
+
+use chrono::{DateTime, Utc};
+use infodemic_core::{
+    Classification, ContentHash, FeedState, HttpValidators, Item, ItemId, ModelRef, ScoredItem, SourceId,
+};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use crate::{Result, StoreError};
+
+/// Record version written for items.
+pub const ITEM_VERSION: u8 = 1;
+/// Record version written for feed states.
+pub const FEED_VERSION: u8 = 1;
+
+/// An item and its classification, as stored from schema version 1.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredItemV1 {
+    /// Item id bytes.
+    pub id: [u8; 8],
+    /// Link as published.
+    pub url: String,
+    /// Canonical link.
+    pub canonical_url: String,
+    /// Title.
+    pub title: String,
+    /// Plain text.
+    pub text: String,
+    /// Publication time, microseconds since the epoch.
+    pub published_us: Option<i64>,
+    /// Fetch time, microseconds since the epoch.
+    pub fetched_us: i64,
+    /// Author.
+    pub author: Option<String>,
+    /// Source id.
+    pub source: String,
+    /// Language code.
+    pub language: Option<String>,
+    /// Content hash bytes.
+    pub content_hash: [u8; 16],
+    /// Misinformation probability.
+    pub score: f32,
+    /// Flag decision at classification time.
+    pub flagged: bool,
+    /// Sentence embedding.
+    pub embedding: Vec<f32>,
+    /// Model id.
+    pub model_id: String,
+    /// Model version.
+    pub model_version: String,
+}
+
+/// A feed's state, as stored from schema version 1.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredFeedStateV1 {
+    /// Source id.
+    pub source: String,
+    /// URL last crawled.
+    pub url: String,
+    /// Last attempt, microseconds.
+    pub last_attempt_us: Option<i64>,
+    /// Last success, microseconds.
+    pub last_success_us: Option<i64>,
+    /// Last error message.
+    pub last_error: Option<String>,
+    /// Failures since the last success.
+    pub consecutive_failures: u32,
+    /// ETag.
+    pub etag: Option<String>,
+    /// Last-Modified.
+    pub last_modified: Option<String>,
+    /// Items stored from this feed.
+    pub items_stored: u64,
+}
+
+fn micros(time: DateTime<Utc>) -> i64 {
+    time.timestamp_micros()
+}
+
+fn corrupt(tree: &'static str, message: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt { tree, message: message.to_string() }
+}
+
+fn time(tree: &'static str, us: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(us).ok_or_else(|| corrupt(tree, format!("timestamp {us} out of range")))
+}
+
+impl From<&ScoredItem> for StoredItemV1 {
+    fn from(scored: &ScoredItem) -> Self {
+        let (item, class) = (&scored.item, &scored.classification);
+        Self {
+            id: item.id.0,
+            url: item.url.clone(),
+            canonical_url: item.canonical_url.clone(),
+            title: item.title.clone(),
+            text: item.text.clone(),
+            published_us: item.published.map(micros),
+            fetched_us: micros(item.fetched_at),
+            author: item.author.clone(),
+            source: item.source.as_str().to_owned(),
+            language: item.language.clone(),
+            content_hash: item.content_hash.0,
+            score: class.score,
+            flagged: class.flagged,
+            embedding: class.embedding.clone(),
+            model_id: class.model.id.clone(),
+            model_version: class.model.version.clone(),
+        }
+    }
+}
+
+impl StoredItemV1 {
+    /// Back to the domain type.
+    ///
+    /// # Errors
+    /// Out-of-range times or an invalid source id.
+    pub fn into_domain(self) -> Result<ScoredItem> {
+        const TREE: &str = "items";
+        Ok(ScoredItem {
+            item: Item {
+                id: ItemId(self.id),
+                url: self.url,
+                canonical_url: self.canonical_url,
+                title: self.title,
+                text: self.text,
+                published: self.published_us.map(|us| time(TREE, us)).transpose()?,
+                fetched_at: time(TREE, self.fetched_us)?,
+                author: self.author,
+                source: SourceId::new(self.source).map_err(|e| corrupt(TREE, e))?,
+                language: self.language,
+                content_hash: ContentHash(self.content_hash),
+            },
+            classification: Classification {
+                score: self.score,
+                flagged: self.flagged,
+                embedding: self.embedding,
+                model: ModelRef { id: self.model_id, version: self.model_version },
+            },
+        })
+    }
+}
+
+impl From<&FeedState> for StoredFeedStateV1 {
+    fn from(state: &FeedState) -> Self {
+        Self {
+            source: state.source.as_str().to_owned(),
+            url: state.url.clone(),
+            last_attempt_us: state.last_attempt.map(micros),
+            last_success_us: state.last_success.map(micros),
+            last_error: state.last_error.clone(),
+            consecutive_failures: state.consecutive_failures,
+            etag: state.validators.etag.clone(),
+            last_modified: state.validators.last_modified.clone(),
+            items_stored: state.items_stored,
+        }
+    }
+}
+
+impl StoredFeedStateV1 {
+    /// Back to the domain type.
+    ///
+    /// # Errors
+    /// Out-of-range times or an invalid source id.
+    pub fn into_domain(self) -> Result<FeedState> {
+        const TREE: &str = "feeds";
+        Ok(FeedState {
+            source: SourceId::new(self.source).map_err(|e| corrupt(TREE, e))?,
+            url: self.url,
+            last_attempt: self.last_attempt_us.map(|us| time(TREE, us)).transpose()?,
+            last_success: self.last_success_us.map(|us| time(TREE, us)).transpose()?,
+            last_error: self.last_error,
+            consecutive_failures: self.consecutive_failures,
+            validators: HttpValidators { etag: self.etag, last_modified: self.last_modified },
+            items_stored: self.items_stored,
+        })
+    }
+}
+
+/// `[version][postcard]`.
+pub fn encode<T: Serialize>(version: u8, record: &T) -> Vec<u8> {
+    let mut bytes = vec![version];
+    // Serialising owned strings, floats and vectors into a Vec cannot fail.
+    bytes.extend(postcard::to_allocvec(record).unwrap_or_default());
+    bytes
+}
+
+fn decode_payload<T: DeserializeOwned>(tree: &'static str, payload: &[u8]) -> Result<T> {
+    postcard::from_bytes(payload).map_err(|e| corrupt(tree, e))
+}
+
+/// Decodes an item record of any known version.
+///
+/// # Errors
+/// An unknown version or a payload that does not decode.
+pub fn decode_item(bytes: &[u8]) -> Result<ScoredItem> {
+    match bytes.split_first() {
+        Some((1, payload)) => decode_payload::<StoredItemV1>("items", payload)?.into_domain(),
+        Some((version, _)) => Err(corrupt("items", format!("unknown record version {version}"))),
+        None => Err(corrupt("items", "empty record")),
+    }
+}
+
+/// Decodes a feed-state record of any known version.
+///
+/// # Errors
+/// An unknown version or a payload that does not decode.
+pub fn decode_feed_state(bytes: &[u8]) -> Result<FeedState> {
+    match bytes.split_first() {
+        Some((1, payload)) => decode_payload::<StoredFeedStateV1>("feeds", payload)?.into_domain(),
+        Some((version, _)) => Err(corrupt("feeds", format!("unknown record version {version}"))),
+        None => Err(corrupt("feeds", "empty record")),
+    }
+}

@@ -1,0 +1,447 @@
+//! [`SledStore`]: the sled-backed implementation.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use infodemic_core::{ContentHash, FeedState, ItemId, ItemQuery, ScoredItem, SortOrder};
+use sled::transaction::ConflictableTransactionError;
+use sled::Transactional;
+
+use crate::migrations::{self, SchemaOutcome, CURRENT_SCHEMA};
+use crate::records::{self, StoredFeedStateV1, StoredItemV1, FEED_VERSION, ITEM_VERSION};
+use crate::{keys, ItemReader, Result, StoreError, StoreStats};
+
+const SCHEMA_KEY: &[u8] = b"schema_version";
+
+/// The store, open for the life of the process (sled wants one long-lived handle per
+/// database and one process per directory).
+#[derive(Clone, Debug)]
+pub struct SledStore {
+    path: PathBuf,
+    db: sled::Db,
+    meta: sled::Tree,
+    items: sled::Tree,
+    by_url: sled::Tree,
+    by_hash: sled::Tree,
+    by_time: sled::Tree,
+    by_score: sled::Tree,
+    by_source: sled::Tree,
+    feeds: sled::Tree,
+}
+
+/// What a [`SledStore::commit`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommitReport {
+    /// Items written.
+    pub inserted: usize,
+    /// Items skipped because their URL or content was already stored.
+    pub duplicates: usize,
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in `path`, checks its schema version and migrates older
+    /// data.
+    ///
+    /// # Errors
+    /// [`StoreError::Locked`] when another process holds the directory,
+    /// [`StoreError::SchemaTooNew`] for data from a newer build, and sled failures.
+    pub fn open(path: &Path) -> Result<(Self, SchemaOutcome)> {
+        let db = sled::Config::new().path(path).open().map_err(|e| open_error(path, e))?;
+        let tree = |name: &str| db.open_tree(name);
+        let store = Self {
+            path: path.to_path_buf(),
+            meta: tree("meta")?,
+            items: tree("items")?,
+            by_url: tree("idx_url")?,
+            by_hash: tree("idx_hash")?,
+            by_time: tree("idx_time")?,
+            by_score: tree("idx_score")?,
+            by_source: tree("idx_source")?,
+            feeds: tree("feeds")?,
+            db,
+        };
+        let outcome = store.check_schema()?;
+        Ok((store, outcome))
+    }
+
+    fn check_schema(&self) -> Result<SchemaOutcome> {
+        let found = match self.meta.get(SCHEMA_KEY)? {
+            Some(bytes) => {
+                let array: [u8; 4] = bytes.as_ref().try_into().map_err(|_| StoreError::Corrupt {
+                    tree: "meta",
+                    message: "schema_version is not 4 bytes".to_owned(),
+                })?;
+                Some(u32::from_be_bytes(array))
+            }
+            None => None,
+        };
+        let outcome = match found {
+            None if self.items.is_empty() && self.feeds.is_empty() => SchemaOutcome::Created,
+            // Items without a version stamp can only come from before stamping existed.
+            None => migrations::migrate(&self.db, 0)?,
+            Some(v) if v == CURRENT_SCHEMA => return Ok(SchemaOutcome::Current),
+            Some(v) if v > CURRENT_SCHEMA => {
+                return Err(StoreError::SchemaTooNew { found: v, supported: CURRENT_SCHEMA })
+            }
+            Some(v) => migrations::migrate(&self.db, v)?,
+        };
+        self.meta.insert(SCHEMA_KEY, &CURRENT_SCHEMA.to_be_bytes())?;
+        self.db.flush()?;
+        Ok(outcome)
+    }
+
+    /// Where the database lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The id of the item stored under this canonical URL, if any.
+    ///
+    /// # Errors
+    /// sled failures.
+    pub fn id_for_url(&self, canonical_url: &str) -> Result<Option<ItemId>> {
+        Ok(self.by_url.get(canonical_url.as_bytes())?.and_then(|v| keys::id_suffix(&v)))
+    }
+
+    /// The id of the item stored with this content hash, if any.
+    ///
+    /// # Errors
+    /// sled failures.
+    pub fn id_for_content(&self, hash: ContentHash) -> Result<Option<ItemId>> {
+        Ok(self.by_hash.get(hash.0)?.and_then(|v| keys::id_suffix(&v)))
+    }
+
+    /// The stored state of one feed.
+    ///
+    /// # Errors
+    /// sled or decoding failures.
+    pub fn feed_state(&self, source: &str) -> Result<Option<FeedState>> {
+        self.feeds.get(source.as_bytes())?.map(|v| records::decode_feed_state(&v)).transpose()
+    }
+
+    /// Writes `items` (skipping any whose canonical URL or content hash is already stored)
+    /// and `feed_states` in one atomic transaction, then flushes to disk.
+    ///
+    /// # Errors
+    /// sled failures; nothing of the batch is written then.
+    pub fn commit(&self, items: &[ScoredItem], feed_states: &[FeedState]) -> Result<CommitReport> {
+        let encoded: Vec<(&ScoredItem, Vec<u8>)> = items
+            .iter()
+            .map(|scored| (scored, records::encode(ITEM_VERSION, &StoredItemV1::from(scored))))
+            .collect();
+        let encoded_states: Vec<(Vec<u8>, Vec<u8>)> = feed_states
+            .iter()
+            .map(|state| {
+                let record = records::encode(FEED_VERSION, &StoredFeedStateV1::from(state));
+                (state.source.as_str().as_bytes().to_vec(), record)
+            })
+            .collect();
+        let trees = (
+            &self.items,
+            &self.by_url,
+            &self.by_hash,
+            &self.by_time,
+            &self.by_score,
+            &self.by_source,
+            &self.feeds,
+        );
+        let report = trees.transaction(|(items, by_url, by_hash, by_time, by_score, by_source, feeds)| {
+            let mut report = CommitReport::default();
+            for (scored, record) in &encoded {
+                let item = &scored.item;
+                let id = item.id;
+                if by_url.get(item.canonical_url.as_bytes())?.is_some()
+                    || by_hash.get(item.content_hash.0)?.is_some()
+                {
+                    report.duplicates += 1;
+                    continue;
+                }
+                let time = item.effective_time();
+                items.insert(id.as_bytes(), record.as_slice())?;
+                by_url.insert(item.canonical_url.as_bytes(), id.as_bytes())?;
+                by_hash.insert(&item.content_hash.0, id.as_bytes())?;
+                by_time.insert(keys::by_time(time, id), &[])?;
+                by_score.insert(keys::by_score(scored.classification.score, id), &[])?;
+                by_source.insert(keys::by_source(item.source.as_str(), time, id), &[])?;
+                report.inserted += 1;
+            }
+            for (key, record) in &encoded_states {
+                feeds.insert(key.as_slice(), record.as_slice())?;
+            }
+            Ok::<_, ConflictableTransactionError<StoreError>>(report)
+        })?;
+        self.db.flush()?;
+        Ok(report)
+    }
+
+    /// Writes feed states alone (feeds that failed or brought nothing new).
+    ///
+    /// # Errors
+    /// sled failures.
+    pub fn put_feed_states(&self, feed_states: &[FeedState]) -> Result<()> {
+        self.commit(&[], feed_states).map(|_| ())
+    }
+
+    /// Checks that every index entry points at a stored item and every item is indexed once
+    /// in each index. Used by tests and by `infodemic` after an interrupted run.
+    ///
+    /// # Errors
+    /// A description of the first inconsistency, as [`StoreError::Corrupt`].
+    pub fn verify(&self) -> Result<usize> {
+        let mut ids = HashSet::new();
+        for entry in self.items.iter() {
+            let (key, value) = entry?;
+            let scored = records::decode_item(&value)?;
+            if key.as_ref() != scored.item.id.as_bytes() {
+                return Err(inconsistent("item stored under another id"));
+            }
+            let url_target = self.by_url.get(scored.item.canonical_url.as_bytes())?;
+            if url_target.as_deref() != Some(scored.item.id.as_bytes().as_slice()) {
+                return Err(inconsistent("item missing from idx_url"));
+            }
+            ids.insert(scored.item.id);
+        }
+        for (name, tree) in [("idx_time", &self.by_time), ("idx_score", &self.by_score), ("idx_source", &self.by_source)] {
+            let mut seen = 0usize;
+            for entry in tree.iter() {
+                let (key, _) = entry?;
+                let id = keys::id_suffix(&key).ok_or_else(|| inconsistent("short index key"))?;
+                if !ids.contains(&id) {
+                    return Err(inconsistent(&format!("{name} points at a missing item")));
+                }
+                seen += 1;
+            }
+            if seen != ids.len() {
+                return Err(inconsistent(&format!("{name} has {seen} entries for {} items", ids.len())));
+            }
+        }
+        if self.by_url.len() != ids.len() || self.by_hash.len() != ids.len() {
+            return Err(inconsistent("url or hash index size differs from item count"));
+        }
+        Ok(ids.len())
+    }
+
+    fn load(&self, id: ItemId) -> Result<Option<ScoredItem>> {
+        self.items.get(id.as_bytes())?.map(|v| records::decode_item(&v)).transpose()
+    }
+
+    /// Walks an index (newest or highest first) and keeps matching items up to the limit.
+    fn collect<I>(&self, keys: I, query: &ItemQuery, stop_below: Option<&dyn Fn(&[u8]) -> bool>) -> Result<Vec<ScoredItem>>
+    where
+        I: Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
+    {
+        let limit = query.limit.unwrap_or(usize::MAX);
+        let mut out = Vec::new();
+        for entry in keys {
+            if out.len() >= limit {
+                break;
+            }
+            let (key, _) = entry?;
+            if stop_below.is_some_and(|stop| stop(&key)) {
+                break;
+            }
+            let Some(id) = keys::id_suffix(&key) else { continue };
+            if let Some(scored) = self.load(id)? {
+                if query.matches(&scored) {
+                    out.push(scored);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn time_range(query: &ItemQuery) -> (Vec<u8>, Vec<u8>) {
+        let start = query.since.map_or([0u8; 8], keys::time_key).to_vec();
+        let end = query.until.map_or([0xffu8; 8], keys::time_key).to_vec();
+        (start, end)
+    }
+}
+
+fn inconsistent(message: &str) -> StoreError {
+    StoreError::Corrupt { tree: "indexes", message: message.to_owned() }
+}
+
+fn open_error(path: &Path, error: sled::Error) -> StoreError {
+    if let sled::Error::Io(io) = &error {
+        // sled takes an exclusive advisory lock (flock) on the database file.
+        let held = io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock");
+        if held {
+            return StoreError::Locked { path: path.to_path_buf() };
+        }
+    }
+    StoreError::Open { path: path.to_path_buf(), message: error.to_string() }
+}
+
+impl ItemReader for SledStore {
+    fn get(&self, id: ItemId) -> Result<Option<ScoredItem>> {
+        self.load(id)
+    }
+
+    fn query(&self, query: &ItemQuery) -> Result<Vec<ScoredItem>> {
+        match query.order {
+            SortOrder::Newest if !query.sources.is_empty() => {
+                // Per-source index ranges, merged newest first.
+                let (start, end) = Self::time_range(query);
+                let mut keyed: Vec<(DateTime<Utc>, ScoredItem)> = Vec::new();
+                let unlimited = ItemQuery { limit: None, ..query.clone() };
+                for source in &query.sources {
+                    let prefix = keys::source_prefix(source.as_str());
+                    let range = [prefix.as_slice(), &start].concat()..[prefix.as_slice(), &end].concat();
+                    for scored in self.collect(self.by_source.range(range).rev(), &unlimited, None)? {
+                        keyed.push((scored.item.effective_time(), scored));
+                    }
+                }
+                keyed.sort_by(|a, b| b.0.cmp(&a.0));
+                Ok(keyed.into_iter().map(|(_, s)| s).take(query.limit.unwrap_or(usize::MAX)).collect())
+            }
+            SortOrder::Newest => {
+                let (start, end) = Self::time_range(query);
+                self.collect(self.by_time.range(start..end).rev(), query, None)
+            }
+            SortOrder::Score => {
+                let min_key = keys::score_key(query.min_score.unwrap_or(0.0));
+                let below = move |key: &[u8]| key.get(..4).is_some_and(|k| k < min_key.as_slice());
+                self.collect(self.by_score.iter().rev(), query, Some(&below))
+            }
+        }
+    }
+
+    fn stats(&self) -> Result<StoreStats> {
+        let mut stats = StoreStats::default();
+        for entry in self.items.iter() {
+            let (_, value) = entry?;
+            let scored = records::decode_item(&value)?;
+            let flagged = scored.classification.flagged;
+            stats.total.add(flagged);
+            stats.per_day.entry(scored.item.effective_time().date_naive()).or_default().add(flagged);
+            stats.per_source.entry(scored.item.source.as_str().to_owned()).or_default().add(flagged);
+            *stats.per_label.entry(scored.classification.label().as_str().to_owned()).or_default() += 1;
+            let language = scored.item.language.clone().unwrap_or_else(|| "unknown".to_owned());
+            stats.per_language.entry(language).or_default().add(flagged);
+        }
+        for state in self.feed_states()? {
+            stats.feeds += 1;
+            stats.feeds_failing += u64::from(state.last_error.is_some());
+        }
+        Ok(stats)
+    }
+
+    fn feed_states(&self) -> Result<Vec<FeedState>> {
+        self.feeds.iter().map(|entry| records::decode_feed_state(&entry?.1)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone};
+    use infodemic_core::{Classification, Item, ModelRef, SourceId};
+
+    use super::*;
+
+    fn scored(url: &str, source: &str, days_ago: i64, score: f32) -> ScoredItem {
+        let now = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
+        let title = format!("title of {url}");
+        ScoredItem {
+            item: Item {
+                id: ItemId::from_canonical_url(url),
+                url: url.to_owned(),
+                canonical_url: url.to_owned(),
+                content_hash: ContentHash::of(&title, "body"),
+                title,
+                text: "body".to_owned(),
+                published: Some(now - Duration::days(days_ago)),
+                fetched_at: now,
+                author: None,
+                source: SourceId::new(source).unwrap(),
+                language: Some("en".to_owned()),
+            },
+            classification: Classification {
+                score,
+                flagged: score >= 0.5,
+                embedding: vec![0.6, 0.8],
+                model: ModelRef { id: "m".to_owned(), version: "1".to_owned() },
+            },
+        }
+    }
+
+    fn open() -> (tempfile::TempDir, SledStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, outcome) = SledStore::open(&dir.path().join("db")).unwrap();
+        assert_eq!(outcome, SchemaOutcome::Created);
+        (dir, store)
+    }
+
+    #[test]
+    fn commit_round_trips_and_dedupes_by_url_and_content() {
+        let (_dir, store) = open();
+        let a = scored("https://e.org/a", "s1", 1, 0.9);
+        let report = store.commit(&[a.clone()], &[]).unwrap();
+        assert_eq!(report, CommitReport { inserted: 1, duplicates: 0 });
+        assert_eq!(store.get(a.item.id).unwrap(), Some(a.clone()));
+
+        // Same URL again, and same content under another URL: both duplicates.
+        let mut copy = scored("https://mirror.org/a", "s2", 1, 0.9);
+        copy.item.content_hash = a.item.content_hash;
+        let report = store.commit(&[a.clone(), copy], &[]).unwrap();
+        assert_eq!(report, CommitReport { inserted: 0, duplicates: 2 });
+        assert_eq!(store.verify().unwrap(), 1);
+    }
+
+    #[test]
+    fn queries_filter_and_order() {
+        let (_dir, store) = open();
+        let items = [
+            scored("https://e.org/old", "s1", 10, 0.95),
+            scored("https://e.org/new", "s1", 0, 0.2),
+            scored("https://e.org/mid", "s2", 5, 0.7),
+        ];
+        store.commit(&items, &[]).unwrap();
+        let urls = |q: &ItemQuery| -> Vec<String> {
+            store.query(q).unwrap().into_iter().map(|s| s.item.url).collect()
+        };
+        assert_eq!(urls(&ItemQuery::default()), ["https://e.org/new", "https://e.org/mid", "https://e.org/old"]);
+        assert_eq!(urls(&ItemQuery { flagged_only: true, ..Default::default() }), ["https://e.org/mid", "https://e.org/old"]);
+        let by_score = ItemQuery { order: SortOrder::Score, min_score: Some(0.5), ..Default::default() };
+        assert_eq!(urls(&by_score), ["https://e.org/old", "https://e.org/mid"]);
+        let since = Utc.with_ymd_and_hms(2026, 11, 14, 0, 0, 0).unwrap();
+        assert_eq!(urls(&ItemQuery { since: Some(since), ..Default::default() }), ["https://e.org/new", "https://e.org/mid"]);
+        let source = ItemQuery { sources: vec![SourceId::new("s1").unwrap()], limit: Some(1), ..Default::default() };
+        assert_eq!(urls(&source), ["https://e.org/new"]);
+        let text = ItemQuery { text: Some("MID".to_owned()), ..Default::default() };
+        assert_eq!(urls(&text), ["https://e.org/mid"]);
+    }
+
+    #[test]
+    fn feed_states_and_stats() {
+        let (_dir, store) = open();
+        let mut state = FeedState::new(SourceId::new("s1").unwrap(), "https://e.org/feed".to_owned());
+        state.last_error = Some("HTTP status 500".to_owned());
+        store.commit(&[scored("https://e.org/a", "s1", 0, 0.9), scored("https://e.org/b", "s1", 0, 0.1)], &[state.clone()]).unwrap();
+        assert_eq!(store.feed_state("s1").unwrap(), Some(state));
+        let stats = store.stats().unwrap();
+        assert_eq!(stats.total, crate::Counts { items: 2, flagged: 1 });
+        assert_eq!(stats.per_label.get("misinformation"), Some(&1));
+        assert_eq!(stats.feeds_failing, 1);
+    }
+
+    #[test]
+    fn a_second_open_reports_the_lock() {
+        let (dir, _store) = open();
+        let error = SledStore::open(&dir.path().join("db")).unwrap_err();
+        assert!(matches!(error, StoreError::Locked { .. }), "{error}");
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        {
+            let (store, _) = SledStore::open(&path).unwrap();
+            store.meta.insert(SCHEMA_KEY, &(CURRENT_SCHEMA + 1).to_be_bytes()).unwrap();
+            store.db.flush().unwrap();
+        }
+        let error = SledStore::open(&path).unwrap_err();
+        assert!(matches!(error, StoreError::SchemaTooNew { .. }), "{error}");
+    }
+}
