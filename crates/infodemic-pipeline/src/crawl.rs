@@ -1,0 +1,349 @@
+//! `run_crawl`: catalogue in, scored items in the store, a summary out.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::StreamExt;
+use infodemic_classifier::ClassifierHandle;
+use infodemic_core::{ContentHash, FeedSpec, FeedState, Item, ScoredItem, SourceId};
+use infodemic_crawler::{crawl_feed, FeedFetch, FeedOutcome, FetchConfig, Fetcher};
+use infodemic_store::{ItemReader, SledStore};
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::{PipelineError, Result};
+
+/// Knobs of a crawl run.
+#[derive(Clone, Debug)]
+pub struct CrawlOptions {
+    /// Limits for each fetch.
+    pub fetch: FetchConfig,
+    /// Feeds fetched at the same time.
+    pub feed_concurrency: usize,
+    /// Items classified and committed together (whole feeds are never split).
+    pub commit_batch: usize,
+}
+
+impl Default for CrawlOptions {
+    fn default() -> Self {
+        Self { fetch: FetchConfig::default(), feed_concurrency: 8, commit_batch: 64 }
+    }
+}
+
+/// Progress of a run, for a progress bar or logs.
+#[derive(Clone, Debug)]
+pub enum CrawlEvent {
+    /// The run starts with this many feeds.
+    Started {
+        /// Feeds to crawl.
+        feeds: usize,
+    },
+    /// One feed was fetched and parsed (or failed).
+    FeedDone {
+        /// The feed.
+        source: SourceId,
+        /// Items in it that were new to the store.
+        new_items: usize,
+        /// Its error, if it failed.
+        error: Option<String>,
+    },
+    /// A batch was scored and committed.
+    BatchCommitted {
+        /// Items written.
+        stored: usize,
+        /// Of which flagged.
+        flagged: usize,
+    },
+    /// Cancellation was requested; pending work is being committed.
+    Stopping,
+}
+
+/// Receives [`CrawlEvent`]s. Must be cheap: it is called on the pipeline's task.
+pub trait CrawlObserver: Send + Sync {
+    /// Called for every event.
+    fn on_event(&self, event: &CrawlEvent);
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoProgress;
+
+impl CrawlObserver for NoProgress {
+    fn on_event(&self, _event: &CrawlEvent) {}
+}
+
+/// A feed that failed in this run.
+#[derive(Clone, Debug, Serialize)]
+pub struct FailedFeed {
+    /// The feed id.
+    pub source: String,
+    /// Its URL.
+    pub url: String,
+    /// Short error code (`http-status`, `timeout`, `not-a-feed`...).
+    pub code: String,
+    /// The error message.
+    pub error: String,
+}
+
+/// What a run did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CrawlSummary {
+    /// Feeds in the run.
+    pub feeds_total: usize,
+    /// Feeds fetched and parsed.
+    pub feeds_ok: usize,
+    /// Feeds that answered "not modified".
+    pub feeds_not_modified: usize,
+    /// Feeds that failed, with why.
+    pub feeds_failed: Vec<FailedFeed>,
+    /// Feeds not reached because the run was interrupted.
+    pub feeds_skipped: usize,
+    /// Items found in the fetched feeds.
+    pub items_seen: usize,
+    /// Items stored for the first time.
+    pub items_new: usize,
+    /// Items already stored (same canonical URL or same content) or repeated in the run.
+    pub items_duplicate: usize,
+    /// New items the model flagged.
+    pub items_flagged: usize,
+    /// Entries that could not become items (no link, no text).
+    pub entries_skipped: usize,
+    /// The run stopped early on request.
+    pub interrupted: bool,
+    /// Wall time, seconds.
+    pub elapsed_secs: f64,
+}
+
+/// Items waiting to be scored, with the states of the feeds they came from.
+#[derive(Default)]
+struct PendingBatch {
+    items: Vec<Item>,
+    states: Vec<FeedState>,
+}
+
+struct Run<'a> {
+    store: &'a SledStore,
+    classifier: &'a ClassifierHandle,
+    observer: &'a dyn CrawlObserver,
+    states: HashMap<SourceId, FeedState>,
+    seen_urls: HashSet<String>,
+    seen_hashes: HashSet<ContentHash>,
+    pending: PendingBatch,
+    summary: CrawlSummary,
+}
+
+/// Crawls `feeds`, classifies new items and commits them with their feeds' states.
+///
+/// Per-feed failures are recorded in the summary and the store; only infrastructure failures
+/// (store, classifier) are errors. When `cancel` fires, no new feed is started, the feeds
+/// already fetched are scored and committed, and the summary says `interrupted`.
+///
+/// # Errors
+/// Store or classifier failures, which end the run; batches committed before stay intact.
+pub async fn run_crawl(
+    feeds: Vec<FeedSpec>,
+    store: &SledStore,
+    classifier: &ClassifierHandle,
+    options: &CrawlOptions,
+    observer: &dyn CrawlObserver,
+    cancel: CancellationToken,
+) -> Result<CrawlSummary> {
+    let started = Instant::now();
+    let fetcher = Fetcher::new(options.fetch.clone())?;
+    let known_states = blocking({
+        let store = store.clone();
+        move || store.feed_states()
+    })
+    .await??;
+    let states: HashMap<SourceId, FeedState> =
+        known_states.into_iter().map(|state| (state.source.clone(), state)).collect();
+
+    let mut run = Run {
+        store,
+        classifier,
+        observer,
+        states,
+        seen_urls: HashSet::new(),
+        seen_hashes: HashSet::new(),
+        pending: PendingBatch::default(),
+        summary: CrawlSummary { feeds_total: feeds.len(), ..CrawlSummary::default() },
+    };
+    observer.on_event(&CrawlEvent::Started { feeds: feeds.len() });
+
+    let concurrency = options.feed_concurrency.max(1);
+    let (outcomes_tx, mut outcomes) = mpsc::channel::<FeedOutcome>(concurrency);
+    let requests: Vec<_> = feeds
+        .into_iter()
+        .map(|spec| {
+            let validators = run.states.get(&spec.id).map(|s| s.validators.clone()).unwrap_or_default();
+            (spec, validators)
+        })
+        .collect();
+    let producer_cancel = cancel.child_token();
+    let producer = tokio::spawn({
+        let cancel = producer_cancel.clone();
+        async move {
+            let fetcher = Arc::new(fetcher);
+            let mut stream = futures::stream::iter(requests)
+                .map(|(spec, validators)| {
+                    let fetcher = Arc::clone(&fetcher);
+                    async move { crawl_feed(&fetcher, spec, validators).await }
+                })
+                .buffer_unordered(concurrency);
+            loop {
+                let next = tokio::select! {
+                    () = cancel.cancelled() => break,
+                    next = stream.next() => next,
+                };
+                let Some(outcome) = next else { break };
+                if outcomes_tx.send(outcome).await.is_err() {
+                    break;
+                }
+            }
+        }
+    });
+
+    let mut received = 0usize;
+    let result: Result<()> = async {
+        loop {
+            let next = tokio::select! {
+                biased;
+                () = cancel.cancelled() => None,
+                outcome = outcomes.recv() => outcome,
+            };
+            let Some(outcome) = next else { break };
+            received += 1;
+            run.accept(outcome).await?;
+            if run.pending.items.len() >= options.commit_batch {
+                run.flush().await?;
+            }
+        }
+        if cancel.is_cancelled() {
+            run.summary.interrupted = true;
+            observer.on_event(&CrawlEvent::Stopping);
+        }
+        run.flush().await
+    }
+    .await;
+    producer_cancel.cancel();
+    drop(outcomes);
+    let _ = producer.await;
+    result?;
+
+    run.summary.feeds_skipped = run.summary.feeds_total.saturating_sub(received);
+    run.summary.elapsed_secs = started.elapsed().as_secs_f64();
+    Ok(run.summary)
+}
+
+impl Run<'_> {
+    /// Records one feed's outcome and queues its new items.
+    async fn accept(&mut self, outcome: FeedOutcome) -> Result<()> {
+        let FeedOutcome { spec, fetched_at, result, .. } = outcome;
+        let mut state =
+            self.states.remove(&spec.id).unwrap_or_else(|| FeedState::new(spec.id.clone(), spec.url.to_string()));
+        state.url = spec.url.to_string();
+        state.last_attempt = Some(fetched_at);
+        let mut new_items = 0;
+        let mut error = None;
+        match result {
+            Ok(fetch) => {
+                state.last_success = Some(fetched_at);
+                state.last_error = None;
+                state.consecutive_failures = 0;
+                match fetch {
+                    FeedFetch::NotModified => self.summary.feeds_not_modified += 1,
+                    FeedFetch::Parsed { normalized, validators, .. } => {
+                        self.summary.feeds_ok += 1;
+                        state.validators = validators;
+                        self.summary.items_seen += normalized.items.len() + normalized.duplicates_in_feed;
+                        self.summary.items_duplicate += normalized.duplicates_in_feed;
+                        self.summary.entries_skipped += normalized.skipped;
+                        let fresh = self.fresh_items(normalized.items).await?;
+                        new_items = fresh.len();
+                        state.items_stored += new_items as u64;
+                        self.pending.items.extend(fresh);
+                    }
+                }
+            }
+            Err(feed_error) => {
+                state.last_error = Some(feed_error.to_string());
+                state.consecutive_failures += 1;
+                error = Some(feed_error.to_string());
+                self.summary.feeds_failed.push(FailedFeed {
+                    source: spec.id.to_string(),
+                    url: spec.url.to_string(),
+                    code: feed_error.code().to_owned(),
+                    error: feed_error.to_string(),
+                });
+            }
+        }
+        self.observer.on_event(&CrawlEvent::FeedDone { source: spec.id.clone(), new_items, error });
+        self.pending.states.push(state);
+        Ok(())
+    }
+
+    /// Drops items already stored or already seen in this run (by canonical URL, then by
+    /// content hash), so only new items reach the classifier.
+    async fn fresh_items(&mut self, items: Vec<Item>) -> Result<Vec<Item>> {
+        let store = self.store.clone();
+        let (items, stored) = blocking(move || {
+            let mut stored = Vec::with_capacity(items.len());
+            for item in &items {
+                let known = store.id_for_url(&item.canonical_url)?.is_some()
+                    || store.id_for_content(item.content_hash)?.is_some();
+                stored.push(known);
+            }
+            Ok::<_, infodemic_store::StoreError>((items, stored))
+        })
+        .await??;
+        let mut fresh = Vec::new();
+        for (item, already_stored) in items.into_iter().zip(stored) {
+            let new_url = self.seen_urls.insert(item.canonical_url.clone());
+            let new_content = self.seen_hashes.insert(item.content_hash);
+            if already_stored || !new_url || !new_content {
+                self.summary.items_duplicate += 1;
+            } else {
+                fresh.push(item);
+            }
+        }
+        Ok(fresh)
+    }
+
+    /// Scores the pending items and commits them with their feeds' states.
+    async fn flush(&mut self) -> Result<()> {
+        let batch = std::mem::take(&mut self.pending);
+        if batch.items.is_empty() && batch.states.is_empty() {
+            return Ok(());
+        }
+        let texts: Vec<String> = batch.items.iter().map(Item::classifier_input).collect();
+        let classifications =
+            if texts.is_empty() { Vec::new() } else { self.classifier.classify(texts).await? };
+        let scored: Vec<ScoredItem> = batch
+            .items
+            .into_iter()
+            .zip(classifications)
+            .map(|(item, classification)| ScoredItem { item, classification })
+            .collect();
+        let flagged = scored.iter().filter(|s| s.classification.flagged).count();
+        let store = self.store.clone();
+        let states = batch.states;
+        let report = blocking(move || store.commit(&scored, &states)).await??;
+        self.summary.items_new += report.inserted;
+        self.summary.items_duplicate += report.duplicates;
+        self.summary.items_flagged += flagged;
+        self.observer.on_event(&CrawlEvent::BatchCommitted { stored: report.inserted, flagged });
+        tracing::info!(message = "Batch committed.", stored = report.inserted, flagged);
+        Ok(())
+    }
+}
+
+async fn blocking<T, F>(work: F) -> Result<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(work).await.map_err(|e| PipelineError::Task(e.to_string()))
+}
+

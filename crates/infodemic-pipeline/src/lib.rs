@@ -1,0 +1,29 @@
+//! The wiring: turns a catalogue into crawled, scored, stored items.
+//!
+//! # Architecture
+//! [`run_crawl`] is a small topology of bounded stages:
+//!
+//! ```text
+//! feeds ──(buffer_unordered, N fetches)──▶ outcomes (bounded channel)
+//!       ──▶ dedupe against the run and the store ──▶ pending batch
+//!       ──▶ ClassifierHandle (its own thread) ──▶ SledStore::commit (blocking pool, one transaction)
+//! ```
+//!
+//! A batch always holds whole feeds: the items of a feed and its new state (ETag included)
+//! commit together, so an interrupted run can neither lose items behind a saved ETag nor
+//! half-write a batch. This crate is the only one that knows every component crate; it never
+//! prints: progress goes to a [`CrawlObserver`].
+#![deny(missing_docs)]
+
+mod catalogue;
+mod crawl;
+mod error;
+mod locate;
+
+pub use catalogue::load_catalogue;
+pub use crawl::{run_crawl, CrawlEvent, CrawlObserver, CrawlOptions, CrawlSummary, FailedFeed, NoProgress};
+pub use error::PipelineError;
+pub use locate::{locate_model_dir, locate_ort_library, Located, DEFAULT_MODEL_DIR, ORT_LIBRARY_RELATIVE, SETUP_COMMAND};
+
+/// Result type of this crate.
+pub type Result<T, E = PipelineError> = std::result::Result<T, E>;

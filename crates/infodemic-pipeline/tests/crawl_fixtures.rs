@@ -1,0 +1,140 @@
+//! The pipeline against fixture feeds served on 127.0.0.1, with the keyword classifier:
+//! what is stored, what is a duplicate, what is a feed error.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use infodemic_classifier::{ClassifierHandle, KeywordClassifier};
+use infodemic_core::{FeedSpec, ItemQuery};
+use infodemic_crawler::FetchConfig;
+use infodemic_pipeline::{run_crawl, CrawlOptions, NoProgress};
+use infodemic_store::{ItemReader, SledStore};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/feeds").join(name);
+    std::fs::read(path).unwrap()
+}
+
+async fn serve(server: &MockServer, route: &str, response: ResponseTemplate) {
+    Mock::given(path(route)).respond_with(response).mount(server).await;
+}
+
+fn feed(server: &MockServer, route: &str) -> FeedSpec {
+    FeedSpec::from_url(Url::parse(&format!("{}{route}", server.uri())).unwrap())
+}
+
+fn options() -> CrawlOptions {
+    CrawlOptions {
+        fetch: FetchConfig { timeout: Duration::from_secs(2), max_body_bytes: 64 * 1024, ..FetchConfig::default() },
+        feed_concurrency: 4,
+        commit_batch: 4,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crawl_stores_new_items_records_errors_and_dedupes_across_runs() {
+    let server = MockServer::start().await;
+    for name in ["rss2.xml", "misinfo.xml", "reliable.xml", "atom.xml", "not-a-feed.html", "truncated.xml", "empty.xml"] {
+        serve(&server, &format!("/{name}"), ResponseTemplate::new(200).set_body_bytes(fixture(name))).await;
+    }
+    serve(&server, "/second-run.xml", ResponseTemplate::new(200).set_body_bytes(fixture("second-run.xml"))).await;
+    serve(&server, "/gone.xml", ResponseTemplate::new(404)).await;
+    serve(&server, "/boom.xml", ResponseTemplate::new(500)).await;
+    serve(&server, "/huge.xml", ResponseTemplate::new(200).set_body_bytes(vec![b' '; 200 * 1024])).await;
+    serve(
+        &server,
+        "/slow.xml",
+        ResponseTemplate::new(200).set_body_bytes(fixture("rss2.xml")).set_delay(Duration::from_secs(10)),
+    )
+    .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = SledStore::open(&dir.path().join("db")).unwrap();
+    let classifier =
+        ClassifierHandle::spawn(Box::new(KeywordClassifier::new(&["microchips", "cup of bleach", "5g towers"])), 2).unwrap();
+
+    let feeds: Vec<FeedSpec> = [
+        "/rss2.xml", "/misinfo.xml", "/reliable.xml", "/atom.xml", "/not-a-feed.html", "/truncated.xml",
+        "/empty.xml", "/gone.xml", "/boom.xml", "/huge.xml", "/slow.xml",
+    ]
+    .iter()
+    .map(|route| feed(&server, route))
+    .collect();
+    let summary = run_crawl(feeds, &store, &classifier, &options(), &NoProgress, CancellationToken::new())
+        .await
+        .unwrap();
+
+    assert_eq!(summary.feeds_total, 11);
+    assert_eq!(summary.feeds_ok, 4);
+    let mut codes: Vec<(String, String)> = summary
+        .feeds_failed
+        .iter()
+        .map(|f| (f.source.rsplit('/').next().unwrap().to_owned(), f.code.clone()))
+        .collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        [
+            ("boom.xml", "http-status"),
+            ("empty.xml", "empty"),
+            ("gone.xml", "http-status"),
+            ("huge.xml", "too-large"),
+            ("not-a-feed.html", "not-a-feed"),
+            ("slow.xml", "timeout"),
+            ("truncated.xml", "not-a-feed"),
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+    // rss2: 3 distinct + 1 in-feed duplicate; misinfo, reliable, atom: 3 each.
+    assert_eq!(summary.items_new, 12);
+    assert_eq!(summary.items_duplicate, 1);
+    assert_eq!(summary.items_flagged, 3);
+    assert_eq!(store.verify().unwrap(), 12);
+
+    let flagged = store.query(&ItemQuery { flagged_only: true, ..Default::default() }).unwrap();
+    assert_eq!(flagged.len(), 3);
+    assert!(flagged.iter().all(|s| s.item.source.as_str().ends_with("misinfo.xml")));
+
+    let states = store.feed_states().unwrap();
+    assert_eq!(states.len(), 11);
+    let gone = states.iter().find(|s| s.source.as_str().ends_with("gone.xml")).unwrap();
+    assert_eq!(gone.consecutive_failures, 1);
+    assert_eq!(gone.last_error.as_deref(), Some("HTTP status 404"));
+
+    // Second run: the updated feed brings exactly its 2 new items.
+    let summary = run_crawl(
+        vec![feed(&server, "/second-run.xml"), feed(&server, "/misinfo.xml")],
+        &store,
+        &classifier,
+        &options(),
+        &NoProgress,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.items_new, 2);
+    assert_eq!(summary.items_duplicate, 4 + 3);
+    assert_eq!(store.verify().unwrap(), 14);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_run_commits_nothing_half_written() {
+    let server = MockServer::start().await;
+    serve(&server, "/reliable.xml", ResponseTemplate::new(200).set_body_bytes(fixture("reliable.xml"))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = SledStore::open(&dir.path().join("db")).unwrap();
+    let classifier = ClassifierHandle::spawn(Box::new(KeywordClassifier::new(&["bleach"])), 2).unwrap();
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let summary =
+        run_crawl(vec![feed(&server, "/reliable.xml")], &store, &classifier, &options(), &NoProgress, cancel)
+            .await
+            .unwrap();
+    assert!(summary.interrupted);
+    assert_eq!(summary.feeds_skipped, 1);
+    assert_eq!(store.verify().unwrap(), 0);
+}
