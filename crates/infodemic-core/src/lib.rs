@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 mod feed;
+mod feed_state;
 mod id;
 mod item;
 pub mod metrics;
@@ -14,6 +15,7 @@ pub mod text;
 pub mod url_canon;
 
 pub use feed::{FeedCategory, FeedKind, FeedSpec, SourceId, SourceIdError};
+pub use feed_state::{FeedState, HttpValidators};
 pub use id::{ContentHash, IdParseError, ItemId};
 pub use item::{Classification, Item, Label, ModelRef, ScoredItem};
 pub use query::{ItemQuery, SortOrder};

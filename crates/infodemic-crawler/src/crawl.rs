@@ -53,7 +53,8 @@ pub async fn crawl_feed(fetcher: &Fetcher, spec: FeedSpec, validators: HttpValid
         Ok(FeedFetch::NotModified) => {
             tracing::debug!(message = "Feed not modified.", source_id = %spec.id);
         }
-        Err(error) => tracing::warn!(
+        // Info, not warn: the failure is data (feed state, run summary), not a fault of ours.
+        Err(error) => tracing::info!(
             message = "Feed crawl failed.",
             source_id = %spec.id,
             url = %spec.url,

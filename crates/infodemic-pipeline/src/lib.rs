@@ -19,10 +19,13 @@ mod catalogue;
 mod crawl;
 mod error;
 mod locate;
+mod model;
 
 pub use catalogue::load_catalogue;
 pub use crawl::{run_crawl, CrawlEvent, CrawlObserver, CrawlOptions, CrawlSummary, FailedFeed, NoProgress};
 pub use error::PipelineError;
+pub use infodemic_crawler::FetchConfig;
+pub use model::{load_model, LoadedModel};
 pub use locate::{locate_model_dir, locate_ort_library, Located, DEFAULT_MODEL_DIR, ORT_LIBRARY_RELATIVE, SETUP_COMMAND};
 
 /// Result type of this crate.

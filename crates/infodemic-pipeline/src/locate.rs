@@ -62,7 +62,8 @@ fn locate(
     let mut tried = Vec::new();
     for root in project_roots() {
         let candidate = root.join(relative);
-        if candidate.join(marker).is_file() {
+        let probe = if marker.is_empty() { candidate.clone() } else { candidate.join(marker) };
+        if probe.is_file() {
             return Ok(Located { path: candidate, how: "project" });
         }
         tried.push(candidate.display().to_string());

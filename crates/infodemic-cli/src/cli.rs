@@ -1,0 +1,56 @@
+//! The command line, as clap derive types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::commands::{classify, crawl, query, show, stats};
+
+/// Watch the public web for health misinformation: crawl feeds, score every item with a local
+/// ONNX model, store it, and query what was flagged.
+#[derive(Debug, Parser)]
+#[command(name = "infodemic", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts, before or after the subcommand.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Where the store lives [default: the user's data directory, e.g. ~/.local/share/infodemic]
+    #[arg(long, global = true, env = "INFODEMIC_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// The ONNX Runtime library [default: .ort/ of the project, installed by `bash scripts/setup.sh`]
+    #[arg(long, global = true, env = "INFODEMIC_ORT_LIB", value_name = "PATH")]
+    pub ort_lib: Option<PathBuf>,
+
+    /// The model directory (with model.toml) [default: models/minilm-constraint-v1 of the project]
+    #[arg(long, global = true, env = "INFODEMIC_MODEL", value_name = "DIR")]
+    pub model: Option<PathBuf>,
+
+    /// More log output on stderr (-v info, -vv debug); INFODEMIC_LOG overrides
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// No progress bar
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fetch feeds, score new items, store them
+    Crawl(crawl::CrawlArgs),
+    /// List stored items
+    Query(query::QueryArgs),
+    /// Everything stored about one item
+    Show(show::ShowArgs),
+    /// Counts per day, source, label and language
+    Stats(stats::StatsArgs),
+    /// Score texts from a file or stdin (plain lines or JSON lines with `text`)
+    Classify(classify::ClassifyArgs),
+}

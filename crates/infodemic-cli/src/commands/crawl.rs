@@ -1,0 +1,179 @@
+//! `infodemic crawl`: fetch feeds, score new items, store them, print a summary.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use infodemic_classifier::{ClassifierHandle, SessionOptions};
+use infodemic_core::FeedSpec;
+use infodemic_pipeline::{load_catalogue, run_crawl, CrawlOptions, CrawlSummary, FetchConfig, PipelineError};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::cli::GlobalArgs;
+use crate::exit::{Exit, UsageError};
+use crate::output::write_json_line;
+use crate::progress::CrawlProgress;
+
+#[derive(Debug, Args)]
+pub struct CrawlArgs {
+    /// Feed catalogue: a TOML file of [[feed]] tables (see feeds/catalogue.toml)
+    #[arg(long, value_name = "FILE")]
+    pub feeds: Option<PathBuf>,
+
+    /// A feed URL to crawl (http, https, file, or a local path); repeatable
+    #[arg(long = "url", value_name = "URL", value_parser = feed_url)]
+    pub urls: Vec<Url>,
+
+    /// Feeds fetched at the same time
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=512))]
+    pub concurrency: u16,
+
+    /// Seconds allowed for each feed (connect, headers and body)
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+
+    /// Largest feed accepted, in MiB (counted after decompression)
+    #[arg(long, value_name = "MIB", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_body_mib: u64,
+
+    /// Texts per inference batch
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub batch_size: u16,
+
+    /// Threads for inference [default: all cores]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
+
+    /// Print the summary as one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Accepts URLs and, for convenience, paths of local feed files.
+fn feed_url(value: &str) -> Result<Url, String> {
+    match Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https" | "file") => Ok(url),
+        Ok(url) => Err(format!("unsupported scheme `{}`: use http, https or file", url.scheme())),
+        Err(_) if Path::new(value).exists() => std::path::absolute(value)
+            .ok()
+            .and_then(|path| Url::from_file_path(path).ok())
+            .ok_or_else(|| format!("cannot turn `{value}` into a file URL")),
+        Err(error) => Err(format!("`{value}` is neither a URL nor an existing file ({error})")),
+    }
+}
+
+pub fn run(args: CrawlArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    let feeds = feeds_to_crawl(&args)?;
+    let store = global.open_store()?;
+    let mut options = SessionOptions { batch_size: usize::from(args.batch_size), ..SessionOptions::default() };
+    if let Some(threads) = args.threads {
+        options.intra_threads = usize::from(threads);
+    }
+    let model = global.load_model(options)?;
+    let classifier = ClassifierHandle::spawn(Box::new(model.classifier), 2).context("cannot start the classifier thread")?;
+    let crawl_options = CrawlOptions {
+        fetch: FetchConfig {
+            timeout: Duration::from_secs(args.timeout),
+            max_body_bytes: args.max_body_mib * 1024 * 1024,
+            ..FetchConfig::default()
+        },
+        feed_concurrency: usize::from(args.concurrency),
+        commit_batch: 64,
+    };
+    let progress = CrawlProgress::new(global.quiet || args.json);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let summary = runtime.block_on(async {
+        let cancel = CancellationToken::new();
+        tokio::spawn(stop_on_signals(cancel.clone()));
+        run_crawl(feeds, &store, &classifier, &crawl_options, &progress, cancel).await
+    });
+    progress.finish();
+    let summary = summary?;
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        write_json_line(&mut stdout, &summary)?;
+    } else {
+        print_summary(&mut stdout, &summary)?;
+    }
+    stdout.flush()?;
+    Ok(if summary.interrupted { Exit::Interrupted } else { Exit::Success })
+}
+
+fn feeds_to_crawl(args: &CrawlArgs) -> anyhow::Result<Vec<FeedSpec>> {
+    let mut feeds = match &args.feeds {
+        Some(path) => load_catalogue(path).map_err(|error| match error {
+            PipelineError::CatalogueRead { .. } | PipelineError::Catalogue { .. } => {
+                anyhow::Error::new(UsageError(error.to_string()))
+            }
+            other => other.into(),
+        })?,
+        None => Vec::new(),
+    };
+    feeds.extend(args.urls.iter().cloned().map(FeedSpec::from_url));
+    if feeds.is_empty() {
+        if args.feeds.is_some() {
+            return Err(UsageError("the catalogue has no [[feed]] entries".to_owned()).into());
+        }
+        return Err(UsageError(
+            "nothing to crawl: pass --feeds FILE or --url URL (try `--feeds feeds/samples.toml`)".to_owned(),
+        )
+        .into());
+    }
+    Ok(feeds)
+}
+
+/// First Ctrl-C (or SIGTERM): stop starting feeds and commit what was fetched. Second: quit
+/// now; every committed batch is already whole on disk.
+async fn stop_on_signals(cancel: CancellationToken) {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let term = async {
+        match terminate.as_mut() {
+            Some(signal) => {
+                signal.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+    tracing::info!(message = "Stop requested; committing fetched feeds.");
+    cancel.cancel();
+    if tokio::signal::ctrl_c().await.is_ok() {
+        std::process::exit(130);
+    }
+}
+
+fn print_summary(out: &mut impl Write, summary: &CrawlSummary) -> std::io::Result<()> {
+    let failed = summary.feeds_failed.len();
+    writeln!(
+        out,
+        "{} {} feeds in {:.1} s: {} ok, {} not modified, {} failed{}",
+        if summary.interrupted { "Interrupted after" } else { "Crawled" },
+        summary.feeds_total,
+        summary.elapsed_secs,
+        summary.feeds_ok,
+        summary.feeds_not_modified,
+        failed,
+        if summary.feeds_skipped > 0 { format!(", {} not reached", summary.feeds_skipped) } else { String::new() }
+    )?;
+    writeln!(
+        out,
+        "Items: {} seen, {} new, {} duplicate, {} flagged",
+        summary.items_seen, summary.items_new, summary.items_duplicate, summary.items_flagged
+    )?;
+    if failed > 0 {
+        writeln!(out, "Failed feeds:")?;
+        for feed in &summary.feeds_failed {
+            writeln!(out, "  {}  [{}] {}  ({})", feed.source, feed.code, feed.error, feed.url)?;
+        }
+    }
+    if summary.items_flagged > 0 {
+        writeln!(out, "See them with: infodemic query --flagged")?;
+    }
+    Ok(())
+}

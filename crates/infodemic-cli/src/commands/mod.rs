@@ -1,0 +1,7 @@
+//! One module per subcommand; each has its clap `Args` and a `run` that returns the exit code.
+
+pub mod classify;
+pub mod crawl;
+pub mod query;
+pub mod show;
+pub mod stats;

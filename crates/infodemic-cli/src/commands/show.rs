@@ -1,0 +1,66 @@
+//! `infodemic show ID`: everything stored about one item.
+
+use std::io::Write;
+
+use clap::Args;
+use infodemic_core::ItemId;
+use infodemic_store::ItemReader;
+
+use crate::cli::GlobalArgs;
+use crate::exit::{Exit, UsageError};
+use crate::output::{write_json_line, ItemRow};
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Item id (16 hex characters, as listed by `infodemic query`)
+    #[arg(value_name = "ID", value_parser = id_arg)]
+    pub id: ItemId,
+
+    /// One JSON object, embedding included
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn id_arg(value: &str) -> Result<ItemId, String> {
+    value.parse().map_err(|e: infodemic_core::IdParseError| e.to_string())
+}
+
+pub fn run(args: ShowArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    let found = match global.open_existing_store()? {
+        Some(store) => store.get(args.id)?,
+        None => None,
+    };
+    let Some(scored) = found else {
+        return Err(UsageError(format!("no item with id {}", args.id)).into());
+    };
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        write_json_line(&mut out, &ItemRow::new(&scored, true))?;
+        return Ok(Exit::Success);
+    }
+    let (item, class) = (&scored.item, &scored.classification);
+    let field = |out: &mut dyn Write, name: &str, value: &str| writeln!(out, "{name:<14}{value}");
+    field(&mut out, "id", &item.id.to_string())?;
+    field(&mut out, "title", &item.title)?;
+    field(&mut out, "url", &item.url)?;
+    if item.canonical_url != item.url {
+        field(&mut out, "canonical", &item.canonical_url)?;
+    }
+    field(&mut out, "source", item.source.as_str())?;
+    field(&mut out, "author", item.author.as_deref().unwrap_or("-"))?;
+    field(&mut out, "published", &item.published.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339()))?;
+    field(&mut out, "fetched", &item.fetched_at.to_rfc3339())?;
+    field(&mut out, "language", item.language.as_deref().unwrap_or("unknown"))?;
+    field(
+        &mut out,
+        "score",
+        &format!("{:.4} ({}{})", class.score, class.label().as_str(), if class.flagged { ", flagged" } else { "" }),
+    )?;
+    field(&mut out, "model", &format!("{} {}", class.model.id, class.model.version))?;
+    field(&mut out, "content hash", &item.content_hash.to_string())?;
+    field(&mut out, "embedding", &format!("{} dimensions", class.embedding.len()))?;
+    writeln!(out)?;
+    writeln!(out, "{}", item.text)?;
+    out.flush()?;
+    Ok(Exit::Success)
+}

@@ -1,0 +1,57 @@
+//! The `infodemic` binary: parses the command line, runs one command, picks the exit code.
+//! The only place in the workspace that prints or exits.
+
+mod cli;
+mod commands;
+mod context;
+mod exit;
+mod output;
+mod progress;
+mod when;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Cli, Command};
+use crate::exit::{exit_for, Exit};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.global.verbose);
+    let global = &cli.global;
+    let result = match cli.command {
+        Command::Crawl(args) => commands::crawl::run(args, global),
+        Command::Query(args) => commands::query::run(args, global),
+        Command::Show(args) => commands::show::run(args, global),
+        Command::Stats(args) => commands::stats::run(args, global),
+        Command::Classify(args) => commands::classify::run(args, global),
+    };
+    match result {
+        Ok(exit) => exit.into(),
+        Err(error) if output::is_broken_pipe(&error) => Exit::Success.into(),
+        Err(error) => {
+            let exit = exit_for(&error);
+            #[allow(clippy::print_stderr)] // The binary is where errors reach the user.
+            {
+                eprintln!("error: {error:#}");
+            }
+            let _ = std::io::stderr().flush();
+            exit.into()
+        }
+    }
+}
+
+/// Logs go to stderr; INFODEMIC_LOG (tracing filter syntax) overrides -v.
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_env("INFODEMIC_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
