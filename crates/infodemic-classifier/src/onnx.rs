@@ -20,7 +20,9 @@ pub struct SessionOptions {
 impl Default for SessionOptions {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        Self { intra_threads: cores, batch_size: 32 }
+        // Batch size 1: with dynamic int8 quantisation a text's score depends on its batch-mates
+        // (up to ~0.1), and users must get the same score for the same text every time.
+        Self { intra_threads: cores, batch_size: 1 }
     }
 }
 

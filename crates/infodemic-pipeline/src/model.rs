@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
-use infodemic_classifier::{ModelBundle, OnnxClassifier, OrtRuntime, SessionOptions};
+use infodemic_classifier::{ClassifierError, ModelBundle, OnnxClassifier, OrtRuntime, SessionOptions};
 
-use crate::{locate_model_dir, locate_ort_library, Located, Result};
+use crate::{locate_model_dir, locate_ort_library, Located, PipelineError, Result, SETUP_COMMAND};
 
 /// A classifier ready to run, and where its parts came from.
 #[derive(Debug)]
@@ -26,7 +26,15 @@ pub struct LoadedModel {
 /// ONNX Runtime refuses.
 pub fn load_model(ort_library: Option<&Path>, model_dir: Option<&Path>, options: SessionOptions) -> Result<LoadedModel> {
     let library = locate_ort_library(ort_library)?;
-    let runtime = OrtRuntime::init(&library.path)?;
+    let runtime = OrtRuntime::init(&library.path).map_err(|error| match error {
+        ClassifierError::RuntimeMissing { path } => PipelineError::NotFound {
+            what: "ONNX Runtime library",
+            tried: vec![path.display().to_string()],
+            setup: SETUP_COMMAND,
+            flag: "--ort-lib PATH (or INFODEMIC_ORT_LIB)",
+        },
+        other => other.into(),
+    })?;
     let model_dir = locate_model_dir(model_dir)?;
     let bundle = ModelBundle::load(&model_dir.path)?;
     let classifier = OnnxClassifier::load(&runtime, &bundle, options)?;

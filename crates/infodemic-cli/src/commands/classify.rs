@@ -40,8 +40,9 @@ pub struct ClassifyArgs {
     #[arg(long, value_parser = threshold_arg)]
     pub threshold: Option<f32>,
 
-    /// Texts per inference batch
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    /// Texts per inference run. 1 (the default) gives every text the same score whatever else
+    /// is scored with it; larger batches are ~30% faster but move int8 scores by up to ~0.1
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub batch_size: u16,
 
     /// Threads for inference [default: all cores]
