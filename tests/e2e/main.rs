@@ -1,0 +1,17 @@
+//! End-to-end tests of the `infodemic` binary. Every server is local (127.0.0.1), every data
+//! dir temporary, the model is the real one in `models/`.
+//!
+//! The binary must be built first (`cargo build -p infodemic-cli`); the README's test command
+//! does it.
+
+/// Running the binary, serving fixtures.
+mod support;
+
+/// crawl -> classify -> store -> query/show/stats, across two runs, with broken feeds.
+mod crawl;
+/// `classify` on plain and JSON lines, `--eval`.
+mod classify;
+/// Misuse: unknown flags, bad dates, missing files, a held lock, a missing runtime.
+mod errors;
+/// Ctrl-C during a crawl leaves a consistent store.
+mod interrupt;
