@@ -1,7 +1,7 @@
 use std::io::Write;
 use std::process::Stdio;
 
-use crate::support::{infodemic, json_lines, stdout, stderr};
+use crate::support::{infodemic, json_lines, stderr, stdout};
 
 fn classify_stdin(args: &[&str], input: &str) -> std::process::Output {
     let data = tempfile::tempdir().unwrap();
@@ -57,7 +57,8 @@ fn eval_prints_the_metrics() {
     let output = classify_stdin(&["--eval"], input);
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
-    for needle in ["precision", "recall", "F1", "ROC AUC", "confusion matrix", "4 texts (2 misinformation, 2 reliable)"] {
+    for needle in ["precision", "recall", "F1", "ROC AUC", "confusion matrix", "4 texts (2 misinformation, 2 reliable)"]
+    {
         assert!(text.contains(needle), "{needle} missing in {text}");
     }
     let output = classify_stdin(&["--eval", "--json"], input);

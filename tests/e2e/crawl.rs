@@ -39,7 +39,8 @@ async fn crawl_then_query_show_stats_and_recrawl() {
     // rss2 3 (+1 in-feed duplicate), misinfo 3, reliable 3, atom 3, feed.json 3, rss1 3.
     assert_eq!(summary["items_new"], 18);
     assert_eq!(summary["items_duplicate"], 1);
-    let codes: Vec<&str> = summary["feeds_failed"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> =
+        summary["feeds_failed"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
     assert_eq!(codes.iter().filter(|c| **c == "http-status").count(), 2, "{codes:?}");
 
     // Everything is stored, newest first, with a score and the model that gave it.

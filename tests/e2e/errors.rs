@@ -62,10 +62,14 @@ fn a_held_store_lock_is_reported_clearly() {
 #[test]
 fn a_missing_runtime_library_names_the_setup_command() {
     let data = tempfile::tempdir().unwrap();
-    let output = run(data.path(), &["--ort-lib", "/nowhere/libonnxruntime.so", "crawl", "--feeds", "feeds/samples.toml"]);
+    let output =
+        run(data.path(), &["--ort-lib", "/nowhere/libonnxruntime.so", "crawl", "--feeds", "feeds/samples.toml"]);
     assert_eq!(output.status.code(), Some(3));
     let message = stderr(&output);
-    assert!(message.contains("ONNX Runtime library not found") && message.contains("bash scripts/setup.sh"), "{message}");
+    assert!(
+        message.contains("ONNX Runtime library not found") && message.contains("bash scripts/setup.sh"),
+        "{message}"
+    );
     assert!(!message.contains("panicked"));
 }
 

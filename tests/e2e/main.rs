@@ -4,13 +4,15 @@
 //! The binary must be built first (`cargo build -p infodemic-cli`); the README's test command
 //! does it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a panic is the failure report.
+
 /// Running the binary, serving fixtures.
 mod support;
 
-/// crawl -> classify -> store -> query/show/stats, across two runs, with broken feeds.
-mod crawl;
 /// `classify` on plain and JSON lines, `--eval`.
 mod classify;
+/// crawl -> classify -> store -> query/show/stats, across two runs, with broken feeds.
+mod crawl;
 /// Misuse: unknown flags, bad dates, missing files, a held lock, a missing runtime.
 mod errors;
 /// Ctrl-C during a crawl leaves a consistent store.

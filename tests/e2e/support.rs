@@ -56,10 +56,7 @@ pub async fn fixture_server() -> MockServer {
             .await;
     }
     for status in [404u16, 500] {
-        Mock::given(path(format!("/status/{status}")))
-            .respond_with(ResponseTemplate::new(status))
-            .mount(&server)
-            .await;
+        Mock::given(path(format!("/status/{status}"))).respond_with(ResponseTemplate::new(status)).mount(&server).await;
     }
     server
 }

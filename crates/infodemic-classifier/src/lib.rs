@@ -14,22 +14,22 @@
 #![deny(missing_docs)]
 
 mod error;
+#[cfg(feature = "test-support")]
+mod fake;
 mod handle;
 mod manifest;
 mod onnx;
 mod runtime;
-#[cfg(feature = "test-support")]
-mod fake;
 
 use infodemic_core::{Classification, ModelRef};
 
 pub use error::ClassifierError;
-pub use handle::ClassifierHandle;
-pub use manifest::{FileEntry, ModelBundle, ModelFiles, ModelIo, ModelInfo, ModelManifest};
-pub use onnx::{OnnxClassifier, Prediction, SessionOptions};
-pub use runtime::OrtRuntime;
 #[cfg(feature = "test-support")]
 pub use fake::KeywordClassifier;
+pub use handle::ClassifierHandle;
+pub use manifest::{FileEntry, ModelBundle, ModelFiles, ModelInfo, ModelIo, ModelManifest};
+pub use onnx::{OnnxClassifier, Prediction, SessionOptions};
+pub use runtime::OrtRuntime;
 
 /// Result type of this crate.
 pub type Result<T, E = ClassifierError> = std::result::Result<T, E>;

@@ -113,9 +113,10 @@ impl ModelManifest {
     /// When the manifest is missing or invalid.
     pub fn read(dir: &Path) -> Result<Self> {
         let path = dir.join(MANIFEST_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|source| ClassifierError::Read { path: path.clone(), source })?;
-        let manifest: ModelManifest =
-            toml::from_str(&text).map_err(|e| ClassifierError::Manifest { path: path.clone(), message: e.to_string() })?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|source| ClassifierError::Read { path: path.clone(), source })?;
+        let manifest: ModelManifest = toml::from_str(&text)
+            .map_err(|e| ClassifierError::Manifest { path: path.clone(), message: e.to_string() })?;
         manifest.validate().map_err(|message| ClassifierError::Manifest { path, message })?;
         Ok(manifest)
     }

@@ -97,9 +97,7 @@ impl OnnxClassifier {
     }
 
     fn encode(&self, texts: &[&str]) -> Result<Vec<Encoding>> {
-        self.tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| ClassifierError::Tokenizer(e.to_string()))
+        self.tokenizer.encode_batch(texts.to_vec(), true).map_err(|e| ClassifierError::Tokenizer(e.to_string()))
     }
 
     fn run(&mut self, encodings: &[&Encoding]) -> Result<Vec<Prediction>> {

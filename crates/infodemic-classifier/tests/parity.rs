@@ -13,6 +13,8 @@
 //!
 //! Needs the ONNX Runtime library: `bash scripts/setup.sh` (the README's test command runs it).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a panic is the failure report.
+
 use std::path::{Path, PathBuf};
 
 use infodemic_classifier::{Classify, ModelBundle, OnnxClassifier, OrtRuntime, SessionOptions};

@@ -23,11 +23,11 @@ fn main() -> ExitCode {
     init_logging(cli.global.verbose);
     let global = &cli.global;
     let result = match cli.command {
-        Command::Crawl(args) => commands::crawl::run(args, global),
+        Command::Crawl(args) => commands::crawl::run(&args, global),
         Command::Query(args) => commands::query::run(args, global),
-        Command::Show(args) => commands::show::run(args, global),
-        Command::Stats(args) => commands::stats::run(args, global),
-        Command::Classify(args) => commands::classify::run(args, global),
+        Command::Show(args) => commands::show::run(&args, global),
+        Command::Stats(args) => commands::stats::run(&args, global),
+        Command::Classify(args) => commands::classify::run(&args, global),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -15,7 +15,10 @@ pub struct CrawlProgress {
 
 impl CrawlProgress {
     pub fn new(quiet: bool) -> Self {
-        let bar = ProgressBar::with_draw_target(Some(0), if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() });
+        let bar = ProgressBar::with_draw_target(
+            Some(0),
+            if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() },
+        );
         bar.set_style(
             ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} feeds  {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -51,7 +54,9 @@ impl CrawlObserver for CrawlProgress {
                 self.stored.fetch_add(*stored, Ordering::Relaxed);
                 self.flagged.fetch_add(*flagged, Ordering::Relaxed);
             }
-            CrawlEvent::Stopping => self.bar.println("interrupted: committing what was fetched (Ctrl-C again to quit now)"),
+            CrawlEvent::Stopping => {
+                self.bar.println("interrupted: committing what was fetched (Ctrl-C again to quit now)")
+            }
         }
         self.message();
     }
@@ -59,7 +64,10 @@ impl CrawlObserver for CrawlProgress {
 
 /// A counter for work of unknown length (classify from stdin).
 pub fn counter(quiet: bool, what: &'static str) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(None, if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() });
+    let bar = ProgressBar::with_draw_target(
+        None,
+        if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() },
+    );
     bar.set_style(
         ProgressStyle::with_template(&format!("{{spinner}} [{{elapsed_precise}}] {{pos}} {what} ({{per_sec}})"))
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),

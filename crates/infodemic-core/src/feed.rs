@@ -20,9 +20,7 @@ impl SourceId {
     /// Validates and wraps a source id.
     pub fn new(id: impl Into<String>) -> Result<Self, SourceIdError> {
         let id = id.into();
-        let valid = !id.is_empty()
-            && id.len() <= 200
-            && id.chars().all(|c| !c.is_control() && !c.is_whitespace());
+        let valid = !id.is_empty() && id.len() <= 200 && id.chars().all(|c| !c.is_control() && !c.is_whitespace());
         if valid {
             Ok(Self(id))
         } else {
@@ -42,12 +40,8 @@ impl SourceId {
                 id = format!("{host}:{port}{}", url.path());
             }
         }
-        let id: String = id
-            .trim_end_matches('/')
-            .chars()
-            .filter(|c| !c.is_control() && !c.is_whitespace())
-            .take(200)
-            .collect();
+        let id: String =
+            id.trim_end_matches('/').chars().filter(|c| !c.is_control() && !c.is_whitespace()).take(200).collect();
         Self(if id.is_empty() { "unnamed".to_owned() } else { id })
     }
 
@@ -154,10 +148,7 @@ mod tests {
     #[test]
     fn source_id_for_url_keeps_host_port_and_path() {
         let url = Url::parse("http://127.0.0.1:8080/feeds/rss2.xml").unwrap();
-        assert_eq!(
-            SourceId::for_url(&url).as_str(),
-            "127.0.0.1:8080/feeds/rss2.xml"
-        );
+        assert_eq!(SourceId::for_url(&url).as_str(), "127.0.0.1:8080/feeds/rss2.xml");
         let url = Url::parse("file:///tmp/a%20b.xml").unwrap();
         assert_eq!(SourceId::for_url(&url).as_str(), "file:/tmp/a%20b.xml");
     }

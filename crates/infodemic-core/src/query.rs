@@ -60,9 +60,7 @@ impl ItemQuery {
         }
         if let Some(needle) = &self.text {
             let needle = needle.to_lowercase();
-            if !item.title.to_lowercase().contains(&needle)
-                && !item.text.to_lowercase().contains(&needle)
-            {
+            if !item.title.to_lowercase().contains(&needle) && !item.text.to_lowercase().contains(&needle) {
                 return false;
             }
         }

@@ -18,16 +18,8 @@ pub fn collapse_whitespace(text: &str) -> String {
 /// The form of a text used to decide that two items carry the same content: lowercase,
 /// alphanumeric words only, single spaces. Punctuation and spacing differences vanish.
 pub fn fingerprint_text(text: &str) -> String {
-    let lowered: String = text
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() {
-                c.to_lowercase().next().unwrap_or(c)
-            } else {
-                ' '
-            }
-        })
-        .collect();
+    let lowered: String =
+        text.chars().map(|c| if c.is_alphanumeric() { c.to_lowercase().next().unwrap_or(c) } else { ' ' }).collect();
     collapse_whitespace(&lowered)
 }
 

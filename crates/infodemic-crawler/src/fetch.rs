@@ -100,9 +100,7 @@ impl Fetcher {
 
     async fn fetch_file(&self, url: &Url) -> Result<Fetched, FeedError> {
         let display = url.path().to_owned();
-        let path = url
-            .to_file_path()
-            .map_err(|()| FeedError::Request(format!("not a local file URL: {url}")))?;
+        let path = url.to_file_path().map_err(|()| FeedError::Request(format!("not a local file URL: {url}")))?;
         let file_error = |source| FeedError::File { path: display.clone(), source };
         let file = tokio::fs::File::open(&path).await.map_err(file_error)?;
         let limit = self.config.max_body_bytes;

@@ -28,7 +28,7 @@ pub fn normalize_feed(feed: Feed, spec: &FeedSpec, base: &Url, fetched_at: DateT
     let mut seen = HashSet::new();
     let mut out = Normalized::default();
     for entry in feed.entries {
-        match normalize_entry(entry, spec, base, feed_language.as_deref(), fetched_at) {
+        match normalize_entry(&entry, spec, base, feed_language.as_deref(), fetched_at) {
             Some(item) if seen.insert(item.canonical_url.clone()) => out.items.push(item),
             Some(_) => out.duplicates_in_feed += 1,
             None => out.skipped += 1,
@@ -39,13 +39,13 @@ pub fn normalize_feed(feed: Feed, spec: &FeedSpec, base: &Url, fetched_at: DateT
 
 /// Normalises one entry; `None` when it has no usable link or no text at all.
 pub fn normalize_entry(
-    entry: Entry,
+    entry: &Entry,
     spec: &FeedSpec,
     base: &Url,
     feed_language: Option<&str>,
     fetched_at: DateTime<Utc>,
 ) -> Option<Item> {
-    let url = entry_link(&entry, base)?;
+    let url = entry_link(entry, base)?;
     let canonical_url = url_canon::canonicalize(&url).to_string();
     let title = entry.title.as_ref().map(text_of).unwrap_or_default();
     let body = entry

@@ -2,6 +2,8 @@
 //! serve over HTTP): every good fixture yields the documented items, every broken one a
 //! feed error.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a panic is the failure report.
+
 use std::path::PathBuf;
 
 use chrono::Utc;

@@ -116,7 +116,10 @@ url = "https://example.org/feed.xml"
     fn rejects_duplicates_unknown_keys_and_bad_schemes() {
         let dir = tempfile::tempdir().unwrap();
         for (text, needle) in [
-            ("[[feed]]\nid = \"a\"\nurl = \"https://e.org\"\n[[feed]]\nid = \"a\"\nurl = \"https://e.org/2\"\n", "twice"),
+            (
+                "[[feed]]\nid = \"a\"\nurl = \"https://e.org\"\n[[feed]]\nid = \"a\"\nurl = \"https://e.org/2\"\n",
+                "twice",
+            ),
             ("[[feed]]\nid = \"a\"\nurl = \"https://e.org\"\ncolour = \"red\"\n", "unknown field"),
             ("[[feed]]\nid = \"a\"\nurl = \"ftp://e.org/x\"\n", "neither a URL"),
             ("[[feed]]\nid = \"a b\"\nurl = \"https://e.org\"\n", "invalid source id"),

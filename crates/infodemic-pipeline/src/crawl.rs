@@ -318,8 +318,7 @@ impl Run<'_> {
             return Ok(());
         }
         let texts: Vec<String> = batch.items.iter().map(Item::classifier_input).collect();
-        let classifications =
-            if texts.is_empty() { Vec::new() } else { self.classifier.classify(texts).await? };
+        let classifications = if texts.is_empty() { Vec::new() } else { self.classifier.classify(texts).await? };
         let scored: Vec<ScoredItem> = batch
             .items
             .into_iter()
@@ -346,4 +345,3 @@ where
 {
     tokio::task::spawn_blocking(work).await.map_err(|e| PipelineError::Task(e.to_string()))
 }
-

@@ -25,8 +25,10 @@ pub use catalogue::load_catalogue;
 pub use crawl::{run_crawl, CrawlEvent, CrawlObserver, CrawlOptions, CrawlSummary, FailedFeed, NoProgress};
 pub use error::PipelineError;
 pub use infodemic_crawler::FetchConfig;
+pub use locate::{
+    locate_model_dir, locate_ort_library, Located, DEFAULT_MODEL_DIR, ORT_LIBRARY_RELATIVE, SETUP_COMMAND,
+};
 pub use model::{load_model, LoadedModel};
-pub use locate::{locate_model_dir, locate_ort_library, Located, DEFAULT_MODEL_DIR, ORT_LIBRARY_RELATIVE, SETUP_COMMAND};
 
 /// Result type of this crate.
 pub type Result<T, E = PipelineError> = std::result::Result<T, E>;

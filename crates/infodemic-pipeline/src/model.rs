@@ -24,7 +24,11 @@ pub struct LoadedModel {
 /// # Errors
 /// A missing library or model (naming the setup command), a checksum mismatch, or a graph
 /// ONNX Runtime refuses.
-pub fn load_model(ort_library: Option<&Path>, model_dir: Option<&Path>, options: SessionOptions) -> Result<LoadedModel> {
+pub fn load_model(
+    ort_library: Option<&Path>,
+    model_dir: Option<&Path>,
+    options: SessionOptions,
+) -> Result<LoadedModel> {
     let library = locate_ort_library(ort_library)?;
     let runtime = OrtRuntime::init(&library.path).map_err(|error| match error {
         ClassifierError::RuntimeMissing { path } => PipelineError::NotFound {

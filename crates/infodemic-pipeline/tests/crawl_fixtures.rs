@@ -1,6 +1,8 @@
 //! The pipeline against fixture feeds served on 127.0.0.1, with the keyword classifier:
 //! what is stored, what is a duplicate, what is a feed error.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a panic is the failure report.
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -38,7 +40,8 @@ fn options() -> CrawlOptions {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crawl_stores_new_items_records_errors_and_dedupes_across_runs() {
     let server = MockServer::start().await;
-    for name in ["rss2.xml", "misinfo.xml", "reliable.xml", "atom.xml", "not-a-feed.html", "truncated.xml", "empty.xml"] {
+    for name in ["rss2.xml", "misinfo.xml", "reliable.xml", "atom.xml", "not-a-feed.html", "truncated.xml", "empty.xml"]
+    {
         serve(&server, &format!("/{name}"), ResponseTemplate::new(200).set_body_bytes(fixture(name))).await;
     }
     serve(&server, "/second-run.xml", ResponseTemplate::new(200).set_body_bytes(fixture("second-run.xml"))).await;
@@ -55,18 +58,27 @@ async fn crawl_stores_new_items_records_errors_and_dedupes_across_runs() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = SledStore::open(&dir.path().join("db")).unwrap();
     let classifier =
-        ClassifierHandle::spawn(Box::new(KeywordClassifier::new(&["microchips", "cup of bleach", "5g towers"])), 2).unwrap();
+        ClassifierHandle::spawn(Box::new(KeywordClassifier::new(&["microchips", "cup of bleach", "5g towers"])), 2)
+            .unwrap();
 
     let feeds: Vec<FeedSpec> = [
-        "/rss2.xml", "/misinfo.xml", "/reliable.xml", "/atom.xml", "/not-a-feed.html", "/truncated.xml",
-        "/empty.xml", "/gone.xml", "/boom.xml", "/huge.xml", "/slow.xml",
+        "/rss2.xml",
+        "/misinfo.xml",
+        "/reliable.xml",
+        "/atom.xml",
+        "/not-a-feed.html",
+        "/truncated.xml",
+        "/empty.xml",
+        "/gone.xml",
+        "/boom.xml",
+        "/huge.xml",
+        "/slow.xml",
     ]
     .iter()
     .map(|route| feed(&server, route))
     .collect();
-    let summary = run_crawl(feeds, &store, &classifier, &options(), &NoProgress, CancellationToken::new())
-        .await
-        .unwrap();
+    let summary =
+        run_crawl(feeds, &store, &classifier, &options(), &NoProgress, CancellationToken::new()).await.unwrap();
 
     assert_eq!(summary.feeds_total, 11);
     assert_eq!(summary.feeds_ok, 4);
@@ -130,10 +142,9 @@ async fn cancelled_run_commits_nothing_half_written() {
     let classifier = ClassifierHandle::spawn(Box::new(KeywordClassifier::new(&["bleach"])), 2).unwrap();
     let cancel = CancellationToken::new();
     cancel.cancel();
-    let summary =
-        run_crawl(vec![feed(&server, "/reliable.xml")], &store, &classifier, &options(), &NoProgress, cancel)
-            .await
-            .unwrap();
+    let summary = run_crawl(vec![feed(&server, "/reliable.xml")], &store, &classifier, &options(), &NoProgress, cancel)
+        .await
+        .unwrap();
     assert!(summary.interrupted);
     assert_eq!(summary.feeds_skipped, 1);
     assert_eq!(store.verify().unwrap(), 0);

@@ -19,7 +19,9 @@ pub enum StoreError {
         message: String,
     },
     /// The data was written by a newer infodemic.
-    #[error("the store has schema version {found}, newer than this infodemic understands ({supported}); upgrade infodemic")]
+    #[error(
+        "the store has schema version {found}, newer than this infodemic understands ({supported}); upgrade infodemic"
+    )]
     SchemaTooNew {
         /// Version on disk.
         found: u32,

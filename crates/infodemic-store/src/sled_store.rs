@@ -14,6 +14,9 @@ use crate::{keys, ItemReader, Result, StoreError, StoreStats};
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
+/// Ends an index walk early (scores below the minimum).
+type StopBelow = dyn Fn(&[u8]) -> bool;
+
 /// The store, open for the life of the process (sled wants one long-lived handle per
 /// database and one process per directory).
 #[derive(Clone, Debug)]
@@ -47,7 +50,7 @@ impl SledStore {
     /// [`StoreError::Locked`] when another process holds the directory,
     /// [`StoreError::SchemaTooNew`] for data from a newer build, and sled failures.
     pub fn open(path: &Path) -> Result<(Self, SchemaOutcome)> {
-        let db = sled::Config::new().path(path).open().map_err(|e| open_error(path, e))?;
+        let db = sled::Config::new().path(path).open().map_err(|e| open_error(path, &e))?;
         let tree = |name: &str| db.open_tree(name);
         let store = Self {
             path: path.to_path_buf(),
@@ -126,10 +129,8 @@ impl SledStore {
     /// # Errors
     /// sled failures; nothing of the batch is written then.
     pub fn commit(&self, items: &[ScoredItem], feed_states: &[FeedState]) -> Result<CommitReport> {
-        let encoded: Vec<(&ScoredItem, Vec<u8>)> = items
-            .iter()
-            .map(|scored| (scored, records::encode(ITEM_VERSION, &StoredItemV1::from(scored))))
-            .collect();
+        let encoded: Vec<(&ScoredItem, Vec<u8>)> =
+            items.iter().map(|scored| (scored, records::encode(ITEM_VERSION, &StoredItemV1::from(scored)))).collect();
         let encoded_states: Vec<(Vec<u8>, Vec<u8>)> = feed_states
             .iter()
             .map(|state| {
@@ -137,23 +138,14 @@ impl SledStore {
                 (state.source.as_str().as_bytes().to_vec(), record)
             })
             .collect();
-        let trees = (
-            &self.items,
-            &self.by_url,
-            &self.by_hash,
-            &self.by_time,
-            &self.by_score,
-            &self.by_source,
-            &self.feeds,
-        );
+        let trees =
+            (&self.items, &self.by_url, &self.by_hash, &self.by_time, &self.by_score, &self.by_source, &self.feeds);
         let report = trees.transaction(|(items, by_url, by_hash, by_time, by_score, by_source, feeds)| {
             let mut report = CommitReport::default();
             for (scored, record) in &encoded {
                 let item = &scored.item;
                 let id = item.id;
-                if by_url.get(item.canonical_url.as_bytes())?.is_some()
-                    || by_hash.get(item.content_hash.0)?.is_some()
-                {
+                if by_url.get(item.canonical_url.as_bytes())?.is_some() || by_hash.get(item.content_hash.0)?.is_some() {
                     report.duplicates += 1;
                     continue;
                 }
@@ -202,7 +194,9 @@ impl SledStore {
             }
             ids.insert(scored.item.id);
         }
-        for (name, tree) in [("idx_time", &self.by_time), ("idx_score", &self.by_score), ("idx_source", &self.by_source)] {
+        for (name, tree) in
+            [("idx_time", &self.by_time), ("idx_score", &self.by_score), ("idx_source", &self.by_source)]
+        {
             let mut seen = 0usize;
             for entry in tree.iter() {
                 let (key, _) = entry?;
@@ -227,7 +221,7 @@ impl SledStore {
     }
 
     /// Walks an index (newest or highest first) and keeps matching items up to the limit.
-    fn collect<I>(&self, keys: I, query: &ItemQuery, stop_below: Option<&dyn Fn(&[u8]) -> bool>) -> Result<Vec<ScoredItem>>
+    fn collect<I>(&self, keys: I, query: &ItemQuery, stop_below: Option<&StopBelow>) -> Result<Vec<ScoredItem>>
     where
         I: Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
     {
@@ -262,8 +256,8 @@ fn inconsistent(message: &str) -> StoreError {
     StoreError::Corrupt { tree: "indexes", message: message.to_owned() }
 }
 
-fn open_error(path: &Path, error: sled::Error) -> StoreError {
-    if let sled::Error::Io(io) = &error {
+fn open_error(path: &Path, error: &sled::Error) -> StoreError {
+    if let sled::Error::Io(io) = error {
         // sled takes an exclusive advisory lock (flock) on the database file.
         let held = io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock");
         if held {
@@ -292,7 +286,7 @@ impl ItemReader for SledStore {
                         keyed.push((scored.item.effective_time(), scored));
                     }
                 }
-                keyed.sort_by(|a, b| b.0.cmp(&a.0));
+                keyed.sort_by_key(|(time, _)| std::cmp::Reverse(*time));
                 Ok(keyed.into_iter().map(|(_, s)| s).take(query.limit.unwrap_or(usize::MAX)).collect())
             }
             SortOrder::Newest => {
@@ -376,14 +370,14 @@ mod tests {
     fn commit_round_trips_and_dedupes_by_url_and_content() {
         let (_dir, store) = open();
         let a = scored("https://e.org/a", "s1", 1, 0.9);
-        let report = store.commit(&[a.clone()], &[]).unwrap();
+        let report = store.commit(std::slice::from_ref(&a), &[]).unwrap();
         assert_eq!(report, CommitReport { inserted: 1, duplicates: 0 });
         assert_eq!(store.get(a.item.id).unwrap(), Some(a.clone()));
 
         // Same URL again, and same content under another URL: both duplicates.
         let mut copy = scored("https://mirror.org/a", "s2", 1, 0.9);
         copy.item.content_hash = a.item.content_hash;
-        let report = store.commit(&[a.clone(), copy], &[]).unwrap();
+        let report = store.commit(&[a, copy], &[]).unwrap();
         assert_eq!(report, CommitReport { inserted: 0, duplicates: 2 });
         assert_eq!(store.verify().unwrap(), 1);
     }
@@ -397,15 +391,19 @@ mod tests {
             scored("https://e.org/mid", "s2", 5, 0.7),
         ];
         store.commit(&items, &[]).unwrap();
-        let urls = |q: &ItemQuery| -> Vec<String> {
-            store.query(q).unwrap().into_iter().map(|s| s.item.url).collect()
-        };
+        let urls = |q: &ItemQuery| -> Vec<String> { store.query(q).unwrap().into_iter().map(|s| s.item.url).collect() };
         assert_eq!(urls(&ItemQuery::default()), ["https://e.org/new", "https://e.org/mid", "https://e.org/old"]);
-        assert_eq!(urls(&ItemQuery { flagged_only: true, ..Default::default() }), ["https://e.org/mid", "https://e.org/old"]);
+        assert_eq!(
+            urls(&ItemQuery { flagged_only: true, ..Default::default() }),
+            ["https://e.org/mid", "https://e.org/old"]
+        );
         let by_score = ItemQuery { order: SortOrder::Score, min_score: Some(0.5), ..Default::default() };
         assert_eq!(urls(&by_score), ["https://e.org/old", "https://e.org/mid"]);
         let since = Utc.with_ymd_and_hms(2026, 11, 14, 0, 0, 0).unwrap();
-        assert_eq!(urls(&ItemQuery { since: Some(since), ..Default::default() }), ["https://e.org/new", "https://e.org/mid"]);
+        assert_eq!(
+            urls(&ItemQuery { since: Some(since), ..Default::default() }),
+            ["https://e.org/new", "https://e.org/mid"]
+        );
         let source = ItemQuery { sources: vec![SourceId::new("s1").unwrap()], limit: Some(1), ..Default::default() };
         assert_eq!(urls(&source), ["https://e.org/new"]);
         let text = ItemQuery { text: Some("MID".to_owned()), ..Default::default() };
@@ -417,7 +415,12 @@ mod tests {
         let (_dir, store) = open();
         let mut state = FeedState::new(SourceId::new("s1").unwrap(), "https://e.org/feed".to_owned());
         state.last_error = Some("HTTP status 500".to_owned());
-        store.commit(&[scored("https://e.org/a", "s1", 0, 0.9), scored("https://e.org/b", "s1", 0, 0.1)], &[state.clone()]).unwrap();
+        store
+            .commit(
+                &[scored("https://e.org/a", "s1", 0, 0.9), scored("https://e.org/b", "s1", 0, 0.1)],
+                &[state.clone()],
+            )
+            .unwrap();
         assert_eq!(store.feed_state("s1").unwrap(), Some(state));
         let stats = store.stats().unwrap();
         assert_eq!(stats.total, crate::Counts { items: 2, flagged: 1 });

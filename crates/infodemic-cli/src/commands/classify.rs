@@ -98,9 +98,9 @@ fn label_name(misinformation: bool) -> &'static str {
 fn parse_label(value: &Value) -> Option<bool> {
     match value {
         Value::Bool(b) => Some(*b),
-        Value::Number(n) => match n.as_f64() {
-            Some(v) if v == 1.0 => Some(true),
-            Some(v) if v == 0.0 => Some(false),
+        Value::Number(n) => match n.as_u64() {
+            Some(1) => Some(true),
+            Some(0) => Some(false),
             _ => None,
         },
         Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
@@ -133,14 +133,15 @@ fn parse_line(line_number: usize, line: &str) -> Result<Option<Input>, UsageErro
     };
     let label = match object.get("label") {
         None | Some(Value::Null) => None,
-        Some(value) => Some(parse_label(value).ok_or_else(|| {
-            bad(format!("label {value} is neither 1/misinformation/fake nor 0/reliable/real"))
-        })?),
+        Some(value) => Some(
+            parse_label(value)
+                .ok_or_else(|| bad(format!("label {value} is neither 1/misinformation/fake nor 0/reliable/real")))?,
+        ),
     };
     Ok(Some(Input { line: line_number, text, label, id: object.remove("id") }))
 }
 
-pub fn run(args: ClassifyArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+pub fn run(args: &ClassifyArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let reader: Box<dyn BufRead> = match args.file.as_deref() {
         None => Box::new(io::stdin().lock()),
         Some(path) if path.as_os_str() == "-" => Box::new(io::stdin().lock()),

@@ -66,15 +66,16 @@ fn feed_url(value: &str) -> Result<Url, String> {
     }
 }
 
-pub fn run(args: CrawlArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
-    let feeds = feeds_to_crawl(&args)?;
+pub fn run(args: &CrawlArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    let feeds = feeds_to_crawl(args)?;
     let store = global.open_store()?;
     let mut options = SessionOptions { batch_size: usize::from(args.batch_size), ..SessionOptions::default() };
     if let Some(threads) = args.threads {
         options.intra_threads = usize::from(threads);
     }
     let model = global.load_model(options)?;
-    let classifier = ClassifierHandle::spawn(Box::new(model.classifier), 2).context("cannot start the classifier thread")?;
+    let classifier =
+        ClassifierHandle::spawn(Box::new(model.classifier), 2).context("cannot start the classifier thread")?;
     let crawl_options = CrawlOptions {
         fetch: FetchConfig {
             timeout: Duration::from_secs(args.timeout),
@@ -85,7 +86,8 @@ pub fn run(args: CrawlArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         commit_batch: 64,
     };
     let progress = CrawlProgress::new(global.quiet || args.json);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     let summary = runtime.block_on(async {
         let cancel = CancellationToken::new();
         tokio::spawn(stop_on_signals(cancel.clone()));

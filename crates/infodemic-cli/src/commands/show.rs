@@ -25,7 +25,7 @@ fn id_arg(value: &str) -> Result<ItemId, String> {
     value.parse().map_err(|e: infodemic_core::IdParseError| e.to_string())
 }
 
-pub fn run(args: ShowArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+pub fn run(args: &ShowArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let found = match global.open_existing_store()? {
         Some(store) => store.get(args.id)?,
         None => None,

@@ -20,7 +20,7 @@ pub struct StatsArgs {
     pub json: bool,
 }
 
-pub fn run(args: StatsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+pub fn run(args: &StatsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let stats = match global.open_existing_store()? {
         Some(store) => store.stats()?,
         None => StoreStats::default(),

@@ -24,7 +24,5 @@ pub fn write_json_line<W: Write, T: serde::Serialize>(out: &mut W, value: &T) ->
 
 /// Whether an error is a closed stdout (`infodemic query | head`): not a failure.
 pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
-    })
+    error.chain().any(|cause| cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe))
 }
