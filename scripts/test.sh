@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The test command of the README and of CI: does its own setup on a fresh machine, then runs
+# every unit, integration, parity and end-to-end test. No test touches the internet; the
+# setup step downloads onnxruntime==1.31.1 from PyPI once.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup.sh
+# The end-to-end tests run the binary, so build it first.
+cargo build --locked -p infodemic-cli
+cargo test --locked --workspace --all-features "$@"
