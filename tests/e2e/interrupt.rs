@@ -52,5 +52,5 @@ async fn ctrl_c_mid_crawl_leaves_a_consistent_store() {
     let (store, _) = SledStore::open(&data.path().join("store")).unwrap();
     let stored = store.verify().unwrap();
     assert_eq!(stored as u64, summary["items_new"].as_u64().unwrap());
-    assert!(store.feed_state(&hang_url.trim_start_matches("http://").to_owned()).unwrap().is_none());
+    assert!(store.feed_state(hang_url.trim_start_matches("http://")).unwrap().is_none());
 }
