@@ -71,6 +71,12 @@ async fn crawl_then_query_show_stats_and_recrawl() {
     };
     assert!(mean_score("misinfo.xml") > mean_score("reliable.xml"));
 
+    // Every flagged item is worth a review and carries the sentence that drove its score.
+    for item in items.iter().filter(|i| i["flagged"] == true) {
+        assert_eq!(item["review"], true);
+        assert!(!item["evidence"].as_array().unwrap().is_empty() || !item["text"].as_str().unwrap().contains(". "));
+    }
+
     // Filters: flagged only, by source, by text, CSV.
     let mut flagged = infodemic(data.path());
     flagged.args(["query", "--flagged", "--json", "--limit", "100"]);
@@ -95,7 +101,7 @@ async fn crawl_then_query_show_stats_and_recrawl() {
     let mut csv = infodemic(data.path());
     csv.args(["query", "--csv", "--limit", "5"]);
     let csv = stdout(&run(csv).await);
-    assert!(csv.starts_with("id,published,fetched_at,source,score,flagged,label,title,url"));
+    assert!(csv.starts_with("id,published,fetched_at,source,score,flagged,review,label,title,url"), "{csv}");
     assert_eq!(csv.lines().count(), 6);
 
     // The default table names the items.

@@ -36,7 +36,17 @@ impl Classify for KeywordClassifier {
                 let norm = embedding.iter().map(|v| v * v).sum::<f32>().sqrt().max(f32::EPSILON);
                 embedding.iter_mut().for_each(|v| *v /= norm);
                 let score = if hit { 0.9 } else { 0.1 };
-                Classification { score, flagged: hit, embedding, model: self.model.clone() }
+                Classification {
+                    score,
+                    flagged: hit,
+                    review: hit,
+                    embedding,
+                    model: self.model.clone(),
+                    language: None,
+                    language_supported: true,
+                    evidence: Vec::new(),
+                    claim_match: None,
+                }
             })
             .collect())
     }

@@ -20,6 +20,7 @@ mod handle;
 mod manifest;
 mod onnx;
 mod runtime;
+pub mod windows;
 
 use infodemic_core::{Classification, ModelRef};
 

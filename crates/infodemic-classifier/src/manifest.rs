@@ -26,6 +26,32 @@ pub struct ModelManifest {
     /// Validation metrics per evaluation set (free-form numbers).
     #[serde(default)]
     pub metrics: BTreeMap<String, toml::Table>,
+    /// The `review` and `flag` thresholds with their validation figures (models from v2 on;
+    /// without it both are `model.threshold`).
+    #[serde(default)]
+    pub thresholds: Option<Thresholds>,
+    /// How the scores were calibrated (free-form, shown by `model info`).
+    #[serde(default)]
+    pub calibration: Option<toml::Table>,
+}
+
+/// The `[thresholds]` table.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// Worth a look: high recall.
+    pub review: Threshold,
+    /// Likely misinformation: high precision.
+    pub flag: Threshold,
+}
+
+/// One threshold and the figures that justify it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Threshold {
+    /// Scores at or above this pass.
+    pub value: f32,
+    /// Validation precision, recall... (free-form numbers).
+    #[serde(flatten)]
+    pub figures: toml::Table,
 }
 
 /// The `[model]` table.
@@ -46,6 +72,12 @@ pub struct ModelInfo {
     pub max_tokens: usize,
     /// Length of the embedding output.
     pub embedding_dim: usize,
+    /// Languages the model was trained for (ISO 639-1); empty means "not stated".
+    #[serde(default)]
+    pub languages: Vec<String>,
+    /// Vocabulary size the graph expects; a tokenizer of another size is refused.
+    #[serde(default)]
+    pub vocab_size: Option<usize>,
     /// Anything else (encoder, head, quantization...), kept for `model info`.
     #[serde(flatten)]
     pub extra: toml::Table,
@@ -80,6 +112,9 @@ pub struct ModelIo {
     pub score: String,
     /// float32 [batch, embedding_dim] L2-normalised embedding.
     pub embedding: String,
+    /// float32 [batch] uncalibrated logit, when the graph has one.
+    #[serde(default)]
+    pub logit: Option<String>,
 }
 
 /// A model directory whose files matched the manifest when read. Holds the verified bytes,
@@ -121,6 +156,27 @@ impl ModelManifest {
         Ok(manifest)
     }
 
+    /// Scores at or above this are flagged as likely misinformation.
+    pub fn flag_threshold(&self) -> f32 {
+        self.thresholds.as_ref().map_or(self.model.threshold, |t| t.flag.value)
+    }
+
+    /// Scores at or above this are worth a look; never above the flag threshold.
+    pub fn review_threshold(&self) -> f32 {
+        self.thresholds.as_ref().map_or(self.model.threshold, |t| t.review.value).min(self.flag_threshold())
+    }
+
+    /// Whether the model was trained for `language`; unknown languages (no detection, or a
+    /// manifest that names none) count as supported.
+    pub fn supports_language(&self, language: Option<&str>) -> bool {
+        match language {
+            Some(language) if !self.model.languages.is_empty() => {
+                self.model.languages.iter().any(|known| known == language)
+            }
+            _ => true,
+        }
+    }
+
     fn validate(&self) -> std::result::Result<(), String> {
         let model = &self.model;
         if model.labels.len() != 2 {
@@ -131,6 +187,13 @@ impl ModelManifest {
         }
         if model.max_tokens < 2 || model.embedding_dim == 0 {
             return Err("max_tokens must be at least 2 and embedding_dim positive".to_owned());
+        }
+        if let Some(thresholds) = &self.thresholds {
+            for (name, value) in [("review", thresholds.review.value), ("flag", thresholds.flag.value)] {
+                if !(0.0..=1.0).contains(&value) {
+                    return Err(format!("{name} threshold {value} is outside 0..=1"));
+                }
+            }
         }
         for entry in [&self.files.graph, &self.files.tokenizer] {
             if entry.sha256.len() != 64 || !entry.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -215,6 +278,33 @@ f1 = 0.9
         assert_eq!(bundle.graph, b"graph");
         assert_eq!(bundle.manifest.model.extra.get("encoder").and_then(|v| v.as_str()), Some("x"));
         assert!(bundle.manifest.metrics.contains_key("val"));
+    }
+
+    #[test]
+    fn v1_manifests_use_one_threshold_for_review_and_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        write_model(dir.path(), b"graph", &hex::encode(Sha256::digest(b"graph")));
+        let manifest = ModelManifest::read(dir.path()).unwrap();
+        assert_eq!((manifest.review_threshold(), manifest.flag_threshold()), (0.5, 0.5));
+        assert!(manifest.supports_language(Some("fr")), "no languages stated");
+    }
+
+    #[test]
+    fn v2_manifests_carry_thresholds_and_languages() {
+        let dir = tempfile::tempdir().unwrap();
+        write_model(dir.path(), b"graph", &hex::encode(Sha256::digest(b"graph")));
+        let path = dir.path().join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&path).unwrap().replace(
+            "encoder = \"x\"",
+            "encoder = \"x\"\nlanguages = [\"en\"]\nvocab_size = 30522",
+        ) + "\n[thresholds.review]\nvalue = 0.3\ndev_recall = 0.9\n[thresholds.flag]\nvalue = 0.8\n";
+        std::fs::write(&path, text).unwrap();
+        let manifest = ModelManifest::read(dir.path()).unwrap();
+        assert_eq!((manifest.review_threshold(), manifest.flag_threshold()), (0.3, 0.8));
+        assert_eq!(manifest.model.vocab_size, Some(30522));
+        assert!(manifest.supports_language(Some("en")));
+        assert!(!manifest.supports_language(Some("fr")));
+        assert!(manifest.supports_language(None));
     }
 
     #[test]

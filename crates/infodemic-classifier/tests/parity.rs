@@ -26,6 +26,7 @@ struct Reference {
     score: f32,
     embedding_head: Vec<f32>,
     embedding_norm: f32,
+    input_ids_len: usize,
 }
 
 fn workspace() -> PathBuf {
@@ -98,8 +99,42 @@ fn classify_keeps_input_order_and_applies_the_threshold() {
     let results = classifier.classify(&texts).unwrap();
     assert_eq!(results.len(), texts.len());
     for (reference, result) in references.iter().zip(&results) {
-        assert!((result.score - reference.score).abs() < 2e-3, "{:?}", reference.text);
+        // Texts cut at the token limit are scored by windows instead (see windows.rs).
+        if reference.input_ids_len < 128 {
+            assert!((result.score - reference.score).abs() < 2e-3, "{:?}", reference.text);
+        }
         assert_eq!(result.flagged, result.score >= threshold);
         assert_eq!(result.embedding.len(), 384);
     }
+}
+
+#[test]
+fn long_texts_are_read_to_the_end_and_explained() {
+    let mut classifier = classifier(1);
+    let calm = "The regional health office reported 1,121 new cases and 12 deaths on Tuesday, \
+                a small rise from last week. ";
+    let claim = "Drinking a cup of bleach every morning cures COVID-19 and doctors are hiding it.";
+    let long = format!("{}{claim}", calm.repeat(8));
+    let truncated = classifier.predict_batch(&[long.as_str()]).unwrap().remove(0).score;
+    let windowed = classifier.classify(&[long.clone()]).unwrap().remove(0);
+    let flag = classifier.manifest().flag_threshold();
+    assert!(truncated < flag, "the first 128 tokens are calm ({truncated})");
+    assert!(windowed.flagged, "the claim at the end counts ({})", windowed.score);
+    assert!(windowed.score > truncated + 0.2);
+    assert_eq!(windowed.evidence[0].text, claim, "{:?}", windowed.evidence);
+    assert!(windowed.evidence[0].score > windowed.score, "alone, the claim scores higher");
+    assert!(windowed.evidence.len() <= 2);
+}
+
+#[test]
+fn languages_the_model_was_not_trained_for_are_marked() {
+    let mut classifier = classifier(1);
+    let spanish = "Beber lejía cura el coronavirus y los médicos lo ocultan a la población desde hace meses.".to_owned();
+    let english = "Drinking bleach cures the coronavirus and doctors have hidden it from the public for months.".to_owned();
+    let results = classifier.classify(&[spanish, english]).unwrap();
+    assert_eq!(results[0].language.as_deref(), Some("es"));
+    assert_eq!(results[1].language.as_deref(), Some("en"));
+    // v1's manifest names no languages: everything counts as supported. The v2 manifest says
+    // ["en"]; see `ModelManifest::supports_language` for the rule.
+    assert!(results[0].language_supported == classifier.manifest().supports_language(Some("es")));
 }

@@ -62,14 +62,26 @@ pub struct ModelRef {
 /// The classifier's output for one text.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Classification {
-    /// Probability that the text is health misinformation, 0..=1.
+    /// Calibrated probability that the text is health misinformation, 0..=1. Meaningless when
+    /// `language_supported` is false (the model was not trained for that language).
     pub score: f32,
-    /// `score >= threshold` of the model that produced it.
+    /// `score >= flag threshold`: likely misinformation.
     pub flagged: bool,
+    /// `score >= review threshold`: worth a fact-checker's look (implied by `flagged`).
+    pub review: bool,
     /// L2-normalised sentence embedding (for campaigns and claim matching).
     pub embedding: Vec<f32>,
     /// The model that produced it.
     pub model: ModelRef,
+    /// Language detected in the text (ISO 639-1 where one exists), if detection was confident.
+    pub language: Option<String>,
+    /// False when the text is confidently in a language the model was not trained for: then
+    /// nothing is flagged and the score is not shown as one.
+    pub language_supported: bool,
+    /// The sentences that drove the score, highest first (empty when nothing stood out).
+    pub evidence: Vec<Evidence>,
+    /// The nearest known debunked claim, when one is similar enough.
+    pub claim_match: Option<ClaimMatch>,
 }
 
 impl Classification {
@@ -81,6 +93,42 @@ impl Classification {
             Label::Reliable
         }
     }
+
+    /// The score to show people: `None` for a language the model does not know.
+    pub fn shown_score(&self) -> Option<f32> {
+        self.language_supported.then_some(self.score)
+    }
+}
+
+/// A sentence (or window of sentences) of an item and its own score.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The text, as in the item.
+    pub text: String,
+    /// Its calibrated score alone.
+    pub score: f32,
+    /// Its embedding, for claim matching at scoring time (not kept in the store).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub embedding: Vec<f32>,
+}
+
+/// A known debunked claim close to an item, with what a reviewer needs to check it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClaimMatch {
+    /// Id of the claim in the local claim index (hex).
+    pub claim_id: String,
+    /// The claim as the fact-checker worded it.
+    pub claim: String,
+    /// Normalised verdict (`false`, `misleading`...).
+    pub verdict: String,
+    /// Who reviewed it.
+    pub reviewer: Option<String>,
+    /// The fact-check article.
+    pub review_url: Option<String>,
+    /// Cosine similarity of the embeddings, -1..=1.
+    pub similarity: f32,
+    /// The part of the item that matched (the whole item or an evidence sentence).
+    pub matched_text: String,
 }
 
 /// An item with its classification: what the store keeps and queries return.

@@ -21,6 +21,8 @@ pub enum SortOrder {
 pub struct ItemQuery {
     /// Only items the model flagged.
     pub flagged_only: bool,
+    /// Only items worth a review (flagged ones included).
+    pub review_only: bool,
     /// Only items with at least this score.
     pub min_score: Option<f32>,
     /// Only items at or after this time.
@@ -45,8 +47,14 @@ impl ItemQuery {
         if self.flagged_only && !class.flagged {
             return false;
         }
-        if self.min_score.is_some_and(|min| class.score < min) {
+        if self.review_only && !class.review {
             return false;
+        }
+        if let Some(min) = self.min_score {
+            // A score for a language the model does not know is no score.
+            if class.shown_score().is_none_or(|score| score < min) {
+                return false;
+            }
         }
         let time = item.effective_time();
         if self.since.is_some_and(|since| time < since) {

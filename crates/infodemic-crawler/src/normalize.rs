@@ -4,9 +4,9 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use feed_rs::model::{Entry, Feed, Text};
+use infodemic_core::language::{detect_language, primary_subtag};
 use infodemic_core::{text, url_canon, ContentHash, FeedSpec, Item, ItemId};
 use url::Url;
-use whatlang::Lang;
 
 use crate::html_text::html_to_text;
 
@@ -66,7 +66,7 @@ pub fn normalize_entry(
         .find_map(|person| person.name.as_deref().map(text::collapse_whitespace))
         .filter(|name| !name.is_empty());
     let declared_language = entry.language.as_deref().or(feed_language).or(spec.language.as_deref());
-    let language = detect_language(&title, &body).or_else(|| declared_language.map(primary_subtag));
+    let language = detect_language(&format!("{title} {body}")).or_else(|| declared_language.map(primary_subtag));
     Some(Item {
         id: ItemId::from_canonical_url(&canonical_url),
         url: url.to_string(),
@@ -97,59 +97,6 @@ fn entry_link(entry: &Entry, base: &Url) -> Option<Url> {
         .or_else(|| Some(entry.id.as_str()).filter(|id| id.starts_with("http")))?;
     let url = base.join(href.trim()).ok()?;
     matches!(url.scheme(), "http" | "https").then_some(url)
-}
-
-/// `en-US` to `en`.
-fn primary_subtag(tag: &str) -> String {
-    tag.split(['-', '_']).next().unwrap_or(tag).to_ascii_lowercase()
-}
-
-/// The language of the text when the detector is confident; ISO 639-1 where one exists.
-fn detect_language(title: &str, body: &str) -> Option<String> {
-    let sample: String = format!("{title} {body}").chars().take(2000).collect();
-    let info = whatlang::detect(&sample)?;
-    if !info.is_reliable() {
-        return None;
-    }
-    Some(iso_639_1(info.lang()).map_or_else(|| info.lang().code().to_owned(), str::to_owned))
-}
-
-fn iso_639_1(lang: Lang) -> Option<&'static str> {
-    Some(match lang {
-        Lang::Eng => "en",
-        Lang::Spa => "es",
-        Lang::Fra => "fr",
-        Lang::Deu => "de",
-        Lang::Por => "pt",
-        Lang::Ita => "it",
-        Lang::Nld => "nl",
-        Lang::Rus => "ru",
-        Lang::Ukr => "uk",
-        Lang::Pol => "pl",
-        Lang::Tur => "tr",
-        Lang::Ara => "ar",
-        Lang::Hin => "hi",
-        Lang::Jpn => "ja",
-        Lang::Cmn => "zh",
-        Lang::Kor => "ko",
-        Lang::Ind => "id",
-        Lang::Vie => "vi",
-        Lang::Swe => "sv",
-        Lang::Dan => "da",
-        Lang::Nob => "nb",
-        Lang::Fin => "fi",
-        Lang::Ell => "el",
-        Lang::Heb => "he",
-        Lang::Ron => "ro",
-        Lang::Ces => "cs",
-        Lang::Hun => "hu",
-        Lang::Tha => "th",
-        Lang::Ben => "bn",
-        Lang::Pes => "fa",
-        Lang::Urd => "ur",
-        Lang::Tgl => "tl",
-        _ => return None,
-    })
 }
 
 #[cfg(test)]
@@ -204,11 +151,5 @@ mod tests {
             </channel></rss>"#,
         );
         assert_eq!(out.items[0].language.as_deref(), Some("es"));
-    }
-
-    #[test]
-    fn primary_subtag_lowercases() {
-        assert_eq!(primary_subtag("en-US"), "en");
-        assert_eq!(primary_subtag("FR"), "fr");
     }
 }

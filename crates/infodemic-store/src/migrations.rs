@@ -1,8 +1,16 @@
 //! Schema versions and the migrations between them. Append-only: never edit a migration
 //! that has shipped, add the next one.
+//!
+//! | schema | what changed |
+//! |---|---|
+//! | 1 | first release: item records v1, feed-state records v1 |
+//! | 2 | item records v2 (review flag, language support, evidence, claim match) |
+
+use crate::records::{self, StoredItemV1};
+use crate::{Result, StoreError};
 
 /// The schema this build writes.
-pub const CURRENT_SCHEMA: u32 = 1;
+pub const CURRENT_SCHEMA: u32 = 2;
 
 /// What opening found and did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,12 +23,39 @@ pub enum SchemaOutcome {
     Migrated {
         /// Version found on disk.
         from: u32,
+        /// Records rewritten.
+        records: u64,
     },
 }
 
-/// Runs every migration from `found` up to [`CURRENT_SCHEMA`]. There are none yet: schema 1
-/// is the first. A v1 → v2 migration goes here as `fn v1_to_v2(db: &sled::Db)`.
-pub(crate) fn migrate(_db: &sled::Db, found: u32) -> crate::Result<SchemaOutcome> {
-    debug_assert!(found < CURRENT_SCHEMA);
-    Ok(SchemaOutcome::Migrated { from: found })
+/// Runs every migration from `found` up to [`CURRENT_SCHEMA`], in order. Each step is one
+/// sled transaction over the trees it touches, so a crash leaves the old or the new schema.
+pub(crate) fn migrate(db: &sled::Db, found: u32) -> Result<SchemaOutcome> {
+    let mut records = 0;
+    if found < 2 {
+        records += v1_to_v2(db)?;
+    }
+    Ok(SchemaOutcome::Migrated { from: found, records })
+}
+
+/// Item records v1 → v2. Reading v1 stays supported (so this is not required for
+/// correctness), but rewriting keeps one format on disk and proves the path for later
+/// migrations that will be required.
+fn v1_to_v2(db: &sled::Db) -> Result<u64> {
+    let items = db.open_tree("items")?;
+    let mut batch = sled::Batch::default();
+    let mut rewritten = 0;
+    for entry in items.iter() {
+        let (key, value) = entry?;
+        if value.first() != Some(&1) {
+            continue;
+        }
+        let v1: StoredItemV1 = postcard::from_bytes(&value[1..])
+            .map_err(|e| StoreError::Corrupt { tree: "items", message: e.to_string() })?;
+        let scored = v1.into_domain()?;
+        batch.insert(key, records::encode_item(&scored));
+        rewritten += 1;
+    }
+    items.apply_batch(batch)?;
+    Ok(rewritten)
 }

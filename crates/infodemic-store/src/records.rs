@@ -4,14 +4,15 @@
 
 use chrono::{DateTime, Utc};
 use infodemic_core::{
-    Classification, ContentHash, FeedState, HttpValidators, Item, ItemId, ModelRef, ScoredItem, SourceId,
+    ClaimMatch, Classification, ContentHash, Evidence, FeedState, HttpValidators, Item, ItemId, ModelRef, ScoredItem,
+    SourceId,
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::{Result, StoreError};
 
 /// Record version written for items.
-pub const ITEM_VERSION: u8 = 1;
+pub const ITEM_VERSION: u8 = 2;
 /// Record version written for feed states.
 pub const FEED_VERSION: u8 = 1;
 
@@ -87,6 +88,100 @@ fn time(tree: &'static str, us: i64) -> Result<DateTime<Utc>> {
     DateTime::from_timestamp_micros(us).ok_or_else(|| corrupt(tree, format!("timestamp {us} out of range")))
 }
 
+/// An item and its classification, as stored from schema version 2: adds the review flag,
+/// language support, evidence sentences and the matched debunked claim.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredItemV2 {
+    /// Everything version 1 stored.
+    pub v1: StoredItemV1,
+    /// Score at or above the review threshold at classification time.
+    pub review: bool,
+    /// Language the classifier detected.
+    pub class_language: Option<String>,
+    /// Whether the model was trained for that language.
+    pub language_supported: bool,
+    /// Sentences that drove the score.
+    pub evidence: Vec<StoredEvidenceV1>,
+    /// Nearest debunked claim.
+    pub claim_match: Option<StoredClaimMatchV1>,
+}
+
+/// An evidence sentence, as stored from schema version 2.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredEvidenceV1 {
+    /// The sentence.
+    pub text: String,
+    /// Its score.
+    pub score: f32,
+}
+
+/// A matched claim, as stored from schema version 2.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredClaimMatchV1 {
+    /// Claim id (hex).
+    pub claim_id: String,
+    /// Claim text.
+    pub claim: String,
+    /// Verdict name.
+    pub verdict: String,
+    /// Reviewer.
+    pub reviewer: Option<String>,
+    /// Fact-check URL.
+    pub review_url: Option<String>,
+    /// Cosine similarity.
+    pub similarity: f32,
+    /// What matched.
+    pub matched_text: String,
+}
+
+impl From<&ScoredItem> for StoredItemV2 {
+    fn from(scored: &ScoredItem) -> Self {
+        let class = &scored.classification;
+        Self {
+            v1: StoredItemV1::from(scored),
+            review: class.review,
+            class_language: class.language.clone(),
+            language_supported: class.language_supported,
+            evidence: class.evidence.iter().map(|e| StoredEvidenceV1 { text: e.text.clone(), score: e.score }).collect(),
+            claim_match: class.claim_match.as_ref().map(|m| StoredClaimMatchV1 {
+                claim_id: m.claim_id.clone(),
+                claim: m.claim.clone(),
+                verdict: m.verdict.clone(),
+                reviewer: m.reviewer.clone(),
+                review_url: m.review_url.clone(),
+                similarity: m.similarity,
+                matched_text: m.matched_text.clone(),
+            }),
+        }
+    }
+}
+
+impl StoredItemV2 {
+    /// Back to the domain type.
+    ///
+    /// # Errors
+    /// Out-of-range times or an invalid source id.
+    pub fn into_domain(self) -> Result<ScoredItem> {
+        let mut scored = self.v1.into_domain()?;
+        let class = &mut scored.classification;
+        class.review = self.review;
+        class.language = self.class_language;
+        class.language_supported = self.language_supported;
+        class.evidence =
+            self.evidence.into_iter().map(|e| Evidence { text: e.text, score: e.score, embedding: Vec::new() }).collect();
+        class.claim_match = self.claim_match.map(|m| ClaimMatch {
+            claim_id: m.claim_id,
+            claim: m.claim,
+            verdict: m.verdict,
+            reviewer: m.reviewer,
+            review_url: m.review_url,
+            similarity: m.similarity,
+            matched_text: m.matched_text,
+        });
+        Ok(scored)
+    }
+}
+
 impl From<&ScoredItem> for StoredItemV1 {
     fn from(scored: &ScoredItem) -> Self {
         let (item, class) = (&scored.item, &scored.classification);
@@ -112,12 +207,14 @@ impl From<&ScoredItem> for StoredItemV1 {
 }
 
 impl StoredItemV1 {
-    /// Back to the domain type.
+    /// Back to the domain type; fields version 1 did not have take their neutral values
+    /// (review = flagged, language supported, no evidence, no claim match).
     ///
     /// # Errors
     /// Out-of-range times or an invalid source id.
     pub fn into_domain(self) -> Result<ScoredItem> {
         const TREE: &str = "items";
+        let language = self.language.clone();
         Ok(ScoredItem {
             item: Item {
                 id: ItemId(self.id),
@@ -135,8 +232,13 @@ impl StoredItemV1 {
             classification: Classification {
                 score: self.score,
                 flagged: self.flagged,
+                review: self.flagged,
                 embedding: self.embedding,
                 model: ModelRef { id: self.model_id, version: self.model_version },
+                language,
+                language_supported: true,
+                evidence: Vec::new(),
+                claim_match: None,
             },
         })
     }
@@ -197,9 +299,15 @@ fn decode_payload<T: DeserializeOwned>(tree: &'static str, payload: &[u8]) -> Re
 pub fn decode_item(bytes: &[u8]) -> Result<ScoredItem> {
     match bytes.split_first() {
         Some((1, payload)) => decode_payload::<StoredItemV1>("items", payload)?.into_domain(),
+        Some((2, payload)) => decode_payload::<StoredItemV2>("items", payload)?.into_domain(),
         Some((version, _)) => Err(corrupt("items", format!("unknown record version {version}"))),
         None => Err(corrupt("items", "empty record")),
     }
+}
+
+/// Encodes an item as the current record version.
+pub fn encode_item(scored: &ScoredItem) -> Vec<u8> {
+    encode(ITEM_VERSION, &StoredItemV2::from(scored))
 }
 
 /// Decodes a feed-state record of any known version.

@@ -9,7 +9,7 @@ use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
 
 use crate::migrations::{self, SchemaOutcome, CURRENT_SCHEMA};
-use crate::records::{self, StoredFeedStateV1, StoredItemV1, FEED_VERSION, ITEM_VERSION};
+use crate::records::{self, StoredFeedStateV1, FEED_VERSION};
 use crate::{keys, ItemReader, Result, StoreError, StoreStats};
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
@@ -130,7 +130,7 @@ impl SledStore {
     /// sled failures; nothing of the batch is written then.
     pub fn commit(&self, items: &[ScoredItem], feed_states: &[FeedState]) -> Result<CommitReport> {
         let encoded: Vec<(&ScoredItem, Vec<u8>)> =
-            items.iter().map(|scored| (scored, records::encode(ITEM_VERSION, &StoredItemV1::from(scored)))).collect();
+            items.iter().map(|scored| (scored, records::encode_item(scored))).collect();
         let encoded_states: Vec<(Vec<u8>, Vec<u8>)> = feed_states
             .iter()
             .map(|state| {
@@ -154,7 +154,9 @@ impl SledStore {
                 by_url.insert(item.canonical_url.as_bytes(), id.as_bytes())?;
                 by_hash.insert(&item.content_hash.0, id.as_bytes())?;
                 by_time.insert(keys::by_time(time, id), &[])?;
-                by_score.insert(keys::by_score(scored.classification.score, id), &[])?;
+                // Unsupported languages have no meaningful score: they sort last.
+                let score = scored.classification.shown_score().unwrap_or(0.0);
+                by_score.insert(keys::by_score(score, id), &[])?;
                 by_source.insert(keys::by_source(item.source.as_str(), time, id), &[])?;
                 report.inserted += 1;
             }
@@ -353,8 +355,13 @@ mod tests {
             classification: Classification {
                 score,
                 flagged: score >= 0.5,
+                review: score >= 0.5,
                 embedding: vec![0.6, 0.8],
                 model: ModelRef { id: "m".to_owned(), version: "1".to_owned() },
+                language: Some("en".to_owned()),
+                language_supported: true,
+                evidence: Vec::new(),
+                claim_match: None,
             },
         }
     }
@@ -426,6 +433,54 @@ mod tests {
         assert_eq!(stats.total, crate::Counts { items: 2, flagged: 1 });
         assert_eq!(stats.per_label.get("misinformation"), Some(&1));
         assert_eq!(stats.feeds_failing, 1);
+    }
+
+    #[test]
+    fn evidence_and_claim_matches_round_trip() {
+        let (_dir, store) = open();
+        let mut item = scored("https://e.org/a", "s1", 0, 0.9);
+        item.classification.evidence =
+            vec![infodemic_core::Evidence { text: "Bleach cures it.".to_owned(), score: 0.97, embedding: Vec::new() }];
+        item.classification.claim_match = Some(infodemic_core::ClaimMatch {
+            claim_id: "00112233aabbccdd".to_owned(),
+            claim: "Drinking bleach cures COVID-19".to_owned(),
+            verdict: "false".to_owned(),
+            reviewer: Some("Snopes".to_owned()),
+            review_url: None,
+            similarity: 0.83,
+            matched_text: "Bleach cures it.".to_owned(),
+        });
+        store.commit(std::slice::from_ref(&item), &[]).unwrap();
+        assert_eq!(store.get(item.item.id).unwrap(), Some(item));
+    }
+
+    #[test]
+    fn schema_1_stores_are_migrated_to_v2_records() {
+        use crate::records::{encode, StoredItemV1};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let old = scored("https://e.org/old", "s1", 1, 0.9);
+        {
+            let (store, _) = SledStore::open(&path).unwrap();
+            // What a schema-1 build wrote: a v1 record and its indexes, stamped 1.
+            let id = old.item.id;
+            store.items.insert(id.as_bytes(), encode(1, &StoredItemV1::from(&old))).unwrap();
+            store.by_url.insert(old.item.canonical_url.as_bytes(), id.as_bytes()).unwrap();
+            store.by_hash.insert(old.item.content_hash.0, id.as_bytes()).unwrap();
+            let time = old.item.effective_time();
+            store.by_time.insert(keys::by_time(time, id), &[]).unwrap();
+            store.by_score.insert(keys::by_score(0.9, id), &[]).unwrap();
+            store.by_source.insert(keys::by_source("s1", time, id), &[]).unwrap();
+            store.meta.insert(SCHEMA_KEY, &1u32.to_be_bytes()).unwrap();
+            store.db.flush().unwrap();
+        }
+        let (store, outcome) = SledStore::open(&path).unwrap();
+        assert_eq!(outcome, SchemaOutcome::Migrated { from: 1, records: 1 });
+        let raw = store.items.get(old.item.id.as_bytes()).unwrap().unwrap();
+        assert_eq!(raw[0], crate::records::ITEM_VERSION);
+        // v1 had no review flag or evidence: review follows flagged, nothing else invented.
+        assert_eq!(store.get(old.item.id).unwrap(), Some(old));
+        assert_eq!(store.verify().unwrap(), 1);
     }
 
     #[test]

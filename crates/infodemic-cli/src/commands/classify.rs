@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::cli::GlobalArgs;
 use crate::exit::{Exit, UsageError};
-use crate::output::write_json_line;
+use crate::output::{score_cell, write_json_line, EvidenceRow};
 use crate::progress::counter;
 
 /// Texts read and scored per round: bounds memory on large inputs.
@@ -71,9 +71,14 @@ struct Output<'a> {
     line: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     id: Option<&'a Value>,
-    score: f32,
+    /// Calibrated probability of misinformation; null for a language the model does not know.
+    score: Option<f32>,
     flagged: bool,
+    review: bool,
     label: &'static str,
+    language: Option<&'a str>,
+    language_supported: bool,
+    evidence: Vec<EvidenceRow<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     expected: Option<&'static str>,
 }
@@ -154,7 +159,8 @@ pub fn run(args: &ClassifyArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         options.intra_threads = usize::from(threads);
     }
     let mut classifier = global.load_model(options)?.classifier;
-    let threshold = args.threshold.unwrap_or(classifier.manifest().model.threshold);
+    let threshold = args.threshold.unwrap_or(classifier.manifest().flag_threshold());
+    let review_threshold = classifier.manifest().review_threshold().min(threshold);
     let model_name = format!("{} {}", classifier.model().id, classifier.model().version);
 
     let progress = counter(global.quiet || !args.eval, "texts scored");
@@ -185,7 +191,8 @@ pub fn run(args: &ClassifyArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         let classifications = classifier.classify(&texts)?;
         progress.inc(chunk.len() as u64);
         for (input, class) in chunk.iter().zip(&classifications) {
-            let flagged = class.score >= threshold;
+            let flagged = class.language_supported && class.score >= threshold;
+            let review = class.language_supported && class.score >= review_threshold;
             if args.eval {
                 scores.push(class.score);
                 labels.push(input.label.unwrap_or_default());
@@ -193,20 +200,25 @@ pub fn run(args: &ClassifyArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                 let output = Output {
                     line: input.line,
                     id: input.id.as_ref(),
-                    score: class.score,
+                    score: class.shown_score(),
                     flagged,
+                    review,
                     label: label_name(flagged),
+                    language: class.language.as_deref(),
+                    language_supported: class.language_supported,
+                    evidence: class.evidence.iter().map(|e| EvidenceRow { text: &e.text, score: e.score }).collect(),
                     expected: input.label.map(label_name),
                 };
                 write_json_line(&mut out, &output)?;
             } else {
-                writeln!(
-                    out,
-                    "{:.4}  {:<4}  {}",
-                    class.score,
-                    if flagged { "FLAG" } else { "" },
-                    ellipsize(&input.text, 100)
-                )?;
+                let level = if flagged {
+                    "FLAG"
+                } else if review {
+                    "review"
+                } else {
+                    ""
+                };
+                writeln!(out, "{:<9}  {level:<6}  {}", score_cell(class), ellipsize(&input.text, 100))?;
             }
         }
         chunk.clear();

@@ -9,7 +9,7 @@ use infodemic_store::ItemReader;
 
 use crate::cli::GlobalArgs;
 use crate::exit::Exit;
-use crate::output::{items_table, write_json_line, Format, ItemRow};
+use crate::output::{items_table, write_json_line, CsvRow, Format, ItemRow};
 use crate::when::when_arg;
 
 #[derive(Debug, Args)]
@@ -17,6 +17,10 @@ pub struct QueryArgs {
     /// Only items the model flagged as likely misinformation
     #[arg(long)]
     pub flagged: bool,
+
+    /// Only items worth a review (score at or above the model's review threshold; includes flagged)
+    #[arg(long, conflicts_with = "flagged")]
+    pub review: bool,
 
     /// Only items scoring at least this (0..1)
     #[arg(long, value_name = "SCORE", value_parser = score_arg)]
@@ -90,6 +94,7 @@ pub fn run(args: QueryArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     };
     let query = ItemQuery {
         flagged_only: args.flagged,
+        review_only: args.review,
         min_score: args.min_score,
         since: args.since,
         until: args.until,
@@ -115,7 +120,7 @@ pub fn run(args: QueryArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         Format::Csv => {
             let mut writer = csv::Writer::from_writer(&mut out);
             for scored in &items {
-                writer.serialize(ItemRow::new(scored, false))?;
+                writer.serialize(CsvRow::new(scored))?;
             }
             writer.flush()?;
         }

@@ -8,7 +8,7 @@ use infodemic_store::ItemReader;
 
 use crate::cli::GlobalArgs;
 use crate::exit::{Exit, UsageError};
-use crate::output::{write_json_line, ItemRow};
+use crate::output::{score_cell, write_json_line, ItemRow};
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
@@ -51,14 +51,29 @@ pub fn run(args: &ShowArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     field(&mut out, "published", &item.published.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339()))?;
     field(&mut out, "fetched", &item.fetched_at.to_rfc3339())?;
     field(&mut out, "language", item.language.as_deref().unwrap_or("unknown"))?;
-    field(
-        &mut out,
-        "score",
-        &format!("{:.4} ({}{})", class.score, class.label().as_str(), if class.flagged { ", flagged" } else { "" }),
-    )?;
+    let verdict = if class.flagged {
+        "flagged: likely misinformation"
+    } else if class.review {
+        "worth a review"
+    } else if !class.language_supported {
+        "not scored: the model was not trained for this language"
+    } else {
+        "not flagged"
+    };
+    field(&mut out, "score", &format!("{} ({verdict})", score_cell(class)))?;
     field(&mut out, "model", &format!("{} {}", class.model.id, class.model.version))?;
     field(&mut out, "content hash", &item.content_hash.to_string())?;
     field(&mut out, "embedding", &format!("{} dimensions", class.embedding.len()))?;
+    for (index, evidence) in class.evidence.iter().enumerate() {
+        let name = if index == 0 { "evidence" } else { "" };
+        field(&mut out, name, &format!("{:.3}  {}", evidence.score, evidence.text))?;
+    }
+    if let Some(claim) = &class.claim_match {
+        field(&mut out, "known claim", &format!("{} [{}]", claim.claim, claim.verdict))?;
+        field(&mut out, "", &format!("similarity {:.3} to: {}", claim.similarity, claim.matched_text))?;
+        let reviewer = claim.reviewer.as_deref().unwrap_or("unknown reviewer");
+        field(&mut out, "", &format!("{reviewer} {}", claim.review_url.as_deref().unwrap_or("")))?;
+    }
     writeln!(out)?;
     writeln!(out, "{}", item.text)?;
     out.flush()?;

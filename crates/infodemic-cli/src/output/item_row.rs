@@ -1,28 +1,40 @@
-//! The flat record of an item in JSON lines and CSV: a stable export format.
+//! The flat records of an item in JSON lines and CSV: a stable export format.
 
-use infodemic_core::ScoredItem;
+use infodemic_core::{ClaimMatch, ScoredItem};
 use serde::Serialize;
 
-/// One item as exported. Field names are part of the CLI's contract.
+/// One item as exported in JSON. Field names are part of the CLI's contract.
 #[derive(Debug, Serialize)]
 pub struct ItemRow<'a> {
     pub id: String,
     pub published: Option<String>,
     pub fetched_at: String,
     pub source: &'a str,
-    pub score: f32,
+    /// Calibrated probability of misinformation; null for a language the model does not know.
+    pub score: Option<f32>,
     pub flagged: bool,
+    pub review: bool,
     pub label: &'static str,
     pub title: &'a str,
     pub url: &'a str,
     pub canonical_url: &'a str,
     pub author: Option<&'a str>,
     pub language: Option<&'a str>,
+    pub language_supported: bool,
     pub model: String,
     pub content_hash: String,
+    pub evidence: Vec<EvidenceRow<'a>>,
+    pub claim_match: Option<&'a ClaimMatch>,
     pub text: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub embedding: Option<&'a [f32]>,
+}
+
+/// An evidence sentence.
+#[derive(Debug, Serialize)]
+pub struct EvidenceRow<'a> {
+    pub text: &'a str,
+    pub score: f32,
 }
 
 impl<'a> ItemRow<'a> {
@@ -33,18 +45,78 @@ impl<'a> ItemRow<'a> {
             published: item.published.map(|t| t.to_rfc3339()),
             fetched_at: item.fetched_at.to_rfc3339(),
             source: item.source.as_str(),
-            score: class.score,
+            score: class.shown_score(),
             flagged: class.flagged,
+            review: class.review,
             label: class.label().as_str(),
             title: &item.title,
             url: &item.url,
             canonical_url: &item.canonical_url,
             author: item.author.as_deref(),
-            language: item.language.as_deref(),
+            language: item.language.as_deref().or(class.language.as_deref()),
+            language_supported: class.language_supported,
             model: format!("{}@{}", class.model.id, class.model.version),
             content_hash: item.content_hash.to_string(),
+            evidence: class.evidence.iter().map(|e| EvidenceRow { text: &e.text, score: e.score }).collect(),
+            claim_match: class.claim_match.as_ref(),
             text: &item.text,
             embedding: with_embedding.then_some(class.embedding.as_slice()),
+        }
+    }
+}
+
+/// One item as a CSV row: the JSON fields, nested ones flattened to their main value.
+#[derive(Debug, Serialize)]
+pub struct CsvRow<'a> {
+    pub id: String,
+    pub published: Option<String>,
+    pub fetched_at: String,
+    pub source: &'a str,
+    pub score: Option<f32>,
+    pub flagged: bool,
+    pub review: bool,
+    pub label: &'static str,
+    pub title: &'a str,
+    pub url: &'a str,
+    pub canonical_url: &'a str,
+    pub author: Option<&'a str>,
+    pub language: Option<&'a str>,
+    pub language_supported: bool,
+    pub model: String,
+    pub content_hash: String,
+    pub top_evidence: Option<&'a str>,
+    pub matched_claim: Option<&'a str>,
+    pub matched_claim_url: Option<&'a str>,
+    pub matched_claim_similarity: Option<f32>,
+    pub text: &'a str,
+}
+
+impl<'a> CsvRow<'a> {
+    pub fn new(scored: &'a ScoredItem) -> Self {
+        let row = ItemRow::new(scored, false);
+        let claim = row.claim_match;
+        Self {
+            id: row.id,
+            published: row.published,
+            fetched_at: row.fetched_at,
+            source: row.source,
+            score: row.score,
+            flagged: row.flagged,
+            review: row.review,
+            label: row.label,
+            title: row.title,
+            url: row.url,
+            canonical_url: row.canonical_url,
+            author: row.author,
+            language: row.language,
+            language_supported: row.language_supported,
+            model: row.model,
+            content_hash: row.content_hash,
+            top_evidence: row.evidence.first().map(|e| e.text),
+            matched_claim: claim.map(|c| c.claim.as_str()),
+            matched_claim_url: claim.and_then(|c| c.review_url.as_deref()),
+            matched_claim_similarity: claim.map(|c| c.similarity),
+            text: row.text,
         }
     }
 }

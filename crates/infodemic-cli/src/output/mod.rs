@@ -3,8 +3,8 @@
 mod item_row;
 mod table;
 
-pub use item_row::ItemRow;
-pub use table::{items_table, new_table};
+pub use item_row::{CsvRow, EvidenceRow, ItemRow};
+pub use table::{items_table, new_table, score_cell};
 
 use std::io::{self, Write};
 
