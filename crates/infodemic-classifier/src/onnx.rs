@@ -41,6 +41,7 @@ pub struct OnnxClassifier {
     manifest: ModelManifest,
     model: ModelRef,
     batch_size: usize,
+    evidence: bool,
 }
 
 impl std::fmt::Debug for OnnxClassifier {
@@ -96,12 +97,19 @@ impl OnnxClassifier {
         check_interface(&session, &manifest)?;
         check_tokenizer(&session, &manifest, &tokenizer, &bundle.tokenizer)?;
         let model = ModelRef { id: manifest.model.id.clone(), version: manifest.model.version.clone() };
-        Ok(Self { session, tokenizer, manifest, model, batch_size: options.batch_size.max(1) })
+        Ok(Self { session, tokenizer, manifest, model, batch_size: options.batch_size.max(1), evidence: true })
     }
 
     /// The manifest the model was verified against.
     pub fn manifest(&self) -> &ModelManifest {
         &self.manifest
+    }
+
+    /// Whether texts worth a review get their top sentences scored as evidence (on by
+    /// default). Evidence costs one extra inference per sentence of those texts; evaluations
+    /// and throughput runs turn it off.
+    pub fn set_evidence(&mut self, enabled: bool) {
+        self.evidence = enabled;
     }
 
     /// Runs the graph once on `texts` as one padded batch (each truncated to the model's
@@ -253,8 +261,11 @@ impl Classify for OnnxClassifier {
                 .max_by(|a, b| a.1.total_cmp(&b.1))
                 .unwrap_or((0, 0.0));
             let supported = self.manifest.supports_language(document.language.as_deref());
-            let evidence =
-                if supported && best_score >= review { self.evidence(text, document, best)? } else { Vec::new() };
+            let evidence = if self.evidence && supported && best_score >= review {
+                self.evidence(text, document, best)?
+            } else {
+                Vec::new()
+            };
             let embedding = windows.into_iter().next().map(|p| p.embedding).unwrap_or_default();
             results.push(Classification {
                 score: best_score,

@@ -28,7 +28,7 @@ pub fn sentence_spans(text: &str) -> Vec<Range<usize>> {
 pub fn sentence_windows(sentences: usize) -> Vec<Range<usize>> {
     match sentences {
         0 => Vec::new(),
-        1 => vec![0..1],
+        1 => std::iter::once(0..1).collect(),
         n => (0..n - 1).map(|start| start..start + 2).collect(),
     }
 }
@@ -48,7 +48,7 @@ mod tests {
     #[test]
     fn windows_are_adjacent_pairs() {
         assert_eq!(sentence_windows(4), [0..2, 1..3, 2..4]);
-        assert_eq!(sentence_windows(1), [0..1]);
+        assert_eq!(sentence_windows(1), vec![std::ops::Range { start: 0, end: 1 }]);
         assert!(sentence_windows(0).is_empty());
     }
 }

@@ -116,7 +116,7 @@ fn long_texts_are_read_to_the_end_and_explained() {
     let claim = "Drinking a cup of bleach every morning cures COVID-19 and doctors are hiding it.";
     let long = format!("{}{claim}", calm.repeat(8));
     let truncated = classifier.predict_batch(&[long.as_str()]).unwrap().remove(0).score;
-    let windowed = classifier.classify(&[long.clone()]).unwrap().remove(0);
+    let windowed = classifier.classify(std::slice::from_ref(&long)).unwrap().remove(0);
     let flag = classifier.manifest().flag_threshold();
     assert!(truncated < flag, "the first 128 tokens are calm ({truncated})");
     assert!(windowed.flagged, "the claim at the end counts ({})", windowed.score);

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::{classify, crawl, query, show, stats};
+use crate::commands::{classify, crawl, eval, model, query, show, stats};
 
 /// Watch the public web for health misinformation: crawl feeds, score every item with a local
 /// ONNX model, store it, and query what was flagged.
@@ -53,4 +53,8 @@ pub enum Command {
     Stats(stats::StatsArgs),
     /// Score texts from a file or stdin (plain lines or JSON lines with `text`)
     Classify(classify::ClassifyArgs),
+    /// Measure the model on labeled texts: precision, recall, F1, ROC AUC, ECE
+    Eval(eval::EvalArgs),
+    /// Inspect or verify the model
+    Model(model::ModelArgs),
 }

@@ -28,6 +28,8 @@ fn main() -> ExitCode {
         Command::Show(args) => commands::show::run(&args, global),
         Command::Stats(args) => commands::stats::run(&args, global),
         Command::Classify(args) => commands::classify::run(&args, global),
+        Command::Eval(args) => commands::eval::run(&args, global),
+        Command::Model(args) => commands::model::run(&args, global),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -55,7 +55,6 @@ fn iso_639_1(lang: Lang) -> Option<&'static str> {
     })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,7 +67,8 @@ mod tests {
 
     #[test]
     fn detects_confident_languages_only() {
-        let spanish = "El ministerio de salud anuncia una nueva campaña de vacunación contra el sarampión para todos los niños.";
+        let spanish =
+            "El ministerio de salud anuncia una nueva campaña de vacunación contra el sarampión para todos los niños.";
         assert_eq!(detect_language(spanish).as_deref(), Some("es"));
         let english = "The health ministry announced a new measles vaccination campaign for all children under five.";
         assert_eq!(detect_language(english).as_deref(), Some("en"));

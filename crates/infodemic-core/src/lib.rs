@@ -5,6 +5,7 @@
 //! crate speaks in these types; the store keeps versioned records of its own and converts.
 #![deny(missing_docs)]
 
+pub mod claim;
 mod feed;
 mod feed_state;
 mod id;
@@ -14,9 +15,12 @@ pub mod metrics;
 mod query;
 pub mod text;
 pub mod url_canon;
+mod verdict;
 
+pub use claim::{ClaimId, ClaimIdParseError, ClaimOrigin, DebunkedClaim};
 pub use feed::{FeedCategory, FeedKind, FeedSpec, SourceId, SourceIdError};
 pub use feed_state::{FeedState, HttpValidators};
 pub use id::{ContentHash, IdParseError, ItemId};
 pub use item::{ClaimMatch, Classification, Evidence, Item, Label, ModelRef, ScoredItem};
 pub use query::{ItemQuery, SortOrder};
+pub use verdict::{Verdict, VerdictParseError};

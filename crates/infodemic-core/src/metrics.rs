@@ -36,6 +36,8 @@ pub struct BinaryReport {
     pub accuracy: f64,
     /// Area under the ROC curve; `None` when only one class is present.
     pub roc_auc: Option<f64>,
+    /// Expected calibration error over 15 equal-width bins.
+    pub ece: f64,
     /// The decision counts.
     pub confusion: ConfusionMatrix,
 }
@@ -85,8 +87,39 @@ pub fn evaluate(scores: &[f32], labels: &[bool], threshold: f32) -> BinaryReport
         macro_f1: (positive_f1 + f1(neg_precision, neg_recall)) / 2.0,
         accuracy: ratio(cm.true_positive + cm.true_negative, n as u64),
         roc_auc: roc_auc(&scores[..n], &labels[..n]),
+        ece: expected_calibration_error(&scores[..n], &labels[..n], ECE_BINS),
         confusion: cm,
     }
+}
+
+/// Bins used for [`BinaryReport::ece`].
+pub const ECE_BINS: usize = 15;
+
+/// Expected calibration error: over equal-width score bins, the weighted mean gap between
+/// the mean score and the fraction of positives. 0 for perfectly calibrated probabilities.
+pub fn expected_calibration_error(scores: &[f32], labels: &[bool], bins: usize) -> f64 {
+    let bins = bins.max(1);
+    let mut sum_score = vec![0.0f64; bins];
+    let mut positives = vec![0.0f64; bins];
+    let mut counts = vec![0usize; bins];
+    for (&score, &label) in scores.iter().zip(labels) {
+        let score = f64::from(score).clamp(0.0, 1.0);
+        let bin = ((score * bins as f64) as usize).min(bins - 1);
+        sum_score[bin] += score;
+        positives[bin] += f64::from(u8::from(label));
+        counts[bin] += 1;
+    }
+    let total: usize = counts.iter().sum();
+    if total == 0 {
+        return 0.0;
+    }
+    (0..bins)
+        .filter(|&b| counts[b] > 0)
+        .map(|b| {
+            let n = counts[b] as f64;
+            (n / total as f64) * (sum_score[b] / n - positives[b] / n).abs()
+        })
+        .sum()
 }
 
 /// ROC AUC as the Mann-Whitney statistic: the probability that a random positive scores
@@ -139,6 +172,16 @@ mod tests {
         assert_eq!(report.accuracy, 0.5);
         // Positives 0.9, 0.3 vs negatives 0.7, 0.1: 3 of 4 pairs ordered right.
         assert_eq!(report.roc_auc, Some(0.75));
+    }
+
+    #[test]
+    fn ece_is_zero_when_scores_match_frequencies() {
+        // Half of the 0.5-scored texts are positive; every 0.95 one is.
+        let scores = [0.5, 0.5, 0.5, 0.5, 0.95, 0.95];
+        let labels = [true, false, true, false, true, true];
+        assert!((expected_calibration_error(&scores, &labels, 10) - 0.05 * 2.0 / 6.0).abs() < 1e-6);
+        // Always 0.9 but never positive: off by 0.9.
+        assert!((expected_calibration_error(&[0.9, 0.9], &[false, false], 15) - 0.9).abs() < 1e-6);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::cli::GlobalArgs;
+use crate::commands::eval::{parse_label, print_report};
 use crate::exit::{Exit, UsageError};
 use crate::output::{score_cell, write_json_line, EvidenceRow};
 use crate::progress::counter;
@@ -35,6 +36,10 @@ pub struct ClassifyArgs {
     /// print precision, recall, F1, ROC AUC and the confusion matrix
     #[arg(long)]
     pub eval: bool,
+
+    /// Skip the evidence sentences of texts worth a review (faster: one inference per text)
+    #[arg(long)]
+    pub no_evidence: bool,
 
     /// Decision threshold [default: the model's, from its manifest]
     #[arg(long, value_parser = threshold_arg)]
@@ -98,25 +103,6 @@ fn label_name(misinformation: bool) -> &'static str {
     }
 }
 
-/// `1`, `true`, `misinformation`, `fake`, `false`-claim names → misinformation; `0`, `false`,
-/// `reliable`, `real`, `true`-claim names → reliable.
-fn parse_label(value: &Value) -> Option<bool> {
-    match value {
-        Value::Bool(b) => Some(*b),
-        Value::Number(n) => match n.as_u64() {
-            Some(1) => Some(true),
-            Some(0) => Some(false),
-            _ => None,
-        },
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "1" | "misinformation" | "fake" | "false-claim" | "misleading" => Some(true),
-            "0" | "reliable" | "real" => Some(false),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
 fn parse_line(line_number: usize, line: &str) -> Result<Option<Input>, UsageError> {
     let trimmed = line.trim();
     if trimmed.is_empty() {
@@ -159,6 +145,7 @@ pub fn run(args: &ClassifyArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         options.intra_threads = usize::from(threads);
     }
     let mut classifier = global.load_model(options)?.classifier;
+    classifier.set_evidence(!args.no_evidence && !args.eval);
     let threshold = args.threshold.unwrap_or(classifier.manifest().flag_threshold());
     let review_threshold = classifier.manifest().review_threshold().min(threshold);
     let model_name = format!("{} {}", classifier.model().id, classifier.model().version);
@@ -240,32 +227,6 @@ pub fn run(args: &ClassifyArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     }
     out.flush()?;
     Ok(Exit::Success)
-}
-
-fn print_report(out: &mut impl Write, report: &BinaryReport, model: &str) -> io::Result<()> {
-    let cm = &report.confusion;
-    writeln!(
-        out,
-        "{} texts ({} misinformation, {} reliable), model {model}, threshold {:.3}",
-        report.n,
-        report.positives,
-        report.n - report.positives,
-        report.threshold
-    )?;
-    writeln!(out, "precision  {:.4}", report.precision)?;
-    writeln!(out, "recall     {:.4}", report.recall)?;
-    writeln!(out, "F1         {:.4}", report.f1)?;
-    writeln!(out, "macro F1   {:.4}", report.macro_f1)?;
-    writeln!(out, "accuracy   {:.4}", report.accuracy)?;
-    match report.roc_auc {
-        Some(auc) => writeln!(out, "ROC AUC    {auc:.4}")?,
-        None => writeln!(out, "ROC AUC    n/a (one class only)")?,
-    }
-    writeln!(out, "\nconfusion matrix (rows: actual, columns: predicted)")?;
-    writeln!(out, "{:<16}{:>10}{:>16}", "", "reliable", "misinformation")?;
-    writeln!(out, "{:<16}{:>10}{:>16}", "reliable", cm.true_negative, cm.false_positive)?;
-    writeln!(out, "{:<16}{:>10}{:>16}", "misinformation", cm.false_negative, cm.true_positive)?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 
 pub mod classify;
 pub mod crawl;
+pub mod eval;
+pub mod model;
 pub mod query;
 pub mod show;
 pub mod stats;
