@@ -9,6 +9,8 @@
 /// Running the binary, serving fixtures.
 mod support;
 
+/// Debunked claims: import, list, match, and matches on crawled items.
+mod claims;
 /// `classify` on plain and JSON lines, `--eval`.
 mod classify;
 /// crawl -> classify -> store -> query/show/stats, across two runs, with broken feeds.

@@ -294,10 +294,10 @@ f1 = 0.9
         let dir = tempfile::tempdir().unwrap();
         write_model(dir.path(), b"graph", &hex::encode(Sha256::digest(b"graph")));
         let path = dir.path().join(MANIFEST_FILE);
-        let text = std::fs::read_to_string(&path).unwrap().replace(
-            "encoder = \"x\"",
-            "encoder = \"x\"\nlanguages = [\"en\"]\nvocab_size = 30522",
-        ) + "\n[thresholds.review]\nvalue = 0.3\ndev_recall = 0.9\n[thresholds.flag]\nvalue = 0.8\n";
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("encoder = \"x\"", "encoder = \"x\"\nlanguages = [\"en\"]\nvocab_size = 30522")
+            + "\n[thresholds.review]\nvalue = 0.3\ndev_recall = 0.9\n[thresholds.flag]\nvalue = 0.8\n";
         std::fs::write(&path, text).unwrap();
         let manifest = ModelManifest::read(dir.path()).unwrap();
         assert_eq!((manifest.review_threshold(), manifest.flag_threshold()), (0.3, 0.8));

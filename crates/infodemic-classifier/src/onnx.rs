@@ -201,14 +201,17 @@ impl OnnxClassifier {
     fn plan(&self, text: &str, full: &Encoding) -> Result<Document> {
         let language = detect_language(text);
         if full.get_ids().len() <= self.manifest.model.max_tokens {
-            return Ok(Document { language, sentences: Vec::new(), windows: Vec::new(), units: vec![self.truncated(full)] });
+            return Ok(Document {
+                language,
+                sentences: Vec::new(),
+                windows: Vec::new(),
+                units: vec![self.truncated(full)],
+            });
         }
         let spans = sentence_spans(text);
         let windows = sentence_windows(spans.len());
-        let window_texts: Vec<&str> = windows
-            .iter()
-            .map(|window| text[spans[window.start].start..spans[window.end - 1].end].trim())
-            .collect();
+        let window_texts: Vec<&str> =
+            windows.iter().map(|window| text[spans[window.start].start..spans[window.end - 1].end].trim()).collect();
         let units = self.encode(&window_texts, true)?.iter().map(|e| self.truncated(e)).collect();
         Ok(Document { language, sentences: spans, windows, units })
     }
@@ -312,7 +315,8 @@ fn check_interface(session: &Session, manifest: &ModelManifest) -> Result<()> {
 /// `infodemic.vocab_size`, `infodemic.tokenizer_sha256`) must match when present.
 fn check_tokenizer(session: &Session, manifest: &ModelManifest, tokenizer: &Tokenizer, bytes: &[u8]) -> Result<()> {
     let vocab = tokenizer.get_vocab_size(true);
-    let mismatch = |what: String| Err(ClassifierError::Tokenizer(format!("tokenizer does not match the model: {what}")));
+    let mismatch =
+        |what: String| Err(ClassifierError::Tokenizer(format!("tokenizer does not match the model: {what}")));
     if let Some(expected) = manifest.model.vocab_size {
         if expected != vocab {
             return mismatch(format!("vocabulary of {vocab} tokens, the manifest says {expected}"));

@@ -129,8 +129,10 @@ fn long_texts_are_read_to_the_end_and_explained() {
 #[test]
 fn languages_the_model_was_not_trained_for_are_marked() {
     let mut classifier = classifier(1);
-    let spanish = "Beber lejía cura el coronavirus y los médicos lo ocultan a la población desde hace meses.".to_owned();
-    let english = "Drinking bleach cures the coronavirus and doctors have hidden it from the public for months.".to_owned();
+    let spanish =
+        "Beber lejía cura el coronavirus y los médicos lo ocultan a la población desde hace meses.".to_owned();
+    let english =
+        "Drinking bleach cures the coronavirus and doctors have hidden it from the public for months.".to_owned();
     let results = classifier.classify(&[spanish, english]).unwrap();
     assert_eq!(results[0].language.as_deref(), Some("es"));
     assert_eq!(results[1].language.as_deref(), Some("en"));

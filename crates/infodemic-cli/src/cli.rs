@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::{classify, crawl, eval, model, query, show, stats};
+use crate::commands::{claims, classify, crawl, eval, model, query, show, stats};
 
 /// Watch the public web for health misinformation: crawl feeds, score every item with a local
 /// ONNX model, store it, and query what was flagged.
@@ -57,4 +57,6 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Inspect or verify the model
     Model(model::ModelArgs),
+    /// Known debunked claims: import, list, match
+    Claims(claims::ClaimsArgs),
 }

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         Command::Classify(args) => commands::classify::run(&args, global),
         Command::Eval(args) => commands::eval::run(&args, global),
         Command::Model(args) => commands::model::run(&args, global),
+        Command::Claims(args) => commands::claims::run(&args, global),
     };
     match result {
         Ok(exit) => exit.into(),

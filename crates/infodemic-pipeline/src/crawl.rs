@@ -6,8 +6,13 @@ use std::time::Instant;
 
 use futures::StreamExt;
 use infodemic_classifier::ClassifierHandle;
-use infodemic_core::{ContentHash, FeedSpec, FeedState, Item, ScoredItem, SourceId};
-use infodemic_crawler::{crawl_feed, FeedFetch, FeedOutcome, FetchConfig, Fetcher};
+use infodemic_core::{
+    ContentHash, DebunkedClaim, FeedCategory, FeedSpec, FeedState, HttpValidators, Item, ScoredItem, SourceId,
+};
+use infodemic_crawler::{crawl_feed, FeedFetch, FeedOutcome, FetchConfig, Fetched, Fetcher};
+use url::Url;
+
+use crate::claims::ClaimMatcher;
 use infodemic_store::{ItemReader, SledStore};
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -20,7 +25,7 @@ use crate::{PipelineError, Result};
 pub struct CrawlOptions {
     /// Limits for each fetch.
     pub fetch: FetchConfig,
-    /// Feeds fetched at the same time.
+    /// Feeds fetched at the same time (also article pages of fact-checkers).
     pub feed_concurrency: usize,
     /// Items classified and committed together (whole feeds are never split).
     pub commit_batch: usize,
@@ -110,6 +115,12 @@ pub struct CrawlSummary {
     pub items_flagged: usize,
     /// Entries that could not become items (no link, no text).
     pub entries_skipped: usize,
+    /// New items that matched a known debunked claim.
+    pub items_matching_claims: usize,
+    /// Fact-check pages fetched for their ClaimReview markup.
+    pub claim_pages_fetched: usize,
+    /// Debunked claims learnt from those pages.
+    pub claims_added: usize,
     /// The run stopped early on request.
     pub interrupted: bool,
     /// Wall time, seconds.
@@ -121,11 +132,16 @@ pub struct CrawlSummary {
 struct PendingBatch {
     items: Vec<Item>,
     states: Vec<FeedState>,
+    /// Article pages of fact-checkers' new items, read for ClaimReview markup.
+    fact_check_pages: Vec<Url>,
 }
 
 struct Run<'a> {
     store: &'a SledStore,
     classifier: &'a ClassifierHandle,
+    fetcher: Arc<Fetcher>,
+    concurrency: usize,
+    matcher: ClaimMatcher,
     observer: &'a dyn CrawlObserver,
     states: HashMap<SourceId, FeedState>,
     seen_urls: HashSet<String>,
@@ -151,18 +167,22 @@ pub async fn run_crawl(
     cancel: CancellationToken,
 ) -> Result<CrawlSummary> {
     let started = Instant::now();
-    let fetcher = Fetcher::new(options.fetch.clone())?;
-    let known_states = blocking({
+    let fetcher = Arc::new(Fetcher::new(options.fetch.clone())?);
+    let (known_states, matcher) = blocking({
         let store = store.clone();
-        move || store.feed_states()
+        move || Ok::<_, PipelineError>((store.feed_states()?, ClaimMatcher::from_store(&store)?))
     })
     .await??;
     let states: HashMap<SourceId, FeedState> =
         known_states.into_iter().map(|state| (state.source.clone(), state)).collect();
 
+    let concurrency = options.feed_concurrency.max(1);
     let mut run = Run {
         store,
         classifier,
+        fetcher: Arc::clone(&fetcher),
+        concurrency,
+        matcher,
         observer,
         states,
         seen_urls: HashSet::new(),
@@ -172,7 +192,6 @@ pub async fn run_crawl(
     };
     observer.on_event(&CrawlEvent::Started { feeds: feeds.len() });
 
-    let concurrency = options.feed_concurrency.max(1);
     let (outcomes_tx, mut outcomes) = mpsc::channel::<FeedOutcome>(concurrency);
     let requests: Vec<_> = feeds
         .into_iter()
@@ -185,7 +204,6 @@ pub async fn run_crawl(
     let producer = tokio::spawn({
         let cancel = producer_cancel.clone();
         async move {
-            let fetcher = Arc::new(fetcher);
             let mut stream = futures::stream::iter(requests)
                 .map(|(spec, validators)| {
                     let fetcher = Arc::clone(&fetcher);
@@ -262,6 +280,9 @@ impl Run<'_> {
                         self.summary.entries_skipped += normalized.skipped;
                         let fresh = self.fresh_items(normalized.items).await?;
                         new_items = fresh.len();
+                        if spec.category == FeedCategory::FactChecker {
+                            self.pending.fact_check_pages.extend(fresh.iter().filter_map(|i| Url::parse(&i.url).ok()));
+                        }
                         state.items_stored += new_items as u64;
                         self.pending.items.extend(fresh);
                     }
@@ -317,15 +338,24 @@ impl Run<'_> {
         if batch.items.is_empty() && batch.states.is_empty() {
             return Ok(());
         }
+        if !batch.fact_check_pages.is_empty() {
+            self.harvest_claims(batch.fact_check_pages).await?;
+        }
         let texts: Vec<String> = batch.items.iter().map(Item::classifier_input).collect();
         let classifications = if texts.is_empty() { Vec::new() } else { self.classifier.classify(texts).await? };
         let scored: Vec<ScoredItem> = batch
             .items
             .into_iter()
             .zip(classifications)
-            .map(|(item, classification)| ScoredItem { item, classification })
+            .map(|(item, mut classification)| {
+                if !self.matcher.is_empty() {
+                    self.matcher.apply(&item.classifier_input(), &mut classification);
+                }
+                ScoredItem { item, classification }
+            })
             .collect();
         let flagged = scored.iter().filter(|s| s.classification.flagged).count();
+        self.summary.items_matching_claims += scored.iter().filter(|s| s.classification.claim_match.is_some()).count();
         let store = self.store.clone();
         let states = batch.states;
         let report = blocking(move || store.commit(&scored, &states)).await??;
@@ -334,6 +364,66 @@ impl Run<'_> {
         self.summary.items_flagged += flagged;
         self.observer.on_event(&CrawlEvent::BatchCommitted { stored: report.inserted, flagged });
         tracing::info!(message = "Batch committed.", stored = report.inserted, flagged);
+        Ok(())
+    }
+}
+
+impl Run<'_> {
+    /// Fetches fact-checkers' article pages, reads their ClaimReview markup, embeds and
+    /// stores the claims not known yet, and adds them to the matcher. A page that cannot be
+    /// fetched is skipped: claims are a bonus, not the feed's content.
+    async fn harvest_claims(&mut self, pages: Vec<Url>) -> Result<()> {
+        let fetcher = Arc::clone(&self.fetcher);
+        let bodies: Vec<(Url, Vec<u8>)> = futures::stream::iter(pages)
+            .map(|url| {
+                let fetcher = Arc::clone(&fetcher);
+                async move {
+                    match fetcher.fetch(&url, &HttpValidators::default()).await {
+                        Ok(Fetched::Body { bytes, final_url, .. }) => Some((final_url, bytes)),
+                        Ok(Fetched::NotModified) => None,
+                        Err(error) => {
+                            tracing::info!(message = "Fact-check page not fetched.", %url, %error);
+                            None
+                        }
+                    }
+                }
+            })
+            .buffer_unordered(self.concurrency)
+            .filter_map(std::future::ready)
+            .collect()
+            .await;
+        self.summary.claim_pages_fetched += bodies.len();
+        let claims: Vec<DebunkedClaim> = blocking(move || {
+            bodies
+                .iter()
+                .flat_map(|(url, bytes)| infodemic_claims::claimreview::extract(&String::from_utf8_lossy(bytes), url))
+                .collect()
+        })
+        .await?;
+        let store = self.store.clone();
+        let fresh: Vec<DebunkedClaim> = blocking(move || {
+            let mut fresh = Vec::new();
+            for claim in infodemic_core::claim::dedupe(claims) {
+                if !store.has_claim(claim.id)? {
+                    fresh.push(claim);
+                }
+            }
+            Ok::<_, infodemic_store::StoreError>(fresh)
+        })
+        .await??;
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        let texts: Vec<String> = fresh.iter().map(|c| c.text.clone()).collect();
+        let embeddings: Vec<Vec<f32>> =
+            self.classifier.classify(texts).await?.into_iter().map(|c| c.embedding).collect();
+        let embedded: Vec<(DebunkedClaim, Vec<f32>)> = fresh.into_iter().zip(embeddings).collect();
+        let store = self.store.clone();
+        let to_store = embedded.clone();
+        self.summary.claims_added += blocking(move || store.put_claims(&to_store)).await??;
+        for (claim, embedding) in embedded {
+            self.matcher.add(claim, &embedding);
+        }
         Ok(())
     }
 }

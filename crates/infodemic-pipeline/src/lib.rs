@@ -16,12 +16,14 @@
 #![deny(missing_docs)]
 
 mod catalogue;
+mod claims;
 mod crawl;
 mod error;
 mod locate;
 mod model;
 
 pub use catalogue::load_catalogue;
+pub use claims::{import_claims, ClaimImport, ClaimMatcher};
 pub use crawl::{run_crawl, CrawlEvent, CrawlObserver, CrawlOptions, CrawlSummary, FailedFeed, NoProgress};
 pub use error::PipelineError;
 pub use infodemic_crawler::FetchConfig;

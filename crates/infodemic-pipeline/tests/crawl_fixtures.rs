@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use infodemic_classifier::{ClassifierHandle, KeywordClassifier};
-use infodemic_core::{FeedSpec, ItemQuery};
+use infodemic_core::{FeedCategory, FeedSpec, ItemQuery};
 use infodemic_crawler::FetchConfig;
 use infodemic_pipeline::{run_crawl, CrawlOptions, NoProgress};
 use infodemic_store::{ItemReader, SledStore};
@@ -148,4 +148,56 @@ async fn cancelled_run_commits_nothing_half_written() {
     assert!(summary.interrupted);
     assert_eq!(summary.feeds_skipped, 1);
     assert_eq!(store.verify().unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fact_checkers_pages_teach_claims_that_later_items_match() {
+    let server = MockServer::start().await;
+    let pages = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/claims/pages");
+    for page in ["politifact-like.html", "fullfact-like.html", "no-claimreview.html"] {
+        let body = std::fs::read(pages.join(page)).unwrap();
+        serve(&server, &format!("/pages/{page}"), ResponseTemplate::new(200).set_body_bytes(body)).await;
+    }
+    serve(&server, "/pages/gone.html", ResponseTemplate::new(404)).await;
+    let items: String = ["politifact-like.html", "fullfact-like.html", "no-claimreview.html", "gone.html"]
+        .iter()
+        .map(|page| format!("<item><title>Fact check {page}</title><link>{}/pages/{page}</link></item>", server.uri()))
+        .collect();
+    let rss = format!(r#"<rss version="2.0"><channel><title>Checks</title>{items}</channel></rss>"#);
+    serve(&server, "/checks.xml", ResponseTemplate::new(200).set_body_string(rss)).await;
+    serve(&server, "/misinfo.xml", ResponseTemplate::new(200).set_body_bytes(fixture("misinfo.xml"))).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = SledStore::open(&dir.path().join("db")).unwrap();
+    let classifier = ClassifierHandle::spawn(Box::new(KeywordClassifier::new(&["5g towers"])), 2).unwrap();
+    let mut checks = feed(&server, "/checks.xml");
+    checks.category = FeedCategory::FactChecker;
+    let summary =
+        run_crawl(vec![checks], &store, &classifier, &options(), &NoProgress, CancellationToken::new()).await.unwrap();
+    assert_eq!(summary.items_new, 4);
+    assert_eq!(summary.claim_pages_fetched, 3, "the 404 page is skipped");
+    assert_eq!(summary.claims_added, 2);
+    assert_eq!(store.claim_count(), 2);
+
+    // Recrawling brings nothing new: no page is fetched again.
+    let mut checks = feed(&server, "/checks.xml");
+    checks.category = FeedCategory::FactChecker;
+    let again =
+        run_crawl(vec![checks], &store, &classifier, &options(), &NoProgress, CancellationToken::new()).await.unwrap();
+    assert_eq!((again.claim_pages_fetched, again.claims_added), (0, 0));
+
+    let summary = run_crawl(
+        vec![feed(&server, "/misinfo.xml")],
+        &store,
+        &classifier,
+        &options(),
+        &NoProgress,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert!(summary.items_matching_claims > 0);
+    let matched = store.query(&ItemQuery::default()).unwrap();
+    let with_claim = matched.iter().find(|s| s.classification.claim_match.is_some()).unwrap();
+    assert!(with_claim.classification.review, "a matched debunked claim is worth a review");
 }

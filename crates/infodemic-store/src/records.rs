@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use infodemic_core::{
-    ClaimMatch, Classification, ContentHash, Evidence, FeedState, HttpValidators, Item, ItemId, ModelRef, ScoredItem,
-    SourceId,
+    ClaimId, ClaimMatch, ClaimOrigin, Classification, ContentHash, DebunkedClaim, Evidence, FeedState, HttpValidators,
+    Item, ItemId, ModelRef, ScoredItem, SourceId, Verdict,
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
@@ -15,6 +15,8 @@ use crate::{Result, StoreError};
 pub const ITEM_VERSION: u8 = 2;
 /// Record version written for feed states.
 pub const FEED_VERSION: u8 = 1;
+/// Record version written for debunked claims.
+pub const CLAIM_VERSION: u8 = 1;
 
 /// An item and its classification, as stored from schema version 1.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -142,7 +144,11 @@ impl From<&ScoredItem> for StoredItemV2 {
             review: class.review,
             class_language: class.language.clone(),
             language_supported: class.language_supported,
-            evidence: class.evidence.iter().map(|e| StoredEvidenceV1 { text: e.text.clone(), score: e.score }).collect(),
+            evidence: class
+                .evidence
+                .iter()
+                .map(|e| StoredEvidenceV1 { text: e.text.clone(), score: e.score })
+                .collect(),
             claim_match: class.claim_match.as_ref().map(|m| StoredClaimMatchV1 {
                 claim_id: m.claim_id.clone(),
                 claim: m.claim.clone(),
@@ -167,8 +173,11 @@ impl StoredItemV2 {
         class.review = self.review;
         class.language = self.class_language;
         class.language_supported = self.language_supported;
-        class.evidence =
-            self.evidence.into_iter().map(|e| Evidence { text: e.text, score: e.score, embedding: Vec::new() }).collect();
+        class.evidence = self
+            .evidence
+            .into_iter()
+            .map(|e| Evidence { text: e.text, score: e.score, embedding: Vec::new() })
+            .collect();
         class.claim_match = self.claim_match.map(|m| ClaimMatch {
             claim_id: m.claim_id,
             claim: m.claim,
@@ -277,6 +286,107 @@ impl StoredFeedStateV1 {
             validators: HttpValidators { etag: self.etag, last_modified: self.last_modified },
             items_stored: self.items_stored,
         })
+    }
+}
+
+/// A debunked claim and its embedding, as stored from schema version 2.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredClaimV1 {
+    /// Claim id bytes.
+    pub id: [u8; 8],
+    /// Claim text.
+    pub text: String,
+    /// Verdict name (`false`, `misleading`...).
+    pub verdict: String,
+    /// Publisher's rating words.
+    pub rating: Option<String>,
+    /// Reviewer.
+    pub reviewer: Option<String>,
+    /// Review URL.
+    pub review_url: Option<String>,
+    /// Review time, microseconds.
+    pub published_us: Option<i64>,
+    /// Claimant.
+    pub claimant: Option<String>,
+    /// Claim time, microseconds.
+    pub claim_date_us: Option<i64>,
+    /// Where the claim appeared.
+    pub appearances: Vec<String>,
+    /// Review language.
+    pub language: Option<String>,
+    /// 0 ClaimReview page, 1 import, 2 dataset.
+    pub origin_kind: u8,
+    /// Page URL, file or dataset name.
+    pub origin: String,
+    /// The claim text's embedding (the model's, L2-normalised).
+    pub embedding: Vec<f32>,
+}
+
+impl StoredClaimV1 {
+    /// The record of `claim` with its embedding.
+    pub fn new(claim: &DebunkedClaim, embedding: &[f32]) -> Self {
+        let (origin_kind, origin) = match &claim.origin {
+            ClaimOrigin::ClaimReview { page_url } => (0, page_url.clone()),
+            ClaimOrigin::Import { file } => (1, file.clone()),
+            ClaimOrigin::Dataset { name } => (2, name.clone()),
+        };
+        Self {
+            id: claim.id.0,
+            text: claim.text.clone(),
+            verdict: claim.verdict.name().to_owned(),
+            rating: claim.rating.clone(),
+            reviewer: claim.reviewer.clone(),
+            review_url: claim.review_url.clone(),
+            published_us: claim.published.map(micros),
+            claimant: claim.claimant.clone(),
+            claim_date_us: claim.claim_date.map(micros),
+            appearances: claim.appearances.clone(),
+            language: claim.language.clone(),
+            origin_kind,
+            origin,
+            embedding: embedding.to_vec(),
+        }
+    }
+
+    /// Back to the domain type, with the embedding.
+    ///
+    /// # Errors
+    /// An unknown verdict, origin kind or an out-of-range time.
+    pub fn into_domain(self) -> Result<(DebunkedClaim, Vec<f32>)> {
+        const TREE: &str = "claims";
+        let origin = match self.origin_kind {
+            0 => ClaimOrigin::ClaimReview { page_url: self.origin },
+            1 => ClaimOrigin::Import { file: self.origin },
+            2 => ClaimOrigin::Dataset { name: self.origin },
+            other => return Err(corrupt(TREE, format!("unknown origin kind {other}"))),
+        };
+        let claim = DebunkedClaim {
+            id: ClaimId(self.id),
+            text: self.text,
+            verdict: self.verdict.parse::<Verdict>().map_err(|e| corrupt(TREE, e))?,
+            rating: self.rating,
+            reviewer: self.reviewer,
+            review_url: self.review_url,
+            published: self.published_us.map(|us| time(TREE, us)).transpose()?,
+            claimant: self.claimant,
+            claim_date: self.claim_date_us.map(|us| time(TREE, us)).transpose()?,
+            appearances: self.appearances,
+            language: self.language,
+            origin,
+        };
+        Ok((claim, self.embedding))
+    }
+}
+
+/// Decodes a claim record of any known version.
+///
+/// # Errors
+/// An unknown version or a payload that does not decode.
+pub fn decode_claim(bytes: &[u8]) -> Result<(DebunkedClaim, Vec<f32>)> {
+    match bytes.split_first() {
+        Some((1, payload)) => decode_payload::<StoredClaimV1>("claims", payload)?.into_domain(),
+        Some((version, _)) => Err(corrupt("claims", format!("unknown record version {version}"))),
+        None => Err(corrupt("claims", "empty record")),
     }
 }
 

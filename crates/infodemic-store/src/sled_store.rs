@@ -4,12 +4,12 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use infodemic_core::{ContentHash, FeedState, ItemId, ItemQuery, ScoredItem, SortOrder};
+use infodemic_core::{ContentHash, DebunkedClaim, FeedState, ItemId, ItemQuery, ScoredItem, SortOrder};
 use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
 
 use crate::migrations::{self, SchemaOutcome, CURRENT_SCHEMA};
-use crate::records::{self, StoredFeedStateV1, FEED_VERSION};
+use crate::records::{self, StoredClaimV1, StoredFeedStateV1, CLAIM_VERSION, FEED_VERSION};
 use crate::{keys, ItemReader, Result, StoreError, StoreStats};
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
@@ -31,6 +31,7 @@ pub struct SledStore {
     by_score: sled::Tree,
     by_source: sled::Tree,
     feeds: sled::Tree,
+    claims: sled::Tree,
 }
 
 /// What a [`SledStore::commit`] did.
@@ -62,6 +63,7 @@ impl SledStore {
             by_score: tree("idx_score")?,
             by_source: tree("idx_source")?,
             feeds: tree("feeds")?,
+            claims: tree("claims")?,
             db,
         };
         let outcome = store.check_schema()?;
@@ -167,6 +169,53 @@ impl SledStore {
         })?;
         self.db.flush()?;
         Ok(report)
+    }
+
+    /// Adds debunked claims with their embeddings; claims already stored (same id) are kept
+    /// as they are. Returns how many were new.
+    ///
+    /// # Errors
+    /// sled failures; nothing of the batch is written then.
+    pub fn put_claims(&self, claims: &[(DebunkedClaim, Vec<f32>)]) -> Result<usize> {
+        let records: Vec<([u8; 8], Vec<u8>)> = claims
+            .iter()
+            .map(|(claim, embedding)| {
+                (claim.id.0, records::encode(CLAIM_VERSION, &StoredClaimV1::new(claim, embedding)))
+            })
+            .collect();
+        let added = self.claims.transaction(|tree| {
+            let mut added = 0;
+            for (key, record) in &records {
+                if tree.get(key)?.is_none() {
+                    tree.insert(key, record.as_slice())?;
+                    added += 1;
+                }
+            }
+            Ok::<_, ConflictableTransactionError<StoreError>>(added)
+        })?;
+        self.db.flush()?;
+        Ok(added)
+    }
+
+    /// Every stored claim with its embedding.
+    ///
+    /// # Errors
+    /// sled or decoding failures.
+    pub fn claims(&self) -> Result<Vec<(DebunkedClaim, Vec<f32>)>> {
+        self.claims.iter().map(|entry| records::decode_claim(&entry?.1)).collect()
+    }
+
+    /// Whether a claim with this id is stored.
+    ///
+    /// # Errors
+    /// sled failures.
+    pub fn has_claim(&self, id: infodemic_core::ClaimId) -> Result<bool> {
+        Ok(self.claims.contains_key(id.0)?)
+    }
+
+    /// Number of stored claims.
+    pub fn claim_count(&self) -> usize {
+        self.claims.len()
     }
 
     /// Writes feed states alone (feeds that failed or brought nothing new).
@@ -316,6 +365,7 @@ impl ItemReader for SledStore {
             let language = scored.item.language.clone().unwrap_or_else(|| "unknown".to_owned());
             stats.per_language.entry(language).or_default().add(flagged);
         }
+        stats.claims = self.claims.len() as u64;
         for state in self.feed_states()? {
             stats.feeds += 1;
             stats.feeds_failing += u64::from(state.last_error.is_some());
@@ -481,6 +531,20 @@ mod tests {
         // v1 had no review flag or evidence: review follows flagged, nothing else invented.
         assert_eq!(store.get(old.item.id).unwrap(), Some(old));
         assert_eq!(store.verify().unwrap(), 1);
+    }
+
+    #[test]
+    fn claims_round_trip_and_are_added_once() {
+        use infodemic_core::{ClaimOrigin, DebunkedClaim, Verdict};
+        let (_dir, store) = open();
+        let claim =
+            DebunkedClaim::new("5G spreads COVID-19", Verdict::False, ClaimOrigin::Dataset { name: "d".into() })
+                .with_review_url(Some("https://checks.example.org/5g".into()));
+        let entry = (claim, vec![0.6, 0.8]);
+        assert_eq!(store.put_claims(std::slice::from_ref(&entry)).unwrap(), 1);
+        assert_eq!(store.put_claims(std::slice::from_ref(&entry)).unwrap(), 0);
+        assert_eq!(store.claims().unwrap(), vec![entry]);
+        assert_eq!(store.stats().unwrap().claims, 1);
     }
 
     #[test]

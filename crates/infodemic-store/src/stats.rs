@@ -38,4 +38,6 @@ pub struct StoreStats {
     pub feeds: u64,
     /// Feeds whose last attempt failed.
     pub feeds_failing: u64,
+    /// Debunked claims known for matching.
+    pub claims: u64,
 }

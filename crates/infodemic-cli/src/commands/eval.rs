@@ -80,7 +80,12 @@ fn parse_label_text(text: &str) -> Option<bool> {
 }
 
 /// Reads `(text, label)` pairs; every problem names its line.
-fn read_labeled(path: &Path, format: InputFormat, text_field: Option<&str>, label_field: &str) -> Result<Vec<(String, bool)>, UsageError> {
+fn read_labeled(
+    path: &Path,
+    format: InputFormat,
+    text_field: Option<&str>,
+    label_field: &str,
+) -> Result<Vec<(String, bool)>, UsageError> {
     let bytes = std::fs::read(path).map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))?;
     let mut out = Vec::new();
     match format {
@@ -92,14 +97,25 @@ fn read_labeled(path: &Path, format: InputFormat, text_field: Option<&str>, labe
                 Some(name) => find(name),
                 None => TEXT_FIELDS.iter().find_map(|name| find(name)),
             }
-            .ok_or_else(|| UsageError(format!("{}: no text column (looked for {:?})", path.display(), text_field.map_or(TEXT_FIELDS.to_vec(), |f| vec![f]))))?;
-            let label_column = find(label_field).ok_or_else(|| UsageError(format!("{}: no `{label_field}` column", path.display())))?;
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "{}: no text column (looked for {:?})",
+                    path.display(),
+                    text_field.map_or(TEXT_FIELDS.to_vec(), |f| vec![f])
+                ))
+            })?;
+            let label_column = find(label_field)
+                .ok_or_else(|| UsageError(format!("{}: no `{label_field}` column", path.display())))?;
             for (index, record) in reader.records().enumerate() {
                 let line = index + 2;
                 let record = record.map_err(|e| UsageError(format!("{} line {line}: {e}", path.display())))?;
                 let text = record.get(text_column).unwrap_or_default().trim().to_owned();
                 let label = record.get(label_column).and_then(parse_label_text).ok_or_else(|| {
-                    UsageError(format!("{} line {line}: label {:?} is not 1/misinformation/fake or 0/reliable/real", path.display(), record.get(label_column).unwrap_or_default()))
+                    UsageError(format!(
+                        "{} line {line}: label {:?} is not 1/misinformation/fake or 0/reliable/real",
+                        path.display(),
+                        record.get(label_column).unwrap_or_default()
+                    ))
                 })?;
                 if !text.is_empty() {
                     out.push((text, label));
@@ -113,14 +129,18 @@ fn read_labeled(path: &Path, format: InputFormat, text_field: Option<&str>, labe
                     continue;
                 }
                 let bad = |why: String| UsageError(format!("{} line {}: {why}", path.display(), index + 1));
-                let object: serde_json::Map<String, Value> = serde_json::from_str(line).map_err(|e| bad(format!("invalid JSON object: {e}")))?;
+                let object: serde_json::Map<String, Value> =
+                    serde_json::from_str(line).map_err(|e| bad(format!("invalid JSON object: {e}")))?;
                 let text = match text_field {
                     Some(name) => object.get(name),
                     None => TEXT_FIELDS.iter().find_map(|name| object.get(*name)),
                 }
                 .and_then(Value::as_str)
                 .ok_or_else(|| bad("no text field".to_owned()))?;
-                let label = object.get(label_field).and_then(parse_label).ok_or_else(|| bad(format!("no usable `{label_field}`")))?;
+                let label = object
+                    .get(label_field)
+                    .and_then(parse_label)
+                    .ok_or_else(|| bad(format!("no usable `{label_field}`")))?;
                 out.push((text.to_owned(), label));
             }
         }
@@ -174,7 +194,11 @@ pub fn run(args: &EvalArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     } else {
         print_report(&mut out, &at_flag, &model)?;
         if (review - flag).abs() > f32::EPSILON {
-            writeln!(out, "\nat the review threshold {review:.3}: precision {:.4}, recall {:.4}, F1 {:.4}", at_review.precision, at_review.recall, at_review.f1)?;
+            writeln!(
+                out,
+                "\nat the review threshold {review:.3}: precision {:.4}, recall {:.4}, F1 {:.4}",
+                at_review.precision, at_review.recall, at_review.f1
+            )?;
         }
     }
     out.flush()?;
@@ -250,6 +274,9 @@ mod tests {
         let error = read_labeled(&csv, InputFormat::Csv, None, "label").unwrap_err().to_string();
         assert!(error.contains("line 3"), "{error}");
         std::fs::write(&csv, "body,label\nx,1\n").unwrap();
-        assert!(read_labeled(&csv, InputFormat::Csv, None, "label").unwrap_err().to_string().contains("no text column"));
+        assert!(read_labeled(&csv, InputFormat::Csv, None, "label")
+            .unwrap_err()
+            .to_string()
+            .contains("no text column"));
     }
 }

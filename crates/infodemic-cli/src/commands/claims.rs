@@ -1,0 +1,187 @@
+//! `infodemic claims`: the local index of debunked claims that items are matched against.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+use infodemic_claims::import;
+use infodemic_classifier::{Classify, SessionOptions};
+use infodemic_core::text::ellipsize;
+use infodemic_core::{DebunkedClaim, Verdict};
+use infodemic_pipeline::{import_claims, ClaimMatcher};
+
+use crate::cli::GlobalArgs;
+use crate::exit::{Exit, UsageError};
+use crate::output::{new_table, write_json_line};
+use crate::progress::counter;
+
+#[derive(Debug, Args)]
+pub struct ClaimsArgs {
+    #[command(subcommand)]
+    pub command: ClaimsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClaimsCommand {
+    /// Add fact-checked claims from a file: ClaimReview JSON (object, array, JSON lines, Fact
+    /// Check Tools export), CSV (columns claim, rating/verdict, reviewer, url, date, language),
+    /// or the Cheng et al. 2021 news.csv
+    Import {
+        /// The file
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Its format [default: csv for .csv, claimreview otherwise]
+        #[arg(long, value_enum)]
+        format: Option<ClaimFormat>,
+        /// One JSON object instead of a sentence
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the stored claims
+    List {
+        /// Only this verdict (false, mostly_false, misleading, mixed, true...)
+        #[arg(long, value_parser = verdict_arg)]
+        verdict: Option<Verdict>,
+        /// At most this many
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// JSON lines
+        #[arg(long)]
+        json: bool,
+    },
+    /// The known debunked claims nearest to a text
+    Match {
+        /// The text
+        #[arg(value_name = "TEXT")]
+        text: String,
+        /// How many
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+        /// JSON lines
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ClaimFormat {
+    /// schema.org ClaimReview JSON or a Fact Check Tools export
+    Claimreview,
+    /// CSV with a header row
+    Csv,
+    /// Cheng et al. 2021 COVID-19 rumour dataset, news.csv (no header; label F kept)
+    Cheng,
+}
+
+fn verdict_arg(value: &str) -> Result<Verdict, String> {
+    value.parse().map_err(|e: infodemic_core::VerdictParseError| e.to_string())
+}
+
+pub fn run(args: &ClaimsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    match &args.command {
+        ClaimsCommand::Import { file, format, json } => import_file(global, file, *format, *json),
+        ClaimsCommand::List { verdict, limit, json } => list(global, *verdict, *limit, *json),
+        ClaimsCommand::Match { text, top, json } => match_text(global, text, *top, *json),
+    }
+}
+
+fn import_file(
+    global: &GlobalArgs,
+    file: &std::path::Path,
+    format: Option<ClaimFormat>,
+    json: bool,
+) -> anyhow::Result<Exit> {
+    let bytes = std::fs::read(file).map_err(|e| UsageError(format!("cannot read {}: {e}", file.display())))?;
+    let name = file.display().to_string();
+    let format = format.unwrap_or(if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+        ClaimFormat::Csv
+    } else {
+        ClaimFormat::Claimreview
+    });
+    let claims: Vec<DebunkedClaim> = match format {
+        ClaimFormat::Claimreview => import::read_claimreview_json(&bytes, &name),
+        ClaimFormat::Csv => import::read_csv(&bytes, &name),
+        ClaimFormat::Cheng => import::read_cheng_news(&bytes),
+    }
+    .map_err(|e| UsageError(format!("{name}: {e}")))?;
+    let store = global.open_store()?;
+    let mut classifier = global.load_model(SessionOptions::default())?.classifier;
+    classifier.set_evidence(false);
+    let progress = counter(global.quiet || json, "claims embedded");
+    let report = import_claims(&store, &mut classifier, claims, |n| progress.inc(n as u64))?;
+    progress.finish_and_clear();
+    let mut out = io::stdout().lock();
+    if json {
+        write_json_line(&mut out, &report)?;
+    } else {
+        writeln!(
+            out,
+            "{} claims read ({} debunked): {} added, {} already known; {} claims stored in all",
+            report.read,
+            report.debunked,
+            report.added,
+            report.known,
+            store.claim_count()
+        )?;
+    }
+    Ok(Exit::Success)
+}
+
+fn list(global: &GlobalArgs, verdict: Option<Verdict>, limit: usize, json: bool) -> anyhow::Result<Exit> {
+    let mut claims: Vec<DebunkedClaim> = match global.open_existing_store()? {
+        Some(store) => store.claims()?.into_iter().map(|(claim, _)| claim).collect(),
+        None => Vec::new(),
+    };
+    claims.retain(|claim| verdict.is_none_or(|v| claim.verdict == v));
+    claims.sort_by(|a, b| b.published.cmp(&a.published).then(a.text.cmp(&b.text)));
+    claims.truncate(limit);
+    let mut out = io::stdout().lock();
+    if json {
+        for claim in &claims {
+            write_json_line(&mut out, claim)?;
+        }
+        return Ok(Exit::Success);
+    }
+    if claims.is_empty() {
+        writeln!(out, "No claims. Import some: infodemic claims import FILE (or crawl fact-checkers' feeds)")?;
+        return Ok(Exit::Success);
+    }
+    let mut table = new_table(&["ID", "VERDICT", "REVIEWER", "CLAIM"]);
+    for claim in &claims {
+        table.add_row(vec![
+            claim.id.to_string(),
+            claim.verdict.name().to_owned(),
+            ellipsize(claim.reviewer.as_deref().unwrap_or("-"), 24),
+            ellipsize(&claim.text, 100),
+        ]);
+    }
+    writeln!(out, "{table}")?;
+    Ok(Exit::Success)
+}
+
+fn match_text(global: &GlobalArgs, text: &str, top: usize, json: bool) -> anyhow::Result<Exit> {
+    let Some(store) = global.open_existing_store()? else {
+        return Err(UsageError("no claims stored yet: infodemic claims import FILE".to_owned()).into());
+    };
+    let matcher = ClaimMatcher::from_store(&store)?;
+    let mut classifier = global.load_model(SessionOptions::default())?.classifier;
+    classifier.set_evidence(false);
+    let embedding = classifier.classify(&[text.to_owned()])?.remove(0).embedding;
+    let nearest = matcher.nearest(&embedding, top);
+    let mut out = io::stdout().lock();
+    for (claim, similarity) in &nearest {
+        if json {
+            write_json_line(
+                &mut out,
+                &serde_json::json!({ "similarity": similarity, "claim": claim, "matches": *similarity >= matcher.threshold() }),
+            )?;
+        } else {
+            let marker = if *similarity >= matcher.threshold() { "MATCH" } else { "" };
+            writeln!(out, "{similarity:.3}  {marker:<5}  [{}] {}", claim.verdict, ellipsize(&claim.text, 100))?;
+        }
+    }
+    if nearest.is_empty() && !json {
+        writeln!(out, "No debunked claims stored.")?;
+    }
+    Ok(Exit::Success)
+}

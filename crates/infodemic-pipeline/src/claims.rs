@@ -1,0 +1,190 @@
+//! Known debunked claims: importing them (with their embeddings) and matching items to them.
+
+use std::collections::HashMap;
+
+use infodemic_claims::{ClaimIndex, MATCH_THRESHOLD};
+use infodemic_classifier::Classify;
+use infodemic_core::{ClaimId, ClaimMatch, Classification, DebunkedClaim};
+use infodemic_store::SledStore;
+use serde::Serialize;
+
+use crate::Result;
+
+/// Claims embedded per classifier call during an import.
+const EMBED_CHUNK: usize = 128;
+
+/// Finds the nearest known debunked claim for a classification.
+#[derive(Debug)]
+pub struct ClaimMatcher {
+    index: ClaimIndex,
+    claims: HashMap<ClaimId, DebunkedClaim>,
+    threshold: f32,
+}
+
+impl ClaimMatcher {
+    /// Every debunked claim in the store (false, mostly false, misleading), indexed.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub fn from_store(store: &SledStore) -> Result<Self> {
+        let mut matcher = Self::empty(MATCH_THRESHOLD);
+        for (claim, embedding) in store.claims()? {
+            matcher.add(claim, &embedding);
+        }
+        Ok(matcher)
+    }
+
+    /// A matcher that knows no claim yet.
+    pub fn empty(threshold: f32) -> Self {
+        Self { index: ClaimIndex::new(0), claims: HashMap::new(), threshold }
+    }
+
+    /// Adds one claim; claims that are not debunked, or whose embedding does not fit, are
+    /// ignored.
+    pub fn add(&mut self, claim: DebunkedClaim, embedding: &[f32]) {
+        if self.claims.is_empty() && self.index.dim() != embedding.len() {
+            // The first claim fixes the dimension: the model's, whatever it is.
+            self.index = ClaimIndex::new(embedding.len());
+        }
+        if claim.verdict.is_debunked()
+            && !self.claims.contains_key(&claim.id)
+            && self.index.insert(claim.id, embedding).is_ok()
+        {
+            self.claims.insert(claim.id, claim);
+        }
+    }
+
+    /// Claims indexed.
+    pub fn len(&self) -> usize {
+        self.claims.len()
+    }
+
+    /// The similarity at or above which a claim matches.
+    pub fn threshold(&self) -> f32 {
+        self.threshold
+    }
+
+    /// The `k` claims nearest to `embedding`, most similar first, whatever their similarity.
+    pub fn nearest(&self, embedding: &[f32], k: usize) -> Vec<(&DebunkedClaim, f32)> {
+        self.index
+            .nearest(embedding, k)
+            .into_iter()
+            .filter_map(|(id, similarity)| self.claims.get(&id).map(|claim| (claim, similarity)))
+            .collect()
+    }
+
+    /// Whether no claim is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.claims.is_empty()
+    }
+
+    /// The best match of the whole text (`text`, embedded in `classification`) or one of its
+    /// evidence sentences, at or above the threshold.
+    pub fn best(&self, text: &str, classification: &Classification) -> Option<ClaimMatch> {
+        let candidates = std::iter::once((text, classification.embedding.as_slice()))
+            .chain(classification.evidence.iter().map(|e| (e.text.as_str(), e.embedding.as_slice())));
+        let (matched_text, found) = candidates
+            .filter_map(|(text, embedding)| self.index.best_match(embedding, self.threshold).map(|m| (text, m)))
+            .max_by(|a, b| a.1.similarity.total_cmp(&b.1.similarity))?;
+        let claim = self.claims.get(&found.claim)?;
+        Some(ClaimMatch {
+            claim_id: claim.id.to_string(),
+            claim: claim.text.clone(),
+            verdict: claim.verdict.name().to_owned(),
+            reviewer: claim.reviewer.clone(),
+            review_url: claim.review_url.clone(),
+            similarity: found.similarity,
+            matched_text: matched_text.to_owned(),
+        })
+    }
+
+    /// Records the best match in `classification`. A match with a debunked claim makes the
+    /// item worth a review (when its language is supported); the calibrated score is left as
+    /// it is, so scores stay comparable: the match explains, the review flag raises.
+    pub fn apply(&self, text: &str, classification: &mut Classification) {
+        classification.claim_match = self.best(text, classification);
+        if classification.claim_match.is_some() && classification.language_supported {
+            classification.review = true;
+        }
+    }
+}
+
+/// What an import did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ClaimImport {
+    /// Claims read from the source.
+    pub read: usize,
+    /// Claims not stored before, now embedded and stored.
+    pub added: usize,
+    /// Claims already stored (same id).
+    pub known: usize,
+    /// Of those read, how many are debunked (used for matching).
+    pub debunked: usize,
+}
+
+/// Embeds the claims not yet stored and stores them.
+///
+/// # Errors
+/// Store or classifier failures; claims stored before the failure stay.
+pub fn import_claims(
+    store: &SledStore,
+    classifier: &mut dyn Classify,
+    claims: Vec<DebunkedClaim>,
+    mut progress: impl FnMut(usize),
+) -> Result<ClaimImport> {
+    let mut report = ClaimImport { read: claims.len(), ..ClaimImport::default() };
+    report.debunked = claims.iter().filter(|c| c.verdict.is_debunked()).count();
+    let mut fresh = Vec::new();
+    for claim in claims {
+        if store.has_claim(claim.id)? {
+            report.known += 1;
+        } else {
+            fresh.push(claim);
+        }
+    }
+    for chunk in fresh.chunks(EMBED_CHUNK) {
+        let texts: Vec<String> = chunk.iter().map(|c| c.text.clone()).collect();
+        let embedded: Vec<(DebunkedClaim, Vec<f32>)> =
+            chunk.iter().cloned().zip(classifier.classify(&texts)?.into_iter().map(|c| c.embedding)).collect();
+        report.added += store.put_claims(&embedded)?;
+        progress(chunk.len());
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use infodemic_classifier::KeywordClassifier;
+    use infodemic_core::{ClaimOrigin, Verdict};
+
+    use super::*;
+
+    fn claim(text: &str, verdict: Verdict) -> DebunkedClaim {
+        DebunkedClaim::new(text, verdict, ClaimOrigin::Dataset { name: "test".into() })
+    }
+
+    #[test]
+    fn imports_once_and_matches_only_debunked_claims() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = SledStore::open(&dir.path().join("db")).unwrap();
+        let mut classifier = KeywordClassifier::new(&[]);
+        let claims = vec![claim("zzz zzz zzz", Verdict::False), claim("aaa aaa aaa", Verdict::True)];
+        let report = import_claims(&store, &mut classifier, claims.clone(), |_| {}).unwrap();
+        assert_eq!(report, ClaimImport { read: 2, added: 2, known: 0, debunked: 1 });
+        let again = import_claims(&store, &mut classifier, claims, |_| {}).unwrap();
+        assert_eq!((again.added, again.known), (0, 2));
+
+        let matcher = ClaimMatcher::from_store(&store).unwrap();
+        assert_eq!(matcher.len(), 1, "the true claim is not indexed");
+        // The keyword classifier embeds letter counts: "zz zz" points where "zzz zzz zzz" does.
+        let mut class = classifier.classify(&["zz zz".to_owned()]).unwrap().remove(0);
+        assert!(!class.review);
+        matcher.apply("zz zz", &mut class);
+        let found = class.claim_match.as_ref().unwrap();
+        assert_eq!((found.claim.as_str(), found.verdict.as_str()), ("zzz zzz zzz", "false"));
+        assert!(class.review, "a known debunked claim is worth a review");
+        let mut other = classifier.classify(&["aaa aaa".to_owned()]).unwrap().remove(0);
+        matcher.apply("aaa aaa", &mut other);
+        assert!(other.claim_match.is_none(), "true claims are not matched");
+    }
+}
