@@ -507,29 +507,25 @@ mod tests {
     #[test]
     fn schema_1_stores_are_migrated_to_v2_records() {
         use crate::records::{encode, StoredItemV1};
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("db");
+        let (_dir, store) = open();
         let old = scored("https://e.org/old", "s1", 1, 0.9);
-        {
-            let (store, _) = SledStore::open(&path).unwrap();
-            // What a schema-1 build wrote: a v1 record and its indexes, stamped 1.
-            let id = old.item.id;
-            store.items.insert(id.as_bytes(), encode(1, &StoredItemV1::from(&old))).unwrap();
-            store.by_url.insert(old.item.canonical_url.as_bytes(), id.as_bytes()).unwrap();
-            store.by_hash.insert(old.item.content_hash.0, id.as_bytes()).unwrap();
-            let time = old.item.effective_time();
-            store.by_time.insert(keys::by_time(time, id), &[]).unwrap();
-            store.by_score.insert(keys::by_score(0.9, id), &[]).unwrap();
-            store.by_source.insert(keys::by_source("s1", time, id), &[]).unwrap();
-            store.meta.insert(SCHEMA_KEY, &1u32.to_be_bytes()).unwrap();
-            store.db.flush().unwrap();
-        }
-        let (store, outcome) = SledStore::open(&path).unwrap();
-        assert_eq!(outcome, SchemaOutcome::Migrated { from: 1, records: 1 });
-        let raw = store.items.get(old.item.id.as_bytes()).unwrap().unwrap();
+        // What a schema-1 build wrote: a v1 record and its indexes, stamped 1.
+        let id = old.item.id;
+        store.items.insert(id.as_bytes(), encode(1, &StoredItemV1::from(&old))).unwrap();
+        store.by_url.insert(old.item.canonical_url.as_bytes(), id.as_bytes()).unwrap();
+        store.by_hash.insert(old.item.content_hash.0, id.as_bytes()).unwrap();
+        let time = old.item.effective_time();
+        store.by_time.insert(keys::by_time(time, id), &[]).unwrap();
+        store.by_score.insert(keys::by_score(0.9, id), &[]).unwrap();
+        store.by_source.insert(keys::by_source("s1", time, id), &[]).unwrap();
+        store.meta.insert(SCHEMA_KEY, &1u32.to_be_bytes()).unwrap();
+
+        assert_eq!(store.check_schema().unwrap(), SchemaOutcome::Migrated { from: 1, records: 1 });
+        assert_eq!(store.check_schema().unwrap(), SchemaOutcome::Current);
+        let raw = store.items.get(id.as_bytes()).unwrap().unwrap();
         assert_eq!(raw[0], crate::records::ITEM_VERSION);
         // v1 had no review flag or evidence: review follows flagged, nothing else invented.
-        assert_eq!(store.get(old.item.id).unwrap(), Some(old));
+        assert_eq!(store.get(id).unwrap(), Some(old));
         assert_eq!(store.verify().unwrap(), 1);
     }
 
@@ -554,16 +550,13 @@ mod tests {
         assert!(matches!(error, StoreError::Locked { .. }), "{error}");
     }
 
+    // Schema checks run on the open handle: sled must not be reopened in quick succession
+    // in one process (its flusher may still hold the file lock, sled #1289).
     #[test]
     fn refuses_a_newer_schema() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("db");
-        {
-            let (store, _) = SledStore::open(&path).unwrap();
-            store.meta.insert(SCHEMA_KEY, &(CURRENT_SCHEMA + 1).to_be_bytes()).unwrap();
-            store.db.flush().unwrap();
-        }
-        let error = SledStore::open(&path).unwrap_err();
+        let (_dir, store) = open();
+        store.meta.insert(SCHEMA_KEY, &(CURRENT_SCHEMA + 1).to_be_bytes()).unwrap();
+        let error = store.check_schema().unwrap_err();
         assert!(matches!(error, StoreError::SchemaTooNew { .. }), "{error}");
     }
 }
