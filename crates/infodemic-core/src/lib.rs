@@ -12,6 +12,7 @@ mod id;
 mod item;
 pub mod language;
 pub mod metrics;
+pub mod simhash;
 mod query;
 pub mod text;
 pub mod url_canon;

@@ -15,6 +15,8 @@ mod fetch;
 pub mod html_text;
 pub mod normalize;
 pub mod parse;
+pub mod sources;
+pub mod article;
 
 pub use config::FetchConfig;
 pub use crawl::{crawl_feed, FeedFetch, FeedOutcome};
