@@ -12,15 +12,16 @@ mod id;
 mod item;
 pub mod language;
 pub mod metrics;
-pub mod simhash;
+pub mod polling;
 mod query;
+pub mod simhash;
 pub mod text;
 pub mod url_canon;
 mod verdict;
 
 pub use claim::{ClaimId, ClaimIdParseError, ClaimOrigin, DebunkedClaim};
 pub use feed::{FeedCategory, FeedKind, FeedSpec, SourceId, SourceIdError};
-pub use feed_state::{FeedState, HttpValidators};
+pub use feed_state::{FeedHealth, FeedState, HttpValidators};
 pub use id::{ContentHash, IdParseError, ItemId};
 pub use item::{ClaimMatch, Classification, Evidence, Item, Label, ModelRef, ScoredItem};
 pub use query::{ItemQuery, SortOrder};

@@ -8,6 +8,8 @@
 //! feed never ends a run. This crate knows nothing of the store or the classifier.
 #![deny(missing_docs)]
 
+pub mod article;
+mod charset;
 mod config;
 mod crawl;
 mod error;
@@ -15,10 +17,10 @@ mod fetch;
 pub mod html_text;
 pub mod normalize;
 pub mod parse;
+pub mod politeness;
 pub mod sources;
-pub mod article;
 
 pub use config::FetchConfig;
-pub use crawl::{crawl_feed, FeedFetch, FeedOutcome};
-pub use error::FeedError;
+pub use crawl::{crawl_feed, FeedFetch, FeedOutcome, Previous};
+pub use error::{FeedError, RequestKind};
 pub use fetch::{Fetched, Fetcher};

@@ -4,12 +4,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use infodemic_classifier::ClassifierHandle;
-use infodemic_core::{
-    ContentHash, DebunkedClaim, FeedCategory, FeedSpec, FeedState, HttpValidators, Item, ScoredItem, SourceId,
-};
-use infodemic_crawler::{crawl_feed, FeedFetch, FeedOutcome, FetchConfig, Fetched, Fetcher};
+use infodemic_core::polling::{schedule, FailureKind, PollOutcome, PollPolicy};
+use infodemic_core::{ContentHash, DebunkedClaim, FeedCategory, FeedSpec, FeedState, Item, ScoredItem, SourceId};
+use infodemic_crawler::politeness::host_key;
+use infodemic_crawler::{crawl_feed, FeedFetch, FeedOutcome, FetchConfig, Fetched, Fetcher, Previous};
 use url::Url;
 
 use crate::claims::ClaimMatcher;
@@ -29,11 +30,22 @@ pub struct CrawlOptions {
     pub feed_concurrency: usize,
     /// Items classified and committed together (whole feeds are never split).
     pub commit_batch: usize,
+    /// Polling bounds and backoff.
+    pub policy: PollPolicy,
+    /// Fetch a feed without validators when its last unconditional fetch is older than this,
+    /// so a server that answers 304 for a changed feed cannot hide it for long.
+    pub revalidate_after: chrono::Duration,
 }
 
 impl Default for CrawlOptions {
     fn default() -> Self {
-        Self { fetch: FetchConfig::default(), feed_concurrency: 8, commit_batch: 64 }
+        Self {
+            fetch: FetchConfig::default(),
+            feed_concurrency: 8,
+            commit_batch: 64,
+            policy: PollPolicy::default(),
+            revalidate_after: chrono::Duration::hours(24),
+        }
     }
 }
 
@@ -123,6 +135,9 @@ pub struct CrawlSummary {
     pub claims_added: usize,
     /// The run stopped early on request.
     pub interrupted: bool,
+    /// Every host failed for network reasons: the network looked down, and the feeds were
+    /// not penalised.
+    pub network_down: bool,
     /// Wall time, seconds.
     pub elapsed_secs: f64,
 }
@@ -142,6 +157,11 @@ struct Run<'a> {
     fetcher: Arc<Fetcher>,
     concurrency: usize,
     matcher: ClaimMatcher,
+    policy: PollPolicy,
+    /// Hosts that answered in this run.
+    hosts_ok: HashSet<String>,
+    /// Feeds that failed for network reasons, held until the run ends.
+    network_failures: Vec<(FeedState, DateTime<Utc>, String)>,
     observer: &'a dyn CrawlObserver,
     states: HashMap<SourceId, FeedState>,
     seen_urls: HashSet<String>,
@@ -183,6 +203,9 @@ pub async fn run_crawl(
         fetcher: Arc::clone(&fetcher),
         concurrency,
         matcher,
+        policy: options.policy,
+        hosts_ok: HashSet::new(),
+        network_failures: Vec::new(),
         observer,
         states,
         seen_urls: HashSet::new(),
@@ -193,11 +216,16 @@ pub async fn run_crawl(
     observer.on_event(&CrawlEvent::Started { feeds: feeds.len() });
 
     let (outcomes_tx, mut outcomes) = mpsc::channel::<FeedOutcome>(concurrency);
+    let now = Utc::now();
     let requests: Vec<_> = feeds
         .into_iter()
         .map(|spec| {
-            let validators = run.states.get(&spec.id).map(|s| s.validators.clone()).unwrap_or_default();
-            (spec, validators)
+            let previous = run.states.get(&spec.id).map_or_else(Previous::default, |state| Previous {
+                validators: state.validators.clone(),
+                body_sha256: state.body_sha256.clone(),
+                unconditional: state.last_full_fetch.is_none_or(|at| now - at > options.revalidate_after),
+            });
+            (spec, previous)
         })
         .collect();
     let producer_cancel = cancel.child_token();
@@ -205,9 +233,9 @@ pub async fn run_crawl(
         let cancel = producer_cancel.clone();
         async move {
             let mut stream = futures::stream::iter(requests)
-                .map(|(spec, validators)| {
+                .map(|(spec, previous)| {
                     let fetcher = Arc::clone(&fetcher);
-                    async move { crawl_feed(&fetcher, spec, validators).await }
+                    async move { crawl_feed(&fetcher, spec, previous).await }
                 })
                 .buffer_unordered(concurrency);
             loop {
@@ -242,6 +270,7 @@ pub async fn run_crawl(
             run.summary.interrupted = true;
             observer.on_event(&CrawlEvent::Stopping);
         }
+        run.settle_network_failures();
         run.flush().await
     }
     .await;
@@ -258,24 +287,37 @@ pub async fn run_crawl(
 impl Run<'_> {
     /// Records one feed's outcome and queues its new items.
     async fn accept(&mut self, outcome: FeedOutcome) -> Result<()> {
-        let FeedOutcome { spec, fetched_at, result, .. } = outcome;
+        let FeedOutcome { spec, fetched_at, unconditional, result, .. } = outcome;
         let mut state =
             self.states.remove(&spec.id).unwrap_or_else(|| FeedState::new(spec.id.clone(), spec.url.to_string()));
         state.url = spec.url.to_string();
-        state.last_attempt = Some(fetched_at);
         let mut new_items = 0;
         let mut error = None;
         match result {
             Ok(fetch) => {
+                self.hosts_ok.insert(host_key(&spec.url));
                 state.last_success = Some(fetched_at);
                 state.last_error = None;
                 state.consecutive_failures = 0;
-                match fetch {
-                    FeedFetch::NotModified => self.summary.feeds_not_modified += 1,
-                    FeedFetch::Parsed { normalized, validators, .. } => {
+                if unconditional {
+                    state.last_full_fetch = Some(fetched_at);
+                }
+                let (outcome, not_before) = match fetch {
+                    FeedFetch::NotModified => {
+                        self.summary.feeds_not_modified += 1;
+                        (PollOutcome::Unchanged, None)
+                    }
+                    FeedFetch::Unchanged { validators, fresh_until } => {
+                        self.summary.feeds_not_modified += 1;
+                        state.validators = validators;
+                        (PollOutcome::Unchanged, fresh_until)
+                    }
+                    FeedFetch::Parsed { normalized, validators, body_sha256, fresh_until, .. } => {
                         self.summary.feeds_ok += 1;
                         state.validators = validators;
-                        self.summary.items_seen += normalized.items.len() + normalized.duplicates_in_feed;
+                        state.body_sha256 = Some(body_sha256);
+                        let seen = normalized.items.len() + normalized.duplicates_in_feed;
+                        self.summary.items_seen += seen;
                         self.summary.items_duplicate += normalized.duplicates_in_feed;
                         self.summary.entries_skipped += normalized.skipped;
                         let fresh = self.fresh_items(normalized.items).await?;
@@ -284,13 +326,15 @@ impl Run<'_> {
                             self.pending.fact_check_pages.extend(fresh.iter().filter_map(|i| Url::parse(&i.url).ok()));
                         }
                         state.items_stored += new_items as u64;
+                        state.last_new_items = new_items as u32;
                         self.pending.items.extend(fresh);
+                        (PollOutcome::Fetched { new: new_items, seen }, fresh_until)
                     }
-                }
+                };
+                schedule(&mut state, outcome, fetched_at, not_before, &self.policy);
             }
             Err(feed_error) => {
                 state.last_error = Some(feed_error.to_string());
-                state.consecutive_failures += 1;
                 error = Some(feed_error.to_string());
                 self.summary.feeds_failed.push(FailedFeed {
                     source: spec.id.to_string(),
@@ -298,11 +342,52 @@ impl Run<'_> {
                     code: feed_error.code().to_owned(),
                     error: feed_error.to_string(),
                 });
+                if feed_error.is_network() {
+                    // Maybe the network, not the feed: decided when the run ends.
+                    self.network_failures.push((state, fetched_at, host_key(&spec.url)));
+                } else {
+                    state.consecutive_failures += 1;
+                    schedule(
+                        &mut state,
+                        PollOutcome::Failed(feed_error.failure_kind()),
+                        fetched_at,
+                        feed_error.retry_after(),
+                        &self.policy,
+                    );
+                    self.pending.states.push(state);
+                }
+                self.observer.on_event(&CrawlEvent::FeedDone { source: spec.id.clone(), new_items, error });
+                return Ok(());
             }
         }
         self.observer.on_event(&CrawlEvent::FeedDone { source: spec.id.clone(), new_items, error });
         self.pending.states.push(state);
         Ok(())
+    }
+
+    /// Settles the feeds that failed for network reasons. When no host answered and at least
+    /// two hosts failed that way, the network is down: nothing is counted against the feeds,
+    /// they are simply due again soon. Otherwise they are ordinary soft failures.
+    fn settle_network_failures(&mut self) {
+        let failures = std::mem::take(&mut self.network_failures);
+        let hosts: HashSet<&String> = failures.iter().map(|(_, _, host)| host).collect();
+        let outage = self.hosts_ok.is_empty() && hosts.len() >= 2;
+        if outage {
+            self.summary.network_down = true;
+            tracing::warn!(
+                message = "Every host failed at once: the network looks down; feeds are not penalised.",
+                hosts = hosts.len()
+            );
+        }
+        for (mut state, at, _) in failures {
+            if outage {
+                schedule(&mut state, PollOutcome::NetworkDown, at, None, &self.policy);
+            } else {
+                state.consecutive_failures += 1;
+                schedule(&mut state, PollOutcome::Failed(FailureKind::Soft), at, None, &self.policy);
+            }
+            self.pending.states.push(state);
+        }
     }
 
     /// Drops items already stored or already seen in this run (by canonical URL, then by
@@ -378,7 +463,7 @@ impl Run<'_> {
             .map(|url| {
                 let fetcher = Arc::clone(&fetcher);
                 async move {
-                    match fetcher.fetch(&url, &HttpValidators::default()).await {
+                    match fetcher.fetch_discovered(&url).await {
                         Ok(Fetched::Body { bytes, final_url, .. }) => Some((final_url, bytes)),
                         Ok(Fetched::NotModified) => None,
                         Err(error) => {

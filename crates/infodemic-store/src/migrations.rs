@@ -4,7 +4,11 @@
 //! | schema | what changed |
 //! |---|---|
 //! | 1 | first release: item records v1, feed-state records v1 |
-//! | 2 | item records v2 (review flag, language support, evidence, claim match) |
+//! | 2 | item records v2 (review flag, language support, evidence, claim match), feed-state
+//! |   | records v2 (failure score, adaptive interval, next poll, body hash), `claims` tree |
+//!
+//! Feed-state v1 records are read as they are (the missing fields have safe values) and
+//! rewritten as v2 by the next crawl of their feed.
 
 use crate::records::{self, StoredItemV1};
 use crate::{Result, StoreError};

@@ -14,7 +14,7 @@ use crate::{Result, StoreError};
 /// Record version written for items.
 pub const ITEM_VERSION: u8 = 2;
 /// Record version written for feed states.
-pub const FEED_VERSION: u8 = 1;
+pub const FEED_VERSION: u8 = 2;
 /// Record version written for debunked claims.
 pub const CLAIM_VERSION: u8 = 1;
 
@@ -269,8 +269,64 @@ impl From<&FeedState> for StoredFeedStateV1 {
     }
 }
 
-impl StoredFeedStateV1 {
+/// A feed's state, as stored from schema version 2: adds polling and failure accounting.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredFeedStateV2 {
+    /// Everything version 1 stored.
+    pub v1: StoredFeedStateV1,
+    /// Weighted failures since the last success.
+    pub failure_score: f32,
+    /// Adaptive polling interval, seconds.
+    pub interval_secs: u32,
+    /// Next poll, microseconds.
+    pub next_poll_us: Option<i64>,
+    /// SHA-256 (hex) of the last body.
+    pub body_sha256: Option<String>,
+    /// Last fetch without validators, microseconds.
+    pub last_full_fetch_us: Option<i64>,
+    /// First attempt, microseconds.
+    pub first_attempt_us: Option<i64>,
+    /// New items in the last successful fetch.
+    pub last_new_items: u32,
+}
+
+impl From<&FeedState> for StoredFeedStateV2 {
+    fn from(state: &FeedState) -> Self {
+        Self {
+            v1: StoredFeedStateV1::from(state),
+            failure_score: state.failure_score,
+            interval_secs: state.interval_secs,
+            next_poll_us: state.next_poll.map(micros),
+            body_sha256: state.body_sha256.clone(),
+            last_full_fetch_us: state.last_full_fetch.map(micros),
+            first_attempt_us: state.first_attempt.map(micros),
+            last_new_items: state.last_new_items,
+        }
+    }
+}
+
+impl StoredFeedStateV2 {
     /// Back to the domain type.
+    ///
+    /// # Errors
+    /// Out-of-range times or an invalid source id.
+    pub fn into_domain(self) -> Result<FeedState> {
+        const TREE: &str = "feeds";
+        let mut state = self.v1.into_domain()?;
+        state.failure_score = self.failure_score;
+        state.interval_secs = self.interval_secs;
+        state.next_poll = self.next_poll_us.map(|us| time(TREE, us)).transpose()?;
+        state.body_sha256 = self.body_sha256;
+        state.last_full_fetch = self.last_full_fetch_us.map(|us| time(TREE, us)).transpose()?;
+        state.first_attempt = self.first_attempt_us.map(|us| time(TREE, us)).transpose()?;
+        state.last_new_items = self.last_new_items;
+        Ok(state)
+    }
+}
+
+impl StoredFeedStateV1 {
+    /// Back to the domain type; version-2 fields take their values for a feed with that
+    /// history (failures count soft, next poll due now).
     ///
     /// # Errors
     /// Out-of-range times or an invalid source id.
@@ -285,6 +341,13 @@ impl StoredFeedStateV1 {
             consecutive_failures: self.consecutive_failures,
             validators: HttpValidators { etag: self.etag, last_modified: self.last_modified },
             items_stored: self.items_stored,
+            failure_score: self.consecutive_failures as f32,
+            interval_secs: infodemic_core::polling::PollPolicy::default().base.as_secs() as u32,
+            next_poll: None,
+            body_sha256: None,
+            last_full_fetch: None,
+            first_attempt: self.last_attempt_us.map(|us| time(TREE, us)).transpose()?,
+            last_new_items: 0,
         })
     }
 }
@@ -420,6 +483,11 @@ pub fn encode_item(scored: &ScoredItem) -> Vec<u8> {
     encode(ITEM_VERSION, &StoredItemV2::from(scored))
 }
 
+/// Encodes a feed state as the current record version.
+pub fn encode_feed_state(state: &FeedState) -> Vec<u8> {
+    encode(FEED_VERSION, &StoredFeedStateV2::from(state))
+}
+
 /// Decodes a feed-state record of any known version.
 ///
 /// # Errors
@@ -427,6 +495,7 @@ pub fn encode_item(scored: &ScoredItem) -> Vec<u8> {
 pub fn decode_feed_state(bytes: &[u8]) -> Result<FeedState> {
     match bytes.split_first() {
         Some((1, payload)) => decode_payload::<StoredFeedStateV1>("feeds", payload)?.into_domain(),
+        Some((2, payload)) => decode_payload::<StoredFeedStateV2>("feeds", payload)?.into_domain(),
         Some((version, _)) => Err(corrupt("feeds", format!("unknown record version {version}"))),
         None => Err(corrupt("feeds", "empty record")),
     }

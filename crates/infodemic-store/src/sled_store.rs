@@ -9,7 +9,7 @@ use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
 
 use crate::migrations::{self, SchemaOutcome, CURRENT_SCHEMA};
-use crate::records::{self, StoredClaimV1, StoredFeedStateV1, CLAIM_VERSION, FEED_VERSION};
+use crate::records::{self, StoredClaimV1, CLAIM_VERSION};
 use crate::{keys, ItemReader, Result, StoreError, StoreStats};
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
@@ -136,7 +136,7 @@ impl SledStore {
         let encoded_states: Vec<(Vec<u8>, Vec<u8>)> = feed_states
             .iter()
             .map(|state| {
-                let record = records::encode(FEED_VERSION, &StoredFeedStateV1::from(state));
+                let record = records::encode_feed_state(state);
                 (state.source.as_str().as_bytes().to_vec(), record)
             })
             .collect();
