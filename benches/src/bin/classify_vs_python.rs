@@ -167,7 +167,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .arg(options.model.join("tokenizer.json"))
                 .stdout(Stdio::piped()),
         )?;
-        let inner = serde_json::from_str::<serde_json::Value>(report.trim())?["texts_per_s"].as_f64().unwrap_or(f64::NAN);
+        let inner =
+            serde_json::from_str::<serde_json::Value>(report.trim())?["texts_per_s"].as_f64().unwrap_or(f64::NAN);
         let n = texts.len() as f64;
         println!(
             "round {round}: rust {:.1} texts/s ({rust_seconds:.2} s), python {:.1} texts/s ({python_seconds:.2} s; {inner:.1} texts/s without start-up)",

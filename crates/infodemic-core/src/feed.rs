@@ -1,5 +1,6 @@
 //! Sources: where items come from.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -88,6 +89,51 @@ pub enum FeedKind {
     Atom,
     /// JSON Feed 1.x.
     Json,
+    /// YouTube channel feed (Atom with media descriptions).
+    Youtube,
+    /// Mastodon public timeline: `https://INSTANCE/tags/NAME` or `https://INSTANCE/@ACCOUNT`.
+    Mastodon,
+    /// Reddit subreddit: `https://www.reddit.com/r/NAME`.
+    Reddit,
+    /// Telegram public channel preview: `https://t.me/s/NAME`.
+    Telegram,
+    /// Any HTML page whose items are picked by CSS selectors (`selectors` in the catalogue).
+    Html,
+}
+
+impl FeedKind {
+    /// Whether the feed-rs parser reads it.
+    pub fn is_syndication_feed(self) -> bool {
+        matches!(self, FeedKind::Rss | FeedKind::Atom | FeedKind::Json | FeedKind::Youtube)
+    }
+
+    /// Kebab-case name, as in catalogues.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedKind::Rss => "rss",
+            FeedKind::Atom => "atom",
+            FeedKind::Json => "json",
+            FeedKind::Youtube => "youtube",
+            FeedKind::Mastodon => "mastodon",
+            FeedKind::Reddit => "reddit",
+            FeedKind::Telegram => "telegram",
+            FeedKind::Html => "html",
+        }
+    }
+}
+
+/// Which items of a feed are kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum RelevanceFilter {
+    /// Keep everything from authorities, medical news and misinformation outlets; only
+    /// health-related items from fact-checkers and other general sources.
+    #[default]
+    Auto,
+    /// Keep every item.
+    All,
+    /// Keep only health-related items.
+    Health,
 }
 
 /// What kind of publisher a source is; lets users filter and weigh sources.
@@ -124,10 +170,30 @@ pub struct FeedSpec {
     pub tags: Vec<String>,
     /// Expected main language (ISO 639-1), if known.
     pub language: Option<String>,
+    /// Fetch each item's page and keep its main text (for feeds that carry only summaries).
+    pub full_text: bool,
+    /// Which items to keep.
+    pub relevance: RelevanceFilter,
+    /// CSS selectors of an `html` source (`item`, `title`, `link`, `text`, `time`, `author`).
+    pub selectors: BTreeMap<String, String>,
 }
 
 impl FeedSpec {
-    /// A feed given only by its URL.
+    /// Whether an item that `is_health` says is (not) about health is kept.
+    pub fn keeps(&self, is_health: bool) -> bool {
+        match self.relevance {
+            RelevanceFilter::All => true,
+            RelevanceFilter::Health => is_health,
+            RelevanceFilter::Auto => match self.category {
+                FeedCategory::FactChecker | FeedCategory::Other => is_health,
+                FeedCategory::Authority | FeedCategory::MedicalNews | FeedCategory::MisinformationOutlet => true,
+            },
+        }
+    }
+}
+
+impl FeedSpec {
+    /// A feed given only by its URL: the user chose it, so every item is kept.
     pub fn from_url(url: Url) -> Self {
         Self {
             id: SourceId::for_url(&url),
@@ -137,6 +203,9 @@ impl FeedSpec {
             category: FeedCategory::default(),
             tags: Vec::new(),
             language: None,
+            full_text: false,
+            relevance: RelevanceFilter::All,
+            selectors: BTreeMap::new(),
         }
     }
 }

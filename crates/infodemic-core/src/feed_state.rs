@@ -49,6 +49,8 @@ pub struct FeedState {
     pub first_attempt: Option<DateTime<Utc>>,
     /// New items in the last successful fetch.
     pub last_new_items: u32,
+    /// Where paging resumes (the newest Mastodon status id seen, for `since_id`).
+    pub cursor: Option<String>,
 }
 
 impl FeedState {
@@ -70,6 +72,7 @@ impl FeedState {
             last_full_fetch: None,
             first_attempt: None,
             last_new_items: 0,
+            cursor: None,
         }
     }
 

@@ -30,6 +30,9 @@ pub struct Item {
     pub language: Option<String>,
     /// Hash of normalised title and text; the second dedupe key.
     pub content_hash: ContentHash,
+    /// Links the item shares (absolute, in order, without duplicates).
+    #[serde(default)]
+    pub links: Vec<String>,
 }
 
 impl Item {

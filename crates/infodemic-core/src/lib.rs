@@ -8,6 +8,7 @@
 pub mod claim;
 mod feed;
 mod feed_state;
+pub mod health;
 mod id;
 mod item;
 pub mod language;
@@ -20,7 +21,7 @@ pub mod url_canon;
 mod verdict;
 
 pub use claim::{ClaimId, ClaimIdParseError, ClaimOrigin, DebunkedClaim};
-pub use feed::{FeedCategory, FeedKind, FeedSpec, SourceId, SourceIdError};
+pub use feed::{FeedCategory, FeedKind, FeedSpec, RelevanceFilter, SourceId, SourceIdError};
 pub use feed_state::{FeedHealth, FeedState, HttpValidators};
 pub use id::{ContentHash, IdParseError, ItemId};
 pub use item::{ClaimMatch, Classification, Evidence, Item, Label, ModelRef, ScoredItem};

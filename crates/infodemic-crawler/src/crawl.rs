@@ -6,9 +6,15 @@ use chrono::{DateTime, Utc};
 use infodemic_core::{FeedSpec, HttpValidators};
 use sha2::{Digest, Sha256};
 
+use infodemic_core::FeedKind;
+use url::Url;
+
 use crate::charset::to_utf8;
-use crate::normalize::{normalize_feed, Normalized};
+use crate::normalize::{normalize_feed, normalize_posts, Normalized};
 use crate::parse::parse_feed;
+use crate::sources::html_page::{self, HtmlSelectors};
+use crate::sources::mastodon::{self, Timeline};
+use crate::sources::{reddit, telegram, SourceError};
 use crate::{FeedError, Fetched, Fetcher};
 
 /// What we know of a feed from its last fetch, to fetch it conditionally.
@@ -22,6 +28,8 @@ pub struct Previous {
     /// Fetch without validators this time: some servers answer 304 for a feed that changed,
     /// so a periodic unconditional fetch, verified by the body hash, catches them.
     pub unconditional: bool,
+    /// Where paging resumes (Mastodon `since_id`).
+    pub cursor: Option<String>,
 }
 
 /// What crawling one feed produced.
@@ -48,6 +56,8 @@ pub enum FeedFetch {
         body_sha256: String,
         /// Freshness the server declared.
         fresh_until: Option<DateTime<Utc>>,
+        /// Where paging resumes next time.
+        cursor: Option<String>,
     },
 }
 
@@ -100,8 +110,9 @@ async fn fetch_and_parse(
     previous: &Previous,
     fetched_at: DateTime<Utc>,
 ) -> Result<FeedFetch, FeedError> {
+    let request = source_request(fetcher, spec, previous).await?;
     let validators = if previous.unconditional { HttpValidators::default() } else { previous.validators.clone() };
-    let (bytes, validators, final_url, fresh_until, content_type) = match fetcher.fetch(&spec.url, &validators).await? {
+    let (bytes, validators, final_url, fresh_until, content_type) = match fetcher.fetch(&request, &validators).await? {
         Fetched::NotModified => return Ok(FeedFetch::NotModified),
         Fetched::Body { bytes, validators, final_url, fresh_until, content_type } => {
             (bytes, validators, final_url, fresh_until, content_type)
@@ -112,14 +123,95 @@ async fn fetch_and_parse(
         return Ok(FeedFetch::Unchanged { validators, fresh_until });
     }
     let spec = spec.clone();
+    let old_cursor = previous.cursor.clone();
     // Parsing is CPU work: keep it off the async workers.
     tokio::task::spawn_blocking(move || {
         let size = bytes.len();
         let utf8 = to_utf8(&bytes, content_type.as_deref());
-        let feed = parse_feed(&utf8)?;
-        let normalized = normalize_feed(feed, &spec, &final_url, fetched_at);
-        Ok(FeedFetch::Parsed { normalized, validators, bytes: size, body_sha256, fresh_until })
+        let (normalized, cursor) = parse_source(&spec, &utf8, &final_url, fetched_at, old_cursor)?;
+        Ok(FeedFetch::Parsed { normalized, validators, bytes: size, body_sha256, fresh_until, cursor })
     })
     .await
     .map_err(|join_error| FeedError::NotAFeed(format!("parser task failed: {join_error}")))?
+}
+
+/// The URL to request for a source: the feed itself, or the API behind a post source.
+async fn source_request(fetcher: &Fetcher, spec: &FeedSpec, previous: &Previous) -> Result<Url, FeedError> {
+    let invalid = |why: String| FeedError::NotAFeed(format!("{} source {}: {why}", spec.kind.as_str(), spec.url));
+    let segments: Vec<String> =
+        spec.url.path_segments().map(|s| s.filter(|p| !p.is_empty()).map(str::to_owned).collect()).unwrap_or_default();
+    match spec.kind {
+        FeedKind::Mastodon => {
+            let timeline = match segments.as_slice() {
+                [tags, tag] if tags == "tags" => Timeline::Hashtag(tag.clone()),
+                [account] if account.starts_with('@') => {
+                    let lookup = mastodon::lookup_url(&spec.url, account.trim_start_matches('@'));
+                    let bytes = match fetcher.fetch(&lookup, &HttpValidators::default()).await? {
+                        Fetched::Body { bytes, .. } => bytes,
+                        Fetched::NotModified => return Err(invalid("account lookup answered 304".to_owned())),
+                    };
+                    Timeline::Account { id: mastodon::parse_account_id(&bytes).map_err(|e| invalid(e.to_string()))? }
+                }
+                _ => {
+                    return Err(invalid("expected https://INSTANCE/tags/NAME or https://INSTANCE/@ACCOUNT".to_owned()))
+                }
+            };
+            Ok(mastodon::timeline_url(&spec.url, &timeline, previous.cursor.as_deref(), mastodon::MAX_LIMIT))
+        }
+        FeedKind::Reddit => match segments.as_slice() {
+            [r, name, ..] if r == "r" => {
+                reddit::listing_url(name, None).map(|u| same_origin(u, &spec.url)).map_err(|e| invalid(e.to_string()))
+            }
+            _ => Err(invalid("expected https://www.reddit.com/r/NAME".to_owned())),
+        },
+        FeedKind::Telegram => match segments.as_slice() {
+            [s, name, ..] if s == "s" => {
+                telegram::channel_url(name).map(|u| same_origin(u, &spec.url)).map_err(|e| invalid(e.to_string()))
+            }
+            [name] => {
+                telegram::channel_url(name).map(|u| same_origin(u, &spec.url)).map_err(|e| invalid(e.to_string()))
+            }
+            _ => Err(invalid("expected https://t.me/s/NAME".to_owned())),
+        },
+        _ => Ok(spec.url.clone()),
+    }
+}
+
+/// `url` on the scheme, host and port of `origin`: the configured host wins (a mirror, an
+/// old.reddit.com, a local test server), the path and query come from the API.
+fn same_origin(mut url: Url, origin: &Url) -> Url {
+    let _ = url.set_scheme(origin.scheme());
+    let _ = url.set_host(origin.host_str());
+    let _ = url.set_port(origin.port());
+    url
+}
+
+/// Parses a source's body into items, with the paging cursor for next time.
+fn parse_source(
+    spec: &FeedSpec,
+    body: &[u8],
+    final_url: &Url,
+    fetched_at: DateTime<Utc>,
+    old_cursor: Option<String>,
+) -> Result<(Normalized, Option<String>), FeedError> {
+    let not_a_feed = |e: SourceError| FeedError::NotAFeed(e.to_string());
+    let (posts, cursor) = match spec.kind {
+        kind if kind.is_syndication_feed() => {
+            let feed = parse_feed(body)?;
+            return Ok((normalize_feed(feed, spec, final_url, fetched_at), old_cursor));
+        }
+        FeedKind::Mastodon => {
+            let page = mastodon::parse_statuses(body).map_err(not_a_feed)?;
+            (page.posts, page.newest_id.or(old_cursor))
+        }
+        FeedKind::Reddit => (reddit::parse_listing(body).map_err(not_a_feed)?.posts, None),
+        FeedKind::Telegram => (telegram::parse(&String::from_utf8_lossy(body)).map_err(not_a_feed)?, None),
+        _ => {
+            let selectors: HtmlSelectors = serde_json::to_value(&spec.selectors)
+                .and_then(serde_json::from_value)
+                .map_err(|e| FeedError::NotAFeed(format!("invalid selectors for {}: {e}", spec.id)))?;
+            (html_page::parse(&String::from_utf8_lossy(body), final_url, &selectors).map_err(not_a_feed)?, None)
+        }
+    };
+    Ok((normalize_posts(posts, spec, fetched_at), cursor))
 }

@@ -70,6 +70,28 @@ fn collect_text(element: ElementRef<'_>, out: &mut String) {
     }
 }
 
+/// The absolute http(s) links of an HTML fragment, resolved against `base`, in order,
+/// without duplicates and without `exclude` (the item's own URL).
+pub fn html_links(html: &str, base: &url::Url, exclude: &str) -> Vec<String> {
+    let fragment = Html::parse_fragment(html);
+    let mut links: Vec<String> = Vec::new();
+    for element in fragment.root_element().descendants().filter_map(ElementRef::wrap) {
+        if element.value().name() != "a" {
+            continue;
+        }
+        let Some(href) = element.value().attr("href") else { continue };
+        let Ok(url) = base.join(href.trim()) else { continue };
+        if !matches!(url.scheme(), "http" | "https") {
+            continue;
+        }
+        let url = url.to_string();
+        if url != exclude && !links.contains(&url) {
+            links.push(url);
+        }
+    }
+    links
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +107,14 @@ mod tests {
     fn inline_elements_do_not_split_words() {
         assert_eq!(html_to_text("im<i>mun</i>isation"), "immunisation");
         assert_eq!(html_to_text("one<br>two"), "one two");
+    }
+
+    #[test]
+    fn links_are_absolute_unique_and_exclude_the_item() {
+        let base = url::Url::parse("https://e.org/news/").unwrap();
+        let html = r#"<a href="/a">a</a> <a href="https://x.org/b">b</a> <a href="/a">again</a>
+            <a href="mailto:x@e.org">mail</a> <a href="https://e.org/news/self">self</a>"#;
+        assert_eq!(html_links(html, &base, "https://e.org/news/self"), ["https://e.org/a", "https://x.org/b"]);
     }
 
     #[test]

@@ -8,7 +8,8 @@ use infodemic_core::language::{detect_language, primary_subtag};
 use infodemic_core::{text, url_canon, ContentHash, FeedSpec, Item, ItemId};
 use url::Url;
 
-use crate::html_text::html_to_text;
+use crate::html_text::{html_links, html_to_text};
+use crate::sources::RawPost;
 
 /// The items of one feed, and how many entries could not become items.
 #[derive(Debug, Default)]
@@ -48,14 +49,16 @@ pub fn normalize_entry(
     let url = entry_link(entry, base)?;
     let canonical_url = url_canon::canonicalize(&url).to_string();
     let title = entry.title.as_ref().map(text_of).unwrap_or_default();
-    let body = entry
+    let body_html = entry
         .content
         .as_ref()
         .and_then(|content| content.body.as_deref())
-        .map(html_to_text)
-        .filter(|body| !body.is_empty())
-        .or_else(|| entry.summary.as_ref().map(text_of))
+        .filter(|body| !body.trim().is_empty())
+        .or_else(|| entry.summary.as_ref().map(|summary| summary.content.as_str()))
+        // YouTube and podcast feeds carry their text as a media description.
+        .or_else(|| entry.media.iter().find_map(|m| m.description.as_ref()).map(|d| d.content.as_str()))
         .unwrap_or_default();
+    let body = html_to_text(body_html);
     if title.is_empty() && body.is_empty() {
         return None;
     }
@@ -79,7 +82,61 @@ pub fn normalize_entry(
         author,
         source: spec.id.clone(),
         language,
+        links: html_links(body_html, &url, url.as_str()),
     })
+}
+
+/// Normalises the posts of one source page, like [`normalize_feed`] does for entries.
+pub fn normalize_posts(posts: Vec<RawPost>, spec: &FeedSpec, fetched_at: DateTime<Utc>) -> Normalized {
+    let mut seen = HashSet::new();
+    let mut out = Normalized::default();
+    for post in posts {
+        match normalize_post(post, spec, fetched_at) {
+            Some(item) if seen.insert(item.canonical_url.clone()) => out.items.push(item),
+            Some(_) => out.duplicates_in_feed += 1,
+            None => out.skipped += 1,
+        }
+    }
+    out
+}
+
+/// Normalises a post of a source beyond RSS (Mastodon, Reddit, Telegram, HTML pages); `None`
+/// without a usable URL or any text. Posts have no titles: the first sentence stands in.
+pub fn normalize_post(post: RawPost, spec: &FeedSpec, fetched_at: DateTime<Utc>) -> Option<Item> {
+    let url = Url::parse(&post.url).ok().filter(|u| matches!(u.scheme(), "http" | "https"))?;
+    let canonical_url = url_canon::canonicalize(&url).to_string();
+    let body = match (&post.html, &post.text) {
+        (Some(html), _) => html_to_text(html),
+        (None, Some(text)) => text::collapse_whitespace(text),
+        (None, None) => String::new(),
+    };
+    let title =
+        post.title.as_deref().map(html_to_text).filter(|t| !t.is_empty()).unwrap_or_else(|| first_sentence(&body));
+    if title.is_empty() && body.is_empty() {
+        return None;
+    }
+    let language = detect_language(&format!("{title} {body}"))
+        .or_else(|| post.language.as_deref().or(spec.language.as_deref()).map(primary_subtag));
+    Some(Item {
+        id: ItemId::from_canonical_url(&canonical_url),
+        url: url.to_string(),
+        content_hash: ContentHash::of(&title, &body),
+        canonical_url,
+        title,
+        text: body,
+        published: post.published,
+        fetched_at,
+        author: post.author,
+        source: spec.id.clone(),
+        language,
+        links: post.links,
+    })
+}
+
+/// The first sentence, at most 120 characters.
+fn first_sentence(text: &str) -> String {
+    let end = text.find(['.', '!', '?', '\n']).map_or(text.len(), |i| i + 1);
+    text::ellipsize(text[..end].trim(), 120)
 }
 
 fn text_of(value: &Text) -> String {

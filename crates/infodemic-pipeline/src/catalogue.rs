@@ -1,9 +1,9 @@
 //! The feed catalogue: a TOML list of `[[feed]]` tables.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use infodemic_core::{FeedCategory, FeedKind, FeedSpec, SourceId};
+use infodemic_core::{FeedCategory, FeedKind, FeedSpec, RelevanceFilter, SourceId};
 use serde::Deserialize;
 use url::Url;
 
@@ -29,6 +29,12 @@ struct RawFeed {
     #[serde(default)]
     tags: Vec<String>,
     language: Option<String>,
+    #[serde(default)]
+    full_text: bool,
+    #[serde(default)]
+    relevance: RelevanceFilter,
+    #[serde(default)]
+    selectors: BTreeMap<String, String>,
     #[allow(dead_code)] // Documentation for people reading the catalogue.
     note: Option<String>,
 }
@@ -56,6 +62,9 @@ pub fn load_catalogue(path: &Path) -> Result<Vec<FeedSpec>> {
         }
         let url = resolve_url(&entry.url, &base_dir)
             .ok_or_else(|| invalid(format!("feed `{id}`: `{}` is neither a URL nor a path", entry.url)))?;
+        if entry.kind == FeedKind::Html && !entry.selectors.contains_key("item") {
+            return Err(invalid(format!("feed `{id}`: an html source needs `selectors.item`")));
+        }
         feeds.push(FeedSpec {
             name: entry.name.unwrap_or_else(|| id.to_string()),
             id,
@@ -64,6 +73,9 @@ pub fn load_catalogue(path: &Path) -> Result<Vec<FeedSpec>> {
             category: entry.category,
             tags: entry.tags,
             language: entry.language,
+            full_text: entry.full_text,
+            relevance: entry.relevance,
+            selectors: entry.selectors,
         });
     }
     Ok(feeds)

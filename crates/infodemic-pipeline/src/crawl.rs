@@ -7,6 +7,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use infodemic_classifier::ClassifierHandle;
+use infodemic_core::health::is_health_related;
 use infodemic_core::polling::{schedule, FailureKind, PollOutcome, PollPolicy};
 use infodemic_core::{ContentHash, DebunkedClaim, FeedCategory, FeedSpec, FeedState, Item, ScoredItem, SourceId};
 use infodemic_crawler::politeness::host_key;
@@ -127,6 +128,8 @@ pub struct CrawlSummary {
     pub items_flagged: usize,
     /// Entries that could not become items (no link, no text).
     pub entries_skipped: usize,
+    /// Items of general feeds left out by the health-relevance filter.
+    pub items_off_topic: usize,
     /// New items that matched a known debunked claim.
     pub items_matching_claims: usize,
     /// Fact-check pages fetched for their ClaimReview markup.
@@ -224,6 +227,7 @@ pub async fn run_crawl(
                 validators: state.validators.clone(),
                 body_sha256: state.body_sha256.clone(),
                 unconditional: state.last_full_fetch.is_none_or(|at| now - at > options.revalidate_after),
+                cursor: state.cursor.clone(),
             });
             (spec, previous)
         })
@@ -312,15 +316,21 @@ impl Run<'_> {
                         state.validators = validators;
                         (PollOutcome::Unchanged, fresh_until)
                     }
-                    FeedFetch::Parsed { normalized, validators, body_sha256, fresh_until, .. } => {
+                    FeedFetch::Parsed { normalized, validators, body_sha256, fresh_until, cursor, .. } => {
                         self.summary.feeds_ok += 1;
                         state.validators = validators;
+                        state.cursor = cursor;
                         state.body_sha256 = Some(body_sha256);
                         let seen = normalized.items.len() + normalized.duplicates_in_feed;
                         self.summary.items_seen += seen;
                         self.summary.items_duplicate += normalized.duplicates_in_feed;
                         self.summary.entries_skipped += normalized.skipped;
-                        let fresh = self.fresh_items(normalized.items).await?;
+                        let (relevant, off_topic): (Vec<Item>, Vec<Item>) = normalized
+                            .items
+                            .into_iter()
+                            .partition(|item| spec.keeps(is_health_related(&item.classifier_input())));
+                        self.summary.items_off_topic += off_topic.len();
+                        let fresh = self.fresh_items(relevant).await?;
                         new_items = fresh.len();
                         if spec.category == FeedCategory::FactChecker {
                             self.pending.fact_check_pages.extend(fresh.iter().filter_map(|i| Url::parse(&i.url).ok()));

@@ -212,3 +212,78 @@ async fn fact_checkers_pages_teach_claims_that_later_items_match() {
     let with_claim = matched.iter().find(|s| s.classification.claim_match.is_some()).unwrap();
     assert!(with_claim.classification.review, "a matched debunked claim is worth a review");
 }
+
+fn post_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/posts").join(name)).unwrap()
+}
+
+fn source(server: &MockServer, route: &str, kind: infodemic_core::FeedKind) -> FeedSpec {
+    let mut spec = feed(server, route);
+    spec.kind = kind;
+    spec
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_posts_beyond_rss_are_crawled_with_authors_links_and_paging() {
+    use infodemic_core::FeedKind;
+    use wiremock::matchers::query_param;
+
+    let server = MockServer::start().await;
+    // Mastodon: the first poll has no since_id; the second asks from the newest id seen.
+    Mock::given(path("/api/v1/timelines/tag/vaccines"))
+        .and(query_param("since_id", "116020000000000050"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("[]"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v1/timelines/tag/vaccines"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(post_fixture("mastodon-hashtag.json")))
+        .mount(&server)
+        .await;
+    Mock::given(path("/r/HealthNewsDesk/new.json"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(post_fixture("reddit-new.json")))
+        .mount(&server)
+        .await;
+    Mock::given(path("/s/vaxfacts_demo"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(post_fixture("telegram-channel.html")))
+        .mount(&server)
+        .await;
+    Mock::given(path("/news/"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(post_fixture("html-page.html")))
+        .mount(&server)
+        .await;
+    let selectors: std::collections::BTreeMap<String, String> =
+        serde_json::from_slice(&post_fixture("html-page.selectors.json")).unwrap();
+    let mut html = source(&server, "/news/", FeedKind::Html);
+    html.selectors = selectors;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = SledStore::open(&dir.path().join("db")).unwrap();
+    let classifier = ClassifierHandle::spawn(Box::new(KeywordClassifier::new(&["bleach"])), 2).unwrap();
+    let mastodon = source(&server, "/tags/vaccines", FeedKind::Mastodon);
+    let feeds = vec![
+        mastodon.clone(),
+        source(&server, "/r/HealthNewsDesk", FeedKind::Reddit),
+        source(&server, "/s/vaxfacts_demo", FeedKind::Telegram),
+        html,
+    ];
+    let summary =
+        run_crawl(feeds, &store, &classifier, &options(), &NoProgress, CancellationToken::new()).await.unwrap();
+    assert!(summary.feeds_failed.is_empty(), "{:?}", summary.feeds_failed);
+    assert_eq!(summary.items_new, 6 + 6 + 6 + 5 - summary.items_duplicate);
+
+    let items = store.query(&ItemQuery { limit: Some(100), ..Default::default() }).unwrap();
+    let boost = items.iter().find(|s| s.item.url.ends_with("/@dr_amara/115990000000000123")).unwrap();
+    assert_eq!(boost.item.author.as_deref(), Some("@dr_amara@health.example.org (Dr Amara Osei)"));
+    assert!(!boost.item.links.is_empty());
+    let reddit = items.iter().find(|s| s.item.author.as_deref() == Some("u/curious_kestrel")).unwrap();
+    assert!(reddit.item.links.contains(&"https://example.org/alkaline-myth".to_owned()));
+    assert!(items.iter().any(|s| s.item.author.as_deref() == Some("Natural Cures Daily")), "forwarded Telegram post");
+
+    // Paging: the second Mastodon poll resumes after the newest status.
+    let state = store.feed_state(mastodon.id.as_str()).unwrap().unwrap();
+    assert_eq!(state.cursor.as_deref(), Some("116020000000000050"));
+    let again = run_crawl(vec![mastodon], &store, &classifier, &options(), &NoProgress, CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!((again.feeds_ok, again.items_seen), (1, 0), "since_id asked for nothing older");
+}

@@ -106,6 +106,8 @@ pub struct StoredItemV2 {
     pub evidence: Vec<StoredEvidenceV1>,
     /// Nearest debunked claim.
     pub claim_match: Option<StoredClaimMatchV1>,
+    /// Links the item shares.
+    pub links: Vec<String>,
 }
 
 /// An evidence sentence, as stored from schema version 2.
@@ -149,6 +151,7 @@ impl From<&ScoredItem> for StoredItemV2 {
                 .iter()
                 .map(|e| StoredEvidenceV1 { text: e.text.clone(), score: e.score })
                 .collect(),
+            links: scored.item.links.clone(),
             claim_match: class.claim_match.as_ref().map(|m| StoredClaimMatchV1 {
                 claim_id: m.claim_id.clone(),
                 claim: m.claim.clone(),
@@ -169,6 +172,7 @@ impl StoredItemV2 {
     /// Out-of-range times or an invalid source id.
     pub fn into_domain(self) -> Result<ScoredItem> {
         let mut scored = self.v1.into_domain()?;
+        scored.item.links = self.links;
         let class = &mut scored.classification;
         class.review = self.review;
         class.language = self.class_language;
@@ -237,6 +241,7 @@ impl StoredItemV1 {
                 source: SourceId::new(self.source).map_err(|e| corrupt(TREE, e))?,
                 language: self.language,
                 content_hash: ContentHash(self.content_hash),
+                links: Vec::new(),
             },
             classification: Classification {
                 score: self.score,
@@ -288,6 +293,8 @@ pub struct StoredFeedStateV2 {
     pub first_attempt_us: Option<i64>,
     /// New items in the last successful fetch.
     pub last_new_items: u32,
+    /// Paging cursor.
+    pub cursor: Option<String>,
 }
 
 impl From<&FeedState> for StoredFeedStateV2 {
@@ -301,6 +308,7 @@ impl From<&FeedState> for StoredFeedStateV2 {
             last_full_fetch_us: state.last_full_fetch.map(micros),
             first_attempt_us: state.first_attempt.map(micros),
             last_new_items: state.last_new_items,
+            cursor: state.cursor.clone(),
         }
     }
 }
@@ -320,6 +328,7 @@ impl StoredFeedStateV2 {
         state.last_full_fetch = self.last_full_fetch_us.map(|us| time(TREE, us)).transpose()?;
         state.first_attempt = self.first_attempt_us.map(|us| time(TREE, us)).transpose()?;
         state.last_new_items = self.last_new_items;
+        state.cursor = self.cursor;
         Ok(state)
     }
 }
@@ -348,6 +357,7 @@ impl StoredFeedStateV1 {
             last_full_fetch: None,
             first_attempt: self.last_attempt_us.map(|us| time(TREE, us)).transpose()?,
             last_new_items: 0,
+            cursor: None,
         })
     }
 }

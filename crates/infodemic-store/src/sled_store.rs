@@ -401,6 +401,7 @@ mod tests {
                 author: None,
                 source: SourceId::new(source).unwrap(),
                 language: Some("en".to_owned()),
+                links: vec!["https://shared.example.org/study".to_owned()],
             },
             classification: Classification {
                 score,
@@ -508,8 +509,9 @@ mod tests {
     fn schema_1_stores_are_migrated_to_v2_records() {
         use crate::records::{encode, StoredItemV1};
         let (_dir, store) = open();
-        let old = scored("https://e.org/old", "s1", 1, 0.9);
-        // What a schema-1 build wrote: a v1 record and its indexes, stamped 1.
+        let mut old = scored("https://e.org/old", "s1", 1, 0.9);
+        old.item.links.clear(); // Schema 1 kept no links.
+                                // What a schema-1 build wrote: a v1 record and its indexes, stamped 1.
         let id = old.item.id;
         store.items.insert(id.as_bytes(), encode(1, &StoredItemV1::from(&old))).unwrap();
         store.by_url.insert(old.item.canonical_url.as_bytes(), id.as_bytes()).unwrap();

@@ -83,7 +83,7 @@ pub fn run(args: &CrawlArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             ..FetchConfig::default()
         },
         feed_concurrency: usize::from(args.concurrency),
-        commit_batch: 64,
+        ..CrawlOptions::default()
     };
     let progress = CrawlProgress::new(global.quiet || args.json);
     let runtime =
