@@ -17,5 +17,7 @@ mod classify;
 mod crawl;
 /// Misuse: unknown flags, bad dates, missing files, a held lock, a missing runtime.
 mod errors;
+/// Subscriptions (`feeds`) and the `watch` scheduler.
+mod feeds;
 /// Ctrl-C during a crawl leaves a consistent store.
 mod interrupt;

@@ -25,6 +25,8 @@ pub fn infodemic(data_dir: &Path) -> Command {
         .env_remove("INFODEMIC_MODEL")
         .env_remove("INFODEMIC_LOG")
         .env("INFODEMIC_DATA_DIR", data_dir)
+        // Every fixture server is one host: no politeness delay between its feeds.
+        .env("INFODEMIC_HOST_DELAY", "0")
         .current_dir(workspace());
     command
 }

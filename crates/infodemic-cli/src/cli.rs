@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::{claims, classify, crawl, eval, model, query, show, stats};
+use crate::commands::{claims, classify, crawl, eval, feeds, model, query, show, stats, watch};
 
 /// Watch the public web for health misinformation: crawl feeds, score every item with a local
 /// ONNX model, store it, and query what was flagged.
@@ -39,12 +39,20 @@ pub struct GlobalArgs {
     /// No progress bar
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// Logs as JSON lines (for `watch` under a service manager)
+    #[arg(long, global = true)]
+    pub log_json: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Fetch feeds, score new items, store them
+    /// Fetch feeds once, score new items, store them
     Crawl(crawl::CrawlArgs),
+    /// Poll the subscribed feeds on their own schedules until stopped (Ctrl-C, SIGTERM)
+    Watch(watch::WatchArgs),
+    /// Subscribed feeds: list with health, add, remove, import/export OPML, check
+    Feeds(feeds::FeedsArgs),
     /// List stored items
     Query(query::QueryArgs),
     /// Everything stored about one item

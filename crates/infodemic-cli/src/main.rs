@@ -20,10 +20,12 @@ use crate::exit::{exit_for, Exit};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.global.verbose);
+    init_logging(cli.global.verbose, matches!(cli.command, Command::Watch(_)), cli.global.log_json);
     let global = &cli.global;
     let result = match cli.command {
         Command::Crawl(args) => commands::crawl::run(&args, global),
+        Command::Watch(args) => commands::watch::run(&args, global),
+        Command::Feeds(args) => commands::feeds::run(&args, global),
         Command::Query(args) => commands::query::run(args, global),
         Command::Show(args) => commands::show::run(&args, global),
         Command::Stats(args) => commands::stats::run(&args, global),
@@ -37,24 +39,37 @@ fn main() -> ExitCode {
         Err(error) if output::is_broken_pipe(&error) => Exit::Success.into(),
         Err(error) => {
             let exit = exit_for(&error);
-            #[allow(clippy::print_stderr)] // The binary is where errors reach the user.
-            {
-                eprintln!("error: {error:#}");
-            }
-            let _ = std::io::stderr().flush();
+            // Not eprintln!: it panics when stderr is closed.
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "error: {error:#}");
+            let _ = stderr.flush();
             exit.into()
         }
     }
 }
 
-/// Logs go to stderr; INFODEMIC_LOG (tracing filter syntax) overrides -v.
-fn init_logging(verbose: u8) {
+/// Logs go to stderr, in colour only on a terminal; INFODEMIC_LOG (tracing filter syntax)
+/// overrides -v.
+fn init_logging(verbose: u8, long_running: bool, json: bool) {
     let default = match verbose {
+        // A service logs what it does; one-shot commands only what went wrong.
+        0 if long_running => "info",
         0 => "warn",
         1 => "info",
         2 => "debug",
         _ => "trace",
     };
     let filter = EnvFilter::try_from_env("INFODEMIC_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    // A closed stderr (a log pipe whose reader went away) must not make logging panic: that
+    // would kill whatever task logged, a signal handler included.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .log_internal_errors(false);
+    if json {
+        builder.json().init();
+    } else {
+        builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init();
+    }
 }

@@ -57,6 +57,7 @@ impl CrawlObserver for CrawlProgress {
             CrawlEvent::Stopping => {
                 self.bar.println("interrupted: committing what was fetched (Ctrl-C again to quit now)")
             }
+            CrawlEvent::CycleFinished(_) | CrawlEvent::Idle { .. } => {}
         }
         self.message();
     }

@@ -9,7 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod article;
-mod charset;
+pub mod charset;
 mod config;
 mod crawl;
 mod error;

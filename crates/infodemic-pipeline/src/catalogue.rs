@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use infodemic_core::{FeedCategory, FeedKind, FeedSpec, RelevanceFilter, SourceId};
+use infodemic_crawler::sources::opml;
 use serde::Deserialize;
 use url::Url;
 
@@ -79,6 +80,39 @@ pub fn load_catalogue(path: &Path) -> Result<Vec<FeedSpec>> {
         });
     }
     Ok(feeds)
+}
+
+/// Feeds of an OPML document (OPML 1 or 2, nested folders): the folder becomes a tag, ids
+/// come from the URLs.
+///
+/// # Errors
+/// A document that is not OPML.
+pub fn feeds_from_opml(bytes: &[u8]) -> std::result::Result<Vec<FeedSpec>, String> {
+    let outlines = opml::parse(bytes).map_err(|e| e.to_string())?;
+    Ok(outlines
+        .into_iter()
+        .map(|outline| {
+            let mut spec = FeedSpec::from_url(outline.xml_url);
+            spec.name = outline.title;
+            spec.relevance = RelevanceFilter::Auto;
+            spec.tags = outline.category.into_iter().collect();
+            spec
+        })
+        .collect())
+}
+
+/// An OPML 2.0 document of `feeds`, grouped by their first tag.
+pub fn feeds_to_opml(feeds: &[FeedSpec], title: &str) -> String {
+    let outlines: Vec<opml::Outline> = feeds
+        .iter()
+        .map(|spec| opml::Outline {
+            title: spec.name.clone(),
+            xml_url: spec.url.clone(),
+            html_url: None,
+            category: spec.tags.first().cloned(),
+        })
+        .collect();
+    opml::write(&outlines, title)
 }
 
 fn resolve_url(raw: &str, base_dir: &Path) -> Option<Url> {

@@ -9,7 +9,11 @@ use futures::StreamExt;
 use infodemic_classifier::ClassifierHandle;
 use infodemic_core::health::is_health_related;
 use infodemic_core::polling::{schedule, FailureKind, PollOutcome, PollPolicy};
-use infodemic_core::{ContentHash, DebunkedClaim, FeedCategory, FeedSpec, FeedState, Item, ScoredItem, SourceId};
+use infodemic_core::{
+    ContentHash, DebunkedClaim, FeedCategory, FeedSpec, FeedState, Item, ItemId, ScoredItem, SourceId,
+};
+use infodemic_crawler::article;
+use infodemic_crawler::charset::to_utf8;
 use infodemic_crawler::politeness::host_key;
 use infodemic_crawler::{crawl_feed, FeedFetch, FeedOutcome, FetchConfig, Fetched, Fetcher, Previous};
 use url::Url;
@@ -76,6 +80,13 @@ pub enum CrawlEvent {
     },
     /// Cancellation was requested; pending work is being committed.
     Stopping,
+    /// A `watch` cycle ended.
+    CycleFinished(Box<CrawlSummary>),
+    /// `watch` sleeps until the next feed is due.
+    Idle {
+        /// When it wakes up.
+        until: DateTime<Utc>,
+    },
 }
 
 /// Receives [`CrawlEvent`]s. Must be cheap: it is called on the pipeline's task.
@@ -130,6 +141,8 @@ pub struct CrawlSummary {
     pub entries_skipped: usize,
     /// Items of general feeds left out by the health-relevance filter.
     pub items_off_topic: usize,
+    /// Items whose summary was replaced by their page's main text.
+    pub full_texts: usize,
     /// New items that matched a known debunked claim.
     pub items_matching_claims: usize,
     /// Fact-check pages fetched for their ClaimReview markup.
@@ -152,6 +165,8 @@ struct PendingBatch {
     states: Vec<FeedState>,
     /// Article pages of fact-checkers' new items, read for ClaimReview markup.
     fact_check_pages: Vec<Url>,
+    /// Items of feeds configured with `full_text`: their pages are fetched for the main text.
+    full_text: HashSet<ItemId>,
 }
 
 struct Run<'a> {
@@ -164,7 +179,7 @@ struct Run<'a> {
     /// Hosts that answered in this run.
     hosts_ok: HashSet<String>,
     /// Feeds that failed for network reasons, held until the run ends.
-    network_failures: Vec<(FeedState, DateTime<Utc>, String)>,
+    network_failures: Vec<(FeedState, DateTime<Utc>, String, FailureKind)>,
     observer: &'a dyn CrawlObserver,
     states: HashMap<SourceId, FeedState>,
     seen_urls: HashSet<String>,
@@ -337,6 +352,9 @@ impl Run<'_> {
                         }
                         state.items_stored += new_items as u64;
                         state.last_new_items = new_items as u32;
+                        if spec.full_text {
+                            self.pending.full_text.extend(fresh.iter().map(|item| item.id));
+                        }
                         self.pending.items.extend(fresh);
                         (PollOutcome::Fetched { new: new_items, seen }, fresh_until)
                     }
@@ -354,7 +372,7 @@ impl Run<'_> {
                 });
                 if feed_error.is_network() {
                     // Maybe the network, not the feed: decided when the run ends.
-                    self.network_failures.push((state, fetched_at, host_key(&spec.url)));
+                    self.network_failures.push((state, fetched_at, host_key(&spec.url), feed_error.failure_kind()));
                 } else {
                     state.consecutive_failures += 1;
                     schedule(
@@ -380,7 +398,7 @@ impl Run<'_> {
     /// they are simply due again soon. Otherwise they are ordinary soft failures.
     fn settle_network_failures(&mut self) {
         let failures = std::mem::take(&mut self.network_failures);
-        let hosts: HashSet<&String> = failures.iter().map(|(_, _, host)| host).collect();
+        let hosts: HashSet<&String> = failures.iter().map(|(_, _, host, _)| host).collect();
         let outage = self.hosts_ok.is_empty() && hosts.len() >= 2;
         if outage {
             self.summary.network_down = true;
@@ -389,12 +407,12 @@ impl Run<'_> {
                 hosts = hosts.len()
             );
         }
-        for (mut state, at, _) in failures {
+        for (mut state, at, _, kind) in failures {
             if outage {
                 schedule(&mut state, PollOutcome::NetworkDown, at, None, &self.policy);
             } else {
                 state.consecutive_failures += 1;
-                schedule(&mut state, PollOutcome::Failed(FailureKind::Soft), at, None, &self.policy);
+                schedule(&mut state, PollOutcome::Failed(kind), at, None, &self.policy);
             }
             self.pending.states.push(state);
         }
@@ -429,9 +447,12 @@ impl Run<'_> {
 
     /// Scores the pending items and commits them with their feeds' states.
     async fn flush(&mut self) -> Result<()> {
-        let batch = std::mem::take(&mut self.pending);
+        let mut batch = std::mem::take(&mut self.pending);
         if batch.items.is_empty() && batch.states.is_empty() {
             return Ok(());
+        }
+        if !batch.full_text.is_empty() {
+            self.fetch_full_text(&mut batch.items, &batch.full_text).await;
         }
         if !batch.fact_check_pages.is_empty() {
             self.harvest_claims(batch.fact_check_pages).await?;
@@ -464,6 +485,51 @@ impl Run<'_> {
 }
 
 impl Run<'_> {
+    /// Replaces the summary of each marked item with the main text of its page, when the page
+    /// yields a longer text. A page that cannot be fetched or read leaves the summary.
+    async fn fetch_full_text(&mut self, items: &mut [Item], wanted: &HashSet<ItemId>) {
+        let fetcher = Arc::clone(&self.fetcher);
+        let targets: Vec<(usize, Url)> = items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| wanted.contains(&item.id))
+            .filter_map(|(index, item)| Url::parse(&item.url).ok().map(|url| (index, url)))
+            .collect();
+        let pages: Vec<(usize, Option<String>)> = futures::stream::iter(targets)
+            .map(|(index, url)| {
+                let fetcher = Arc::clone(&fetcher);
+                async move {
+                    let text = match fetcher.fetch_discovered(&url).await {
+                        Ok(Fetched::Body { bytes, final_url, content_type, .. }) => {
+                            let html = String::from_utf8_lossy(&to_utf8(&bytes, content_type.as_deref())).into_owned();
+                            tokio::task::spawn_blocking(move || article::extract(&html, &final_url).map(|a| a.text))
+                                .await
+                                .ok()
+                                .flatten()
+                        }
+                        Ok(Fetched::NotModified) => None,
+                        Err(error) => {
+                            tracing::info!(message = "Article page not fetched.", %url, %error);
+                            None
+                        }
+                    };
+                    (index, text)
+                }
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        for (index, text) in pages {
+            if let Some(text) = text {
+                let item = &mut items[index];
+                if text.len() > item.text.len() {
+                    item.text = infodemic_core::text::collapse_whitespace(&text);
+                    self.summary.full_texts += 1;
+                }
+            }
+        }
+    }
+
     /// Fetches fact-checkers' article pages, reads their ClaimReview markup, embeds and
     /// stores the claims not known yet, and adds them to the matcher. A page that cannot be
     /// fetched is skipped: claims are a bonus, not the feed's content.

@@ -16,13 +16,16 @@
 #![deny(missing_docs)]
 
 mod catalogue;
+mod check;
 mod claims;
 mod crawl;
 mod error;
 mod locate;
 mod model;
+mod watch;
 
-pub use catalogue::load_catalogue;
+pub use catalogue::{feeds_from_opml, feeds_to_opml, load_catalogue};
+pub use check::{check_feed, CheckedItem, FeedCheck};
 pub use claims::{import_claims, ClaimImport, ClaimMatcher};
 pub use crawl::{run_crawl, CrawlEvent, CrawlObserver, CrawlOptions, CrawlSummary, FailedFeed, NoProgress};
 pub use error::PipelineError;
@@ -31,6 +34,7 @@ pub use locate::{
     locate_model_dir, locate_ort_library, Located, DEFAULT_MODEL_DIR, ORT_LIBRARY_RELATIVE, SETUP_COMMAND,
 };
 pub use model::{load_model, LoadedModel};
+pub use watch::{due_feeds, watch, WatchOptions, WatchSummary};
 
 /// Result type of this crate.
 pub type Result<T, E = PipelineError> = std::result::Result<T, E>;

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use infodemic_core::{
-    ClaimId, ClaimMatch, ClaimOrigin, Classification, ContentHash, DebunkedClaim, Evidence, FeedState, HttpValidators,
-    Item, ItemId, ModelRef, ScoredItem, SourceId, Verdict,
+    ClaimId, ClaimMatch, ClaimOrigin, Classification, ContentHash, DebunkedClaim, Evidence, FeedSpec, FeedState,
+    HttpValidators, Item, ItemId, ModelRef, ScoredItem, SourceId, Verdict,
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
@@ -17,6 +17,8 @@ pub const ITEM_VERSION: u8 = 2;
 pub const FEED_VERSION: u8 = 2;
 /// Record version written for debunked claims.
 pub const CLAIM_VERSION: u8 = 1;
+/// Record version written for subscriptions.
+pub const SUBSCRIPTION_VERSION: u8 = 1;
 
 /// An item and its classification, as stored from schema version 1.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -359,6 +361,92 @@ impl StoredFeedStateV1 {
             last_new_items: 0,
             cursor: None,
         })
+    }
+}
+
+/// A subscribed feed (what `feeds add` and `watch` use), as stored from schema version 2.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredSubscriptionV1 {
+    /// Source id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// URL.
+    pub url: String,
+    /// Kind name (`rss`, `mastodon`...), as in catalogues.
+    pub kind: String,
+    /// Category name (`authority`...), as in catalogues.
+    pub category: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Expected language.
+    pub language: Option<String>,
+    /// Fetch full text.
+    pub full_text: bool,
+    /// Relevance filter name (`auto`, `all`, `health`).
+    pub relevance: String,
+    /// CSS selectors of an html source.
+    pub selectors: Vec<(String, String)>,
+}
+
+/// Serde names of unit enums (`FeedKind::Mastodon` → `mastodon`), one format for catalogues
+/// and records.
+fn enum_name<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+fn enum_value<T: DeserializeOwned>(name: &str) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned())).map_err(|e| corrupt("subscriptions", e))
+}
+
+impl From<&FeedSpec> for StoredSubscriptionV1 {
+    fn from(spec: &FeedSpec) -> Self {
+        Self {
+            id: spec.id.as_str().to_owned(),
+            name: spec.name.clone(),
+            url: spec.url.to_string(),
+            kind: enum_name(&spec.kind),
+            category: enum_name(&spec.category),
+            tags: spec.tags.clone(),
+            language: spec.language.clone(),
+            full_text: spec.full_text,
+            relevance: enum_name(&spec.relevance),
+            selectors: spec.selectors.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        }
+    }
+}
+
+impl StoredSubscriptionV1 {
+    /// Back to the domain type.
+    ///
+    /// # Errors
+    /// Unknown enum names, an invalid id or URL.
+    pub fn into_domain(self) -> Result<FeedSpec> {
+        const TREE: &str = "subscriptions";
+        Ok(FeedSpec {
+            id: SourceId::new(self.id).map_err(|e| corrupt(TREE, e))?,
+            name: self.name,
+            url: url::Url::parse(&self.url).map_err(|e| corrupt(TREE, e))?,
+            kind: enum_value(&self.kind)?,
+            category: enum_value(&self.category)?,
+            tags: self.tags,
+            language: self.language,
+            full_text: self.full_text,
+            relevance: enum_value(&self.relevance)?,
+            selectors: self.selectors.into_iter().collect(),
+        })
+    }
+}
+
+/// Decodes a subscription record of any known version.
+///
+/// # Errors
+/// An unknown version or a payload that does not decode.
+pub fn decode_subscription(bytes: &[u8]) -> Result<FeedSpec> {
+    match bytes.split_first() {
+        Some((1, payload)) => decode_payload::<StoredSubscriptionV1>("subscriptions", payload)?.into_domain(),
+        Some((version, _)) => Err(corrupt("subscriptions", format!("unknown record version {version}"))),
+        None => Err(corrupt("subscriptions", "empty record")),
     }
 }
 

@@ -4,12 +4,12 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use infodemic_core::{ContentHash, DebunkedClaim, FeedState, ItemId, ItemQuery, ScoredItem, SortOrder};
+use infodemic_core::{ContentHash, DebunkedClaim, FeedSpec, FeedState, ItemId, ItemQuery, ScoredItem, SortOrder};
 use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
 
 use crate::migrations::{self, SchemaOutcome, CURRENT_SCHEMA};
-use crate::records::{self, StoredClaimV1, CLAIM_VERSION};
+use crate::records::{self, StoredClaimV1, StoredSubscriptionV1, CLAIM_VERSION, SUBSCRIPTION_VERSION};
 use crate::{keys, ItemReader, Result, StoreError, StoreStats};
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
@@ -32,6 +32,7 @@ pub struct SledStore {
     by_source: sled::Tree,
     feeds: sled::Tree,
     claims: sled::Tree,
+    subscriptions: sled::Tree,
 }
 
 /// What a [`SledStore::commit`] did.
@@ -64,6 +65,7 @@ impl SledStore {
             by_source: tree("idx_source")?,
             feeds: tree("feeds")?,
             claims: tree("claims")?,
+            subscriptions: tree("subscriptions")?,
             db,
         };
         let outcome = store.check_schema()?;
@@ -216,6 +218,36 @@ impl SledStore {
     /// Number of stored claims.
     pub fn claim_count(&self) -> usize {
         self.claims.len()
+    }
+
+    /// Subscribes to a feed, replacing a subscription with the same id. Returns whether it
+    /// is new.
+    ///
+    /// # Errors
+    /// sled failures.
+    pub fn put_subscription(&self, spec: &FeedSpec) -> Result<bool> {
+        let record = records::encode(SUBSCRIPTION_VERSION, &StoredSubscriptionV1::from(spec));
+        let previous = self.subscriptions.insert(spec.id.as_str().as_bytes(), record)?;
+        self.db.flush()?;
+        Ok(previous.is_none())
+    }
+
+    /// Unsubscribes; the feed's items and state stay. Returns whether it was subscribed.
+    ///
+    /// # Errors
+    /// sled failures.
+    pub fn remove_subscription(&self, id: &str) -> Result<bool> {
+        let removed = self.subscriptions.remove(id.as_bytes())?.is_some();
+        self.db.flush()?;
+        Ok(removed)
+    }
+
+    /// Every subscribed feed, by id.
+    ///
+    /// # Errors
+    /// sled or decoding failures.
+    pub fn subscriptions(&self) -> Result<Vec<FeedSpec>> {
+        self.subscriptions.iter().map(|entry| records::decode_subscription(&entry?.1)).collect()
     }
 
     /// Writes feed states alone (feeds that failed or brought nothing new).
@@ -543,6 +575,24 @@ mod tests {
         assert_eq!(store.put_claims(std::slice::from_ref(&entry)).unwrap(), 0);
         assert_eq!(store.claims().unwrap(), vec![entry]);
         assert_eq!(store.stats().unwrap().claims, 1);
+    }
+
+    #[test]
+    fn subscriptions_round_trip_every_field() {
+        use infodemic_core::{FeedCategory, FeedKind, RelevanceFilter};
+        let (_dir, store) = open();
+        let mut spec = FeedSpec::from_url(url::Url::parse("https://example.social/tags/vaccines").unwrap());
+        spec.kind = FeedKind::Mastodon;
+        spec.category = FeedCategory::FactChecker;
+        spec.relevance = RelevanceFilter::Health;
+        spec.full_text = true;
+        spec.tags = vec!["a".into()];
+        spec.selectors.insert("item".into(), "article".into());
+        assert!(store.put_subscription(&spec).unwrap());
+        assert!(!store.put_subscription(&spec).unwrap(), "same id: replaced");
+        assert_eq!(store.subscriptions().unwrap(), vec![spec.clone()]);
+        assert!(store.remove_subscription(spec.id.as_str()).unwrap());
+        assert!(store.subscriptions().unwrap().is_empty());
     }
 
     #[test]

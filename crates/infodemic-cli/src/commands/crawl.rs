@@ -19,7 +19,7 @@ use crate::progress::CrawlProgress;
 
 #[derive(Debug, Args)]
 pub struct CrawlArgs {
-    /// Feed catalogue: a TOML file of [[feed]] tables (see feeds/catalogue.toml)
+    /// Feed catalogue: a TOML file of [[feed]] tables (see feeds/catalogue.toml) [default: the subscribed feeds]
     #[arg(long, value_name = "FILE")]
     pub feeds: Option<PathBuf>,
 
@@ -44,6 +44,10 @@ pub struct CrawlArgs {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub batch_size: u16,
 
+    /// Seconds between two requests to the same host (robots.txt Crawl-delay can raise it)
+    #[arg(long, value_name = "SECS", env = "INFODEMIC_HOST_DELAY", default_value_t = 1.0, value_parser = delay_arg)]
+    pub host_delay: f64,
+
     /// Threads for inference [default: all cores]
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,
@@ -53,8 +57,16 @@ pub struct CrawlArgs {
     pub json: bool,
 }
 
+/// A delay in seconds: finite, 0 to 600.
+pub fn delay_arg(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(secs) if (0.0..=600.0).contains(&secs) => Ok(secs),
+        _ => Err(format!("`{value}` is not a number of seconds between 0 and 600")),
+    }
+}
+
 /// Accepts URLs and, for convenience, paths of local feed files.
-fn feed_url(value: &str) -> Result<Url, String> {
+pub fn feed_url(value: &str) -> Result<Url, String> {
     match Url::parse(value) {
         Ok(url) if matches!(url.scheme(), "http" | "https" | "file") => Ok(url),
         Ok(url) => Err(format!("unsupported scheme `{}`: use http, https or file", url.scheme())),
@@ -67,8 +79,8 @@ fn feed_url(value: &str) -> Result<Url, String> {
 }
 
 pub fn run(args: &CrawlArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
-    let feeds = feeds_to_crawl(args)?;
     let store = global.open_store()?;
+    let feeds = feeds_to_crawl(args, &store)?;
     let mut options = SessionOptions { batch_size: usize::from(args.batch_size), ..SessionOptions::default() };
     if let Some(threads) = args.threads {
         options.intra_threads = usize::from(threads);
@@ -80,6 +92,7 @@ pub fn run(args: &CrawlArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         fetch: FetchConfig {
             timeout: Duration::from_secs(args.timeout),
             max_body_bytes: args.max_body_mib * 1024 * 1024,
+            per_host_delay: Duration::from_secs_f64(args.host_delay),
             ..FetchConfig::default()
         },
         feed_concurrency: usize::from(args.concurrency),
@@ -105,7 +118,13 @@ pub fn run(args: &CrawlArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     Ok(if summary.interrupted { Exit::Interrupted } else { Exit::Success })
 }
 
-fn feeds_to_crawl(args: &CrawlArgs) -> anyhow::Result<Vec<FeedSpec>> {
+fn feeds_to_crawl(args: &CrawlArgs, store: &infodemic_store::SledStore) -> anyhow::Result<Vec<FeedSpec>> {
+    if args.feeds.is_none() && args.urls.is_empty() {
+        let subscribed = store.subscriptions()?;
+        if !subscribed.is_empty() {
+            return Ok(subscribed);
+        }
+    }
     let mut feeds = match &args.feeds {
         Some(path) => load_catalogue(path).map_err(|error| match error {
             PipelineError::CatalogueRead { .. } | PipelineError::Catalogue { .. } => {
@@ -121,7 +140,7 @@ fn feeds_to_crawl(args: &CrawlArgs) -> anyhow::Result<Vec<FeedSpec>> {
             return Err(UsageError("the catalogue has no [[feed]] entries".to_owned()).into());
         }
         return Err(UsageError(
-            "nothing to crawl: pass --feeds FILE or --url URL (try `--feeds feeds/samples.toml`)".to_owned(),
+            "nothing to crawl: pass --feeds FILE or --url URL (try `--feeds feeds/samples.toml`), or subscribe with `infodemic feeds add`".to_owned(),
         )
         .into());
     }
@@ -130,7 +149,7 @@ fn feeds_to_crawl(args: &CrawlArgs) -> anyhow::Result<Vec<FeedSpec>> {
 
 /// First Ctrl-C (or SIGTERM): stop starting feeds and commit what was fetched. Second: quit
 /// now; every committed batch is already whole on disk.
-async fn stop_on_signals(cancel: CancellationToken) {
+pub async fn stop_on_signals(cancel: CancellationToken) {
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let term = async {
         match terminate.as_mut() {
@@ -144,8 +163,8 @@ async fn stop_on_signals(cancel: CancellationToken) {
         _ = tokio::signal::ctrl_c() => {}
         () = term => {}
     }
-    tracing::info!(message = "Stop requested; committing fetched feeds.");
     cancel.cancel();
+    tracing::info!(message = "Stop requested; committing fetched feeds.");
     if tokio::signal::ctrl_c().await.is_ok() {
         std::process::exit(130);
     }
@@ -174,6 +193,9 @@ fn print_summary(out: &mut impl Write, summary: &CrawlSummary) -> std::io::Resul
         for feed in &summary.feeds_failed {
             writeln!(out, "  {}  [{}] {}  ({})", feed.source, feed.code, feed.error, feed.url)?;
         }
+    }
+    if summary.network_down {
+        writeln!(out, "Every host failed at once: the network looks down; no feed was penalised.")?;
     }
     if summary.items_flagged > 0 {
         writeln!(out, "See them with: infodemic query --flagged")?;

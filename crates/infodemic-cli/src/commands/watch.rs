@@ -1,0 +1,75 @@
+//! `infodemic watch`: poll the subscribed feeds on their own schedules until stopped.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use infodemic_classifier::{ClassifierHandle, SessionOptions};
+use infodemic_pipeline::{watch, CrawlOptions, FetchConfig, NoProgress, WatchOptions};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::GlobalArgs;
+use crate::commands::crawl::delay_arg;
+use crate::exit::{Exit, UsageError};
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Feeds fetched at the same time
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=512))]
+    pub concurrency: u16,
+    /// Seconds allowed for each feed
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+    /// Seconds between two requests to the same host (robots.txt Crawl-delay can raise it)
+    #[arg(long, value_name = "SECS", env = "INFODEMIC_HOST_DELAY", default_value_t = 1.0, value_parser = delay_arg)]
+    pub host_delay: f64,
+
+    /// Threads for inference [default: all cores]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
+}
+
+pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    let store = global.open_store()?;
+    if store.subscriptions()?.is_empty() {
+        return Err(UsageError(
+            "no subscribed feeds: infodemic feeds add URL, or infodemic feeds import feeds/catalogue.toml".to_owned(),
+        )
+        .into());
+    }
+    let mut options = SessionOptions::default();
+    if let Some(threads) = args.threads {
+        options.intra_threads = usize::from(threads);
+    }
+    let model = global.load_model(options)?;
+    let classifier =
+        ClassifierHandle::spawn(Box::new(model.classifier), 2).context("cannot start the classifier thread")?;
+    let watch_options = WatchOptions {
+        crawl: CrawlOptions {
+            fetch: FetchConfig {
+                timeout: Duration::from_secs(args.timeout),
+                per_host_delay: Duration::from_secs_f64(args.host_delay),
+                ..FetchConfig::default()
+            },
+            feed_concurrency: usize::from(args.concurrency),
+            ..CrawlOptions::default()
+        },
+        ..WatchOptions::default()
+    };
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let summary = runtime.block_on(async {
+        let cancel = CancellationToken::new();
+        tokio::spawn(crate::commands::crawl::stop_on_signals(cancel.clone()));
+        tracing::info!(message = "Watching.", data_dir = %store.path().display());
+        watch(&store, &classifier, &watch_options, &NoProgress, cancel).await
+    })?;
+    tracing::info!(
+        message = "Stopped.",
+        cycles = summary.cycles,
+        polls = summary.polls,
+        items_new = summary.items_new,
+        flagged = summary.items_flagged
+    );
+    Ok(Exit::Success)
+}

@@ -1,0 +1,154 @@
+//! `watch`: the long-running scheduler. Each subscribed feed is polled on its own schedule
+//! (see `infodemic_core::polling`); due feeds are crawled together as one run, then the
+//! scheduler sleeps until the next feed is due, or until cancelled.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use infodemic_classifier::ClassifierHandle;
+use infodemic_core::{FeedSpec, FeedState, SourceId};
+use infodemic_store::{ItemReader, SledStore};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::crawl::{run_crawl, CrawlEvent, CrawlObserver, CrawlOptions};
+use crate::{PipelineError, Result};
+
+/// Knobs of the scheduler.
+#[derive(Clone, Debug)]
+pub struct WatchOptions {
+    /// How each cycle crawls.
+    pub crawl: CrawlOptions,
+    /// Longest sleep between looks at the schedule, so new subscriptions are picked up.
+    pub recheck: Duration,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        Self { crawl: CrawlOptions::default(), recheck: Duration::from_secs(60) }
+    }
+}
+
+/// Totals of a watch session.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct WatchSummary {
+    /// Crawl cycles run.
+    pub cycles: usize,
+    /// Feed polls.
+    pub polls: usize,
+    /// Items stored.
+    pub items_new: usize,
+    /// Of which flagged.
+    pub items_flagged: usize,
+    /// Cycles in which the network looked down.
+    pub network_down_cycles: usize,
+}
+
+/// The subscribed feeds due at `now`: never polled, or past their next poll.
+pub fn due_feeds(
+    subscriptions: Vec<FeedSpec>,
+    states: &HashMap<SourceId, FeedState>,
+    now: DateTime<Utc>,
+) -> Vec<FeedSpec> {
+    subscriptions
+        .into_iter()
+        .filter(|spec| states.get(&spec.id).and_then(|s| s.next_poll).is_none_or(|next| next <= now))
+        .collect()
+}
+
+/// Polls subscribed feeds until `cancel` fires. A cycle in progress when it fires commits
+/// what it fetched (see [`run_crawl`]) before this returns.
+///
+/// # Errors
+/// Store or classifier failures.
+pub async fn watch(
+    store: &SledStore,
+    classifier: &ClassifierHandle,
+    options: &WatchOptions,
+    observer: &dyn CrawlObserver,
+    cancel: CancellationToken,
+) -> Result<WatchSummary> {
+    let mut summary = WatchSummary::default();
+    while !cancel.is_cancelled() {
+        let (subscriptions, states) = load(store).await?;
+        if subscriptions.is_empty() {
+            tracing::warn!(message = "No subscribed feeds; waiting for `infodemic feeds add`.");
+        }
+        let due = due_feeds(subscriptions.clone(), &states, Utc::now());
+        if !due.is_empty() {
+            tracing::info!(message = "Poll cycle started.", due = due.len(), subscribed = subscriptions.len());
+            let cycle = run_crawl(due, store, classifier, &options.crawl, observer, cancel.clone()).await?;
+            summary.cycles += 1;
+            summary.polls += cycle.feeds_total - cycle.feeds_skipped;
+            summary.items_new += cycle.items_new;
+            summary.items_flagged += cycle.items_flagged;
+            summary.network_down_cycles += usize::from(cycle.network_down);
+            tracing::info!(
+                message = "Poll cycle finished.",
+                feeds_ok = cycle.feeds_ok,
+                not_modified = cycle.feeds_not_modified,
+                failed = cycle.feeds_failed.len(),
+                items_new = cycle.items_new,
+                flagged = cycle.items_flagged,
+                network_down = cycle.network_down,
+                seconds = cycle.elapsed_secs
+            );
+            observer.on_event(&CrawlEvent::CycleFinished(Box::new(cycle)));
+            if cancel.is_cancelled() {
+                break;
+            }
+        }
+        let (subscriptions, states) = load(store).await?;
+        let now = Utc::now();
+        let next_due = subscriptions.iter().filter_map(|s| states.get(&s.id).and_then(|st| st.next_poll)).min();
+        let wake = next_due.unwrap_or(now).clamp(
+            now + chrono::Duration::seconds(1),
+            now + chrono::Duration::from_std(options.recheck).unwrap_or(chrono::Duration::minutes(1)),
+        );
+        observer.on_event(&CrawlEvent::Idle { until: wake });
+        let sleep = (wake - now).to_std().unwrap_or(Duration::from_secs(1));
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            () = tokio::time::sleep(sleep) => {}
+        }
+    }
+    Ok(summary)
+}
+
+async fn load(store: &SledStore) -> Result<(Vec<FeedSpec>, HashMap<SourceId, FeedState>)> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || {
+        let subscriptions = store.subscriptions()?;
+        let states = store.feed_states()?.into_iter().map(|s| (s.source.clone(), s)).collect();
+        Ok::<_, PipelineError>((subscriptions, states))
+    })
+    .await
+    .map_err(|e| PipelineError::Task(e.to_string()))?
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use url::Url;
+
+    use super::*;
+
+    #[test]
+    fn only_new_and_overdue_feeds_are_due() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap();
+        let spec = |name: &str| FeedSpec::from_url(Url::parse(&format!("https://e.org/{name}")).unwrap());
+        let (new, overdue, later) = (spec("new"), spec("overdue"), spec("later"));
+        let mut states = HashMap::new();
+        for (feed, next) in
+            [(&overdue, now - chrono::Duration::minutes(1)), (&later, now + chrono::Duration::minutes(1))]
+        {
+            let mut state = FeedState::new(feed.id.clone(), feed.url.to_string());
+            state.next_poll = Some(next);
+            states.insert(feed.id.clone(), state);
+        }
+        let due: Vec<String> =
+            due_feeds(vec![new, overdue, later], &states, now).into_iter().map(|s| s.url.to_string()).collect();
+        assert_eq!(due, ["https://e.org/new", "https://e.org/overdue"]);
+    }
+}
