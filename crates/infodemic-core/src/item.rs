@@ -33,6 +33,40 @@ pub struct Item {
     /// Links the item shares (absolute, in order, without duplicates).
     #[serde(default)]
     pub links: Vec<String>,
+    /// SimHash of title and text, to find near-duplicates (`None` for very short texts).
+    #[serde(default)]
+    pub simhash: Option<u64>,
+}
+
+/// How another copy relates to the item it was linked to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Relation {
+    /// Same normalised title and text under another URL (syndication, mirror).
+    SameContent,
+    /// Nearly the same text (a repost with a line changed).
+    NearDuplicate {
+        /// SimHash bits that differ.
+        distance: u32,
+    },
+}
+
+/// Another place an item appeared: kept so that campaigns see every source, time and URL
+/// of one story.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Appearance {
+    /// The canonical item (the first one stored).
+    pub item: ItemId,
+    /// Where this copy was found.
+    pub source: SourceId,
+    /// This copy's URL.
+    pub url: String,
+    /// When this copy was fetched.
+    pub seen_at: DateTime<Utc>,
+    /// When this copy says it was published.
+    pub published: Option<DateTime<Utc>>,
+    /// How it relates to the canonical item.
+    pub relation: Relation,
 }
 
 impl Item {

@@ -24,6 +24,6 @@ pub use claim::{ClaimId, ClaimIdParseError, ClaimOrigin, DebunkedClaim};
 pub use feed::{FeedCategory, FeedKind, FeedSpec, RelevanceFilter, SourceId, SourceIdError};
 pub use feed_state::{FeedHealth, FeedState, HttpValidators};
 pub use id::{ContentHash, IdParseError, ItemId};
-pub use item::{ClaimMatch, Classification, Evidence, Item, Label, ModelRef, ScoredItem};
+pub use item::{Appearance, ClaimMatch, Classification, Evidence, Item, Label, ModelRef, Relation, ScoredItem};
 pub use query::{ItemQuery, SortOrder};
 pub use verdict::{Verdict, VerdictParseError};

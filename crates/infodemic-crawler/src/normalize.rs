@@ -70,6 +70,7 @@ pub fn normalize_entry(
         .filter(|name| !name.is_empty());
     let declared_language = entry.language.as_deref().or(feed_language).or(spec.language.as_deref());
     let language = detect_language(&format!("{title} {body}")).or_else(|| declared_language.map(primary_subtag));
+    let simhash = infodemic_core::simhash::simhash(&format!("{title} {body}"));
     Some(Item {
         id: ItemId::from_canonical_url(&canonical_url),
         url: url.to_string(),
@@ -83,6 +84,7 @@ pub fn normalize_entry(
         source: spec.id.clone(),
         language,
         links: html_links(body_html, &url, url.as_str()),
+        simhash,
     })
 }
 
@@ -117,6 +119,7 @@ pub fn normalize_post(post: RawPost, spec: &FeedSpec, fetched_at: DateTime<Utc>)
     }
     let language = detect_language(&format!("{title} {body}"))
         .or_else(|| post.language.as_deref().or(spec.language.as_deref()).map(primary_subtag));
+    let simhash = infodemic_core::simhash::simhash(&format!("{title} {body}"));
     Some(Item {
         id: ItemId::from_canonical_url(&canonical_url),
         url: url.to_string(),
@@ -129,6 +132,7 @@ pub fn normalize_post(post: RawPost, spec: &FeedSpec, fetched_at: DateTime<Utc>)
         author: post.author,
         source: spec.id.clone(),
         language,
+        simhash,
         links: post.links,
     })
 }

@@ -9,6 +9,8 @@ use futures::StreamExt;
 use infodemic_classifier::ClassifierHandle;
 use infodemic_core::health::is_health_related;
 use infodemic_core::polling::{schedule, FailureKind, PollOutcome, PollPolicy};
+use infodemic_core::simhash;
+use infodemic_core::{Appearance, Relation};
 use infodemic_core::{
     ContentHash, DebunkedClaim, FeedCategory, FeedSpec, FeedState, Item, ItemId, ScoredItem, SourceId,
 };
@@ -25,6 +27,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::{PipelineError, Result};
+
+/// How far back a new item is compared with stored items for near-duplicates.
+const NEAR_DUPLICATE_WINDOW: chrono::Duration = chrono::Duration::days(7);
 
 /// Knobs of a crawl run.
 #[derive(Clone, Debug)]
@@ -143,6 +148,10 @@ pub struct CrawlSummary {
     pub items_off_topic: usize,
     /// Items whose summary was replaced by their page's main text.
     pub full_texts: usize,
+    /// Duplicates that were near (not exact) copies of a known item.
+    pub items_near_duplicate: usize,
+    /// Copies recorded as appearances of a known item (same content or near-duplicate).
+    pub appearances: usize,
     /// New items that matched a known debunked claim.
     pub items_matching_claims: usize,
     /// Fact-check pages fetched for their ClaimReview markup.
@@ -167,6 +176,8 @@ struct PendingBatch {
     fact_check_pages: Vec<Url>,
     /// Items of feeds configured with `full_text`: their pages are fetched for the main text.
     full_text: HashSet<ItemId>,
+    /// Copies of known items found in this batch.
+    appearances: Vec<Appearance>,
 }
 
 struct Run<'a> {
@@ -183,7 +194,9 @@ struct Run<'a> {
     observer: &'a dyn CrawlObserver,
     states: HashMap<SourceId, FeedState>,
     seen_urls: HashSet<String>,
-    seen_hashes: HashSet<ContentHash>,
+    seen_hashes: HashMap<ContentHash, ItemId>,
+    /// SimHash fingerprints of recent items (store and run), for near-duplicates.
+    recent: Vec<(u64, ItemId)>,
     pending: PendingBatch,
     summary: CrawlSummary,
 }
@@ -206,9 +219,12 @@ pub async fn run_crawl(
 ) -> Result<CrawlSummary> {
     let started = Instant::now();
     let fetcher = Arc::new(Fetcher::new(options.fetch.clone())?);
-    let (known_states, matcher) = blocking({
+    let (known_states, matcher, recent) = blocking({
         let store = store.clone();
-        move || Ok::<_, PipelineError>((store.feed_states()?, ClaimMatcher::from_store(&store)?))
+        move || {
+            let recent = store.recent_fingerprints(Utc::now() - NEAR_DUPLICATE_WINDOW)?;
+            Ok::<_, PipelineError>((store.feed_states()?, ClaimMatcher::from_store(&store)?, recent))
+        }
     })
     .await??;
     let states: HashMap<SourceId, FeedState> =
@@ -227,7 +243,8 @@ pub async fn run_crawl(
         observer,
         states,
         seen_urls: HashSet::new(),
-        seen_hashes: HashSet::new(),
+        seen_hashes: HashMap::new(),
+        recent,
         pending: PendingBatch::default(),
         summary: CrawlSummary { feeds_total: feeds.len(), ..CrawlSummary::default() },
     };
@@ -418,29 +435,60 @@ impl Run<'_> {
         }
     }
 
-    /// Drops items already stored or already seen in this run (by canonical URL, then by
-    /// content hash), so only new items reach the classifier.
+    /// Drops items already stored or already seen in this run. A copy of a known item under
+    /// another URL (same content hash, or a SimHash within `NEAR_DUPLICATE_BITS`) is not a
+    /// new item: it is recorded as an appearance of the first one, so every source, time and
+    /// URL of a story stays known.
     async fn fresh_items(&mut self, items: Vec<Item>) -> Result<Vec<Item>> {
         let store = self.store.clone();
-        let (items, stored) = blocking(move || {
-            let mut stored = Vec::with_capacity(items.len());
+        let (items, known) = blocking(move || {
+            let mut known = Vec::with_capacity(items.len());
             for item in &items {
-                let known = store.id_for_url(&item.canonical_url)?.is_some()
-                    || store.id_for_content(item.content_hash)?.is_some();
-                stored.push(known);
+                let by_url = store.id_for_url(&item.canonical_url)?.is_some();
+                known.push((by_url, store.id_for_content(item.content_hash)?));
             }
-            Ok::<_, infodemic_store::StoreError>((items, stored))
+            Ok::<_, infodemic_store::StoreError>((items, known))
         })
         .await??;
         let mut fresh = Vec::new();
-        for (item, already_stored) in items.into_iter().zip(stored) {
-            let new_url = self.seen_urls.insert(item.canonical_url.clone());
-            let new_content = self.seen_hashes.insert(item.content_hash);
-            if already_stored || !new_url || !new_content {
+        for (item, (url_stored, content_stored)) in items.into_iter().zip(known) {
+            if url_stored || !self.seen_urls.insert(item.canonical_url.clone()) {
                 self.summary.items_duplicate += 1;
-            } else {
-                fresh.push(item);
+                continue;
             }
+            let same_content = content_stored.or_else(|| self.seen_hashes.get(&item.content_hash).copied());
+            let relation = match same_content {
+                Some(canonical) => Some((canonical, Relation::SameContent)),
+                None => item.simhash.and_then(|fingerprint| {
+                    self.recent
+                        .iter()
+                        .map(|(other, id)| (simhash::distance(fingerprint, *other), *id))
+                        .filter(|(distance, _)| *distance <= simhash::NEAR_DUPLICATE_BITS)
+                        .min_by_key(|(distance, _)| *distance)
+                        .map(|(distance, id)| (id, Relation::NearDuplicate { distance }))
+                }),
+            };
+            if let Some((canonical, relation)) = relation {
+                self.summary.items_duplicate += 1;
+                if matches!(relation, Relation::NearDuplicate { .. }) {
+                    self.summary.items_near_duplicate += 1;
+                }
+                self.summary.appearances += 1;
+                self.pending.appearances.push(Appearance {
+                    item: canonical,
+                    source: item.source.clone(),
+                    url: item.url.clone(),
+                    seen_at: item.fetched_at,
+                    published: item.published,
+                    relation,
+                });
+                continue;
+            }
+            self.seen_hashes.insert(item.content_hash, item.id);
+            if let Some(fingerprint) = item.simhash {
+                self.recent.push((fingerprint, item.id));
+            }
+            fresh.push(item);
         }
         Ok(fresh)
     }
@@ -474,7 +522,8 @@ impl Run<'_> {
         self.summary.items_matching_claims += scored.iter().filter(|s| s.classification.claim_match.is_some()).count();
         let store = self.store.clone();
         let states = batch.states;
-        let report = blocking(move || store.commit(&scored, &states)).await??;
+        let appearances = batch.appearances;
+        let report = blocking(move || store.commit(&scored, &states, &appearances)).await??;
         self.summary.items_new += report.inserted;
         self.summary.items_duplicate += report.duplicates;
         self.summary.items_flagged += flagged;
@@ -482,6 +531,46 @@ impl Run<'_> {
         tracing::info!(message = "Batch committed.", stored = report.inserted, flagged);
         Ok(())
     }
+}
+
+/// Fetches pages found in content (articles, fact-checks): hosts in parallel (bounded),
+/// each host's pages in turn, so the per-host politeness holds and a host that fails for
+/// network reasons is given up for the rest of the batch instead of costing a timeout per page.
+async fn fetch_pages(
+    fetcher: &Arc<Fetcher>,
+    urls: Vec<(usize, Url)>,
+    concurrency: usize,
+) -> Vec<(usize, Url, Vec<u8>, Option<String>)> {
+    let mut by_host: HashMap<String, Vec<(usize, Url)>> = HashMap::new();
+    for (index, url) in urls {
+        by_host.entry(host_key(&url)).or_default().push((index, url));
+    }
+    futures::stream::iter(by_host.into_values())
+        .map(|pages| {
+            let fetcher = Arc::clone(fetcher);
+            async move {
+                let mut fetched = Vec::new();
+                for (index, url) in pages {
+                    match fetcher.fetch_discovered(&url).await {
+                        Ok(Fetched::Body { bytes, final_url, content_type, .. }) => {
+                            fetched.push((index, final_url, bytes, content_type));
+                        }
+                        Ok(Fetched::NotModified) => {}
+                        Err(error) => {
+                            tracing::info!(message = "Page not fetched.", %url, %error);
+                            if error.is_network() {
+                                break;
+                            }
+                        }
+                    }
+                }
+                fetched
+            }
+        })
+        .buffer_unordered(concurrency)
+        .flat_map(futures::stream::iter)
+        .collect()
+        .await
 }
 
 impl Run<'_> {
@@ -495,30 +584,15 @@ impl Run<'_> {
             .filter(|(_, item)| wanted.contains(&item.id))
             .filter_map(|(index, item)| Url::parse(&item.url).ok().map(|url| (index, url)))
             .collect();
-        let pages: Vec<(usize, Option<String>)> = futures::stream::iter(targets)
-            .map(|(index, url)| {
-                let fetcher = Arc::clone(&fetcher);
-                async move {
-                    let text = match fetcher.fetch_discovered(&url).await {
-                        Ok(Fetched::Body { bytes, final_url, content_type, .. }) => {
-                            let html = String::from_utf8_lossy(&to_utf8(&bytes, content_type.as_deref())).into_owned();
-                            tokio::task::spawn_blocking(move || article::extract(&html, &final_url).map(|a| a.text))
-                                .await
-                                .ok()
-                                .flatten()
-                        }
-                        Ok(Fetched::NotModified) => None,
-                        Err(error) => {
-                            tracing::info!(message = "Article page not fetched.", %url, %error);
-                            None
-                        }
-                    };
-                    (index, text)
-                }
-            })
-            .buffer_unordered(self.concurrency)
-            .collect()
-            .await;
+        let mut pages = Vec::new();
+        for (index, final_url, bytes, content_type) in fetch_pages(&fetcher, targets, self.concurrency).await {
+            let html = String::from_utf8_lossy(&to_utf8(&bytes, content_type.as_deref())).into_owned();
+            let text = tokio::task::spawn_blocking(move || article::extract(&html, &final_url).map(|a| a.text))
+                .await
+                .ok()
+                .flatten();
+            pages.push((index, text));
+        }
         for (index, text) in pages {
             if let Some(text) = text {
                 let item = &mut items[index];
@@ -535,24 +609,12 @@ impl Run<'_> {
     /// fetched is skipped: claims are a bonus, not the feed's content.
     async fn harvest_claims(&mut self, pages: Vec<Url>) -> Result<()> {
         let fetcher = Arc::clone(&self.fetcher);
-        let bodies: Vec<(Url, Vec<u8>)> = futures::stream::iter(pages)
-            .map(|url| {
-                let fetcher = Arc::clone(&fetcher);
-                async move {
-                    match fetcher.fetch_discovered(&url).await {
-                        Ok(Fetched::Body { bytes, final_url, .. }) => Some((final_url, bytes)),
-                        Ok(Fetched::NotModified) => None,
-                        Err(error) => {
-                            tracing::info!(message = "Fact-check page not fetched.", %url, %error);
-                            None
-                        }
-                    }
-                }
-            })
-            .buffer_unordered(self.concurrency)
-            .filter_map(std::future::ready)
-            .collect()
-            .await;
+        let targets: Vec<(usize, Url)> = pages.into_iter().enumerate().collect();
+        let bodies: Vec<(Url, Vec<u8>)> = fetch_pages(&fetcher, targets, self.concurrency)
+            .await
+            .into_iter()
+            .map(|(_, url, bytes, _)| (url, bytes))
+            .collect();
         self.summary.claim_pages_fetched += bodies.len();
         let claims: Vec<DebunkedClaim> = blocking(move || {
             bodies

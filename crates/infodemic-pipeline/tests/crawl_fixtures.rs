@@ -287,3 +287,58 @@ async fn public_posts_beyond_rss_are_crawled_with_authors_links_and_paging() {
         .unwrap();
     assert_eq!((again.feeds_ok, again.items_seen), (1, 0), "since_id asked for nothing older");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syndicated_copies_and_reposts_become_appearances_of_one_item() {
+    let story = "Health officials confirmed on Tuesday that the measles vaccination campaign will open in all \
+        42 district clinics next week, with walk-in appointments for children and adults who missed their second \
+        dose, and extended opening hours on Saturdays until the end of March.";
+    let repost = story.replace("Tuesday", "Wednesday").replace("until the end of March", "until end of March");
+    let feed_xml = |host: &str, text: &str| {
+        format!(
+            r#"<rss version="2.0"><channel><title>{host}</title><item><title>Measles campaign opens</title>
+            <link>https://{host}/measles</link><description>{text}</description></item></channel></rss>"#
+        )
+    };
+    let server = MockServer::start().await;
+    for (route, host, text) in [
+        ("/origin.xml", "agency.example.org", story),
+        ("/mirror.xml", "mirror.example.net", story),
+        ("/repost.xml", "blog.example.com", repost.as_str()),
+    ] {
+        serve(&server, route, ResponseTemplate::new(200).set_body_string(feed_xml(host, text))).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = SledStore::open(&dir.path().join("db")).unwrap();
+    let classifier = ClassifierHandle::spawn(Box::new(KeywordClassifier::new(&[])), 2).unwrap();
+    let first = run_crawl(
+        vec![feed(&server, "/origin.xml")],
+        &store,
+        &classifier,
+        &options(),
+        &NoProgress,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(first.items_new, 1);
+    let copies = vec![feed(&server, "/mirror.xml"), feed(&server, "/repost.xml")];
+    let summary =
+        run_crawl(copies, &store, &classifier, &options(), &NoProgress, CancellationToken::new()).await.unwrap();
+    assert_eq!(summary.items_new, 0, "one story, one item");
+    assert_eq!((summary.appearances, summary.items_near_duplicate), (2, 1));
+
+    let item = store.query(&ItemQuery::default()).unwrap().remove(0);
+    assert_eq!(item.item.url, "https://agency.example.org/measles");
+    let mut appearances = store.appearances(item.item.id).unwrap();
+    appearances.sort_by(|a, b| a.url.cmp(&b.url));
+    let urls: Vec<&str> = appearances.iter().map(|a| a.url.as_str()).collect();
+    assert_eq!(urls, ["https://blog.example.com/measles", "https://mirror.example.net/measles"]);
+    assert!(matches!(appearances[0].relation, infodemic_core::Relation::NearDuplicate { distance } if distance > 0));
+    assert_eq!(appearances[1].relation, infodemic_core::Relation::SameContent);
+
+    // Polling the copies again records nothing twice.
+    let copies = vec![feed(&server, "/mirror.xml"), feed(&server, "/repost.xml")];
+    run_crawl(copies, &store, &classifier, &options(), &NoProgress, CancellationToken::new()).await.unwrap();
+    assert_eq!(store.appearances(item.item.id).unwrap().len(), 2);
+}

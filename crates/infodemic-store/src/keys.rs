@@ -39,6 +39,14 @@ pub fn by_source(source: &str, time: DateTime<Utc>, id: ItemId) -> Vec<u8> {
     [source_prefix(source).as_slice(), time_key(time).as_slice(), id.as_bytes()].concat()
 }
 
+/// `appearances` key: the canonical item, then 8 bytes of SHA-256 of the copy's URL, so a
+/// copy seen again replaces its record instead of adding one.
+pub fn appearance(item: ItemId, url: &str) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(url.as_bytes());
+    [item.as_bytes().as_slice(), &digest[..8]].concat()
+}
+
 /// The item id at the end of any index key.
 pub fn id_suffix(key: &[u8]) -> Option<ItemId> {
     let start = key.len().checked_sub(8)?;

@@ -20,7 +20,7 @@ pub mod records;
 mod sled_store;
 mod stats;
 
-use infodemic_core::{FeedState, ItemId, ItemQuery, ScoredItem};
+use infodemic_core::{Appearance, FeedState, ItemId, ItemQuery, ScoredItem};
 
 pub use error::StoreError;
 pub use sled_store::{CommitReport, SledStore};
@@ -49,6 +49,12 @@ pub trait ItemReader {
     /// # Errors
     /// Storage or decoding failures.
     fn stats(&self) -> Result<StoreStats>;
+
+    /// Other places the item appeared (syndicated copies, near-duplicate reposts).
+    ///
+    /// # Errors
+    /// Storage or decoding failures.
+    fn appearances(&self, id: ItemId) -> Result<Vec<Appearance>>;
 
     /// The state of every feed ever crawled.
     ///

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use infodemic_core::{
-    ClaimId, ClaimMatch, ClaimOrigin, Classification, ContentHash, DebunkedClaim, Evidence, FeedSpec, FeedState,
-    HttpValidators, Item, ItemId, ModelRef, ScoredItem, SourceId, Verdict,
+    Appearance, ClaimId, ClaimMatch, ClaimOrigin, Classification, ContentHash, DebunkedClaim, Evidence, FeedSpec,
+    FeedState, HttpValidators, Item, ItemId, ModelRef, Relation, ScoredItem, SourceId, Verdict,
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
@@ -17,6 +17,8 @@ pub const ITEM_VERSION: u8 = 2;
 pub const FEED_VERSION: u8 = 2;
 /// Record version written for debunked claims.
 pub const CLAIM_VERSION: u8 = 1;
+/// Record version written for appearances.
+pub const APPEARANCE_VERSION: u8 = 1;
 /// Record version written for subscriptions.
 pub const SUBSCRIPTION_VERSION: u8 = 1;
 
@@ -110,6 +112,8 @@ pub struct StoredItemV2 {
     pub claim_match: Option<StoredClaimMatchV1>,
     /// Links the item shares.
     pub links: Vec<String>,
+    /// SimHash of title and text.
+    pub simhash: Option<u64>,
 }
 
 /// An evidence sentence, as stored from schema version 2.
@@ -154,6 +158,7 @@ impl From<&ScoredItem> for StoredItemV2 {
                 .map(|e| StoredEvidenceV1 { text: e.text.clone(), score: e.score })
                 .collect(),
             links: scored.item.links.clone(),
+            simhash: scored.item.simhash,
             claim_match: class.claim_match.as_ref().map(|m| StoredClaimMatchV1 {
                 claim_id: m.claim_id.clone(),
                 claim: m.claim.clone(),
@@ -175,6 +180,7 @@ impl StoredItemV2 {
     pub fn into_domain(self) -> Result<ScoredItem> {
         let mut scored = self.v1.into_domain()?;
         scored.item.links = self.links;
+        scored.item.simhash = self.simhash;
         let class = &mut scored.classification;
         class.review = self.review;
         class.language = self.class_language;
@@ -244,6 +250,7 @@ impl StoredItemV1 {
                 language: self.language,
                 content_hash: ContentHash(self.content_hash),
                 links: Vec::new(),
+                simhash: None,
             },
             classification: Classification {
                 score: self.score,
@@ -362,6 +369,60 @@ impl StoredFeedStateV1 {
             cursor: None,
         })
     }
+}
+
+/// Another appearance of an item, as stored from schema version 2.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredAppearanceV1 {
+    /// Canonical item id.
+    pub item: [u8; 8],
+    /// Source id of this copy.
+    pub source: String,
+    /// URL of this copy.
+    pub url: String,
+    /// Fetch time, microseconds.
+    pub seen_us: i64,
+    /// Publication time, microseconds.
+    pub published_us: Option<i64>,
+    /// SimHash distance; `None` for the same content.
+    pub distance: Option<u32>,
+}
+
+impl From<&Appearance> for StoredAppearanceV1 {
+    fn from(appearance: &Appearance) -> Self {
+        Self {
+            item: appearance.item.0,
+            source: appearance.source.as_str().to_owned(),
+            url: appearance.url.clone(),
+            seen_us: micros(appearance.seen_at),
+            published_us: appearance.published.map(micros),
+            distance: match appearance.relation {
+                Relation::SameContent => None,
+                Relation::NearDuplicate { distance } => Some(distance),
+            },
+        }
+    }
+}
+
+/// Decodes an appearance record of any known version.
+///
+/// # Errors
+/// An unknown version or a payload that does not decode.
+pub fn decode_appearance(bytes: &[u8]) -> Result<Appearance> {
+    const TREE: &str = "appearances";
+    let record: StoredAppearanceV1 = match bytes.split_first() {
+        Some((1, payload)) => decode_payload(TREE, payload)?,
+        Some((version, _)) => return Err(corrupt(TREE, format!("unknown record version {version}"))),
+        None => return Err(corrupt(TREE, "empty record")),
+    };
+    Ok(Appearance {
+        item: ItemId(record.item),
+        source: SourceId::new(record.source).map_err(|e| corrupt(TREE, e))?,
+        url: record.url,
+        seen_at: time(TREE, record.seen_us)?,
+        published: record.published_us.map(|us| time(TREE, us)).transpose()?,
+        relation: record.distance.map_or(Relation::SameContent, |distance| Relation::NearDuplicate { distance }),
+    })
 }
 
 /// A subscribed feed (what `feeds add` and `watch` use), as stored from schema version 2.

@@ -4,12 +4,17 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use infodemic_core::{ContentHash, DebunkedClaim, FeedSpec, FeedState, ItemId, ItemQuery, ScoredItem, SortOrder};
+use infodemic_core::{
+    Appearance, ContentHash, DebunkedClaim, FeedSpec, FeedState, ItemId, ItemQuery, ScoredItem, SortOrder,
+};
 use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
 
 use crate::migrations::{self, SchemaOutcome, CURRENT_SCHEMA};
-use crate::records::{self, StoredClaimV1, StoredSubscriptionV1, CLAIM_VERSION, SUBSCRIPTION_VERSION};
+use crate::records::{
+    self, StoredAppearanceV1, StoredClaimV1, StoredSubscriptionV1, APPEARANCE_VERSION, CLAIM_VERSION,
+    SUBSCRIPTION_VERSION,
+};
 use crate::{keys, ItemReader, Result, StoreError, StoreStats};
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
@@ -33,6 +38,8 @@ pub struct SledStore {
     feeds: sled::Tree,
     claims: sled::Tree,
     subscriptions: sled::Tree,
+    by_simhash: sled::Tree,
+    appearances: sled::Tree,
 }
 
 /// What a [`SledStore::commit`] did.
@@ -66,6 +73,8 @@ impl SledStore {
             feeds: tree("feeds")?,
             claims: tree("claims")?,
             subscriptions: tree("subscriptions")?,
+            by_simhash: tree("idx_simhash")?,
+            appearances: tree("appearances")?,
             db,
         };
         let outcome = store.check_schema()?;
@@ -127,12 +136,25 @@ impl SledStore {
         self.feeds.get(source.as_bytes())?.map(|v| records::decode_feed_state(&v)).transpose()
     }
 
-    /// Writes `items` (skipping any whose canonical URL or content hash is already stored)
-    /// and `feed_states` in one atomic transaction, then flushes to disk.
+    /// Writes `items` (skipping any whose canonical URL or content hash is already stored),
+    /// `feed_states` and the `appearances` of copies found in the same run, in one atomic
+    /// transaction, then flushes to disk.
     ///
     /// # Errors
     /// sled failures; nothing of the batch is written then.
-    pub fn commit(&self, items: &[ScoredItem], feed_states: &[FeedState]) -> Result<CommitReport> {
+    pub fn commit(
+        &self,
+        items: &[ScoredItem],
+        feed_states: &[FeedState],
+        appearances: &[Appearance],
+    ) -> Result<CommitReport> {
+        let encoded_appearances: Vec<(Vec<u8>, Vec<u8>)> = appearances
+            .iter()
+            .map(|a| {
+                let record = records::encode(APPEARANCE_VERSION, &StoredAppearanceV1::from(a));
+                (keys::appearance(a.item, &a.url), record)
+            })
+            .collect();
         let encoded: Vec<(&ScoredItem, Vec<u8>)> =
             items.iter().map(|scored| (scored, records::encode_item(scored))).collect();
         let encoded_states: Vec<(Vec<u8>, Vec<u8>)> = feed_states
@@ -142,33 +164,52 @@ impl SledStore {
                 (state.source.as_str().as_bytes().to_vec(), record)
             })
             .collect();
-        let trees =
-            (&self.items, &self.by_url, &self.by_hash, &self.by_time, &self.by_score, &self.by_source, &self.feeds);
-        let report = trees.transaction(|(items, by_url, by_hash, by_time, by_score, by_source, feeds)| {
-            let mut report = CommitReport::default();
-            for (scored, record) in &encoded {
-                let item = &scored.item;
-                let id = item.id;
-                if by_url.get(item.canonical_url.as_bytes())?.is_some() || by_hash.get(item.content_hash.0)?.is_some() {
-                    report.duplicates += 1;
-                    continue;
+        let trees = (
+            &self.items,
+            &self.by_url,
+            &self.by_hash,
+            &self.by_time,
+            &self.by_score,
+            &self.by_source,
+            &self.feeds,
+            &self.by_simhash,
+            &self.appearances,
+        );
+        let report = trees.transaction(
+            |(items, by_url, by_hash, by_time, by_score, by_source, feeds, by_simhash, appearance_tree)| {
+                let mut report = CommitReport::default();
+                for (scored, record) in &encoded {
+                    let item = &scored.item;
+                    let id = item.id;
+                    if by_url.get(item.canonical_url.as_bytes())?.is_some()
+                        || by_hash.get(item.content_hash.0)?.is_some()
+                    {
+                        report.duplicates += 1;
+                        continue;
+                    }
+                    let time = item.effective_time();
+                    items.insert(id.as_bytes(), record.as_slice())?;
+                    by_url.insert(item.canonical_url.as_bytes(), id.as_bytes())?;
+                    by_hash.insert(&item.content_hash.0, id.as_bytes())?;
+                    by_time.insert(keys::by_time(time, id), &[])?;
+                    // Unsupported languages have no meaningful score: they sort last.
+                    let score = scored.classification.shown_score().unwrap_or(0.0);
+                    by_score.insert(keys::by_score(score, id), &[])?;
+                    by_source.insert(keys::by_source(item.source.as_str(), time, id), &[])?;
+                    if let Some(simhash) = item.simhash {
+                        by_simhash.insert(keys::by_time(time, id), &simhash.to_be_bytes())?;
+                    }
+                    report.inserted += 1;
                 }
-                let time = item.effective_time();
-                items.insert(id.as_bytes(), record.as_slice())?;
-                by_url.insert(item.canonical_url.as_bytes(), id.as_bytes())?;
-                by_hash.insert(&item.content_hash.0, id.as_bytes())?;
-                by_time.insert(keys::by_time(time, id), &[])?;
-                // Unsupported languages have no meaningful score: they sort last.
-                let score = scored.classification.shown_score().unwrap_or(0.0);
-                by_score.insert(keys::by_score(score, id), &[])?;
-                by_source.insert(keys::by_source(item.source.as_str(), time, id), &[])?;
-                report.inserted += 1;
-            }
-            for (key, record) in &encoded_states {
-                feeds.insert(key.as_slice(), record.as_slice())?;
-            }
-            Ok::<_, ConflictableTransactionError<StoreError>>(report)
-        })?;
+                for (key, record) in &encoded_states {
+                    feeds.insert(key.as_slice(), record.as_slice())?;
+                }
+                for (key, record) in &encoded_appearances {
+                    appearance_tree.insert(key.as_slice(), record.as_slice())?;
+                }
+                Ok::<_, ConflictableTransactionError<StoreError>>(report)
+            },
+        )?;
         self.db.flush()?;
         Ok(report)
     }
@@ -255,7 +296,24 @@ impl SledStore {
     /// # Errors
     /// sled failures.
     pub fn put_feed_states(&self, feed_states: &[FeedState]) -> Result<()> {
-        self.commit(&[], feed_states).map(|_| ())
+        self.commit(&[], feed_states, &[]).map(|_| ())
+    }
+
+    /// SimHash fingerprints of items published (else fetched) since `since`, newest first:
+    /// the candidates a new item may be a near-duplicate of.
+    ///
+    /// # Errors
+    /// sled failures or a malformed index entry.
+    pub fn recent_fingerprints(&self, since: chrono::DateTime<chrono::Utc>) -> Result<Vec<(u64, ItemId)>> {
+        let start = keys::time_key(since).to_vec();
+        let mut out = Vec::new();
+        for entry in self.by_simhash.range(start..).rev() {
+            let (key, value) = entry?;
+            let id = keys::id_suffix(&key).ok_or_else(|| inconsistent("short simhash key"))?;
+            let bytes: [u8; 8] = value.as_ref().try_into().map_err(|_| inconsistent("simhash value is not 8 bytes"))?;
+            out.push((u64::from_be_bytes(bytes), id));
+        }
+        Ok(out)
     }
 
     /// Checks that every index entry points at a stored item and every item is indexed once
@@ -405,6 +463,10 @@ impl ItemReader for SledStore {
         Ok(stats)
     }
 
+    fn appearances(&self, id: ItemId) -> Result<Vec<Appearance>> {
+        self.appearances.scan_prefix(id.as_bytes()).map(|entry| records::decode_appearance(&entry?.1)).collect()
+    }
+
     fn feed_states(&self) -> Result<Vec<FeedState>> {
         self.feeds.iter().map(|entry| records::decode_feed_state(&entry?.1)).collect()
     }
@@ -434,6 +496,7 @@ mod tests {
                 source: SourceId::new(source).unwrap(),
                 language: Some("en".to_owned()),
                 links: vec!["https://shared.example.org/study".to_owned()],
+                simhash: Some(0x0123_4567_89ab_cdef),
             },
             classification: Classification {
                 score,
@@ -460,14 +523,14 @@ mod tests {
     fn commit_round_trips_and_dedupes_by_url_and_content() {
         let (_dir, store) = open();
         let a = scored("https://e.org/a", "s1", 1, 0.9);
-        let report = store.commit(std::slice::from_ref(&a), &[]).unwrap();
+        let report = store.commit(std::slice::from_ref(&a), &[], &[]).unwrap();
         assert_eq!(report, CommitReport { inserted: 1, duplicates: 0 });
         assert_eq!(store.get(a.item.id).unwrap(), Some(a.clone()));
 
         // Same URL again, and same content under another URL: both duplicates.
         let mut copy = scored("https://mirror.org/a", "s2", 1, 0.9);
         copy.item.content_hash = a.item.content_hash;
-        let report = store.commit(&[a, copy], &[]).unwrap();
+        let report = store.commit(&[a, copy], &[], &[]).unwrap();
         assert_eq!(report, CommitReport { inserted: 0, duplicates: 2 });
         assert_eq!(store.verify().unwrap(), 1);
     }
@@ -480,7 +543,7 @@ mod tests {
             scored("https://e.org/new", "s1", 0, 0.2),
             scored("https://e.org/mid", "s2", 5, 0.7),
         ];
-        store.commit(&items, &[]).unwrap();
+        store.commit(&items, &[], &[]).unwrap();
         let urls = |q: &ItemQuery| -> Vec<String> { store.query(q).unwrap().into_iter().map(|s| s.item.url).collect() };
         assert_eq!(urls(&ItemQuery::default()), ["https://e.org/new", "https://e.org/mid", "https://e.org/old"]);
         assert_eq!(
@@ -509,6 +572,7 @@ mod tests {
             .commit(
                 &[scored("https://e.org/a", "s1", 0, 0.9), scored("https://e.org/b", "s1", 0, 0.1)],
                 &[state.clone()],
+                &[],
             )
             .unwrap();
         assert_eq!(store.feed_state("s1").unwrap(), Some(state));
@@ -533,7 +597,7 @@ mod tests {
             similarity: 0.83,
             matched_text: "Bleach cures it.".to_owned(),
         });
-        store.commit(std::slice::from_ref(&item), &[]).unwrap();
+        store.commit(std::slice::from_ref(&item), &[], &[]).unwrap();
         assert_eq!(store.get(item.item.id).unwrap(), Some(item));
     }
 
@@ -542,7 +606,8 @@ mod tests {
         use crate::records::{encode, StoredItemV1};
         let (_dir, store) = open();
         let mut old = scored("https://e.org/old", "s1", 1, 0.9);
-        old.item.links.clear(); // Schema 1 kept no links.
+        old.item.links.clear(); // Schema 1 kept no links or fingerprints.
+        old.item.simhash = None;
                                 // What a schema-1 build wrote: a v1 record and its indexes, stamped 1.
         let id = old.item.id;
         store.items.insert(id.as_bytes(), encode(1, &StoredItemV1::from(&old))).unwrap();

@@ -27,15 +27,24 @@ fn id_arg(value: &str) -> Result<ItemId, String> {
 
 pub fn run(args: &ShowArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let found = match global.open_existing_store()? {
-        Some(store) => store.get(args.id)?,
+        Some(store) => store.get(args.id)?.map(|scored| (scored, store.appearances(args.id))),
         None => None,
     };
-    let Some(scored) = found else {
+    let Some((scored, appearances)) = found else {
         return Err(UsageError(format!("no item with id {}", args.id)).into());
     };
+    let appearances = appearances?;
     let mut out = std::io::stdout().lock();
     if args.json {
-        write_json_line(&mut out, &ItemRow::new(&scored, true))?;
+        #[derive(serde::Serialize)]
+        struct Shown<'a> {
+            #[serde(flatten)]
+            item: ItemRow<'a>,
+            links: &'a [String],
+            appearances: &'a [infodemic_core::Appearance],
+        }
+        let shown = Shown { item: ItemRow::new(&scored, true), links: &scored.item.links, appearances: &appearances };
+        write_json_line(&mut out, &shown)?;
         return Ok(Exit::Success);
     }
     let (item, class) = (&scored.item, &scored.classification);
@@ -73,6 +82,22 @@ pub fn run(args: &ShowArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         field(&mut out, "", &format!("similarity {:.3} to: {}", claim.similarity, claim.matched_text))?;
         let reviewer = claim.reviewer.as_deref().unwrap_or("unknown reviewer");
         field(&mut out, "", &format!("{reviewer} {}", claim.review_url.as_deref().unwrap_or("")))?;
+    }
+    for (index, link) in item.links.iter().enumerate() {
+        field(&mut out, if index == 0 { "links" } else { "" }, link)?;
+    }
+    for (index, appearance) in appearances.iter().enumerate() {
+        let relation = match appearance.relation {
+            infodemic_core::Relation::SameContent => "same text".to_owned(),
+            infodemic_core::Relation::NearDuplicate { distance } => format!("near copy, {distance} bits apart"),
+        };
+        let line = format!(
+            "{} {} ({relation}, seen {})",
+            appearance.source,
+            appearance.url,
+            appearance.seen_at.format("%Y-%m-%d %H:%M")
+        );
+        field(&mut out, if index == 0 { "also seen" } else { "" }, &line)?;
     }
     writeln!(out)?;
     writeln!(out, "{}", item.text)?;
