@@ -44,6 +44,28 @@ pub fn simhash(text: &str) -> Option<u64> {
     Some(weights.iter().enumerate().filter(|(_, &w)| w > 0).fold(0u64, |acc, (bit, _)| acc | 1 << bit))
 }
 
+/// Resemblance of two texts that confirms a fingerprint match: Jaccard similarity of their
+/// word trigram sets (after [`fingerprint_text`]). SimHash bits are not independent (common
+/// words pull every fingerprint the same way), so among many candidates some unrelated texts
+/// land within a few bits; this check, run only on candidates, keeps them apart.
+pub fn resemblance(a: &str, b: &str) -> f64 {
+    use std::collections::HashSet;
+    let shingles = |text: &str| -> HashSet<String> {
+        let normalised = fingerprint_text(text);
+        let words: Vec<&str> = normalised.split(' ').filter(|w| !w.is_empty()).collect();
+        words.windows(3).map(|w| w.join(" ")).collect()
+    };
+    let (a, b) = (shingles(a), shingles(b));
+    let union = a.union(&b).count();
+    if union == 0 {
+        return 0.0;
+    }
+    a.intersection(&b).count() as f64 / union as f64
+}
+
+/// Trigram resemblance at or above which a fingerprint match is a near-duplicate.
+pub const MIN_RESEMBLANCE: f64 = 0.5;
+
 /// Bits in which two fingerprints differ.
 pub fn distance(a: u64, b: u64) -> u32 {
     (a ^ b).count_ones()
@@ -77,6 +99,14 @@ mod tests {
             admissions among people over 75 by 71 percent during the first winter after approval.";
         let (a, b) = (simhash(ARTICLE).unwrap(), simhash(other).unwrap());
         assert!(distance(a, b) > 16, "distance {}", distance(a, b));
+    }
+
+    #[test]
+    fn resemblance_confirms_copies_and_rejects_strangers() {
+        let copy = ARTICLE.replace("Tuesday", "Wednesday");
+        assert!(resemblance(ARTICLE, &copy) >= MIN_RESEMBLANCE);
+        let other = "Officials confirmed on Tuesday that the flu season started early in all district clinics.";
+        assert!(resemblance(ARTICLE, other) < MIN_RESEMBLANCE);
     }
 
     #[test]

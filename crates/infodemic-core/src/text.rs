@@ -54,3 +54,40 @@ mod tests {
         assert_eq!(ellipsize("short", 10), "short");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn collapsed_text_has_single_inner_spaces_only(text in "\\PC{0,80}") {
+            let collapsed = collapse_whitespace(&text);
+            prop_assert_eq!(collapse_whitespace(&collapsed), collapsed.clone(), "idempotent");
+            prop_assert!(!collapsed.starts_with(' ') && !collapsed.ends_with(' '));
+            prop_assert!(!collapsed.contains("  "));
+            prop_assert!(!collapsed.chars().any(|c| c.is_whitespace() && c != ' '));
+            let words: Vec<&str> = text.split_whitespace().collect();
+            prop_assert_eq!(collapsed.split(' ').filter(|w| !w.is_empty()).count(), words.iter().map(|w| w.split('\u{a0}').filter(|p| !p.is_empty()).count()).sum::<usize>());
+        }
+
+        #[test]
+        fn fingerprints_ignore_case_spacing_and_punctuation(text in "[a-zA-Z .,!?\n\t]{0,60}") {
+            let fingerprint = fingerprint_text(&text);
+            prop_assert_eq!(fingerprint_text(&fingerprint), fingerprint.clone(), "idempotent");
+            prop_assert_eq!(fingerprint_text(&text.to_uppercase()), fingerprint.clone());
+            prop_assert_eq!(fingerprint_text(&text.replace(' ', "  ,")), fingerprint);
+        }
+
+        #[test]
+        fn ellipsized_text_fits(text in "\\PC{0,50}", max in 1usize..30) {
+            let short = ellipsize(&text, max);
+            prop_assert!(short.chars().count() <= max);
+            if text.chars().count() <= max {
+                prop_assert_eq!(short, text);
+            }
+        }
+    }
+}

@@ -67,3 +67,55 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn url_strategy() -> impl Strategy<Value = Url> {
+        let host = prop::sample::select(vec!["example.org", "EXAMPLE.org", "sub.example.net", "127.0.0.1", "[::1]"]);
+        let scheme = prop::sample::select(vec!["http", "https", "HTTPS"]);
+        let segment = "[a-zA-Z0-9%._~-]{0,8}";
+        let param = ("(utm_[a-z]{1,6}|fbclid|id|q|page|[a-z]{1,4})", "[a-zA-Z0-9 %+&=#]{0,6}");
+        (
+            scheme,
+            host,
+            prop::option::of(1u16..65535),
+            prop::collection::vec(segment, 0..4),
+            prop::collection::vec(param, 0..5),
+            prop::option::of("[a-z0-9]{0,6}"),
+        )
+            .prop_filter_map("unparseable", |(scheme, host, port, path, params, fragment)| {
+                let mut url = Url::parse(&format!("{scheme}://{host}")).ok()?;
+                url.set_port(port).ok()?;
+                url.set_path(&path.join("/"));
+                if !params.is_empty() {
+                    url.query_pairs_mut().extend_pairs(params);
+                }
+                url.set_fragment(fragment.as_deref());
+                Some(url)
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_urls_are_stable_and_clean(url in url_strategy()) {
+            let once = canonicalize(&url);
+            prop_assert_eq!(canonicalize(&once), once.clone(), "idempotent");
+            prop_assert!(once.fragment().is_none());
+            prop_assert!(!once.query_pairs().any(|(name, _)| name.to_ascii_lowercase().starts_with("utm_") || name == "fbclid"));
+            prop_assert!(once.query() != Some(""));
+            prop_assert_eq!(once.host_str(), url.host_str());
+            prop_assert_eq!(once.path(), url.path());
+        }
+
+        #[test]
+        fn parameter_order_does_not_matter(a in "[a-z]{1,4}", b in "[A-Z]{1,4}", x in "[0-9]{1,3}", y in "[0-9]{1,3}") {
+            let one = Url::parse(&format!("https://e.org/p?{a}={x}&{b}={y}")).unwrap();
+            let other = Url::parse(&format!("https://e.org/p?{b}={y}&{a}={x}")).unwrap();
+            prop_assert_eq!(canonicalize(&one), canonicalize(&other));
+        }
+    }
+}

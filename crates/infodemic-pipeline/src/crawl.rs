@@ -197,6 +197,8 @@ struct Run<'a> {
     seen_hashes: HashMap<ContentHash, ItemId>,
     /// SimHash fingerprints of recent items (store and run), for near-duplicates.
     recent: Vec<(u64, ItemId)>,
+    /// Texts of this run's new items, to confirm near-duplicates without the store.
+    run_texts: HashMap<ItemId, String>,
     pending: PendingBatch,
     summary: CrawlSummary,
 }
@@ -245,6 +247,7 @@ pub async fn run_crawl(
         seen_urls: HashSet::new(),
         seen_hashes: HashMap::new(),
         recent,
+        run_texts: HashMap::new(),
         pending: PendingBatch::default(),
         summary: CrawlSummary { feeds_total: feeds.len(), ..CrawlSummary::default() },
     };
@@ -459,14 +462,7 @@ impl Run<'_> {
             let same_content = content_stored.or_else(|| self.seen_hashes.get(&item.content_hash).copied());
             let relation = match same_content {
                 Some(canonical) => Some((canonical, Relation::SameContent)),
-                None => item.simhash.and_then(|fingerprint| {
-                    self.recent
-                        .iter()
-                        .map(|(other, id)| (simhash::distance(fingerprint, *other), *id))
-                        .filter(|(distance, _)| *distance <= simhash::NEAR_DUPLICATE_BITS)
-                        .min_by_key(|(distance, _)| *distance)
-                        .map(|(distance, id)| (id, Relation::NearDuplicate { distance }))
-                }),
+                None => self.near_duplicate_of(&item).await?,
             };
             if let Some((canonical, relation)) = relation {
                 self.summary.items_duplicate += 1;
@@ -487,10 +483,42 @@ impl Run<'_> {
             self.seen_hashes.insert(item.content_hash, item.id);
             if let Some(fingerprint) = item.simhash {
                 self.recent.push((fingerprint, item.id));
+                self.run_texts.insert(item.id, item.classifier_input());
             }
             fresh.push(item);
         }
         Ok(fresh)
+    }
+
+    /// The known item `item` nearly copies: fingerprints within `NEAR_DUPLICATE_BITS`,
+    /// confirmed by trigram resemblance (fingerprints of unrelated texts can be close).
+    async fn near_duplicate_of(&mut self, item: &Item) -> Result<Option<(ItemId, Relation)>> {
+        let Some(fingerprint) = item.simhash else { return Ok(None) };
+        let mut candidates: Vec<(u32, ItemId)> = self
+            .recent
+            .iter()
+            .map(|(other, id)| (simhash::distance(fingerprint, *other), *id))
+            .filter(|(distance, _)| *distance <= simhash::NEAR_DUPLICATE_BITS)
+            .collect();
+        candidates.sort_unstable();
+        let text = item.classifier_input();
+        for (distance, id) in candidates.into_iter().take(5) {
+            let other = match self.run_texts.get(&id) {
+                Some(other) => other.clone(),
+                None => {
+                    let store = self.store.clone();
+                    let stored = blocking(move || store.get(id)).await??;
+                    match stored {
+                        Some(scored) => scored.item.classifier_input(),
+                        None => continue,
+                    }
+                }
+            };
+            if simhash::resemblance(&text, &other) >= simhash::MIN_RESEMBLANCE {
+                return Ok(Some((id, Relation::NearDuplicate { distance })));
+            }
+        }
+        Ok(None)
     }
 
     /// Scores the pending items and commits them with their feeds' states.

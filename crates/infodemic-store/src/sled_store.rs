@@ -18,6 +18,8 @@ use crate::records::{
 use crate::{keys, ItemReader, Result, StoreError, StoreStats};
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
+/// Page cache of the database.
+const STORE_CACHE_BYTES: u64 = 128 * 1024 * 1024;
 
 /// Ends an index walk early (scores below the minimum).
 type StopBelow = dyn Fn(&[u8]) -> bool;
@@ -59,7 +61,12 @@ impl SledStore {
     /// [`StoreError::Locked`] when another process holds the directory,
     /// [`StoreError::SchemaTooNew`] for data from a newer build, and sled failures.
     pub fn open(path: &Path) -> Result<(Self, SchemaOutcome)> {
-        let db = sled::Config::new().path(path).open().map_err(|e| open_error(path, &e))?;
+        // sled caches 1 GiB by default; the indexes are small and the OS caches the rest.
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(STORE_CACHE_BYTES)
+            .open()
+            .map_err(|e| open_error(path, &e))?;
         let tree = |name: &str| db.open_tree(name);
         let store = Self {
             path: path.to_path_buf(),
@@ -608,7 +615,7 @@ mod tests {
         let mut old = scored("https://e.org/old", "s1", 1, 0.9);
         old.item.links.clear(); // Schema 1 kept no links or fingerprints.
         old.item.simhash = None;
-                                // What a schema-1 build wrote: a v1 record and its indexes, stamped 1.
+        // What a schema-1 build wrote: a v1 record and its indexes, stamped 1.
         let id = old.item.id;
         store.items.insert(id.as_bytes(), encode(1, &StoredItemV1::from(&old))).unwrap();
         store.by_url.insert(old.item.canonical_url.as_bytes(), id.as_bytes()).unwrap();
