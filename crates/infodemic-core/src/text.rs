@@ -65,7 +65,7 @@ mod properties {
         #[test]
         fn collapsed_text_has_single_inner_spaces_only(text in "\\PC{0,80}") {
             let collapsed = collapse_whitespace(&text);
-            prop_assert_eq!(collapse_whitespace(&collapsed), collapsed.clone(), "idempotent");
+            prop_assert_eq!(&collapse_whitespace(&collapsed), &collapsed, "idempotent");
             prop_assert!(!collapsed.starts_with(' ') && !collapsed.ends_with(' '));
             prop_assert!(!collapsed.contains("  "));
             prop_assert!(!collapsed.chars().any(|c| c.is_whitespace() && c != ' '));
@@ -76,8 +76,8 @@ mod properties {
         #[test]
         fn fingerprints_ignore_case_spacing_and_punctuation(text in "[a-zA-Z .,!?\n\t]{0,60}") {
             let fingerprint = fingerprint_text(&text);
-            prop_assert_eq!(fingerprint_text(&fingerprint), fingerprint.clone(), "idempotent");
-            prop_assert_eq!(fingerprint_text(&text.to_uppercase()), fingerprint.clone());
+            prop_assert_eq!(&fingerprint_text(&fingerprint), &fingerprint, "idempotent");
+            prop_assert_eq!(&fingerprint_text(&text.to_uppercase()), &fingerprint);
             prop_assert_eq!(fingerprint_text(&text.replace(' ', "  ,")), fingerprint);
         }
 
