@@ -79,3 +79,13 @@ fn broken_fixtures_are_feed_errors() {
         }
     }
 }
+
+#[test]
+fn youtube_channel_feeds_keep_the_video_description() {
+    let parsed = parse("youtube.xml").unwrap();
+    assert_eq!(parsed.items.len(), 2);
+    let video = &parsed.items[0];
+    assert_eq!(video.url, "https://www.youtube.com/watch?v=abcDEF12345");
+    assert!(video.text.contains("vaccine schedule is dangerous"), "{:?}", video.text);
+    assert_eq!(video.author.as_deref(), Some("Example Health Channel"));
+}
