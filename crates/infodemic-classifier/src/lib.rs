@@ -29,7 +29,7 @@ pub use error::ClassifierError;
 pub use fake::KeywordClassifier;
 pub use handle::ClassifierHandle;
 pub use manifest::{FileEntry, ModelBundle, ModelFiles, ModelInfo, ModelIo, ModelManifest};
-pub use onnx::{OnnxClassifier, Prediction, SessionOptions};
+pub use onnx::{OnnxClassifier, Prediction, SessionOptions, DEFAULT_BATCH};
 pub use runtime::OrtRuntime;
 
 /// Result type of this crate.

@@ -78,6 +78,10 @@ pub struct ModelInfo {
     /// Vocabulary size the graph expects; a tokenizer of another size is refused.
     #[serde(default)]
     pub vocab_size: Option<usize>,
+    /// Whether a text's outputs are independent of what it is batched with (per-token
+    /// quantisation scales, or none). When false, texts are scored one at a time by default.
+    #[serde(default)]
+    pub batch_invariant: bool,
     /// Anything else (encoder, head, quantization...), kept for `model info`.
     #[serde(flatten)]
     pub extra: toml::Table,

@@ -16,21 +16,24 @@ const MAX_EVIDENCE_CANDIDATES: usize = 16;
 /// Evidence sentences kept per item.
 const EVIDENCE_KEPT: usize = 2;
 
+/// Texts per inference call for a batch-invariant model, when none is asked for.
+pub const DEFAULT_BATCH: usize = 32;
+
 /// How to run a model.
 #[derive(Clone, Copy, Debug)]
 pub struct SessionOptions {
     /// Threads ONNX Runtime may use for one inference.
     pub intra_threads: usize,
-    /// Texts per inference call.
-    pub batch_size: usize,
+    /// Texts per inference call; `None` chooses from the manifest: [`DEFAULT_BATCH`] for a
+    /// batch-invariant model, 1 otherwise (with per-batch quantisation scales a text's score
+    /// would depend on its batch-mates, and the same text must always get the same score).
+    pub batch_size: Option<usize>,
 }
 
 impl Default for SessionOptions {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        // Batch size 1: with dynamic int8 quantisation a text's score depends on its batch-mates
-        // (up to ~0.1), and users must get the same score for the same text every time.
-        Self { intra_threads: cores, batch_size: 1 }
+        Self { intra_threads: cores, batch_size: None }
     }
 }
 
@@ -97,12 +100,19 @@ impl OnnxClassifier {
         check_interface(&session, &manifest)?;
         check_tokenizer(&session, &manifest, &tokenizer, &bundle.tokenizer)?;
         let model = ModelRef { id: manifest.model.id.clone(), version: manifest.model.version.clone() };
-        Ok(Self { session, tokenizer, manifest, model, batch_size: options.batch_size.max(1), evidence: true })
+        let batch_size =
+            options.batch_size.unwrap_or(if manifest.model.batch_invariant { DEFAULT_BATCH } else { 1 }).max(1);
+        Ok(Self { session, tokenizer, manifest, model, batch_size, evidence: true })
     }
 
     /// The manifest the model was verified against.
     pub fn manifest(&self) -> &ModelManifest {
         &self.manifest
+    }
+
+    /// Texts per inference call in use.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
     }
 
     /// Whether texts worth a review get their top sentences scored as evidence (on by

@@ -39,9 +39,9 @@ pub struct EvalArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Texts per inference run
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
-    pub batch_size: u16,
+    /// Texts per inference run [default: from the model, see `classify --help`]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub batch_size: Option<u16>,
 
     /// Threads for inference [default: all cores]
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -168,7 +168,7 @@ pub fn run(args: &EvalArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         }
     });
     let labeled = read_labeled(&args.data, format, args.text_field.as_deref(), &args.label_field)?;
-    let mut options = SessionOptions { batch_size: usize::from(args.batch_size), ..SessionOptions::default() };
+    let mut options = SessionOptions { batch_size: args.batch_size.map(usize::from), ..SessionOptions::default() };
     if let Some(threads) = args.threads {
         options.intra_threads = usize::from(threads);
     }
