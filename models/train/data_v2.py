@@ -26,6 +26,8 @@ F -> 1, T -> 0, U / U(Twitter) dropped (both files).
 from __future__ import annotations
 
 import csv
+import json
+import os
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -35,7 +37,15 @@ import numpy as np
 from data import CONSTRAINT_DIR, DATASETS, normalise
 
 CHENG_DIR = DATASETS / "covid19-rumor-cheng2020"
-SET_ORDER = ("constraint_train", "constraint_val", "cheng_news", "cheng_twitter")
+SET_ORDER = ("constraint_train", "constraint_val", "cheng_news", "cheng_twitter", "extra")
+
+# Labeled JSON lines of the project's own export format (one object per line with `text` and
+# `label`: 1/true/"misinformation"/"fake" or 0/false/"reliable"/"real", the format that
+# `infodemic eval --data` and `infodemic classify --eval` read), e.g. reviewers' verdicts.
+# Colon-separated paths. They join the union model's fit split only (never dev or test), and,
+# being last in SET_ORDER, any text already in a public set is dropped from them.
+EXTRA_ENV = "INFODEMIC_EXTRA_TRAINING"
+_LABELS = {"1": 1, "true": 1, "misinformation": 1, "fake": 1, "0": 0, "false": 0, "reliable": 0, "real": 0}
 SEED = 42
 _QWERTYU = re.compile(r"qwertyu", re.IGNORECASE)
 
@@ -59,6 +69,22 @@ def _fix_placeholder(t: str) -> str:
     return _QWERTYU.sub(lambda m: "That" if m.group(0)[0].isupper() else "that", t)
 
 
+def read_extra() -> list[tuple[str, int]]:
+    rows: list[tuple[str, int]] = []
+    for path in filter(None, os.environ.get(EXTRA_ENV, "").split(":")):
+        with open(path, encoding="utf-8") as f:
+            for number, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                obj = json.loads(line)
+                label = _LABELS.get(str(obj.get("label")).strip().lower())
+                text = obj.get("text")
+                if label is None or not isinstance(text, str):
+                    raise SystemExit(f"{path}:{number}: need `text` and a `label` of 1/misinformation/fake or 0/reliable/real")
+                rows.append((text, label))
+    return rows
+
+
 def read_raw() -> dict[str, list[tuple[str, int]]]:
     raw: dict[str, list[tuple[str, int]]] = {}
     m_c = {"fake": 1, "real": 0}
@@ -72,6 +98,7 @@ def read_raw() -> dict[str, list[tuple[str, int]]]:
     with open(CHENG_DIR / "twitter.csv", encoding="utf-8-sig", newline="") as f:
         raw["cheng_twitter"] = [(_fix_placeholder(r["content"]), m[r["label"].strip()]) for r in csv.DictReader(f)
                                 if r["label"].strip() in m and r["content"].strip()]
+    raw["extra"] = read_extra()
     return raw
 
 
@@ -141,6 +168,7 @@ def load_parts() -> tuple[dict[str, Part], dict]:
         "cheng_train": _take("cheng_train", cheng, tr),
         "cheng_dev": _take("cheng_dev", cheng, dv),
         "cheng_test": _take("cheng_test", cheng, te),
+        "extra_fit": parts["extra"],
     }
     return out, stats
 
@@ -154,7 +182,7 @@ PROTOCOLS = {
                        "cheng_dev": "cross-source dev"}),
     "P2_cheng": (["cheng_train"], ["cheng_dev"],
                  {"constraint_val": "cross-source", "cheng_test": "in-domain", "ctrain_dev": "cross-source dev"}),
-    "P3_union": (["ctrain_fit", "cheng_train"], ["ctrain_dev", "cheng_dev"],
+    "P3_union": (["ctrain_fit", "cheng_train", "extra_fit"], ["ctrain_dev", "cheng_dev"],
                  {"constraint_val": "held-out", "cheng_test": "held-out"}),
 }
 

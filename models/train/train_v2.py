@@ -208,7 +208,7 @@ def write_outputs(report: dict, d, tok_sha: str) -> None:
     met = opt["metrics"]
     cal, thr, sets = met["calibration"], met["thresholds"], met["sets"]
     stats = {n: p.stats() for n, p in d.parts.items()}
-    fit_n = stats["ctrain_fit"]["n"] + stats["cheng_train"]["n"]
+    fit_n = stats["ctrain_fit"]["n"] + stats["cheng_train"]["n"] + stats.get("extra_fit", {}).get("n", 0)
     gs_info = report["training_info"]
     toml = f"""\
 [model]
@@ -247,7 +247,7 @@ value = {thr['review']:.2f}
 dev_precision = {sets['dev']['review']['precision']:.4f}
 dev_recall = {sets['dev']['review']['recall']:.4f}
 
-[thresholds.flag]     # likely misinformation: lowest threshold with dev precision >= {exp_v2.FLAG_PRECISION:.2f}
+[thresholds.flag]     # likely misinformation: the threshold with the best dev F1 (misinformation class)
 value = {thr['flag']:.2f}
 dev_precision = {sets['dev']['flag']['precision']:.4f}
 dev_recall = {sets['dev']['flag']['recall']:.4f}

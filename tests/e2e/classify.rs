@@ -17,6 +17,14 @@ fn classify_stdin(args: &[&str], input: &str) -> std::process::Output {
     child.wait_with_output().unwrap()
 }
 
+/// The served model's flag threshold, as `model info --json` reports it.
+fn flag_threshold() -> f64 {
+    let data = tempfile::tempdir().unwrap();
+    let output = infodemic(data.path()).args(["model", "info", "--json"]).output().unwrap();
+    let manifest = json_lines(&output).remove(0);
+    manifest["thresholds"]["flag"]["value"].as_f64().unwrap()
+}
+
 #[test]
 fn plain_lines_get_one_json_object_each_in_order() {
     let input = "Drinking bleach cures coronavirus, doctors hide it.\n\n\
@@ -25,12 +33,13 @@ fn plain_lines_get_one_json_object_each_in_order() {
     let output = classify_stdin(&["--json"], input);
     assert!(output.status.success(), "{}", stderr(&output));
     let results = json_lines(&output);
+    let flag = flag_threshold();
     assert_eq!(results.len(), 3, "the blank line is not a text");
     assert_eq!(results.iter().map(|r| r["line"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 3, 4]);
     for result in &results {
         let score = result["score"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&score));
-        assert_eq!(result["flagged"], score >= 0.81, "the v2 manifest's flag threshold");
+        assert_eq!(result["flagged"], score >= flag, "the manifest's flag threshold");
     }
     assert!(results[0]["score"].as_f64().unwrap() > results[1]["score"].as_f64().unwrap());
 }

@@ -17,7 +17,7 @@ const MAX_EVIDENCE_CANDIDATES: usize = 16;
 const EVIDENCE_KEPT: usize = 2;
 
 /// Texts per inference call for a batch-invariant model, when none is asked for.
-pub const DEFAULT_BATCH: usize = 32;
+pub const DEFAULT_BATCH: usize = 8;
 
 /// How to run a model.
 #[derive(Clone, Copy, Debug)]

@@ -45,7 +45,7 @@ pub struct ClassifyArgs {
     #[arg(long, value_parser = threshold_arg)]
     pub threshold: Option<f32>,
 
-    /// Texts per inference run [default: 32 for a batch-invariant model, else 1, so that a
+    /// Texts per inference run [default: 8 for a batch-invariant model, else 1, so that a
     /// text's score never depends on what it is scored with]
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub batch_size: Option<u16>,

@@ -39,7 +39,7 @@ pub struct CrawlArgs {
     #[arg(long, value_name = "MIB", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub max_body_mib: u64,
 
-    /// Texts per inference run [default: 32 for a batch-invariant model, else 1, so that a
+    /// Texts per inference run [default: 8 for a batch-invariant model, else 1, so that a
     /// text's score never depends on what it is scored with]
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub batch_size: Option<u16>,
