@@ -25,17 +25,65 @@ pub struct Normalized {
 /// Normalises every entry of `feed`. Relative links resolve against `base` (the URL the
 /// feed was fetched from, after redirects).
 pub fn normalize_feed(feed: Feed, spec: &FeedSpec, base: &Url, fetched_at: DateTime<Utc>) -> Normalized {
-    let feed_language = feed.language.clone();
+    let language = feed.language;
+    unique(feed.entries.iter().map(|entry| normalize_entry(entry, spec, base, language.as_deref(), fetched_at)))
+}
+
+/// Normalises the posts of one source page, like [`normalize_feed`] does for entries.
+pub fn normalize_posts(posts: Vec<RawPost>, spec: &FeedSpec, fetched_at: DateTime<Utc>) -> Normalized {
+    unique(posts.into_iter().map(|post| normalize_post(post, spec, fetched_at)))
+}
+
+/// Keeps the first item per canonical URL, counting repeats and entries that gave none.
+fn unique(items: impl Iterator<Item = Option<Item>>) -> Normalized {
     let mut seen = HashSet::new();
     let mut out = Normalized::default();
-    for entry in feed.entries {
-        match normalize_entry(&entry, spec, base, feed_language.as_deref(), fetched_at) {
+    for item in items {
+        match item {
             Some(item) if seen.insert(item.canonical_url.clone()) => out.items.push(item),
             Some(_) => out.duplicates_in_feed += 1,
             None => out.skipped += 1,
         }
     }
     out
+}
+
+/// What every source gives for one item, before the derived fields.
+struct Parts {
+    url: Url,
+    title: String,
+    body: String,
+    published: Option<DateTime<Utc>>,
+    author: Option<String>,
+    declared_language: Option<String>,
+    links: Vec<String>,
+}
+
+/// The item of `parts`: canonical URL and id, content hash, SimHash, and the language
+/// detected (else the one declared); `None` without any text.
+fn build(parts: Parts, spec: &FeedSpec, fetched_at: DateTime<Utc>) -> Option<Item> {
+    let Parts { url, title, body, published, author, declared_language, links } = parts;
+    if title.is_empty() && body.is_empty() {
+        return None;
+    }
+    let canonical_url = url_canon::canonicalize(&url).to_string();
+    let both = format!("{title} {body}");
+    let language = detect_language(&both).or_else(|| declared_language.as_deref().map(primary_subtag));
+    Some(Item {
+        id: ItemId::from_canonical_url(&canonical_url),
+        url: url.to_string(),
+        content_hash: ContentHash::of(&title, &body),
+        simhash: infodemic_core::simhash::simhash(&both),
+        canonical_url,
+        title,
+        text: body,
+        published,
+        fetched_at,
+        author,
+        source: spec.id.clone(),
+        language,
+        links,
+    })
 }
 
 /// Normalises one entry; `None` when it has no usable link or no text at all.
@@ -47,8 +95,6 @@ pub fn normalize_entry(
     fetched_at: DateTime<Utc>,
 ) -> Option<Item> {
     let url = entry_link(entry, base)?;
-    let canonical_url = url_canon::canonicalize(&url).to_string();
-    let title = entry.title.as_ref().map(text_of).unwrap_or_default();
     let body_html = entry
         .content
         .as_ref()
@@ -58,10 +104,6 @@ pub fn normalize_entry(
         // YouTube and podcast feeds carry their text as a media description.
         .or_else(|| entry.media.iter().find_map(|m| m.description.as_ref()).map(|d| d.content.as_str()))
         .unwrap_or_default();
-    let body = html_to_text(body_html);
-    if title.is_empty() && body.is_empty() {
-        return None;
-    }
     let author = entry
         .authors
         .iter()
@@ -69,44 +111,22 @@ pub fn normalize_entry(
         .find_map(|person| person.name.as_deref().map(text::collapse_whitespace))
         .filter(|name| !name.is_empty());
     let declared_language = entry.language.as_deref().or(feed_language).or(spec.language.as_deref());
-    let language = detect_language(&format!("{title} {body}")).or_else(|| declared_language.map(primary_subtag));
-    let simhash = infodemic_core::simhash::simhash(&format!("{title} {body}"));
-    Some(Item {
-        id: ItemId::from_canonical_url(&canonical_url),
-        url: url.to_string(),
-        content_hash: ContentHash::of(&title, &body),
-        canonical_url,
-        title,
-        text: body,
-        published: entry.published.or(entry.updated),
-        fetched_at,
-        author,
-        source: spec.id.clone(),
-        language,
+    let parts = Parts {
         links: html_links(body_html, &url, url.as_str()),
-        simhash,
-    })
-}
-
-/// Normalises the posts of one source page, like [`normalize_feed`] does for entries.
-pub fn normalize_posts(posts: Vec<RawPost>, spec: &FeedSpec, fetched_at: DateTime<Utc>) -> Normalized {
-    let mut seen = HashSet::new();
-    let mut out = Normalized::default();
-    for post in posts {
-        match normalize_post(post, spec, fetched_at) {
-            Some(item) if seen.insert(item.canonical_url.clone()) => out.items.push(item),
-            Some(_) => out.duplicates_in_feed += 1,
-            None => out.skipped += 1,
-        }
-    }
-    out
+        title: entry.title.as_ref().map(text_of).unwrap_or_default(),
+        body: html_to_text(body_html),
+        published: entry.published.or(entry.updated),
+        author,
+        declared_language: declared_language.map(str::to_owned),
+        url,
+    };
+    build(parts, spec, fetched_at)
 }
 
 /// Normalises a post of a source beyond RSS (Mastodon, Reddit, Telegram, HTML pages); `None`
 /// without a usable URL or any text. Posts have no titles: the first sentence stands in.
 pub fn normalize_post(post: RawPost, spec: &FeedSpec, fetched_at: DateTime<Utc>) -> Option<Item> {
     let url = Url::parse(&post.url).ok().filter(|u| matches!(u.scheme(), "http" | "https"))?;
-    let canonical_url = url_canon::canonicalize(&url).to_string();
     let body = match (&post.html, &post.text) {
         (Some(html), _) => html_to_text(html),
         (None, Some(text)) => text::collapse_whitespace(text),
@@ -114,27 +134,16 @@ pub fn normalize_post(post: RawPost, spec: &FeedSpec, fetched_at: DateTime<Utc>)
     };
     let title =
         post.title.as_deref().map(html_to_text).filter(|t| !t.is_empty()).unwrap_or_else(|| first_sentence(&body));
-    if title.is_empty() && body.is_empty() {
-        return None;
-    }
-    let language = detect_language(&format!("{title} {body}"))
-        .or_else(|| post.language.as_deref().or(spec.language.as_deref()).map(primary_subtag));
-    let simhash = infodemic_core::simhash::simhash(&format!("{title} {body}"));
-    Some(Item {
-        id: ItemId::from_canonical_url(&canonical_url),
-        url: url.to_string(),
-        content_hash: ContentHash::of(&title, &body),
-        canonical_url,
+    let parts = Parts {
+        url,
         title,
-        text: body,
+        body,
         published: post.published,
-        fetched_at,
         author: post.author,
-        source: spec.id.clone(),
-        language,
-        simhash,
+        declared_language: post.language.or_else(|| spec.language.clone()),
         links: post.links,
-    })
+    };
+    build(parts, spec, fetched_at)
 }
 
 /// The first sentence, at most 120 characters.
