@@ -120,17 +120,35 @@ async fn watch_polls_until_sigterm_and_shuts_down_cleanly() {
     });
     let lines = tokio::time::timeout(std::time::Duration::from_secs(120), lines).await.unwrap().unwrap();
     assert!(lines.iter().any(|l| l.contains("items_new=3")), "{lines:?}");
+
+    // While it runs, other commands go through its local API.
+    assert!(data.path().join("service.json").exists());
+    let mut query = infodemic(data.path());
+    query.args(["query", "--json"]);
+    let output = run(query).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(json_lines(&output).len(), 3);
+    let mut add = infodemic(data.path());
+    add.args(["feeds", "add", &format!("{}/feeds/misinfo.xml", server.uri()), "--id", "added-while-running"]);
+    let output = run(add).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mut list = infodemic(data.path());
+    list.args(["feeds", "list", "--json"]);
+    assert_eq!(json_lines(&run(list).await).len(), 2);
     let status = std::process::Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
     assert!(status.success());
     let exit = tokio::task::spawn_blocking(move || child.0.wait()).await.unwrap().unwrap();
     assert!(exit.success(), "{exit:?}");
 
-    // The store is whole and the feed is scheduled.
+    // The store is whole, the feed is scheduled, and the service is gone with the process.
+    assert!(!data.path().join("service.json").exists());
     let mut list = infodemic(data.path());
     list.args(["feeds", "list", "--json"]);
     let feeds = json_lines(&run(list).await);
-    assert_eq!(feeds[0]["items_stored"], 3);
-    assert!(feeds[0]["next_poll"].is_string());
+    let first = feeds.iter().find(|f| f["id"] != "added-while-running").unwrap();
+    assert_eq!(first["items_stored"], 3);
+    assert!(first["next_poll"].is_string());
+    assert!(feeds.iter().any(|f| f["id"] == "added-while-running"));
 }
 
 /// Kills the child if the test fails before it exits, so no watcher outlives its test.

@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use infodemic_classifier::SessionOptions;
+use infodemic_core::FeedSpec;
 use infodemic_pipeline::{load_model, LoadedModel};
-use infodemic_store::SledStore;
+use infodemic_service::ServiceClient;
+use infodemic_store::{ItemReader, SledStore, StoreError};
 
 use crate::cli::GlobalArgs;
 use crate::exit::UsageError;
@@ -40,8 +42,74 @@ impl GlobalArgs {
         self.open_store().map(Some)
     }
 
+    /// The store, or the running `watch` that holds it: `None` when there is no store yet.
+    pub fn open_backend(&self, create: bool) -> anyhow::Result<Option<Backend>> {
+        let dir = self.data_dir()?;
+        if !create && !dir.join("store").exists() {
+            return Ok(None);
+        }
+        match self.open_store() {
+            Ok(store) => Ok(Some(Backend::Local(store))),
+            Err(error)
+                if error.downcast_ref::<StoreError>().is_some_and(|e| matches!(e, StoreError::Locked { .. })) =>
+            {
+                match ServiceClient::discover(&dir)? {
+                    Some(client) => {
+                        tracing::debug!(message = "Store in use; asking the running service.");
+                        Ok(Some(Backend::Service(client)))
+                    }
+                    None => Err(error),
+                }
+            }
+            Err(error) => Err(error),
+        }
+    }
+
     /// Locates, verifies and loads the model.
     pub fn load_model(&self, options: SessionOptions) -> anyhow::Result<LoadedModel> {
         Ok(load_model(self.ort_lib.as_deref(), self.model.as_deref(), options)?)
+    }
+}
+
+/// Where reading commands get their answers: the store itself, or the running service.
+#[derive(Debug)]
+pub enum Backend {
+    /// This process opened the store.
+    Local(SledStore),
+    /// `watch` holds the store; its local API answers.
+    Service(ServiceClient),
+}
+
+impl Backend {
+    /// The read side.
+    pub fn reader(&self) -> &dyn ItemReader {
+        match self {
+            Backend::Local(store) => store,
+            Backend::Service(client) => client,
+        }
+    }
+
+    /// Subscribed feeds.
+    pub fn subscriptions(&self) -> Result<Vec<FeedSpec>, StoreError> {
+        match self {
+            Backend::Local(store) => store.subscriptions(),
+            Backend::Service(client) => client.subscriptions(),
+        }
+    }
+
+    /// Subscribes; `true` when new.
+    pub fn put_subscription(&self, spec: &FeedSpec) -> Result<bool, StoreError> {
+        match self {
+            Backend::Local(store) => store.put_subscription(spec),
+            Backend::Service(client) => client.put_subscription(spec),
+        }
+    }
+
+    /// Unsubscribes; `true` when it was subscribed.
+    pub fn remove_subscription(&self, id: &str) -> Result<bool, StoreError> {
+        match self {
+            Backend::Local(store) => store.remove_subscription(id),
+            Backend::Service(client) => client.remove_subscription(id),
+        }
     }
 }

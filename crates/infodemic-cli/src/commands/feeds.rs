@@ -11,7 +11,6 @@ use clap::{Args, Subcommand};
 use infodemic_core::text::ellipsize;
 use infodemic_core::{FeedCategory, FeedKind, FeedSpec, FeedState, RelevanceFilter, SourceId};
 use infodemic_pipeline::{check_feed, feeds_from_opml, feeds_to_opml, load_catalogue, FetchConfig};
-use infodemic_store::ItemReader;
 use serde::Serialize;
 use url::Url;
 
@@ -187,8 +186,8 @@ pub fn run(args: &FeedsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             spec.tags = add.tags.clone();
             spec.full_text = add.full_text;
             spec.relevance = add.relevance;
-            let store = global.open_store()?;
-            let new = store.put_subscription(&spec)?;
+            let backend = global.open_backend(true)?.context("no store")?;
+            let new = backend.put_subscription(&spec)?;
             let mut out = io::stdout().lock();
             writeln!(
                 out,
@@ -201,8 +200,8 @@ pub fn run(args: &FeedsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             Ok(Exit::Success)
         }
         FeedsCommand::Remove { id } => {
-            let store = global.open_store()?;
-            if !store.remove_subscription(id)? {
+            let backend = global.open_backend(true)?.context("no store")?;
+            if !backend.remove_subscription(id)? {
                 return Err(UsageError(format!("no subscription `{id}` (see infodemic feeds list)")).into());
             }
             writeln!(io::stdout().lock(), "unsubscribed: {id} (its items stay)")?;
@@ -218,8 +217,8 @@ pub fn run(args: &FeedsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             subscribe_all(global, &feeds, &file.display().to_string())
         }
         FeedsCommand::ExportOpml { output } => {
-            let feeds = match global.open_existing_store()? {
-                Some(store) => store.subscriptions()?,
+            let feeds = match global.open_backend(false)? {
+                Some(backend) => backend.subscriptions()?,
                 None => Vec::new(),
             };
             let document = feeds_to_opml(&feeds, "infodemic subscriptions");
@@ -236,18 +235,18 @@ pub fn run(args: &FeedsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
 }
 
 fn subscribe_all(global: &GlobalArgs, feeds: &[FeedSpec], from: &str) -> anyhow::Result<Exit> {
-    let store = global.open_store()?;
+    let backend = global.open_backend(true)?.context("no store")?;
     let mut added = 0;
     for spec in feeds {
-        added += usize::from(store.put_subscription(spec)?);
+        added += usize::from(backend.put_subscription(spec)?);
     }
     writeln!(io::stdout().lock(), "{} feeds in {from}: {added} new, {} updated", feeds.len(), feeds.len() - added)?;
     Ok(Exit::Success)
 }
 
 fn list(global: &GlobalArgs, json: bool) -> anyhow::Result<Exit> {
-    let (subscriptions, states) = match global.open_existing_store()? {
-        Some(store) => (store.subscriptions()?, store.feed_states()?),
+    let (subscriptions, states) = match global.open_backend(false)? {
+        Some(backend) => (backend.subscriptions()?, backend.reader().feed_states()?),
         None => (Vec::new(), Vec::new()),
     };
     let mut states: HashMap<SourceId, FeedState> = states.into_iter().map(|s| (s.source.clone(), s)).collect();

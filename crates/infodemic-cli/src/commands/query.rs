@@ -5,7 +5,6 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
 use infodemic_core::{ItemQuery, SortOrder, SourceId};
-use infodemic_store::ItemReader;
 
 use crate::cli::GlobalArgs;
 use crate::exit::Exit;
@@ -106,8 +105,8 @@ pub fn run(args: QueryArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             Sort::Score => SortOrder::Score,
         },
     };
-    let items = match global.open_existing_store()? {
-        Some(store) => store.query(&query)?,
+    let items = match global.open_backend(false)? {
+        Some(backend) => backend.reader().query(&query)?,
         None => Vec::new(),
     };
     let mut out = std::io::stdout().lock();

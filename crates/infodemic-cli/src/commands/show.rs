@@ -4,7 +4,6 @@ use std::io::Write;
 
 use clap::Args;
 use infodemic_core::ItemId;
-use infodemic_store::ItemReader;
 
 use crate::cli::GlobalArgs;
 use crate::exit::{Exit, UsageError};
@@ -26,8 +25,9 @@ fn id_arg(value: &str) -> Result<ItemId, String> {
 }
 
 pub fn run(args: &ShowArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
-    let found = match global.open_existing_store()? {
-        Some(store) => store.get(args.id)?.map(|scored| (scored, store.appearances(args.id))),
+    let backend = global.open_backend(false)?;
+    let found = match &backend {
+        Some(backend) => backend.reader().get(args.id)?.map(|scored| (scored, backend.reader().appearances(args.id))),
         None => None,
     };
     let Some((scored, appearances)) = found else {

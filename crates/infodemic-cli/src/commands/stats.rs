@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use clap::Args;
-use infodemic_store::{ItemReader, StoreStats};
+use infodemic_store::StoreStats;
 
 use crate::cli::GlobalArgs;
 use crate::exit::Exit;
@@ -21,8 +21,8 @@ pub struct StatsArgs {
 }
 
 pub fn run(args: &StatsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
-    let stats = match global.open_existing_store()? {
-        Some(store) => store.stats()?,
+    let stats = match global.open_backend(false)? {
+        Some(backend) => backend.reader().stats()?,
         None => StoreStats::default(),
     };
     let mut out = std::io::stdout().lock();

@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::Args;
 use infodemic_classifier::{ClassifierHandle, SessionOptions};
 use infodemic_pipeline::{watch, CrawlOptions, FetchConfig, NoProgress, WatchOptions};
+use infodemic_service::serve;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::GlobalArgs;
@@ -23,6 +24,10 @@ pub struct WatchArgs {
     /// Seconds between two requests to the same host (robots.txt Crawl-delay can raise it)
     #[arg(long, value_name = "SECS", env = "INFODEMIC_HOST_DELAY", default_value_t = 1.0, value_parser = delay_arg)]
     pub host_delay: f64,
+
+    /// Do not serve the local API (other commands then cannot read the store while this runs)
+    #[arg(long)]
+    pub no_api: bool,
 
     /// Threads for inference [default: all cores]
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -58,11 +63,23 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     };
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let data_dir = global.data_dir()?;
     let summary = runtime.block_on(async {
         let cancel = CancellationToken::new();
         tokio::spawn(crate::commands::crawl::stop_on_signals(cancel.clone()));
+        // Other commands read through this while we hold the store.
+        let service = if args.no_api {
+            None
+        } else {
+            Some(serve(store.clone(), &data_dir, cancel.clone()).await.context("cannot start the local API")?)
+        };
         tracing::info!(message = "Watching.", data_dir = %store.path().display());
-        watch(&store, &classifier, &watch_options, &NoProgress, cancel).await
+        let summary = watch(&store, &classifier, &watch_options, &NoProgress, cancel.clone()).await;
+        cancel.cancel();
+        if let Some(service) = service {
+            service.stopped().await;
+        }
+        Ok::<_, anyhow::Error>(summary?)
     })?;
     tracing::info!(
         message = "Stopped.",

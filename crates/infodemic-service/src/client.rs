@@ -1,0 +1,145 @@
+//! The CLI's side: [`ItemReader`] (and subscription changes) over the local API.
+
+use std::path::Path;
+use std::time::Duration;
+
+use infodemic_core::{Appearance, FeedSpec, FeedState, ItemId, ItemQuery, ScoredItem};
+use infodemic_store::{ItemReader, StoreError, StoreStats};
+use serde::de::DeserializeOwned;
+
+use crate::{ServiceError, ServiceInfo};
+
+/// A connection to the running service.
+#[derive(Debug)]
+pub struct ServiceClient {
+    base: String,
+    token: String,
+    agent: ureq::Agent,
+}
+
+impl ServiceClient {
+    /// The service announced in `data_dir`, if one is running there and answers.
+    ///
+    /// # Errors
+    /// A malformed info file.
+    pub fn discover(data_dir: &Path) -> Result<Option<Self>, ServiceError> {
+        let Some(info) = ServiceInfo::read(data_dir)? else { return Ok(None) };
+        let agent = ureq::Agent::new_with_config(
+            ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(60))).build(),
+        );
+        let client = Self { base: format!("http://{}", info.address), token: info.token, agent };
+        // A file left by a process that died is not a service.
+        let alive = client.agent.get(format!("{}/v1/health", client.base)).call().is_ok();
+        Ok(alive.then_some(client))
+    }
+
+    fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, StoreError> {
+        let mut response = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .call()
+            .map_err(remote)?;
+        response.body_mut().read_json().map_err(remote)
+    }
+
+    fn post<T: DeserializeOwned>(&self, path: &str, body: &impl serde::Serialize) -> Result<T, StoreError> {
+        let mut response = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .send_json(body)
+            .map_err(remote)?;
+        response.body_mut().read_json().map_err(remote)
+    }
+
+    /// Every subscribed feed.
+    ///
+    /// # Errors
+    /// The service's error, or an unreachable service.
+    pub fn subscriptions(&self) -> Result<Vec<FeedSpec>, StoreError> {
+        self.get("/v1/feeds/subscriptions")
+    }
+
+    /// Subscribes; `true` when new.
+    ///
+    /// # Errors
+    /// The service's error, or an unreachable service.
+    pub fn put_subscription(&self, spec: &FeedSpec) -> Result<bool, StoreError> {
+        self.post("/v1/feeds/subscriptions", spec)
+    }
+
+    /// Unsubscribes; `true` when it was subscribed.
+    ///
+    /// # Errors
+    /// The service's error, or an unreachable service.
+    pub fn remove_subscription(&self, id: &str) -> Result<bool, StoreError> {
+        let mut response = self
+            .agent
+            .delete(format!("{}/v1/feeds/subscriptions/{}", self.base, encode_segment(id)))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .call()
+            .map_err(remote)?;
+        response.body_mut().read_json().map_err(remote)
+    }
+}
+
+#[allow(clippy::needless_pass_by_value)] // Used as `map_err(remote)`.
+fn remote(error: ureq::Error) -> StoreError {
+    StoreError::Remote(error.to_string())
+}
+
+/// Source ids may hold `/` and `:` (`host:port/path`): percent-encode for a path segment.
+fn encode_segment(id: &str) -> String {
+    id.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+impl ItemReader for ServiceClient {
+    fn get(&self, id: ItemId) -> Result<Option<ScoredItem>, StoreError> {
+        match self
+            .agent
+            .get(format!("{}/v1/items/{id}", self.base))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .call()
+        {
+            Ok(mut response) => response.body_mut().read_json().map(Some).map_err(remote),
+            Err(ureq::Error::StatusCode(404)) => Ok(None),
+            Err(error) => Err(remote(error)),
+        }
+    }
+
+    fn query(&self, query: &ItemQuery) -> Result<Vec<ScoredItem>, StoreError> {
+        self.post("/v1/items/query", query)
+    }
+
+    fn stats(&self) -> Result<StoreStats, StoreError> {
+        self.get("/v1/stats")
+    }
+
+    fn appearances(&self, id: ItemId) -> Result<Vec<Appearance>, StoreError> {
+        self.get(&format!("/v1/items/{id}/appearances"))
+    }
+
+    fn feed_states(&self) -> Result<Vec<FeedState>, StoreError> {
+        self.get("/v1/feeds/states")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_encoded_for_paths() {
+        assert_eq!(encode_segment("127.0.0.1:80/feeds/a.xml"), "127.0.0.1%3A80%2Ffeeds%2Fa.xml");
+        assert_eq!(encode_segment("who-news"), "who-news");
+    }
+}

@@ -1,0 +1,177 @@
+//! The HTTP side: axum on 127.0.0.1, bearer token, store calls on the blocking pool.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Path as UrlPath, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use infodemic_core::{FeedSpec, ItemId, ItemQuery};
+use infodemic_store::{ItemReader, SledStore, StoreError};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::{ServiceError, ServiceInfo};
+
+#[derive(Clone)]
+struct AppState {
+    store: SledStore,
+    token: Arc<str>,
+}
+
+/// A running service; it stops when its cancellation token fires.
+#[derive(Debug)]
+pub struct ServiceHandle {
+    /// Where it listens.
+    pub info: ServiceInfo,
+    data_dir: PathBuf,
+    task: JoinHandle<()>,
+}
+
+impl ServiceHandle {
+    /// Waits for the server to finish (after cancellation) and removes `service.json`.
+    pub async fn stopped(self) {
+        let _ = self.task.await;
+        ServiceInfo::remove(&self.data_dir);
+    }
+}
+
+/// Starts serving `store` on 127.0.0.1 and announces it in `data_dir/service.json`.
+///
+/// # Errors
+/// When the socket cannot be bound or the info file written.
+pub async fn serve(
+    store: SledStore,
+    data_dir: &Path,
+    cancel: CancellationToken,
+) -> Result<ServiceHandle, ServiceError> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let token: String = (0..32).map(|_| char::from(b"0123456789abcdef"[fastrand::usize(..16)])).collect();
+    let info = ServiceInfo {
+        address: listener.local_addr()?.to_string(),
+        pid: std::process::id(),
+        token: token.clone(),
+        started: chrono::Utc::now(),
+    };
+    info.write(data_dir)?;
+    let state = AppState { store, token: token.into() };
+    let router = Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/items/query", post(query))
+        .route("/v1/items/{id}", get(item))
+        .route("/v1/items/{id}/appearances", get(appearances))
+        .route("/v1/stats", get(stats))
+        .route("/v1/feeds/states", get(feed_states))
+        .route("/v1/feeds/subscriptions", get(subscriptions).post(subscribe))
+        .route("/v1/feeds/subscriptions/{id}", delete(unsubscribe))
+        .with_state(state);
+    let task = tokio::spawn(async move {
+        let shutdown = cancel.cancelled_owned();
+        if let Err(error) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
+            tracing::warn!(message = "Local API stopped.", %error);
+        }
+    });
+    tracing::info!(message = "Local API listening.", address = %info.address);
+    Ok(ServiceHandle { info, data_dir: data_dir.to_path_buf(), task })
+}
+
+/// Every route but health needs `Authorization: Bearer <token>`.
+struct Authorized;
+
+impl FromRequestParts<AppState> for Authorized {
+    type Rejection = StatusCode;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let presented = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if presented == Some(&*state.token) {
+            Ok(Authorized)
+        } else {
+            Err(StatusCode::UNAUTHORIZED)
+        }
+    }
+}
+
+/// A store failure as an HTTP answer.
+struct Failure(String);
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        (StatusCode::INTERNAL_SERVER_ERROR, self.0).into_response()
+    }
+}
+
+async fn blocking<T, F>(store: &SledStore, work: F) -> Result<T, Failure>
+where
+    F: FnOnce(&SledStore) -> Result<T, StoreError> + Send + 'static,
+    T: Send + 'static,
+{
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || work(&store))
+        .await
+        .map_err(|e| Failure(e.to_string()))?
+        .map_err(|e| Failure(e.to_string()))
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+async fn query(
+    _: Authorized,
+    State(state): State<AppState>,
+    Json(query): Json<ItemQuery>,
+) -> Result<impl IntoResponse, Failure> {
+    Ok(Json(blocking(&state.store, move |store| store.query(&query)).await?))
+}
+
+async fn item(_: Authorized, State(state): State<AppState>, UrlPath(id): UrlPath<String>) -> Result<Response, Failure> {
+    let Ok(id) = id.parse::<ItemId>() else { return Ok(StatusCode::BAD_REQUEST.into_response()) };
+    Ok(match blocking(&state.store, move |store| store.get(id)).await? {
+        Some(scored) => Json(scored).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    })
+}
+
+async fn appearances(
+    _: Authorized,
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, Failure> {
+    let Ok(id) = id.parse::<ItemId>() else { return Ok(StatusCode::BAD_REQUEST.into_response()) };
+    Ok(Json(blocking(&state.store, move |store| store.appearances(id)).await?).into_response())
+}
+
+async fn stats(_: Authorized, State(state): State<AppState>) -> Result<impl IntoResponse, Failure> {
+    Ok(Json(blocking(&state.store, |store| store.stats()).await?))
+}
+
+async fn feed_states(_: Authorized, State(state): State<AppState>) -> Result<impl IntoResponse, Failure> {
+    Ok(Json(blocking(&state.store, |store| store.feed_states()).await?))
+}
+
+async fn subscriptions(_: Authorized, State(state): State<AppState>) -> Result<impl IntoResponse, Failure> {
+    Ok(Json(blocking(&state.store, |store| store.subscriptions()).await?))
+}
+
+async fn subscribe(
+    _: Authorized,
+    State(state): State<AppState>,
+    Json(spec): Json<FeedSpec>,
+) -> Result<impl IntoResponse, Failure> {
+    Ok(Json(blocking(&state.store, move |store| store.put_subscription(&spec)).await?))
+}
+
+async fn unsubscribe(
+    _: Authorized,
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<impl IntoResponse, Failure> {
+    Ok(Json(blocking(&state.store, move |store| store.remove_subscription(&id)).await?))
+}
