@@ -1,6 +1,6 @@
 //! A deterministic stand-in for tests of the pipeline and the store: no model files needed.
 
-use infodemic_core::{Classification, ModelRef};
+use infodemic_core::{Classification, DecisionPolicy, ModelRef};
 
 use crate::{Classify, Result};
 
@@ -46,6 +46,9 @@ impl Classify for KeywordClassifier {
                     language_supported: true,
                     evidence: Vec::new(),
                     claim_match: None,
+                    claim: None,
+                    refute: None,
+                    reasons: Vec::new(),
                 }
             })
             .collect())
@@ -53,5 +56,9 @@ impl Classify for KeywordClassifier {
 
     fn model(&self) -> &ModelRef {
         &self.model
+    }
+
+    fn policy(&self) -> DecisionPolicy {
+        DecisionPolicy { review: 0.5, flag: 0.5, ..DecisionPolicy::default() }
     }
 }

@@ -1,6 +1,6 @@
 //! An async front for a classifier running on its own thread.
 
-use infodemic_core::{Classification, ModelRef};
+use infodemic_core::{Classification, DecisionPolicy, ModelRef};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{ClassifierError, Classify, Result};
@@ -17,6 +17,7 @@ struct Job {
 pub struct ClassifierHandle {
     jobs: mpsc::Sender<Job>,
     model: ModelRef,
+    policy: DecisionPolicy,
 }
 
 impl ClassifierHandle {
@@ -27,6 +28,7 @@ impl ClassifierHandle {
     pub fn spawn(mut classifier: Box<dyn Classify>, queue: usize) -> std::io::Result<Self> {
         let (jobs, mut receiver) = mpsc::channel::<Job>(queue.max(1));
         let model = classifier.model().clone();
+        let policy = classifier.policy();
         std::thread::Builder::new().name("infodemic-classifier".to_owned()).spawn(move || {
             while let Some(job) = receiver.blocking_recv() {
                 let result = classifier.classify(&job.texts);
@@ -34,7 +36,7 @@ impl ClassifierHandle {
                 let _ = job.reply.send(result);
             }
         })?;
-        Ok(Self { jobs, model })
+        Ok(Self { jobs, model, policy })
     }
 
     /// Classifies `texts` on the worker thread; waits (without blocking the runtime) while the
@@ -51,5 +53,10 @@ impl ClassifierHandle {
     /// The model behind the scores.
     pub fn model(&self) -> &ModelRef {
         &self.model
+    }
+
+    /// The model's thresholds, claim gate and source priors.
+    pub fn policy(&self) -> &DecisionPolicy {
+        &self.policy
     }
 }

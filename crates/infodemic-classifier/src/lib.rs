@@ -19,10 +19,11 @@ mod fake;
 mod handle;
 mod manifest;
 mod onnx;
+mod prepare;
 mod runtime;
 pub mod windows;
 
-use infodemic_core::{Classification, ModelRef};
+use infodemic_core::{Classification, DecisionPolicy, ModelRef};
 
 pub use error::ClassifierError;
 #[cfg(feature = "test-support")]
@@ -30,6 +31,7 @@ pub use fake::KeywordClassifier;
 pub use handle::ClassifierHandle;
 pub use manifest::{FileEntry, ModelBundle, ModelFiles, ModelInfo, ModelIo, ModelManifest};
 pub use onnx::{OnnxClassifier, Prediction, SessionOptions, DEFAULT_BATCH};
+pub use prepare::strip_source_cues;
 pub use runtime::OrtRuntime;
 
 /// Result type of this crate.
@@ -45,4 +47,7 @@ pub trait Classify: Send {
 
     /// The model behind the scores.
     fn model(&self) -> &ModelRef;
+
+    /// How its outputs become decisions (thresholds, claim gate, source priors).
+    fn policy(&self) -> DecisionPolicy;
 }

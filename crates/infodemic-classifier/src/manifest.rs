@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use infodemic_core::{DecisionPolicy, FeedCategory};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -33,6 +34,10 @@ pub struct ModelManifest {
     /// How the scores were calibrated (free-form, shown by `model info`).
     #[serde(default)]
     pub calibration: Option<toml::Table>,
+    /// Logit offset per source category, applied before the thresholds and shown as a reason
+    /// (`[source_prior]`, e.g. `fact-checker = -1.0`); categories not listed get 0.
+    #[serde(default)]
+    pub source_prior: BTreeMap<FeedCategory, f32>,
 }
 
 /// The `[thresholds]` table.
@@ -42,6 +47,9 @@ pub struct Thresholds {
     pub review: Threshold,
     /// Likely misinformation: high precision.
     pub flag: Threshold,
+    /// Claim probability a text needs to be flagged (models with a claim head).
+    #[serde(default)]
+    pub claim_gate: Option<Threshold>,
 }
 
 /// One threshold and the figures that justify it.
@@ -82,6 +90,10 @@ pub struct ModelInfo {
     /// quantisation scales, or none). When false, texts are scored one at a time by default.
     #[serde(default)]
     pub batch_invariant: bool,
+    /// What the graph reads: `"strip-source-cues"` for models trained on text without URLs,
+    /// handles and hash marks ([`crate::strip_source_cues`]); absent: the text as it is.
+    #[serde(default)]
+    pub text_preparation: Option<String>,
     /// Anything else (encoder, head, quantization...), kept for `model info`.
     #[serde(flatten)]
     pub extra: toml::Table,
@@ -119,6 +131,12 @@ pub struct ModelIo {
     /// float32 [batch] uncalibrated logit, when the graph has one.
     #[serde(default)]
     pub logit: Option<String>,
+    /// float32 [batch] P(states a checkable claim), when the graph has that head.
+    #[serde(default)]
+    pub claim: Option<String>,
+    /// float32 [batch] P(refutes a claim), when the graph has that head.
+    #[serde(default)]
+    pub refute: Option<String>,
 }
 
 /// A model directory whose files matched the manifest when read. Holds the verified bytes,
@@ -170,6 +188,16 @@ impl ModelManifest {
         self.thresholds.as_ref().map_or(self.model.threshold, |t| t.review.value).min(self.flag_threshold())
     }
 
+    /// The thresholds, claim gate and source priors, as the decision applies them.
+    pub fn policy(&self) -> DecisionPolicy {
+        DecisionPolicy {
+            review: self.review_threshold(),
+            flag: self.flag_threshold(),
+            claim_gate: self.thresholds.as_ref().and_then(|t| t.claim_gate.as_ref()).map(|t| t.value),
+            source_prior: self.source_prior.clone(),
+        }
+    }
+
     /// Whether the model was trained for `language`; unknown languages (no detection, or a
     /// manifest that names none) count as supported.
     pub fn supports_language(&self, language: Option<&str>) -> bool {
@@ -193,11 +221,28 @@ impl ModelManifest {
             return Err("max_tokens must be at least 2 and embedding_dim positive".to_owned());
         }
         if let Some(thresholds) = &self.thresholds {
-            for (name, value) in [("review", thresholds.review.value), ("flag", thresholds.flag.value)] {
+            let gate = thresholds.claim_gate.as_ref().map_or(0.5, |t| t.value);
+            for (name, value) in
+                [("review", thresholds.review.value), ("flag", thresholds.flag.value), ("claim_gate", gate)]
+            {
                 if !(0.0..=1.0).contains(&value) {
                     return Err(format!("{name} threshold {value} is outside 0..=1"));
                 }
             }
+        }
+        if let Some(preparation) = &model.text_preparation {
+            if preparation != crate::prepare::STRIP_SOURCE_CUES {
+                return Err(format!(
+                    "unknown text_preparation {preparation:?} (this build knows {:?})",
+                    crate::prepare::STRIP_SOURCE_CUES
+                ));
+            }
+        }
+        if let Some((category, offset)) = self.source_prior.iter().find(|(_, v)| !v.is_finite() || v.abs() > 10.0) {
+            return Err(format!(
+                "source_prior for {} is {offset}: expected a logit offset within -10..=10",
+                category.as_str()
+            ));
         }
         for entry in [&self.files.graph, &self.files.tokenizer] {
             if entry.sha256.len() != 64 || !entry.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -309,6 +354,34 @@ f1 = 0.9
         assert!(manifest.supports_language(Some("en")));
         assert!(!manifest.supports_language(Some("fr")));
         assert!(manifest.supports_language(None));
+    }
+
+    #[test]
+    fn v3_manifests_carry_the_claim_gate_priors_and_text_preparation() {
+        let dir = tempfile::tempdir().unwrap();
+        write_model(dir.path(), b"graph", &hex::encode(Sha256::digest(b"graph")));
+        let path = dir.path().join(MANIFEST_FILE);
+        let base = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("encoder = \"x\"", "encoder = \"x\"\ntext_preparation = \"strip-source-cues\"");
+        let text = base.clone()
+            + "\n[thresholds.review]\nvalue = 0.3\n[thresholds.flag]\nvalue = 0.8\n[thresholds.claim_gate]\nvalue = 0.5\n"
+            + "[source_prior]\nfact-checker = -1.0\nmisinformation-outlet = 0.5\n";
+        std::fs::write(&path, text).unwrap();
+        let manifest = ModelManifest::read(dir.path()).unwrap();
+        let policy = manifest.policy();
+        assert_eq!((policy.review, policy.flag, policy.claim_gate), (0.3, 0.8, Some(0.5)));
+        assert_eq!(policy.prior(Some(FeedCategory::FactChecker)), -1.0);
+        assert_eq!(policy.prior(Some(FeedCategory::Authority)), 0.0);
+        assert_eq!(manifest.model.text_preparation.as_deref(), Some("strip-source-cues"));
+
+        std::fs::write(&path, base.replace("strip-source-cues", "lowercase")).unwrap();
+        let error = ModelManifest::read(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("unknown text_preparation"), "{error}");
+        std::fs::write(&path, base.clone() + "\n[source_prior]\nfact-checker = -99.0\n").unwrap();
+        assert!(ModelManifest::read(dir.path()).is_err(), "absurd priors are refused");
+        std::fs::write(&path, base + "\n[source_prior]\nblogs = 1.0\n").unwrap();
+        assert!(ModelManifest::read(dir.path()).is_err(), "unknown categories are refused");
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! The real classifier: HF tokenizer + ONNX graph through ort.
 
 use infodemic_core::language::detect_language;
-use infodemic_core::{Classification, Evidence, ModelRef};
+use infodemic_core::{Classification, DecisionPolicy, Evidence, ModelOutputs, ModelRef};
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::Tensor;
 use sha2::{Digest, Sha256};
 use tokenizers::{Encoding, Tokenizer};
 
+use crate::prepare::prepare;
 use crate::windows::{sentence_spans, sentence_windows};
 use crate::{ClassifierError, Classify, ModelBundle, ModelManifest, OrtRuntime, Result};
 
@@ -43,6 +44,7 @@ pub struct OnnxClassifier {
     tokenizer: Tokenizer,
     manifest: ModelManifest,
     model: ModelRef,
+    policy: DecisionPolicy,
     batch_size: usize,
     evidence: bool,
 }
@@ -63,6 +65,10 @@ pub struct Prediction {
     pub score: f32,
     /// L2-normalised embedding.
     pub embedding: Vec<f32>,
+    /// P(states a checkable claim), when the graph has that head.
+    pub claim: Option<f32>,
+    /// P(refutes a claim), when the graph has that head.
+    pub refute: Option<f32>,
 }
 
 /// One text being scored: its windows' token ids and, later, their predictions.
@@ -102,7 +108,8 @@ impl OnnxClassifier {
         let model = ModelRef { id: manifest.model.id.clone(), version: manifest.model.version.clone() };
         let batch_size =
             options.batch_size.unwrap_or(if manifest.model.batch_invariant { DEFAULT_BATCH } else { 1 }).max(1);
-        Ok(Self { session, tokenizer, manifest, model, batch_size, evidence: true })
+        let policy = manifest.policy();
+        Ok(Self { session, tokenizer, manifest, model, policy, batch_size, evidence: true })
     }
 
     /// The manifest the model was verified against.
@@ -122,13 +129,17 @@ impl OnnxClassifier {
         self.evidence = enabled;
     }
 
-    /// Runs the graph once on `texts` as one padded batch (each truncated to the model's
-    /// limit), in input order. For tests and benchmarks; [`Classify::classify`] is the API.
+    /// Runs the graph once on `texts` as one padded batch (each prepared as the model reads
+    /// text, and truncated to its limit), in input order. For tests and benchmarks;
+    /// [`Classify::classify`] is the API.
     ///
     /// # Errors
     /// Tokenizer or ONNX Runtime failures.
     pub fn predict_batch(&mut self, texts: &[&str]) -> Result<Vec<Prediction>> {
-        let units: Vec<Vec<u32>> = self.encode(texts, true)?.iter().map(|e| self.truncated(e)).collect();
+        let preparation = self.manifest.model.text_preparation.clone();
+        let prepared: Vec<_> = texts.iter().map(|t| prepare(preparation.as_deref(), t)).collect();
+        let prepared: Vec<&str> = prepared.iter().map(AsRef::as_ref).collect();
+        let units: Vec<Vec<u32>> = self.encode(&prepared, true)?.iter().map(|e| self.truncated(e)).collect();
         let refs: Vec<&[u32]> = units.iter().map(Vec::as_slice).collect();
         self.run(&refs)
     }
@@ -191,6 +202,19 @@ impl OnnxClassifier {
         };
         let (_, scores) = output(&io.score)?.try_extract_tensor::<f32>()?;
         let (_, embeddings) = output(&io.embedding)?.try_extract_tensor::<f32>()?;
+        let optional = |name: Option<&String>| -> Result<Option<Vec<f32>>> {
+            let Some(name) = name else { return Ok(None) };
+            let (_, values) = output(name)?.try_extract_tensor::<f32>()?;
+            if values.len() != batch {
+                return Err(ClassifierError::GraphMismatch(format!(
+                    "expected {batch} values of `{name}`, got {}",
+                    values.len()
+                )));
+            }
+            Ok(Some(values.to_vec()))
+        };
+        let claims = optional(io.claim.as_ref())?;
+        let refutes = optional(io.refute.as_ref())?;
         let dim = self.manifest.model.embedding_dim;
         if scores.len() != batch || embeddings.len() != batch * dim {
             return Err(ClassifierError::GraphMismatch(format!(
@@ -202,7 +226,13 @@ impl OnnxClassifier {
         Ok(scores
             .iter()
             .zip(embeddings.chunks_exact(dim))
-            .map(|(&score, embedding)| Prediction { score, embedding: embedding.to_vec() })
+            .enumerate()
+            .map(|(row, (&score, embedding))| Prediction {
+                score,
+                embedding: embedding.to_vec(),
+                claim: claims.as_ref().map(|c| c[row]),
+                refute: refutes.as_ref().map(|r| r[row]),
+            })
             .collect())
     }
 
@@ -257,13 +287,15 @@ impl Classify for OnnxClassifier {
     /// evidence. Texts confidently in a language the model was not trained for are marked,
     /// never flagged.
     fn classify(&mut self, texts: &[String]) -> Result<Vec<Classification>> {
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let preparation = self.manifest.model.text_preparation.clone();
+        let prepared: Vec<_> = texts.iter().map(|t| prepare(preparation.as_deref(), t)).collect();
+        let refs: Vec<&str> = prepared.iter().map(AsRef::as_ref).collect();
         let full = self.encode(&refs, true)?;
         let documents: Vec<Document> =
             refs.iter().zip(&full).map(|(text, encoding)| self.plan(text, encoding)).collect::<Result<_>>()?;
         let units: Vec<Vec<u32>> = documents.iter().flat_map(|d| d.units.iter().cloned()).collect();
         let mut predictions = self.infer(&units)?.into_iter();
-        let (review, flag) = (self.manifest.review_threshold(), self.manifest.flag_threshold());
+        let review = self.manifest.review_threshold();
         let mut results = Vec::with_capacity(texts.len());
         for (text, document) in refs.iter().zip(&documents) {
             let windows: Vec<Prediction> = predictions.by_ref().take(document.units.len()).collect();
@@ -279,17 +311,24 @@ impl Classify for OnnxClassifier {
             } else {
                 Vec::new()
             };
+            let (claim, refute) = windows.get(best).map_or((None, None), |p| (p.claim, p.refute));
+            let decision = self
+                .policy
+                .decide(ModelOutputs { score: best_score, claim, refute, language_supported: supported }, None);
             let embedding = windows.into_iter().next().map(|p| p.embedding).unwrap_or_default();
             results.push(Classification {
                 score: best_score,
-                flagged: supported && best_score >= flag,
-                review: supported && best_score >= review,
+                flagged: decision.flagged,
+                review: decision.review,
                 embedding,
                 model: self.model.clone(),
                 language: document.language.clone(),
                 language_supported: supported,
                 evidence,
                 claim_match: None,
+                claim,
+                refute,
+                reasons: decision.reasons,
             });
         }
         Ok(results)
@@ -297,6 +336,10 @@ impl Classify for OnnxClassifier {
 
     fn model(&self) -> &ModelRef {
         &self.model
+    }
+
+    fn policy(&self) -> DecisionPolicy {
+        self.policy.clone()
     }
 }
 
@@ -312,7 +355,10 @@ fn check_interface(session: &Session, manifest: &ModelManifest) -> Result<()> {
     if inputs.len() != 2 {
         return Err(ClassifierError::GraphMismatch(format!("expected 2 inputs, graph has {inputs:?}")));
     }
-    for name in [Some(&io.score), Some(&io.embedding), io.logit.as_ref()].into_iter().flatten() {
+    for name in [Some(&io.score), Some(&io.embedding), io.logit.as_ref(), io.claim.as_ref(), io.refute.as_ref()]
+        .into_iter()
+        .flatten()
+    {
         if !outputs.contains(&name.as_str()) {
             return Err(ClassifierError::GraphMismatch(format!("output `{name}` missing (graph has {outputs:?})")));
         }

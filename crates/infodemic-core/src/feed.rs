@@ -137,7 +137,7 @@ pub enum RelevanceFilter {
 }
 
 /// What kind of publisher a source is; lets users filter and weigh sources.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum FeedCategory {
     /// A public-health authority (WHO, CDC, ECDC, ministries).
@@ -151,6 +151,19 @@ pub enum FeedCategory {
     /// Anything else, and feeds given on the command line.
     #[default]
     Other,
+}
+
+impl FeedCategory {
+    /// Kebab-case name, as in catalogues.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedCategory::Authority => "authority",
+            FeedCategory::MedicalNews => "medical-news",
+            FeedCategory::FactChecker => "fact-checker",
+            FeedCategory::MisinformationOutlet => "misinformation-outlet",
+            FeedCategory::Other => "other",
+        }
+    }
 }
 
 /// One feed to crawl, fully resolved (absolute URL).

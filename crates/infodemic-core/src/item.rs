@@ -119,6 +119,16 @@ pub struct Classification {
     pub evidence: Vec<Evidence>,
     /// The nearest known debunked claim, when one is similar enough.
     pub claim_match: Option<ClaimMatch>,
+    /// P(the text states a checkable claim, true or false), for models with a claim head.
+    #[serde(default)]
+    pub claim: Option<f32>,
+    /// P(the text refutes a claim: a fact-check, a correction), for models with that head.
+    #[serde(default)]
+    pub refute: Option<f32>,
+    /// Why the item was or was not flagged, one sentence each (empty for records stored
+    /// before reasons were kept).
+    #[serde(default)]
+    pub reasons: Vec<String>,
 }
 
 impl Classification {
@@ -129,6 +139,21 @@ impl Classification {
         } else {
             Label::Reliable
         }
+    }
+
+    /// Decides again under `policy` for a text from a source of `category` (the classifier
+    /// decides without knowing the source): flagged, review and the reasons are replaced.
+    pub fn redecide(&mut self, policy: &crate::DecisionPolicy, category: Option<crate::FeedCategory>) {
+        let outputs = crate::ModelOutputs {
+            score: self.score,
+            claim: self.claim,
+            refute: self.refute,
+            language_supported: self.language_supported,
+        };
+        let decision = policy.decide(outputs, category);
+        self.flagged = decision.flagged;
+        self.review = decision.review;
+        self.reasons = decision.reasons;
     }
 
     /// The score to show people: `None` for a language the model does not know.
@@ -166,6 +191,9 @@ pub struct ClaimMatch {
     pub similarity: f32,
     /// The part of the item that matched (the whole item or an evidence sentence).
     pub matched_text: String,
+    /// Whether the item repeats or refutes the claim (`None`: matched before stance was kept).
+    #[serde(default)]
+    pub stance: Option<crate::Stance>,
 }
 
 /// An item with its classification: what the store keeps and queries return.

@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod claim;
+mod decision;
 mod feed;
 mod feed_state;
 pub mod health;
@@ -21,6 +22,7 @@ pub mod url_canon;
 mod verdict;
 
 pub use claim::{ClaimId, ClaimIdParseError, ClaimOrigin, DebunkedClaim};
+pub use decision::{Decision, DecisionPolicy, ModelOutputs, Stance, REFUTE_GATE};
 pub use feed::{FeedCategory, FeedKind, FeedSpec, RelevanceFilter, SourceId, SourceIdError};
 pub use feed_state::{FeedHealth, FeedState, HttpValidators};
 pub use id::{ContentHash, IdParseError, ItemId};

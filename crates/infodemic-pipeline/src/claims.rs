@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use infodemic_claims::{ClaimIndex, MATCH_THRESHOLD};
 use infodemic_classifier::Classify;
-use infodemic_core::{ClaimId, ClaimMatch, Classification, DebunkedClaim};
+use infodemic_core::{ClaimId, ClaimMatch, Classification, DebunkedClaim, Stance};
 use infodemic_store::SledStore;
 use serde::Serialize;
 
@@ -95,16 +95,29 @@ impl ClaimMatcher {
             review_url: claim.review_url.clone(),
             similarity: found.similarity,
             matched_text: matched_text.to_owned(),
+            stance: Some(Stance::of(classification.refute, classification.review)),
         })
     }
 
-    /// Records the best match in `classification`. A match with a debunked claim makes the
-    /// item worth a review (when its language is supported); the calibrated score is left as
-    /// it is, so scores stay comparable: the match explains, the review flag raises.
+    /// Records the best match in `classification`, with the item's stance toward it. A match
+    /// with a debunked claim makes the item worth a review (when its language is supported)
+    /// unless the item refutes the claim; the calibrated score is left as it is, so scores stay
+    /// comparable: the match explains, the review flag raises.
     pub fn apply(&self, text: &str, classification: &mut Classification) {
         classification.claim_match = self.best(text, classification);
-        if classification.claim_match.is_some() && classification.language_supported {
+        let Some(found) = &classification.claim_match else { return };
+        let stance = found.stance.unwrap_or(Stance::Mentions);
+        let reason = format!(
+            "matches the debunked claim {:?} (similarity {:.2}) and {} it",
+            found.claim,
+            found.similarity,
+            stance.as_str()
+        );
+        if classification.language_supported && stance != Stance::Refutes && !classification.review {
             classification.review = true;
+            classification.reasons.push(format!("{reason}: worth a review"));
+        } else {
+            classification.reasons.push(reason);
         }
     }
 }

@@ -193,6 +193,8 @@ struct Run<'a> {
     network_failures: Vec<(FeedState, DateTime<Utc>, String, FailureKind)>,
     observer: &'a dyn CrawlObserver,
     states: HashMap<SourceId, FeedState>,
+    /// Each feed's publisher category: the decision's source prior.
+    categories: HashMap<SourceId, FeedCategory>,
     seen_urls: HashSet<String>,
     seen_hashes: HashMap<ContentHash, ItemId>,
     /// SimHash fingerprints of recent items (store and run), for near-duplicates.
@@ -244,6 +246,7 @@ pub async fn run_crawl(
         network_failures: Vec::new(),
         observer,
         states,
+        categories: feeds.iter().map(|spec| (spec.id.clone(), spec.category)).collect(),
         seen_urls: HashSet::new(),
         seen_hashes: HashMap::new(),
         recent,
@@ -540,6 +543,7 @@ impl Run<'_> {
             .into_iter()
             .zip(classifications)
             .map(|(item, mut classification)| {
+                classification.redecide(self.classifier.policy(), self.categories.get(&item.source).copied());
                 if !self.matcher.is_empty() {
                     self.matcher.apply(&item.classifier_input(), &mut classification);
                 }

@@ -35,6 +35,9 @@ fn scored(url: &str) -> ScoredItem {
             language_supported: true,
             evidence: Vec::new(),
             claim_match: None,
+            claim: None,
+            refute: None,
+            reasons: Vec::new(),
         },
     }
 }

@@ -198,6 +198,7 @@ impl StoredItemV2 {
             review_url: m.review_url,
             similarity: m.similarity,
             matched_text: m.matched_text,
+            stance: None,
         });
         Ok(scored)
     }
@@ -262,6 +263,9 @@ impl StoredItemV1 {
                 language_supported: true,
                 evidence: Vec::new(),
                 claim_match: None,
+                claim: None,
+                refute: None,
+                reasons: Vec::new(),
             },
         })
     }

@@ -515,6 +515,9 @@ mod tests {
                 language_supported: true,
                 evidence: Vec::new(),
                 claim_match: None,
+                claim: None,
+                refute: None,
+                reasons: Vec::new(),
             },
         }
     }
@@ -603,6 +606,7 @@ mod tests {
             review_url: None,
             similarity: 0.83,
             matched_text: "Bleach cures it.".to_owned(),
+            stance: None,
         });
         store.commit(std::slice::from_ref(&item), &[], &[]).unwrap();
         assert_eq!(store.get(item.item.id).unwrap(), Some(item));
