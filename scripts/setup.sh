@@ -2,25 +2,57 @@
 # Installs what the infodemic binary needs at run time and nothing else: the ONNX Runtime
 # shared library from the PyPI wheel onnxruntime==1.31.1, unpacked into .ort/ of this
 # checkout (ignored by git). The binary finds it there without any environment variable.
-# Idempotent: does nothing when the library is already in place.
+#
+#   bash scripts/setup.sh                      the runtime library (users)
+#   bash scripts/setup.sh --python-reference   also numpy and tokenizers into .pyref/, so that
+#                                              the parity tests can run the Python reference
+#                                              (models/train/reference.py) on this machine
+#
+# Idempotent: does nothing when everything is already in place.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 lib="$root/.ort/onnxruntime/capi/libonnxruntime.so.1.31.1"
+python="${PYTHON:-python3}"
+
+need_python() {
+  if ! command -v "$python" >/dev/null; then
+    echo "setup: python3 with pip is needed to fetch $1 from PyPI" >&2
+    exit 1
+  fi
+}
+
+# pip install --target into a temporary folder, then move it into place: an interrupted
+# install never leaves a half-filled folder that later runs would trust.
+install_into() {
+  local dest="$1"; shift
+  rm -rf "$dest.tmp"
+  "$python" -m pip install --quiet --disable-pip-version-check --no-deps --no-compile \
+    --target "$dest.tmp" "$@"
+  rm -rf "$dest"
+  mv "$dest.tmp" "$dest"
+}
+
 if [[ -f "$lib" ]]; then
   echo "setup: ONNX Runtime already installed at ${lib#"$root"/}"
-  exit 0
+else
+  need_python "onnxruntime==1.31.1"
+  echo "setup: installing onnxruntime==1.31.1 (library only) into .ort/"
+  # --no-deps: only the shared library is used, not the Python package's dependencies.
+  install_into "$root/.ort" "onnxruntime==1.31.1"
+  test -f "$lib" || { echo "setup: the wheel has no ${lib#"$root"/}" >&2; exit 1; }
+  echo "setup: done (${lib#"$root"/})"
 fi
-python="${PYTHON:-python3}"
-if ! command -v "$python" >/dev/null; then
-  echo "setup: python3 with pip is needed to fetch onnxruntime==1.31.1 from PyPI" >&2
-  exit 1
+
+if [[ "${1:-}" == "--python-reference" ]]; then
+  # The Python side of the parity tests: onnxruntime (already in .ort/) needs numpy; the
+  # reference tokenises with the Python tokenizers package. Same pins as models/train.
+  if [[ -f "$root/.pyref/.complete" ]]; then
+    echo "setup: Python reference packages already installed in .pyref/"
+  else
+    need_python "numpy and tokenizers"
+    echo "setup: installing numpy==2.4.6 and tokenizers==0.23.3 into .pyref/ (parity tests)"
+    install_into "$root/.pyref" "numpy==2.4.6" "tokenizers==0.23.3"
+    touch "$root/.pyref/.complete"
+    echo "setup: done (.pyref/)"
+  fi
 fi
-echo "setup: installing onnxruntime==1.31.1 (library only) into .ort/"
-rm -rf "$root/.ort.tmp"
-# --no-deps: only the shared library is used, not the Python package's dependencies.
-"$python" -m pip install --quiet --disable-pip-version-check --no-deps --no-compile \
-  --target "$root/.ort.tmp" "onnxruntime==1.31.1"
-rm -rf "$root/.ort"
-mv "$root/.ort.tmp" "$root/.ort"
-test -f "$lib" || { echo "setup: the wheel has no ${lib#"$root"/}" >&2; exit 1; }
-echo "setup: done (${lib#"$root"/})"

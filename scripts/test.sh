@@ -4,7 +4,7 @@
 # setup step downloads onnxruntime==1.31.1 from PyPI once.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --python-reference
 # The end-to-end tests run the binary, so build it first.
 cargo build --locked -p infodemic-cli
 cargo test --locked --workspace --all-features "$@"

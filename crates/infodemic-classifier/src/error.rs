@@ -54,6 +54,9 @@ pub enum ClassifierError {
     /// The graph's inputs or outputs do not match the manifest.
     #[error("model graph does not match its manifest: {0}")]
     GraphMismatch(String),
+    /// The model's self-test file is not valid.
+    #[error("self-test file: {0}")]
+    Selftest(String),
     /// The classifier thread stopped.
     #[error("classifier worker stopped")]
     WorkerGone,

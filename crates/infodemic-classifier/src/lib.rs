@@ -21,6 +21,7 @@ mod manifest;
 mod onnx;
 mod prepare;
 mod runtime;
+pub mod selftest;
 pub mod windows;
 
 use infodemic_core::{Classification, DecisionPolicy, ModelRef};
@@ -33,6 +34,7 @@ pub use manifest::{FileEntry, ModelBundle, ModelFiles, ModelInfo, ModelIo, Model
 pub use onnx::{OnnxClassifier, Prediction, SessionOptions, DEFAULT_BATCH};
 pub use prepare::strip_source_cues;
 pub use runtime::OrtRuntime;
+pub use selftest::{SelftestCase, SelftestReport, SelftestTolerance};
 
 /// Result type of this crate.
 pub type Result<T, E = ClassifierError> = std::result::Result<T, E>;

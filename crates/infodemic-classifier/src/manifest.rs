@@ -38,6 +38,9 @@ pub struct ModelManifest {
     /// (`[source_prior]`, e.g. `fact-checker = -1.0`); categories not listed get 0.
     #[serde(default)]
     pub source_prior: BTreeMap<FeedCategory, f32>,
+    /// How far `model selftest` may find this machine from the recorded outputs.
+    #[serde(default)]
+    pub selftest: Option<crate::SelftestTolerance>,
 }
 
 /// The `[thresholds]` table.
@@ -106,6 +109,9 @@ pub struct ModelFiles {
     pub graph: FileEntry,
     /// The HF tokenizers `tokenizer.json`.
     pub tokenizer: FileEntry,
+    /// Outputs the build recorded for fixed texts (`infodemic model selftest`).
+    #[serde(default)]
+    pub selftest: Option<FileEntry>,
 }
 
 /// A file of the model directory and its expected hash.
@@ -151,6 +157,8 @@ pub struct ModelBundle {
     pub graph: Vec<u8>,
     /// The verified tokenizer bytes.
     pub tokenizer: Vec<u8>,
+    /// The verified self-test file, when the model has one.
+    pub selftest: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for ModelBundle {
@@ -244,7 +252,7 @@ impl ModelManifest {
                 category.as_str()
             ));
         }
-        for entry in [&self.files.graph, &self.files.tokenizer] {
+        for entry in [&self.files.graph, &self.files.tokenizer].into_iter().chain(self.files.selftest.as_ref()) {
             if entry.sha256.len() != 64 || !entry.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(format!("sha256 of {} is not 64 hex characters", entry.path));
             }
@@ -265,7 +273,8 @@ impl ModelBundle {
         let manifest = ModelManifest::read(dir)?;
         let graph = read_verified(dir, &manifest.files.graph)?;
         let tokenizer = read_verified(dir, &manifest.files.tokenizer)?;
-        Ok(Self { dir: dir.to_path_buf(), manifest, graph, tokenizer })
+        let selftest = manifest.files.selftest.as_ref().map(|entry| read_verified(dir, entry)).transpose()?;
+        Ok(Self { dir: dir.to_path_buf(), manifest, graph, tokenizer, selftest })
     }
 }
 

@@ -62,10 +62,17 @@ fn f1(precision: f64, recall: f64) -> f64 {
 ///
 /// Pairs are matched by position; extra elements of the longer slice are ignored.
 pub fn evaluate(scores: &[f32], labels: &[bool], threshold: f32) -> BinaryReport {
-    let n = scores.len().min(labels.len());
+    let decisions: Vec<bool> = scores.iter().map(|&s| s >= threshold).collect();
+    evaluate_decisions(scores, &decisions, labels, threshold)
+}
+
+/// Like [`evaluate`], but the decisions are given: a model's flags can depend on more than
+/// the score (a claim gate), while ROC AUC and ECE still read the scores.
+pub fn evaluate_decisions(scores: &[f32], decisions: &[bool], labels: &[bool], threshold: f32) -> BinaryReport {
+    let n = scores.len().min(labels.len()).min(decisions.len());
     let mut cm = ConfusionMatrix::default();
-    for (&score, &label) in scores.iter().zip(labels).take(n) {
-        match (score >= threshold, label) {
+    for ((&decision, &label), _) in decisions.iter().zip(labels).zip(scores).take(n) {
+        match (decision, label) {
             (true, true) => cm.true_positive += 1,
             (true, false) => cm.false_positive += 1,
             (false, false) => cm.true_negative += 1,

@@ -15,6 +15,8 @@ pub struct LoadedModel {
     pub library: Located,
     /// The model directory used.
     pub model_dir: Located,
+    /// The verified self-test file of the model, when it has one (`model selftest`).
+    pub selftest: Option<Vec<u8>>,
 }
 
 /// Locates the ONNX Runtime library and the model (explicit paths first), loads the runtime
@@ -48,5 +50,5 @@ pub fn load_model(
         model = %model_dir.path.display(),
         id = %bundle.manifest.model.id
     );
-    Ok(LoadedModel { classifier, library, model_dir })
+    Ok(LoadedModel { classifier, library, model_dir, selftest: bundle.selftest })
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use infodemic_classifier::{Classify, SessionOptions};
-use infodemic_core::metrics::{evaluate, BinaryReport};
+use infodemic_core::metrics::{evaluate_decisions, BinaryReport};
 use infodemic_core::text::ellipsize;
 use serde::Serialize;
 use serde_json::Value;
@@ -83,6 +83,14 @@ struct Output<'a> {
     label: &'static str,
     language: Option<&'a str>,
     language_supported: bool,
+    /// P(states a checkable claim), for models with a claim head.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claim: Option<f32>,
+    /// P(refutes a claim), for models with a refute head.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refute: Option<f32>,
+    /// Why it was (not) flagged.
+    reasons: &'a [String],
     evidence: Vec<EvidenceRow<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     expected: Option<&'static str>,
@@ -146,13 +154,18 @@ pub fn run(args: &ClassifyArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     }
     let mut classifier = global.load_model(options)?.classifier;
     classifier.set_evidence(!args.no_evidence && !args.eval);
-    let threshold = args.threshold.unwrap_or(classifier.manifest().flag_threshold());
-    let review_threshold = classifier.manifest().review_threshold().min(threshold);
+    // `--threshold` replaces the flag threshold of the model's policy (the claim gate stays).
+    let mut policy = classifier.policy();
+    if let Some(threshold) = args.threshold {
+        policy.flag = threshold;
+        policy.review = policy.review.min(threshold);
+    }
+    let threshold = policy.flag;
     let model_name = format!("{} {}", classifier.model().id, classifier.model().version);
 
     let progress = counter(global.quiet || !args.eval, "texts scored");
     let mut out = io::BufWriter::new(io::stdout().lock());
-    let (mut scores, mut labels) = (Vec::new(), Vec::new());
+    let (mut scores, mut flags, mut labels) = (Vec::new(), Vec::new(), Vec::new());
     let mut chunk: Vec<Input> = Vec::with_capacity(CHUNK);
     let mut lines = reader.lines().enumerate();
     loop {
@@ -175,13 +188,14 @@ pub fn run(args: &ClassifyArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             continue;
         }
         let texts: Vec<String> = chunk.iter().map(|input| input.text.clone()).collect();
-        let classifications = classifier.classify(&texts)?;
+        let mut classifications = classifier.classify(&texts)?;
         progress.inc(chunk.len() as u64);
-        for (input, class) in chunk.iter().zip(&classifications) {
-            let flagged = class.language_supported && class.score >= threshold;
-            let review = class.language_supported && class.score >= review_threshold;
+        for (input, class) in chunk.iter().zip(&mut classifications) {
+            class.redecide(&policy, None);
+            let (flagged, review) = (class.flagged, class.review);
             if args.eval {
                 scores.push(class.score);
+                flags.push(flagged);
                 labels.push(input.label.unwrap_or_default());
             } else if args.json {
                 let output = Output {
@@ -193,6 +207,9 @@ pub fn run(args: &ClassifyArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                     label: label_name(flagged),
                     language: class.language.as_deref(),
                     language_supported: class.language_supported,
+                    claim: class.claim,
+                    refute: class.refute,
+                    reasons: &class.reasons,
                     evidence: class.evidence.iter().map(|e| EvidenceRow { text: &e.text, score: e.score }).collect(),
                     expected: input.label.map(label_name),
                 };
@@ -218,7 +235,7 @@ pub fn run(args: &ClassifyArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         if scores.is_empty() {
             return Err(UsageError("no labeled texts in the input".to_owned()).into());
         }
-        let report = evaluate(&scores, &labels, threshold);
+        let report = evaluate_decisions(&scores, &flags, &labels, threshold);
         if args.json {
             write_json_line(&mut out, &EvalOutput { model: model_name, report: &report })?;
         } else {

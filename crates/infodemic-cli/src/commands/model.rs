@@ -4,7 +4,8 @@ use std::io::{self, Write};
 use std::time::Instant;
 
 use clap::{Args, Subcommand};
-use infodemic_classifier::{Classify, ModelManifest, SessionOptions};
+use infodemic_classifier::selftest::{self, cpu_int8_path, SelftestReport};
+use infodemic_classifier::{Classify, ModelManifest, OnnxClassifier, SessionOptions};
 use infodemic_pipeline::locate_model_dir;
 use serde::Serialize;
 
@@ -26,8 +27,15 @@ pub enum ModelCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Check every file against its sha256, load the graph and tokenizer, score a test text
+    /// Check every file against its sha256, load the graph and tokenizer, and run the self-test
     Verify {
+        /// The result as one JSON object
+        #[arg(long)]
+        json: bool,
+    },
+    /// Score the model's recorded texts and compare with the outputs its build recorded:
+    /// does this machine score as ours does? Exit 1 when a deviation is over tolerance
+    Selftest {
         /// The result as one JSON object
         #[arg(long)]
         json: bool,
@@ -43,12 +51,22 @@ struct Verified {
     files_checked: usize,
     load_ms: u128,
     test_score: f32,
+    /// The self-test, for models that record one.
+    selftest: Option<SelftestJson>,
+}
+
+#[derive(Serialize)]
+struct SelftestJson {
+    #[serde(flatten)]
+    report: SelftestReport,
+    cpu_int8_path: Option<&'static str>,
 }
 
 pub fn run(args: &ModelArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     match args.command {
         ModelCommand::Info { json } => info(global, json),
         ModelCommand::Verify { json } => verify(global, json),
+        ModelCommand::Selftest { json } => selftest_command(global, json),
     }
 }
 
@@ -121,14 +139,16 @@ fn verify(global: &GlobalArgs, json: bool) -> anyhow::Result<Exit> {
     let load_ms = started.elapsed().as_millis();
     let mut classifier = loaded.classifier;
     let test = classifier.classify(&["Drinking bleach cures COVID-19.".to_owned()])?;
+    let selftest = run_selftest(&mut classifier, loaded.selftest.as_deref())?;
     let verified = Verified {
         model_dir: loaded.model_dir.path.display().to_string(),
         runtime: loaded.library.path.display().to_string(),
         id: classifier.model().id.clone(),
         version: classifier.model().version.clone(),
-        files_checked: 2,
+        files_checked: 2 + usize::from(loaded.selftest.is_some()),
         load_ms,
         test_score: test.first().map_or(f32::NAN, |c| c.score),
+        selftest,
     };
     let mut out = io::stdout().lock();
     if json {
@@ -139,6 +159,69 @@ fn verify(global: &GlobalArgs, json: bool) -> anyhow::Result<Exit> {
         writeln!(out, "  graph interface and tokenizer vocabulary match the manifest")?;
         writeln!(out, "  loaded with {} in {} ms", verified.runtime, verified.load_ms)?;
         writeln!(out, "  test text scored {:.4}", verified.test_score)?;
+        match &verified.selftest {
+            Some(s) => print_selftest(&mut out, s)?,
+            None => writeln!(out, "  no self-test recorded for this model")?,
+        }
     }
-    Ok(Exit::Success)
+    Ok(if verified.selftest.as_ref().is_some_and(|s| !s.report.passed) { Exit::Failure } else { Exit::Success })
+}
+
+fn run_selftest(classifier: &mut OnnxClassifier, recorded: Option<&[u8]>) -> anyhow::Result<Option<SelftestJson>> {
+    let Some(bytes) = recorded else { return Ok(None) };
+    let cases = selftest::parse_cases(bytes)?;
+    let tolerance = classifier.manifest().selftest.unwrap_or_default();
+    let report = selftest::run(classifier, &cases, tolerance)?;
+    Ok(Some(SelftestJson { report, cpu_int8_path: cpu_int8_path() }))
+}
+
+fn print_selftest(out: &mut impl Write, s: &SelftestJson) -> io::Result<()> {
+    let r = &s.report;
+    let verdict = if r.passed { "passed" } else { "FAILED" };
+    writeln!(out, "  self-test {verdict}: {} recorded texts scored here, one at a time", r.cases)?;
+    writeln!(
+        out,
+        "    largest score deviation {:.2e} (tolerance {:.0e}), worst on {:?}",
+        r.max_score_deviation,
+        r.tolerance.score,
+        infodemic_core::text::ellipsize(&r.worst_text, 60)
+    )?;
+    writeln!(
+        out,
+        "    smallest embedding cosine {:.6} (tolerance {}), flag decisions changed: {}",
+        r.min_embedding_cosine, r.tolerance.embedding_cosine, r.decisions_changed
+    )?;
+    if let Some(path) = s.cpu_int8_path {
+        writeln!(out, "    this CPU's int8 kernels: {path}")?;
+    }
+    if !r.passed {
+        writeln!(
+            out,
+            "    this machine does not score as the build machine did: scores here are not comparable with \
+             those stored elsewhere (report it with the lines above)"
+        )?;
+    }
+    Ok(())
+}
+
+fn selftest_command(global: &GlobalArgs, json: bool) -> anyhow::Result<Exit> {
+    let loaded = global.load_model(SessionOptions { intra_threads: 1, batch_size: Some(1) })?;
+    let mut classifier = loaded.classifier;
+    let Some(result) = run_selftest(&mut classifier, loaded.selftest.as_deref())? else {
+        anyhow::bail!("model {} records no self-test ([files.selftest] in its model.toml)", classifier.model().id);
+    };
+    let mut out = io::stdout().lock();
+    if json {
+        write_json_line(&mut out, &result)?;
+    } else {
+        writeln!(
+            out,
+            "{} {} ({})",
+            classifier.model().id,
+            classifier.model().version,
+            loaded.model_dir.path.display()
+        )?;
+        print_selftest(&mut out, &result)?;
+    }
+    Ok(if result.report.passed { Exit::Success } else { Exit::Failure })
 }

@@ -70,6 +70,13 @@ pub fn run(args: &ShowArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         "not flagged"
     };
     field(&mut out, "score", &format!("{} ({verdict})", score_cell(class)))?;
+    for (index, reason) in class.reasons.iter().enumerate() {
+        field(&mut out, if index == 0 { "why" } else { "" }, reason)?;
+    }
+    if let Some(claim) = class.claim {
+        let refute = class.refute.map_or_else(String::new, |r| format!(", refutes a claim {r:.2}"));
+        field(&mut out, "heads", &format!("states a checkable claim {claim:.2}{refute}"))?;
+    }
     field(&mut out, "model", &format!("{} {}", class.model.id, class.model.version))?;
     field(&mut out, "content hash", &item.content_hash.to_string())?;
     field(&mut out, "embedding", &format!("{} dimensions", class.embedding.len()))?;
@@ -79,6 +86,9 @@ pub fn run(args: &ShowArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     }
     if let Some(claim) = &class.claim_match {
         field(&mut out, "known claim", &format!("{} [{}]", claim.claim, claim.verdict))?;
+        if let Some(stance) = claim.stance {
+            field(&mut out, "", &format!("this item {} it", stance.as_str()))?;
+        }
         field(&mut out, "", &format!("similarity {:.3} to: {}", claim.similarity, claim.matched_text))?;
         let reviewer = claim.reviewer.as_deref().unwrap_or("unknown reviewer");
         field(&mut out, "", &format!("{reviewer} {}", claim.review_url.as_deref().unwrap_or("")))?;

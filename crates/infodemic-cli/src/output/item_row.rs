@@ -15,6 +15,12 @@ pub struct ItemRow<'a> {
     pub flagged: bool,
     pub review: bool,
     pub label: &'static str,
+    /// P(the item states a checkable claim), for models with a claim head.
+    pub claim: Option<f32>,
+    /// P(the item refutes a claim), for models with a refute head.
+    pub refute: Option<f32>,
+    /// Why it was or was not flagged, one sentence each.
+    pub reasons: &'a [String],
     pub title: &'a str,
     pub url: &'a str,
     pub canonical_url: &'a str,
@@ -49,6 +55,9 @@ impl<'a> ItemRow<'a> {
             flagged: class.flagged,
             review: class.review,
             label: class.label().as_str(),
+            claim: class.claim,
+            refute: class.refute,
+            reasons: &class.reasons,
             title: &item.title,
             url: &item.url,
             canonical_url: &item.canonical_url,
@@ -76,6 +85,12 @@ pub struct CsvRow<'a> {
     pub flagged: bool,
     pub review: bool,
     pub label: &'static str,
+    /// P(the item states a checkable claim), for models with a claim head.
+    pub claim: Option<f32>,
+    /// P(the item refutes a claim), for models with a refute head.
+    pub refute: Option<f32>,
+    /// Why it was or was not flagged, the reasons joined by "; ".
+    pub why: String,
     pub title: &'a str,
     pub url: &'a str,
     pub canonical_url: &'a str,
@@ -88,6 +103,8 @@ pub struct CsvRow<'a> {
     pub matched_claim: Option<&'a str>,
     pub matched_claim_url: Option<&'a str>,
     pub matched_claim_similarity: Option<f32>,
+    /// The item's stance toward the matched claim: repeats, refutes or mentions.
+    pub matched_claim_stance: Option<&'static str>,
     pub text: &'a str,
 }
 
@@ -104,6 +121,9 @@ impl<'a> CsvRow<'a> {
             flagged: row.flagged,
             review: row.review,
             label: row.label,
+            claim: row.claim,
+            refute: row.refute,
+            why: row.reasons.join("; "),
             title: row.title,
             url: row.url,
             canonical_url: row.canonical_url,
@@ -116,6 +136,7 @@ impl<'a> CsvRow<'a> {
             matched_claim: claim.map(|c| c.claim.as_str()),
             matched_claim_url: claim.and_then(|c| c.review_url.as_deref()),
             matched_claim_similarity: claim.map(|c| c.similarity),
+            matched_claim_stance: claim.and_then(|c| c.stance).map(infodemic_core::Stance::as_str),
             text: row.text,
         }
     }
