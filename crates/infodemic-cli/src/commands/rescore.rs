@@ -132,6 +132,7 @@ fn print_summary(out: &mut impl Write, summary: &RescoreSummary) -> std::io::Res
         summary.items_rescored, summary.items_seen, summary.model, summary.elapsed_secs, summary.items_current
     )?;
     match summary.flagged_after {
+        _ if summary.items_rescored == 0 => {}
         Some(after) => writeln!(out, "Flagged among them: {} before, {after} now", summary.flagged_before)?,
         None => writeln!(out, "Flagged among them now: {}", summary.flagged_before)?,
     }
