@@ -242,6 +242,8 @@ pub async fn rescore(
         observer.on_event(&RescoreEvent::BatchCommitted { rescored, flagged });
         tracing::info!(message = "Rescore batch committed.", rescored, flagged);
     }
+    // A stop requested during the last batch still ends the run as interrupted (exit 130).
+    summary.interrupted |= cancel.is_cancelled();
     summary.items_remaining = plan.ids.len() - done + plan.beyond_limit;
     summary.elapsed_secs = started.elapsed().as_secs_f64();
     Ok(summary)
