@@ -184,6 +184,18 @@ impl ClaimReembed {
     }
 }
 
+/// Says, before the work, that stored claims are about to be embedded again (it can take a
+/// while after a model change).
+fn announce(report: &ClaimReembed) {
+    if report.stale > 0 {
+        tracing::info!(
+            message = "Claims embedded by another model; embedding them again.",
+            stale = report.stale,
+            model = %report.model
+        );
+    }
+}
+
 /// Pairs claims with the embeddings of their texts.
 fn with_embeddings(claims: &[DebunkedClaim], classifications: Vec<Classification>) -> Vec<(DebunkedClaim, Vec<f32>)> {
     claims.iter().cloned().zip(classifications.into_iter().map(|c| c.embedding)).collect()
@@ -208,6 +220,7 @@ pub fn reembed_claims(
     let model = classifier.model().clone();
     let (stale, claims) = stale_claims(store, &model)?;
     let mut report = ClaimReembed::new(&model, claims, stale.len());
+    announce(&report);
     for chunk in stale.chunks(EMBED_CHUNK) {
         let texts: Vec<String> = chunk.iter().map(|c| c.text.clone()).collect();
         let embedded = with_embeddings(chunk, classifier.classify(&texts)?);
@@ -233,6 +246,7 @@ pub async fn reembed_stale_claims(store: &SledStore, classifier: &ClassifierHand
     })
     .await??;
     let mut report = ClaimReembed::new(&model, claims, stale.len());
+    announce(&report);
     for chunk in stale.chunks(EMBED_CHUNK) {
         let texts: Vec<String> = chunk.iter().map(|c| c.text.clone()).collect();
         let embedded = with_embeddings(chunk, classifier.classify(texts).await?);
