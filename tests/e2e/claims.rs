@@ -56,3 +56,40 @@ fn a_broken_claims_file_is_a_usage_error() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("claim"), "{}", stderr(&output));
 }
+
+#[test]
+fn claims_another_model_embedded_are_embedded_again_before_matching() {
+    let data = tempfile::tempdir().unwrap();
+    let csv = workspace().join("tests/fixtures/claims/imports/claims.csv");
+    let old = "models/minilm-constraint-v1";
+    let claims = |args: &[&str]| {
+        let output = infodemic(data.path()).arg("claims").args(args).output().unwrap();
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        json_lines(&output).remove(0)
+    };
+    assert_eq!(claims(&["import", csv.to_str().unwrap(), "--json", "--model", old])["added"], 5);
+    let same = claims(&["reembed", "--json", "--model", old]);
+    assert_eq!((same["claims"].as_u64(), same["reembedded"].as_u64()), (Some(5), Some(0)), "{same}");
+
+    // A crawl with the default model embeds them again before matching, and says so.
+    let mut crawl = infodemic(data.path());
+    crawl.args(["crawl", "--feeds", "feeds/samples.toml", "--json"]);
+    let summary = json_lines(&crawl.output().unwrap()).remove(0);
+    assert_eq!(summary["claims_reembedded"], 5, "{summary}");
+    let now = claims(&["reembed", "--json"]);
+    assert_eq!(now["reembedded"], 0, "{now}");
+    assert!(now["model"].as_str().unwrap().starts_with("infodemic-minilm-health@"), "{now}");
+
+    // Back to the old model's embeddings: `claims reembed` with it, then `claims match` with
+    // the default model embeds them again by itself and still finds the claim.
+    assert_eq!(claims(&["reembed", "--json", "--model", old])["reembedded"], 5);
+    let mut search = infodemic(data.path());
+    search.args(["claims", "match", "Cell towers with 5G are what is really spreading COVID", "--json"]);
+    let nearest = json_lines(&search.output().unwrap());
+    assert!(nearest[0]["claim"]["text"].as_str().unwrap().contains("5G"), "{nearest:?}");
+    assert_eq!(nearest[0]["matches"], true);
+    assert_eq!(claims(&["reembed", "--json"])["reembedded"], 0, "match left them embedded by the default model");
+
+    let output = infodemic(data.path()).args(["claims", "reembed"]).output().unwrap();
+    assert!(stdout(&output).contains("0 of 5 claims embedded again"), "{}", stdout(&output));
+}

@@ -21,3 +21,5 @@ mod errors;
 mod feeds;
 /// Ctrl-C during a crawl leaves a consistent store.
 mod interrupt;
+/// `rescore`: a newer model applied to stored items, resumable, filtered, indexes kept.
+mod rescore;

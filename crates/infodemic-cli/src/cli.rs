@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::{claims, classify, crawl, eval, feeds, model, query, show, stats, watch};
+use crate::commands::{claims, classify, crawl, eval, feeds, model, query, rescore, show, stats, watch};
 
 /// Watch the public web for health misinformation: crawl feeds, score every item with a local
 /// ONNX model, store it, and query what was flagged.
@@ -65,6 +65,8 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Inspect or verify the model
     Model(model::ModelArgs),
-    /// Known debunked claims: import, list, match
+    /// Known debunked claims: import, list, match, reembed
     Claims(claims::ClaimsArgs),
+    /// Score stored items again with the current model (only those another model scored, unless --all)
+    Rescore(rescore::RescoreArgs),
 }

@@ -33,6 +33,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(&args, global),
         Command::Model(args) => commands::model::run(&args, global),
         Command::Claims(args) => commands::claims::run(&args, global),
+        Command::Rescore(args) => commands::rescore::run(&args, global),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -1,7 +1,7 @@
 //! Progress bars on a terminal; nothing when stderr is not one.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use infodemic_pipeline::{CrawlEvent, CrawlObserver};
+use infodemic_pipeline::{CrawlEvent, CrawlObserver, RescoreEvent, RescoreObserver};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Shows crawl progress: feeds done out of total, items stored and flagged so far.
@@ -60,6 +60,47 @@ impl CrawlObserver for CrawlProgress {
             CrawlEvent::CycleFinished(_) | CrawlEvent::Idle { .. } => {}
         }
         self.message();
+    }
+}
+
+/// Shows rescore progress: items rescored out of those to rescore, flagged so far.
+#[derive(Debug)]
+pub struct RescoreProgress {
+    bar: ProgressBar,
+    flagged: AtomicUsize,
+}
+
+impl RescoreProgress {
+    pub fn new(quiet: bool) -> Self {
+        let bar = ProgressBar::with_draw_target(
+            Some(0),
+            if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() },
+        );
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} items  {msg} ({per_sec})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Self { bar, flagged: AtomicUsize::new(0) }
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl RescoreObserver for RescoreProgress {
+    fn on_event(&self, event: &RescoreEvent) {
+        match event {
+            RescoreEvent::Started { items } => self.bar.set_length(*items as u64),
+            RescoreEvent::BatchCommitted { rescored, flagged } => {
+                let flagged = self.flagged.fetch_add(*flagged, Ordering::Relaxed) + flagged;
+                self.bar.inc(*rescored as u64);
+                self.bar.set_message(format!("{flagged} flagged"));
+            }
+            RescoreEvent::Stopping => {
+                self.bar.println("interrupted: finishing the batch in progress (Ctrl-C again to quit now)")
+            }
+        }
     }
 }
 

@@ -3,11 +3,12 @@
 use std::collections::HashMap;
 
 use infodemic_claims::{ClaimIndex, MATCH_THRESHOLD};
-use infodemic_classifier::Classify;
-use infodemic_core::{ClaimId, ClaimMatch, Classification, DebunkedClaim, Stance};
+use infodemic_classifier::{ClassifierHandle, Classify};
+use infodemic_core::{ClaimId, ClaimMatch, Classification, DebunkedClaim, ModelRef, Stance};
 use infodemic_store::SledStore;
 use serde::Serialize;
 
+use crate::crawl::blocking;
 use crate::Result;
 
 /// Claims embedded per classifier call during an import.
@@ -157,10 +158,103 @@ pub fn import_claims(
     }
     for chunk in fresh.chunks(EMBED_CHUNK) {
         let texts: Vec<String> = chunk.iter().map(|c| c.text.clone()).collect();
-        let embedded: Vec<(DebunkedClaim, Vec<f32>)> =
-            chunk.iter().cloned().zip(classifier.classify(&texts)?.into_iter().map(|c| c.embedding)).collect();
-        report.added += store.put_claims(&embedded)?;
+        let embedded = with_embeddings(chunk, classifier.classify(&texts)?);
+        report.added += store.put_claims(&embedded, classifier.model())?;
         progress(chunk.len());
+    }
+    Ok(report)
+}
+
+/// What re-embedding the stored claims did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ClaimReembed {
+    /// The current model (`id@version`): every claim now carries its embedding.
+    pub model: String,
+    /// Claims stored.
+    pub claims: usize,
+    /// Claims that were embedded by another model, or by a model not recorded.
+    pub stale: usize,
+    /// Of those, embedded again with the current model and stored.
+    pub reembedded: usize,
+}
+
+impl ClaimReembed {
+    fn new(model: &ModelRef, claims: usize, stale: usize) -> Self {
+        Self { model: format!("{}@{}", model.id, model.version), claims, stale, reembedded: 0 }
+    }
+}
+
+/// Says, before the work, that stored claims are about to be embedded again (it can take a
+/// while after a model change).
+fn announce(report: &ClaimReembed) {
+    if report.stale > 0 {
+        tracing::info!(
+            message = "Claims embedded by another model; embedding them again.",
+            stale = report.stale,
+            model = %report.model
+        );
+    }
+}
+
+/// Pairs claims with the embeddings of their texts.
+fn with_embeddings(claims: &[DebunkedClaim], classifications: Vec<Classification>) -> Vec<(DebunkedClaim, Vec<f32>)> {
+    claims.iter().cloned().zip(classifications.into_iter().map(|c| c.embedding)).collect()
+}
+
+/// The stored claims embedded by another model than `model`, and how many claims there are.
+fn stale_claims(store: &SledStore, model: &ModelRef) -> Result<(Vec<DebunkedClaim>, usize)> {
+    Ok((store.claims_embedded_by_others(model)?, store.claim_count()))
+}
+
+/// Embeds again, with `classifier`, every stored claim whose embedding another model made
+/// (an embedding is only comparable with embeddings of the same model), and records the
+/// model with each. `progress` gets the number of claims done after each chunk.
+///
+/// # Errors
+/// Store or classifier failures; chunks stored before the failure stay.
+pub fn reembed_claims(
+    store: &SledStore,
+    classifier: &mut dyn Classify,
+    mut progress: impl FnMut(usize),
+) -> Result<ClaimReembed> {
+    let model = classifier.model().clone();
+    let (stale, claims) = stale_claims(store, &model)?;
+    let mut report = ClaimReembed::new(&model, claims, stale.len());
+    announce(&report);
+    for chunk in stale.chunks(EMBED_CHUNK) {
+        let texts: Vec<String> = chunk.iter().map(|c| c.text.clone()).collect();
+        let embedded = with_embeddings(chunk, classifier.classify(&texts)?);
+        report.reembedded += store.replace_claim_embeddings(&embedded, &model)?;
+        progress(chunk.len());
+    }
+    if report.reembedded > 0 {
+        tracing::info!(message = "Claims embedded again with the current model.", claims = report.reembedded, model = %report.model);
+    }
+    Ok(report)
+}
+
+/// [`reembed_claims`] for async callers: inference on the classifier's thread, the store on
+/// the blocking pool. What `crawl`, `watch` and `rescore` run before matching.
+///
+/// # Errors
+/// Store or classifier failures; chunks stored before the failure stay.
+pub async fn reembed_stale_claims(store: &SledStore, classifier: &ClassifierHandle) -> Result<ClaimReembed> {
+    let model = classifier.model().clone();
+    let (stale, claims) = blocking({
+        let (store, model) = (store.clone(), model.clone());
+        move || stale_claims(&store, &model)
+    })
+    .await??;
+    let mut report = ClaimReembed::new(&model, claims, stale.len());
+    announce(&report);
+    for chunk in stale.chunks(EMBED_CHUNK) {
+        let texts: Vec<String> = chunk.iter().map(|c| c.text.clone()).collect();
+        let embedded = with_embeddings(chunk, classifier.classify(texts).await?);
+        let (store, model) = (store.clone(), model.clone());
+        report.reembedded += blocking(move || store.replace_claim_embeddings(&embedded, &model)).await??;
+    }
+    if report.reembedded > 0 {
+        tracing::info!(message = "Claims embedded again with the current model.", claims = report.reembedded, model = %report.model);
     }
     Ok(report)
 }
@@ -174,6 +268,35 @@ mod tests {
 
     fn claim(text: &str, verdict: Verdict) -> DebunkedClaim {
         DebunkedClaim::new(text, verdict, ClaimOrigin::Dataset { name: "test".into() })
+    }
+
+    #[test]
+    fn claims_embedded_by_another_model_are_embedded_again_and_tagged() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = SledStore::open(&dir.path().join("db")).unwrap();
+        let mut classifier = KeywordClassifier::new(&[]);
+        let fake = ModelRef { id: "fake".to_owned(), version: "0.0.1".to_owned() };
+        let claims = [claim("zzz zzz zzz", Verdict::False), claim("aaa aaa aaa", Verdict::True)];
+        // Embeddings by a model that is not the classifier's: nothing like its own.
+        let foreign: Vec<(DebunkedClaim, Vec<f32>)> = claims.iter().map(|c| (c.clone(), vec![0.5; 4])).collect();
+        store.put_claims(&foreign, &fake).unwrap();
+        let current = import_claims(&store, &mut classifier, vec![claim("mmm mmm", Verdict::False)], |_| {}).unwrap();
+        assert_eq!(current.added, 1);
+
+        let mut done = 0;
+        let report = reembed_claims(&store, &mut classifier, |n| done += n).unwrap();
+        assert_eq!(report, ClaimReembed { model: "keyword-test@0".to_owned(), claims: 3, stale: 2, reembedded: 2 });
+        assert_eq!(done, 2);
+        for entry in store.claim_entries().unwrap() {
+            assert_eq!(entry.model.as_ref(), Some(classifier.model()), "{}", entry.claim.text);
+            let own = classifier.classify(std::slice::from_ref(&entry.claim.text)).unwrap().remove(0).embedding;
+            assert_eq!(entry.embedding, own);
+        }
+        // The matcher now finds the claim by the classifier's own embedding.
+        let mut class = classifier.classify(&["zz zz".to_owned()]).unwrap().remove(0);
+        ClaimMatcher::from_store(&store).unwrap().apply("zz zz", &mut class);
+        assert_eq!(class.claim_match.map(|m| m.claim), Some("zzz zzz zzz".to_owned()));
+        assert_eq!(reembed_claims(&store, &mut classifier, |_| {}).unwrap().reembedded, 0, "nothing left to do");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use infodemic_crawler::politeness::host_key;
 use infodemic_crawler::{crawl_feed, FeedFetch, FeedOutcome, FetchConfig, Fetched, Fetcher, Previous};
 use url::Url;
 
-use crate::claims::ClaimMatcher;
+use crate::claims::{reembed_stale_claims, ClaimMatcher};
 use infodemic_store::{ItemReader, SledStore};
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -158,6 +158,8 @@ pub struct CrawlSummary {
     pub claim_pages_fetched: usize,
     /// Debunked claims learnt from those pages.
     pub claims_added: usize,
+    /// Stored claims embedded again because another model had embedded them.
+    pub claims_reembedded: usize,
     /// The run stopped early on request.
     pub interrupted: bool,
     /// Every host failed for network reasons: the network looked down, and the feeds were
@@ -223,6 +225,8 @@ pub async fn run_crawl(
 ) -> Result<CrawlSummary> {
     let started = Instant::now();
     let fetcher = Arc::new(Fetcher::new(options.fetch.clone())?);
+    // Claims embedded by another model cannot be compared with this model's embeddings.
+    let claims_reembedded = reembed_stale_claims(store, classifier).await?.reembedded;
     let (known_states, matcher, recent) = blocking({
         let store = store.clone();
         move || {
@@ -252,7 +256,7 @@ pub async fn run_crawl(
         recent,
         run_texts: HashMap::new(),
         pending: PendingBatch::default(),
-        summary: CrawlSummary { feeds_total: feeds.len(), ..CrawlSummary::default() },
+        summary: CrawlSummary { feeds_total: feeds.len(), claims_reembedded, ..CrawlSummary::default() },
     };
     observer.on_event(&CrawlEvent::Started { feeds: feeds.len() });
 
@@ -675,7 +679,8 @@ impl Run<'_> {
         let embedded: Vec<(DebunkedClaim, Vec<f32>)> = fresh.into_iter().zip(embeddings).collect();
         let store = self.store.clone();
         let to_store = embedded.clone();
-        self.summary.claims_added += blocking(move || store.put_claims(&to_store)).await??;
+        let model = self.classifier.model().clone();
+        self.summary.claims_added += blocking(move || store.put_claims(&to_store, &model)).await??;
         for (claim, embedding) in embedded {
             self.matcher.add(claim, &embedding);
         }
@@ -683,7 +688,8 @@ impl Run<'_> {
     }
 }
 
-async fn blocking<T, F>(work: F) -> Result<T>
+/// Runs `work` on the blocking pool (sled, parsing).
+pub(crate) async fn blocking<T, F>(work: F) -> Result<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,

@@ -22,11 +22,12 @@ mod crawl;
 mod error;
 mod locate;
 mod model;
+mod rescore;
 mod watch;
 
 pub use catalogue::{feeds_from_opml, feeds_to_opml, load_catalogue};
 pub use check::{check_feed, CheckedItem, FeedCheck};
-pub use claims::{import_claims, ClaimImport, ClaimMatcher};
+pub use claims::{import_claims, reembed_claims, reembed_stale_claims, ClaimImport, ClaimMatcher, ClaimReembed};
 pub use crawl::{run_crawl, CrawlEvent, CrawlObserver, CrawlOptions, CrawlSummary, FailedFeed, NoProgress};
 pub use error::PipelineError;
 pub use infodemic_crawler::FetchConfig;
@@ -34,6 +35,9 @@ pub use locate::{
     locate_model_dir, locate_ort_library, Located, DEFAULT_MODEL_DIR, ORT_LIBRARY_RELATIVE, SETUP_COMMAND,
 };
 pub use model::{load_model, LoadedModel};
+pub use rescore::{
+    rescore, rescore_dry_run, RescoreEvent, RescoreObserver, RescoreOptions, RescoreSummary, RESCORE_BATCH,
+};
 pub use watch::{due_feeds, watch, WatchOptions, WatchSummary};
 
 /// Result type of this crate.

@@ -20,7 +20,7 @@ pub mod records;
 mod sled_store;
 mod stats;
 
-use infodemic_core::{Appearance, FeedState, ItemId, ItemQuery, ScoredItem};
+use infodemic_core::{Appearance, DebunkedClaim, FeedState, ItemId, ItemQuery, ModelRef, ScoredItem};
 
 pub use error::StoreError;
 pub use sled_store::{CommitReport, SledStore};
@@ -28,6 +28,26 @@ pub use stats::{Counts, StoreStats};
 
 /// Result type of this crate.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A stored debunked claim, its embedding, and the model that made the embedding.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimEntry {
+    /// The claim.
+    pub claim: DebunkedClaim,
+    /// Its text's embedding (L2-normalised).
+    pub embedding: Vec<f32>,
+    /// The model that embedded it; `None` for claims stored before models were recorded
+    /// (schema 2), which count as embedded by another model.
+    pub model: Option<ModelRef>,
+}
+
+impl ClaimEntry {
+    /// Whether the embedding was made by `model` (same id and version): only then is it
+    /// comparable with that model's embeddings of items.
+    pub fn embedded_by(&self, model: &ModelRef) -> bool {
+        self.model.as_ref() == Some(model)
+    }
+}
 
 /// The read side of the store: what the query commands need. Implemented by [`SledStore`]
 /// for direct access; a client of the running service can implement it too.

@@ -6,15 +6,20 @@
 //! | 1 | first release: item records v1, feed-state records v1 |
 //! | 2 | item records v2 (review flag, language support, evidence, claim match), feed-state
 //! |   | records v2 (failure score, adaptive interval, next poll, body hash), `claims` tree |
+//! | 3 | item records v3 (claim and refute probabilities, reasons, stance toward the matched
+//! |   | claim); claim records v2 (the model that embedded the claim) |
 //!
 //! Feed-state v1 records are read as they are (the missing fields have safe values) and
-//! rewritten as v2 by the next crawl of their feed.
+//! rewritten as v2 by the next crawl of their feed. Claim v1 records are read as embedded by an
+//! unknown model and rewritten as v2 when they are embedded again (the next crawl, `claims
+//! match` or `claims reembed`): which model embedded them cannot be known, so no migration
+//! invents it.
 
-use crate::records::{self, StoredItemV1};
+use crate::records::{self, StoredItemV1, StoredItemV3};
 use crate::{Result, StoreError};
 
 /// The schema this build writes.
-pub const CURRENT_SCHEMA: u32 = 2;
+pub const CURRENT_SCHEMA: u32 = 3;
 
 /// What opening found and did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +44,9 @@ pub(crate) fn migrate(db: &sled::Db, found: u32) -> Result<SchemaOutcome> {
     if found < 2 {
         records += v1_to_v2(db)?;
     }
+    if found < 3 {
+        records += v2_to_v3(db)?;
+    }
     Ok(SchemaOutcome::Migrated { from: found, records })
 }
 
@@ -58,6 +66,27 @@ fn v1_to_v2(db: &sled::Db) -> Result<u64> {
             .map_err(|e| StoreError::Corrupt { tree: "items", message: e.to_string() })?;
         let scored = v1.into_domain()?;
         batch.insert(key, records::encode_item(&scored));
+        rewritten += 1;
+    }
+    items.apply_batch(batch)?;
+    Ok(rewritten)
+}
+
+/// Item records v2 → v3. The fields v3 adds were not kept before: claim and refute are
+/// unknown (`None`), there are no reasons and no stance. Records of any older version are
+/// rewritten as v3 (explicitly, not as whatever is current when this runs), so the store
+/// holds one item format; all of them in one batch (atomic in sled).
+fn v2_to_v3(db: &sled::Db) -> Result<u64> {
+    let items = db.open_tree("items")?;
+    let mut batch = sled::Batch::default();
+    let mut rewritten = 0;
+    for entry in items.iter() {
+        let (key, value) = entry?;
+        if value.first().is_none_or(|version| *version >= 3) {
+            continue;
+        }
+        let scored = records::decode_item(&value)?;
+        batch.insert(key, records::encode(3, &StoredItemV3::from(&scored)));
         rewritten += 1;
     }
     items.apply_batch(batch)?;

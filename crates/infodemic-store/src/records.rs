@@ -5,18 +5,18 @@
 use chrono::{DateTime, Utc};
 use infodemic_core::{
     Appearance, ClaimId, ClaimMatch, ClaimOrigin, Classification, ContentHash, DebunkedClaim, Evidence, FeedSpec,
-    FeedState, HttpValidators, Item, ItemId, ModelRef, Relation, ScoredItem, SourceId, Verdict,
+    FeedState, HttpValidators, Item, ItemId, ModelRef, Relation, ScoredItem, SourceId, Stance, Verdict,
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use crate::{Result, StoreError};
+use crate::{ClaimEntry, Result, StoreError};
 
 /// Record version written for items.
-pub const ITEM_VERSION: u8 = 2;
+pub const ITEM_VERSION: u8 = 3;
 /// Record version written for feed states.
 pub const FEED_VERSION: u8 = 2;
 /// Record version written for debunked claims.
-pub const CLAIM_VERSION: u8 = 1;
+pub const CLAIM_VERSION: u8 = 2;
 /// Record version written for appearances.
 pub const APPEARANCE_VERSION: u8 = 1;
 /// Record version written for subscriptions.
@@ -200,6 +200,74 @@ impl StoredItemV2 {
             matched_text: m.matched_text,
             stance: None,
         });
+        Ok(scored)
+    }
+}
+
+/// An item and its classification, as stored from schema version 3: adds the model's claim
+/// and refute probabilities, the reasons for the decision, and the item's stance toward its
+/// matched claim.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredItemV3 {
+    /// Everything version 2 stored.
+    pub v2: StoredItemV2,
+    /// P(the text states a checkable claim), for models with a claim head.
+    pub claim: Option<f32>,
+    /// P(the text refutes a claim), for models with a refute head.
+    pub refute: Option<f32>,
+    /// Why the item was or was not flagged, one sentence each.
+    pub reasons: Vec<String>,
+    /// Stance toward the matched claim (`repeats`, `refutes`, `mentions`); `None` without a
+    /// match, or for a match made before stances were kept.
+    pub claim_stance: Option<String>,
+}
+
+/// The on-disk name of a stance: fixed here, whatever the domain type calls it.
+fn stance_name(stance: Stance) -> &'static str {
+    match stance {
+        Stance::Repeats => "repeats",
+        Stance::Refutes => "refutes",
+        Stance::Mentions => "mentions",
+    }
+}
+
+fn stance_from_name(name: &str) -> Result<Stance> {
+    match name {
+        "repeats" => Ok(Stance::Repeats),
+        "refutes" => Ok(Stance::Refutes),
+        "mentions" => Ok(Stance::Mentions),
+        other => Err(corrupt("items", format!("unknown stance {other:?}"))),
+    }
+}
+
+impl From<&ScoredItem> for StoredItemV3 {
+    fn from(scored: &ScoredItem) -> Self {
+        let class = &scored.classification;
+        Self {
+            v2: StoredItemV2::from(scored),
+            claim: class.claim,
+            refute: class.refute,
+            reasons: class.reasons.clone(),
+            claim_stance: class.claim_match.as_ref().and_then(|m| m.stance).map(|s| stance_name(s).to_owned()),
+        }
+    }
+}
+
+impl StoredItemV3 {
+    /// Back to the domain type.
+    ///
+    /// # Errors
+    /// Out-of-range times, an invalid source id or an unknown stance.
+    pub fn into_domain(self) -> Result<ScoredItem> {
+        let stance = self.claim_stance.as_deref().map(stance_from_name).transpose()?;
+        let mut scored = self.v2.into_domain()?;
+        let class = &mut scored.classification;
+        class.claim = self.claim;
+        class.refute = self.refute;
+        class.reasons = self.reasons;
+        if let Some(found) = &mut class.claim_match {
+            found.stance = stance;
+        }
         Ok(scored)
     }
 }
@@ -604,16 +672,59 @@ impl StoredClaimV1 {
     }
 }
 
-/// Decodes a claim record of any known version.
+/// A debunked claim, as stored from schema version 3: adds the model that embedded it, so
+/// that claims embedded by another model can be found and embedded again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredClaimV2 {
+    /// Everything version 1 stored.
+    pub v1: StoredClaimV1,
+    /// Id of the model that made the embedding.
+    pub model_id: String,
+    /// Version of that model.
+    pub model_version: String,
+}
+
+impl StoredClaimV2 {
+    /// The record of `claim` with its embedding by `model`.
+    pub fn new(claim: &DebunkedClaim, embedding: &[f32], model: &ModelRef) -> Self {
+        Self {
+            v1: StoredClaimV1::new(claim, embedding),
+            model_id: model.id.clone(),
+            model_version: model.version.clone(),
+        }
+    }
+
+    /// Back to the domain type, with the embedding and its model.
+    ///
+    /// # Errors
+    /// An unknown verdict, origin kind or an out-of-range time.
+    pub fn into_domain(self) -> Result<ClaimEntry> {
+        let (claim, embedding) = self.v1.into_domain()?;
+        let model = Some(ModelRef { id: self.model_id, version: self.model_version });
+        Ok(ClaimEntry { claim, embedding, model })
+    }
+}
+
+/// Decodes a claim record of any known version. Version 1 records did not name their model:
+/// theirs is `None`, which no current model matches.
 ///
 /// # Errors
 /// An unknown version or a payload that does not decode.
-pub fn decode_claim(bytes: &[u8]) -> Result<(DebunkedClaim, Vec<f32>)> {
+pub fn decode_claim(bytes: &[u8]) -> Result<ClaimEntry> {
     match bytes.split_first() {
-        Some((1, payload)) => decode_payload::<StoredClaimV1>("claims", payload)?.into_domain(),
+        Some((1, payload)) => {
+            let (claim, embedding) = decode_payload::<StoredClaimV1>("claims", payload)?.into_domain()?;
+            Ok(ClaimEntry { claim, embedding, model: None })
+        }
+        Some((2, payload)) => decode_payload::<StoredClaimV2>("claims", payload)?.into_domain(),
         Some((version, _)) => Err(corrupt("claims", format!("unknown record version {version}"))),
         None => Err(corrupt("claims", "empty record")),
     }
+}
+
+/// Encodes a claim, its embedding and the model that made it as the current record version.
+pub fn encode_claim(claim: &DebunkedClaim, embedding: &[f32], model: &ModelRef) -> Vec<u8> {
+    encode(CLAIM_VERSION, &StoredClaimV2::new(claim, embedding, model))
 }
 
 /// `[version][postcard]`.
@@ -636,6 +747,7 @@ pub fn decode_item(bytes: &[u8]) -> Result<ScoredItem> {
     match bytes.split_first() {
         Some((1, payload)) => decode_payload::<StoredItemV1>("items", payload)?.into_domain(),
         Some((2, payload)) => decode_payload::<StoredItemV2>("items", payload)?.into_domain(),
+        Some((3, payload)) => decode_payload::<StoredItemV3>("items", payload)?.into_domain(),
         Some((version, _)) => Err(corrupt("items", format!("unknown record version {version}"))),
         None => Err(corrupt("items", "empty record")),
     }
@@ -643,7 +755,7 @@ pub fn decode_item(bytes: &[u8]) -> Result<ScoredItem> {
 
 /// Encodes an item as the current record version.
 pub fn encode_item(scored: &ScoredItem) -> Vec<u8> {
-    encode(ITEM_VERSION, &StoredItemV2::from(scored))
+    encode(ITEM_VERSION, &StoredItemV3::from(scored))
 }
 
 /// Encodes a feed state as the current record version.

@@ -5,17 +5,15 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use infodemic_core::{
-    Appearance, ContentHash, DebunkedClaim, FeedSpec, FeedState, ItemId, ItemQuery, ScoredItem, SortOrder,
+    Appearance, ClaimId, Classification, ContentHash, DebunkedClaim, FeedSpec, FeedState, ItemId, ItemQuery, ModelRef,
+    ScoredItem, SortOrder,
 };
 use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
 
 use crate::migrations::{self, SchemaOutcome, CURRENT_SCHEMA};
-use crate::records::{
-    self, StoredAppearanceV1, StoredClaimV1, StoredSubscriptionV1, APPEARANCE_VERSION, CLAIM_VERSION,
-    SUBSCRIPTION_VERSION,
-};
-use crate::{keys, ItemReader, Result, StoreError, StoreStats};
+use crate::records::{self, StoredAppearanceV1, StoredSubscriptionV1, APPEARANCE_VERSION, SUBSCRIPTION_VERSION};
+use crate::{keys, ClaimEntry, ItemReader, Result, StoreError, StoreStats};
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 /// Page cache of the database.
@@ -199,9 +197,7 @@ impl SledStore {
                     by_url.insert(item.canonical_url.as_bytes(), id.as_bytes())?;
                     by_hash.insert(&item.content_hash.0, id.as_bytes())?;
                     by_time.insert(keys::by_time(time, id), &[])?;
-                    // Unsupported languages have no meaningful score: they sort last.
-                    let score = scored.classification.shown_score().unwrap_or(0.0);
-                    by_score.insert(keys::by_score(score, id), &[])?;
+                    by_score.insert(keys::by_score(index_score(scored), id), &[])?;
                     by_source.insert(keys::by_source(item.source.as_str(), time, id), &[])?;
                     if let Some(simhash) = item.simhash {
                         by_simhash.insert(keys::by_time(time, id), &simhash.to_be_bytes())?;
@@ -221,17 +217,15 @@ impl SledStore {
         Ok(report)
     }
 
-    /// Adds debunked claims with their embeddings; claims already stored (same id) are kept
-    /// as they are. Returns how many were new.
+    /// Adds debunked claims with their embeddings by `model`; claims already stored (same id)
+    /// are kept as they are. Returns how many were new.
     ///
     /// # Errors
     /// sled failures; nothing of the batch is written then.
-    pub fn put_claims(&self, claims: &[(DebunkedClaim, Vec<f32>)]) -> Result<usize> {
+    pub fn put_claims(&self, claims: &[(DebunkedClaim, Vec<f32>)], model: &ModelRef) -> Result<usize> {
         let records: Vec<([u8; 8], Vec<u8>)> = claims
             .iter()
-            .map(|(claim, embedding)| {
-                (claim.id.0, records::encode(CLAIM_VERSION, &StoredClaimV1::new(claim, embedding)))
-            })
+            .map(|(claim, embedding)| (claim.id.0, records::encode_claim(claim, embedding, model)))
             .collect();
         let added = self.claims.transaction(|tree| {
             let mut added = 0;
@@ -247,19 +241,68 @@ impl SledStore {
         Ok(added)
     }
 
+    /// Replaces the embeddings of stored claims with ones made by `model`, in one
+    /// transaction; claims not stored are left out. Returns how many were replaced.
+    ///
+    /// # Errors
+    /// sled failures; nothing of the batch is written then.
+    pub fn replace_claim_embeddings(&self, claims: &[(DebunkedClaim, Vec<f32>)], model: &ModelRef) -> Result<usize> {
+        let records: Vec<([u8; 8], Vec<u8>)> = claims
+            .iter()
+            .map(|(claim, embedding)| (claim.id.0, records::encode_claim(claim, embedding, model)))
+            .collect();
+        let replaced = self.claims.transaction(|tree| {
+            let mut replaced = 0;
+            for (key, record) in &records {
+                if tree.get(key)?.is_some() {
+                    tree.insert(key, record.as_slice())?;
+                    replaced += 1;
+                }
+            }
+            Ok::<_, ConflictableTransactionError<StoreError>>(replaced)
+        })?;
+        self.db.flush()?;
+        Ok(replaced)
+    }
+
     /// Every stored claim with its embedding.
     ///
     /// # Errors
     /// sled or decoding failures.
     pub fn claims(&self) -> Result<Vec<(DebunkedClaim, Vec<f32>)>> {
+        Ok(self.claim_entries()?.into_iter().map(|entry| (entry.claim, entry.embedding)).collect())
+    }
+
+    /// Every stored claim with its embedding and the model that made it.
+    ///
+    /// # Errors
+    /// sled or decoding failures.
+    pub fn claim_entries(&self) -> Result<Vec<ClaimEntry>> {
         self.claims.iter().map(|entry| records::decode_claim(&entry?.1)).collect()
+    }
+
+    /// The claims whose embedding was made by another model than `model` (or by a model not
+    /// recorded): they must be embedded again before items scored by `model` are matched
+    /// against them.
+    ///
+    /// # Errors
+    /// sled or decoding failures.
+    pub fn claims_embedded_by_others(&self, model: &ModelRef) -> Result<Vec<DebunkedClaim>> {
+        let mut stale = Vec::new();
+        for entry in self.claims.iter() {
+            let entry = records::decode_claim(&entry?.1)?;
+            if !entry.embedded_by(model) {
+                stale.push(entry.claim);
+            }
+        }
+        Ok(stale)
     }
 
     /// Whether a claim with this id is stored.
     ///
     /// # Errors
     /// sled failures.
-    pub fn has_claim(&self, id: infodemic_core::ClaimId) -> Result<bool> {
+    pub fn has_claim(&self, id: ClaimId) -> Result<bool> {
         Ok(self.claims.contains_key(id.0)?)
     }
 
@@ -323,34 +366,101 @@ impl SledStore {
         Ok(out)
     }
 
+    /// Ids of the items published (else fetched) in the query's time range and, when it names
+    /// sources, from those sources; newest first. The other filters, the limit and the order
+    /// are not applied: callers load the items and apply [`ItemQuery::matches`].
+    ///
+    /// # Errors
+    /// sled failures or a malformed index entry.
+    pub fn item_ids(&self, query: &ItemQuery) -> Result<Vec<ItemId>> {
+        let (start, end) = Self::time_range(query);
+        let mut keyed: Vec<Vec<u8>> = Vec::new();
+        if query.sources.is_empty() {
+            for entry in self.by_time.range(start..end).rev() {
+                keyed.push(entry?.0.to_vec());
+            }
+        } else {
+            let mut sources: Vec<&str> = query.sources.iter().map(|s| s.as_str()).collect();
+            sources.sort_unstable();
+            sources.dedup();
+            for source in sources {
+                let prefix = keys::source_prefix(source);
+                let range = [prefix.as_slice(), &start].concat()..[prefix.as_slice(), &end].concat();
+                for entry in self.by_source.range(range) {
+                    // Time key and id: the same order as idx_time.
+                    keyed.push(entry?.0[prefix.len()..].to_vec());
+                }
+            }
+            keyed.sort_unstable_by(|a, b| b.cmp(a));
+        }
+        keyed.iter().map(|key| keys::id_suffix(key).ok_or_else(|| inconsistent("short index key"))).collect()
+    }
+
+    /// Replaces the classifications of stored items (a new model's scores), in one
+    /// transaction that also moves each item in every index keyed by its classification
+    /// (`idx_score`). The items themselves (text, time, source, URL) are kept as stored, so
+    /// the other indexes stay as they are. Ids not stored are left out. Returns how many
+    /// items were rewritten.
+    ///
+    /// # Errors
+    /// sled or decoding failures; nothing of the batch is written then.
+    pub fn reclassify(&self, updates: &[(ItemId, Classification)]) -> Result<usize> {
+        let trees = (&self.items, &self.by_score);
+        let rewritten = trees.transaction(|(items, by_score)| {
+            let mut rewritten = 0;
+            for (id, classification) in updates {
+                let Some(bytes) = items.get(id.as_bytes())? else { continue };
+                let mut scored = records::decode_item(&bytes).map_err(ConflictableTransactionError::Abort)?;
+                by_score.remove(keys::by_score(index_score(&scored), *id))?;
+                scored.classification = classification.clone();
+                items.insert(id.as_bytes(), records::encode_item(&scored))?;
+                by_score.insert(keys::by_score(index_score(&scored), *id), &[])?;
+                rewritten += 1;
+            }
+            Ok::<_, ConflictableTransactionError<StoreError>>(rewritten)
+        })?;
+        self.db.flush()?;
+        Ok(rewritten)
+    }
+
     /// Checks that every index entry points at a stored item and every item is indexed once
-    /// in each index. Used by tests and by `infodemic` after an interrupted run.
+    /// in each index, under the key its current record implies (a rescored item's score key
+    /// moved with its score). Used by tests and by `infodemic` after an interrupted run.
     ///
     /// # Errors
     /// A description of the first inconsistency, as [`StoreError::Corrupt`].
     pub fn verify(&self) -> Result<usize> {
         let mut ids = HashSet::new();
+        // The key each item must have in each index, from what the item is now.
+        let mut expected: [HashSet<Vec<u8>>; 3] = Default::default();
         for entry in self.items.iter() {
             let (key, value) = entry?;
             let scored = records::decode_item(&value)?;
-            if key.as_ref() != scored.item.id.as_bytes() {
+            let item = &scored.item;
+            if key.as_ref() != item.id.as_bytes() {
                 return Err(inconsistent("item stored under another id"));
             }
-            let url_target = self.by_url.get(scored.item.canonical_url.as_bytes())?;
-            if url_target.as_deref() != Some(scored.item.id.as_bytes().as_slice()) {
+            let url_target = self.by_url.get(item.canonical_url.as_bytes())?;
+            if url_target.as_deref() != Some(item.id.as_bytes().as_slice()) {
                 return Err(inconsistent("item missing from idx_url"));
             }
-            ids.insert(scored.item.id);
+            let time = item.effective_time();
+            expected[0].insert(keys::by_time(time, item.id));
+            expected[1].insert(keys::by_score(index_score(&scored), item.id));
+            expected[2].insert(keys::by_source(item.source.as_str(), time, item.id));
+            ids.insert(item.id);
         }
-        for (name, tree) in
-            [("idx_time", &self.by_time), ("idx_score", &self.by_score), ("idx_source", &self.by_source)]
-        {
+        let indexes = [("idx_time", &self.by_time), ("idx_score", &self.by_score), ("idx_source", &self.by_source)];
+        for ((name, tree), expected) in indexes.into_iter().zip(&expected) {
             let mut seen = 0usize;
             for entry in tree.iter() {
                 let (key, _) = entry?;
                 let id = keys::id_suffix(&key).ok_or_else(|| inconsistent("short index key"))?;
                 if !ids.contains(&id) {
                     return Err(inconsistent(&format!("{name} points at a missing item")));
+                }
+                if !expected.contains(key.as_ref()) {
+                    return Err(inconsistent(&format!("{name} has a stale entry for item {id}")));
                 }
                 seen += 1;
             }
@@ -398,6 +508,12 @@ impl SledStore {
         let end = query.until.map_or([0xffu8; 8], keys::time_key).to_vec();
         (start, end)
     }
+}
+
+/// The score an item is indexed by: unsupported languages have no meaningful score, so they
+/// sort last.
+fn index_score(scored: &ScoredItem) -> f32 {
+    scored.classification.shown_score().unwrap_or(0.0)
 }
 
 fn inconsistent(message: &str) -> StoreError {
@@ -482,7 +598,7 @@ impl ItemReader for SledStore {
 #[cfg(test)]
 mod tests {
     use chrono::{Duration, TimeZone};
-    use infodemic_core::{Classification, Item, ModelRef, SourceId};
+    use infodemic_core::{Classification, Item, SourceId};
 
     use super::*;
 
@@ -647,8 +763,9 @@ mod tests {
             DebunkedClaim::new("5G spreads COVID-19", Verdict::False, ClaimOrigin::Dataset { name: "d".into() })
                 .with_review_url(Some("https://checks.example.org/5g".into()));
         let entry = (claim, vec![0.6, 0.8]);
-        assert_eq!(store.put_claims(std::slice::from_ref(&entry)).unwrap(), 1);
-        assert_eq!(store.put_claims(std::slice::from_ref(&entry)).unwrap(), 0);
+        let model = ModelRef { id: "m".to_owned(), version: "1".to_owned() };
+        assert_eq!(store.put_claims(std::slice::from_ref(&entry), &model).unwrap(), 1);
+        assert_eq!(store.put_claims(std::slice::from_ref(&entry), &model).unwrap(), 0);
         assert_eq!(store.claims().unwrap(), vec![entry]);
         assert_eq!(store.stats().unwrap().claims, 1);
     }
@@ -669,6 +786,201 @@ mod tests {
         assert_eq!(store.subscriptions().unwrap(), vec![spec.clone()]);
         assert!(store.remove_subscription(spec.id.as_str()).unwrap());
         assert!(store.subscriptions().unwrap().is_empty());
+    }
+
+    fn model(version: &str) -> ModelRef {
+        ModelRef { id: "m".to_owned(), version: version.to_owned() }
+    }
+
+    /// An item with every field schema 3 added.
+    fn with_schema_3_fields(mut item: ScoredItem) -> ScoredItem {
+        let class = &mut item.classification;
+        class.claim = Some(0.91);
+        class.refute = Some(0.07);
+        class.reasons = vec!["score 0.90 >= flag threshold 0.40".to_owned(), "states a checkable claim".to_owned()];
+        class.evidence =
+            vec![infodemic_core::Evidence { text: "Bleach cures it.".to_owned(), score: 0.97, embedding: Vec::new() }];
+        class.claim_match = Some(infodemic_core::ClaimMatch {
+            claim_id: "00112233aabbccdd".to_owned(),
+            claim: "Drinking bleach cures COVID-19".to_owned(),
+            verdict: "false".to_owned(),
+            reviewer: Some("Snopes".to_owned()),
+            review_url: None,
+            similarity: 0.83,
+            matched_text: "Bleach cures it.".to_owned(),
+            stance: Some(infodemic_core::Stance::Repeats),
+        });
+        item
+    }
+
+    #[test]
+    fn claim_refute_reasons_and_stance_round_trip() {
+        let (_dir, store) = open();
+        let item = with_schema_3_fields(scored("https://e.org/a", "s1", 0, 0.9));
+        store.commit(std::slice::from_ref(&item), &[], &[]).unwrap();
+        assert_eq!(store.items.get(item.item.id.as_bytes()).unwrap().unwrap()[0], 3);
+        assert_eq!(store.get(item.item.id).unwrap(), Some(item.clone()));
+        // Every stance survives, and so does a match without one (stored before stances).
+        for stance in [Some(infodemic_core::Stance::Refutes), Some(infodemic_core::Stance::Mentions), None] {
+            let mut changed = item.classification.clone();
+            if let Some(found) = &mut changed.claim_match {
+                found.stance = stance;
+            }
+            store.reclassify(&[(item.item.id, changed.clone())]).unwrap();
+            assert_eq!(store.get(item.item.id).unwrap().unwrap().classification, changed);
+        }
+    }
+
+    #[test]
+    fn an_unknown_stance_is_a_corrupt_record_not_a_panic() {
+        use crate::records::{decode_item, encode, StoredItemV3};
+        let item = with_schema_3_fields(scored("https://e.org/a", "s1", 0, 0.9));
+        let mut record = StoredItemV3::from(&item);
+        record.claim_stance = Some("shrugs".to_owned());
+        let error = decode_item(&encode(3, &record)).unwrap_err();
+        assert!(matches!(error, StoreError::Corrupt { tree: "items", .. }), "{error}");
+    }
+
+    /// Writes `item` as a build of `schema` would have: its record version and its indexes.
+    fn write_as_old_schema(store: &SledStore, item: &ScoredItem, version: u8) {
+        use crate::records::{encode, StoredItemV1, StoredItemV2};
+        let record = match version {
+            1 => encode(1, &StoredItemV1::from(item)),
+            2 => encode(2, &StoredItemV2::from(item)),
+            other => panic!("no record version {other} in this test"),
+        };
+        let id = item.item.id;
+        store.items.insert(id.as_bytes(), record).unwrap();
+        store.by_url.insert(item.item.canonical_url.as_bytes(), id.as_bytes()).unwrap();
+        store.by_hash.insert(item.item.content_hash.0, id.as_bytes()).unwrap();
+        let time = item.item.effective_time();
+        store.by_time.insert(keys::by_time(time, id), &[]).unwrap();
+        store.by_score.insert(keys::by_score(index_score(item), id), &[]).unwrap();
+        store.by_source.insert(keys::by_source(item.item.source.as_str(), time, id), &[]).unwrap();
+    }
+
+    #[test]
+    fn schema_2_stores_become_schema_3_and_keep_every_item() {
+        let (_dir, store) = open();
+        // What a schema-2 build could hold: v2 records (one with a claim match), and a v1
+        // record the v1 -> v2 migration left behind (it skips nothing, but v2 reads v1).
+        let mut matched = with_schema_3_fields(scored("https://e.org/matched", "s1", 1, 0.9));
+        let class = &mut matched.classification;
+        (class.claim, class.refute, class.reasons) = (None, None, Vec::new());
+        if let Some(found) = &mut class.claim_match {
+            found.stance = None;
+        }
+        let plain = scored("https://e.org/plain", "s2", 2, 0.2);
+        let mut old = scored("https://e.org/v1", "s1", 3, 0.7);
+        old.item.links.clear();
+        old.item.simhash = None;
+        old.classification.review = old.classification.flagged;
+        write_as_old_schema(&store, &matched, 2);
+        write_as_old_schema(&store, &plain, 2);
+        write_as_old_schema(&store, &old, 1);
+        store.meta.insert(SCHEMA_KEY, &2u32.to_be_bytes()).unwrap();
+
+        assert_eq!(store.check_schema().unwrap(), SchemaOutcome::Migrated { from: 2, records: 3 });
+        assert_eq!(store.check_schema().unwrap(), SchemaOutcome::Current);
+        assert_eq!(store.meta.get(SCHEMA_KEY).unwrap().unwrap().as_ref(), 3u32.to_be_bytes());
+        for item in [&matched, &plain, &old] {
+            let raw = store.items.get(item.item.id.as_bytes()).unwrap().unwrap();
+            assert_eq!(raw[0], 3, "rewritten as v3");
+            // Nothing invented: what v2 did not keep is unknown.
+            assert_eq!(store.get(item.item.id).unwrap().as_ref(), Some(item));
+        }
+        assert_eq!(store.verify().unwrap(), 3);
+    }
+
+    #[test]
+    fn reclassifying_moves_the_score_index_with_the_score() {
+        let (_dir, store) = open();
+        let items = [scored("https://e.org/a", "s1", 1, 0.9), scored("https://e.org/b", "s2", 2, 0.2)];
+        store.commit(&items, &[], &[]).unwrap();
+        let mut lower = items[0].classification.clone();
+        (lower.score, lower.flagged, lower.review, lower.model) = (0.1, false, false, model("2"));
+        let mut higher = items[1].classification.clone();
+        (higher.score, higher.flagged, higher.review, higher.model) = (0.95, true, true, model("2"));
+        let unknown = ItemId::from_canonical_url("https://e.org/never-stored");
+        let updates = [(items[0].item.id, lower.clone()), (items[1].item.id, higher), (unknown, lower)];
+        assert_eq!(store.reclassify(&updates).unwrap(), 2, "ids not stored are left out");
+        assert_eq!(store.verify().unwrap(), 2);
+        let by_score = ItemQuery { order: SortOrder::Score, ..Default::default() };
+        let urls: Vec<String> = store.query(&by_score).unwrap().into_iter().map(|s| s.item.url).collect();
+        assert_eq!(urls, ["https://e.org/b", "https://e.org/a"]);
+        let flagged = ItemQuery { flagged_only: true, ..Default::default() };
+        assert_eq!(store.query(&flagged).unwrap().len(), 1);
+        // The items themselves are kept as stored.
+        let rewritten = store.get(items[0].item.id).unwrap().unwrap();
+        assert_eq!((rewritten.item, rewritten.classification.model), (items[0].item.clone(), model("2")));
+        assert!(store.get(unknown).unwrap().is_none());
+    }
+
+    #[test]
+    fn verify_finds_a_score_index_entry_left_behind() {
+        let (_dir, store) = open();
+        let item = scored("https://e.org/a", "s1", 1, 0.9);
+        store.commit(std::slice::from_ref(&item), &[], &[]).unwrap();
+        store.by_score.remove(keys::by_score(0.9, item.item.id)).unwrap();
+        store.by_score.insert(keys::by_score(0.3, item.item.id), &[]).unwrap();
+        let error = store.verify().unwrap_err();
+        assert!(error.to_string().contains("idx_score has a stale entry"), "{error}");
+    }
+
+    #[test]
+    fn item_ids_follow_the_time_range_and_sources_newest_first() {
+        let (_dir, store) = open();
+        let items = [
+            scored("https://e.org/old", "s1", 10, 0.9),
+            scored("https://e.org/new", "s1", 0, 0.2),
+            scored("https://e.org/mid", "s2", 5, 0.7),
+            scored("https://e.org/other", "s3", 1, 0.7),
+        ];
+        store.commit(&items, &[], &[]).unwrap();
+        let id = |i: usize| items[i].item.id;
+        assert_eq!(store.item_ids(&ItemQuery::default()).unwrap(), [id(1), id(3), id(2), id(0)]);
+        let since = Utc.with_ymd_and_hms(2026, 11, 14, 0, 0, 0).unwrap();
+        let until = Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0).unwrap();
+        let range = ItemQuery { since: Some(since), until: Some(until), ..Default::default() };
+        assert_eq!(store.item_ids(&range).unwrap(), [id(3), id(2)]);
+        let sources = |names: &[&str]| names.iter().map(|n| SourceId::new(*n).unwrap()).collect::<Vec<_>>();
+        let two = ItemQuery { sources: sources(&["s2", "s1", "s1"]), ..Default::default() };
+        assert_eq!(store.item_ids(&two).unwrap(), [id(1), id(2), id(0)]);
+        let one_in_range = ItemQuery { sources: sources(&["s1"]), since: Some(since), ..Default::default() };
+        assert_eq!(store.item_ids(&one_in_range).unwrap(), [id(1)]);
+    }
+
+    #[test]
+    fn claims_know_which_model_embedded_them() {
+        use crate::records::{encode, StoredClaimV1};
+        use infodemic_core::{ClaimOrigin, DebunkedClaim, Verdict};
+        let (_dir, store) = open();
+        let claim = |text: &str| DebunkedClaim::new(text, Verdict::False, ClaimOrigin::Dataset { name: "d".into() });
+        let (first, second, legacy) = (claim("5G spreads COVID-19"), claim("Bleach cures it"), claim("Masks"));
+        store.put_claims(&[(first.clone(), vec![1.0, 0.0]), (second.clone(), vec![0.0, 1.0])], &model("1")).unwrap();
+        // A claim stored by a schema-2 build: no model recorded.
+        store.claims.insert(legacy.id.0, encode(1, &StoredClaimV1::new(&legacy, &[0.6, 0.8]))).unwrap();
+
+        let entries = store.claim_entries().unwrap();
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries.iter().filter(|e| e.model.is_none()).count(), 1);
+        let stale = store.claims_embedded_by_others(&model("1")).unwrap();
+        assert_eq!(stale, vec![legacy.clone()]);
+        assert_eq!(store.claims_embedded_by_others(&model("2")).unwrap().len(), 3);
+
+        let fresh = [(first, vec![0.0, 1.0]), (legacy, vec![1.0, 0.0])];
+        let never_stored = (claim("never stored"), vec![1.0, 0.0]);
+        assert_eq!(
+            store.replace_claim_embeddings(&[fresh[0].clone(), fresh[1].clone(), never_stored], &model("2")).unwrap(),
+            2
+        );
+        assert_eq!(store.claim_count(), 3);
+        let entries = store.claim_entries().unwrap();
+        for (claim, embedding) in &fresh {
+            let entry = entries.iter().find(|e| e.claim.id == claim.id).unwrap();
+            assert_eq!((&entry.embedding, entry.model.as_ref()), (embedding, Some(&model("2"))));
+        }
+        assert_eq!(store.claims_embedded_by_others(&model("2")).unwrap(), vec![second]);
     }
 
     #[test]

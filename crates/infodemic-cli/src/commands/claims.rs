@@ -8,7 +8,7 @@ use infodemic_claims::import;
 use infodemic_classifier::{Classify, SessionOptions};
 use infodemic_core::text::ellipsize;
 use infodemic_core::{DebunkedClaim, Verdict};
-use infodemic_pipeline::{import_claims, ClaimMatcher};
+use infodemic_pipeline::{import_claims, reembed_claims, ClaimMatcher};
 
 use crate::cli::GlobalArgs;
 use crate::exit::{Exit, UsageError};
@@ -49,6 +49,13 @@ pub enum ClaimsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Embed again, with the current model, the claims another model embedded (crawl, watch,
+    /// rescore and match do it by themselves before matching)
+    Reembed {
+        /// One JSON object instead of a sentence
+        #[arg(long)]
+        json: bool,
+    },
     /// The known debunked claims nearest to a text
     Match {
         /// The text
@@ -81,6 +88,7 @@ pub fn run(args: &ClaimsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     match &args.command {
         ClaimsCommand::Import { file, format, json } => import_file(global, file, *format, *json),
         ClaimsCommand::List { verdict, limit, json } => list(global, *verdict, *limit, *json),
+        ClaimsCommand::Reembed { json } => reembed(global, *json),
         ClaimsCommand::Match { text, top, json } => match_text(global, text, *top, *json),
     }
 }
@@ -127,6 +135,28 @@ fn import_file(
     Ok(Exit::Success)
 }
 
+fn reembed(global: &GlobalArgs, json: bool) -> anyhow::Result<Exit> {
+    let Some(store) = global.open_existing_store()? else {
+        return Err(UsageError("no claims stored yet: infodemic claims import FILE".to_owned()).into());
+    };
+    let mut classifier = global.load_model(SessionOptions::default())?.classifier;
+    classifier.set_evidence(false);
+    let progress = counter(global.quiet || json, "claims embedded");
+    let report = reembed_claims(&store, &mut classifier, |n| progress.inc(n as u64))?;
+    progress.finish_and_clear();
+    let mut out = io::stdout().lock();
+    if json {
+        write_json_line(&mut out, &report)?;
+    } else {
+        writeln!(
+            out,
+            "{} of {} claims embedded again with {} (the others were embedded by it already)",
+            report.reembedded, report.claims, report.model
+        )?;
+    }
+    Ok(Exit::Success)
+}
+
 fn list(global: &GlobalArgs, verdict: Option<Verdict>, limit: usize, json: bool) -> anyhow::Result<Exit> {
     let mut claims: Vec<DebunkedClaim> = match global.open_existing_store()? {
         Some(store) => store.claims()?.into_iter().map(|(claim, _)| claim).collect(),
@@ -163,9 +193,11 @@ fn match_text(global: &GlobalArgs, text: &str, top: usize, json: bool) -> anyhow
     let Some(store) = global.open_existing_store()? else {
         return Err(UsageError("no claims stored yet: infodemic claims import FILE".to_owned()).into());
     };
-    let matcher = ClaimMatcher::from_store(&store)?;
     let mut classifier = global.load_model(SessionOptions::default())?.classifier;
     classifier.set_evidence(false);
+    // Claims another model embedded are not comparable with this model's embedding.
+    reembed_claims(&store, &mut classifier, |_| {})?;
+    let matcher = ClaimMatcher::from_store(&store)?;
     let embedding = classifier.classify(&[text.to_owned()])?.remove(0).embedding;
     let nearest = matcher.nearest(&embedding, top);
     let mut out = io::stdout().lock();

@@ -164,7 +164,7 @@ pub async fn stop_on_signals(cancel: CancellationToken) {
         () = term => {}
     }
     cancel.cancel();
-    tracing::info!(message = "Stop requested; committing fetched feeds.");
+    tracing::info!(message = "Stop requested; committing the work in progress.");
     if tokio::signal::ctrl_c().await.is_ok() {
         std::process::exit(130);
     }
@@ -196,6 +196,9 @@ fn print_summary(out: &mut impl Write, summary: &CrawlSummary) -> std::io::Resul
     }
     if summary.network_down {
         writeln!(out, "Every host failed at once: the network looks down; no feed was penalised.")?;
+    }
+    if summary.claims_reembedded > 0 {
+        writeln!(out, "Claims: {} embedded again with the current model", summary.claims_reembedded)?;
     }
     if summary.items_flagged > 0 {
         writeln!(out, "See them with: infodemic query --flagged")?;

@@ -7,6 +7,7 @@ pub mod eval;
 pub mod feeds;
 pub mod model;
 pub mod query;
+pub mod rescore;
 pub mod show;
 pub mod stats;
 pub mod watch;

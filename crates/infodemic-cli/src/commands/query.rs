@@ -79,7 +79,7 @@ fn score_arg(value: &str) -> Result<f32, String> {
     }
 }
 
-fn source_arg(value: &str) -> Result<SourceId, String> {
+pub fn source_arg(value: &str) -> Result<SourceId, String> {
     SourceId::new(value).map_err(|e| e.to_string())
 }
 
