@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command of the README and of CI: does its own setup on a fresh machine, then runs
 # every unit, integration, parity and end-to-end test. No test touches the internet; the
-# setup step downloads onnxruntime==1.31.1 from PyPI once.
+# setup step downloads onnxruntime==1.31.1 (and, for the parity tests' Python reference,
+# numpy and tokenizers) from PyPI once.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh --python-reference

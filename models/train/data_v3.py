@@ -20,8 +20,10 @@ dropped everywhere):
   clinc        CLINC150 utterances (all domains, small talk included), official train/val/test
   reddit       Reddit health misinformation (all 1, noisy: weight 0.3), fit 70 / dev 15 / test 15
   fullfact     Full Fact health claims: uncontroversial = 0, disputed / widely discredited = 1: test
-  hard         hardcases/train.jsonl -> fit; hardcases/dev.jsonl -> dev_a / dev_b (split by pair)
-  templated    debunks made from the false claims of FIT rows with hardcases/train templates -> fit
+  hard         hardcases/train.jsonl and train_true_statements.jsonl -> fit; hardcases/dev.jsonl ->
+               dev_a / dev_b (split by pair)
+  templated    debunks made from the false claims of FIT rows with hardcases/train templates, and
+               false denials of FIT true statements with the same templates -> fit
 """
 
 from __future__ import annotations
@@ -244,6 +246,12 @@ def hard() -> list[Row]:
                 m, c, r = KIND_LABELS[o["kind"]]
                 rows.append(Row(o["text"], m, c, r, "hard", "fit", kind=o["kind"], group=o.get("pair") or "",
                                 extra={"topic": o.get("topic")}))
+    ts = HARD / "train_true_statements.jsonl"
+    if ts.exists():
+        for line in ts.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                o = json.loads(line)
+                rows.append(Row(o["text"], 0, 1, 0, "hard", "fit", kind="true_claim", extra={"topic": o.get("topic")}))
     dv = HARD / "dev.jsonl"
     if dv.exists():
         objs = [json.loads(x) for x in dv.read_text(encoding="utf-8").splitlines() if x.strip()]
@@ -277,8 +285,12 @@ _PROPER_STARTS = {"COVID-19", "COVID", "Covid", "Coronavirus", "WHO", "CDC", "FD
                   "Moderna", "AstraZeneca", "5G", "HIV", "MMR", "HPV", "Africa", "African", "Italy", "Italian"}
 
 
-def templated(rows: list[Row], seed: int = SEED, share: float = 0.6) -> list[Row]:
-    """Debunks of FIT false claims (never of dev/test ones), one template each, for `share` of them."""
+def templated(rows: list[Row], seed: int = SEED, share: float = 0.6, denial_share: float = 0.0) -> list[Row]:
+    """Debunks of FIT false claims (never of dev/test ones), one template each, for `share` of
+    them; and, for `denial_share` of the FIT true statements, the same templates around a TRUE
+    claim: a false denial ("There is no evidence that vaccines prevent measles"), which is
+    misinformation. Without the denials a model learns "negation = reliable" and passes
+    "HIV does not cause AIDS"; with them, only the claim's content can tell the two apart."""
     path = HARD / "train_refutation_templates.json"
     if not path.exists():
         path = HARD / "refutation_templates.json"
@@ -297,16 +309,32 @@ def templated(rows: list[Row], seed: int = SEED, share: float = 0.6) -> list[Row
         text = tpl.replace("{claim}", c).replace("{Claim}", c[0].upper() + c[1:])
         out.append(Row(text, 0, 1, 1, "templated", "fit", kind="debunk", group=r.source,
                        extra={"from": r.source}))
+    for r in rows:
+        if r.split != "fit" or r.mis != 0 or r.claim != 1 or r.kind not in ("true_claim", "") \
+                or r.source not in DENIAL_SOURCES or rng.random() > denial_share * DENIAL_SOURCES[r.source]:
+            continue
+        c = as_clause(r.text.split(". ")[0])
+        if c is None:
+            continue
+        tpl = templates[int(rng.integers(len(templates)))]
+        text = tpl.replace("{claim}", c).replace("{Claim}", c[0].upper() + c[1:])
+        out.append(Row(text, 1, 1, 1, "templated", "fit", kind="false_claim", group=r.source,
+                       extra={"from": r.source, "denial": True}))
     return out
 
 
+# Where true statements for false denials come from, and how often (times denial_share): the
+# well-known truths of our hard cases and TruthfulQA always, MedQuAD's encyclopedic leads rarely.
+DENIAL_SOURCES = {"hard": 1.0, "truthfulqa": 1.0, "medquad": 0.02}
+
+
 # --------------------------------------------------------------------------- assembly
-def load(templated_share: float = 0.6) -> tuple[list[Row], dict]:
+def load(templated_share: float = 0.6, denial_share: float = 0.0) -> tuple[list[Row], dict]:
     raw = hard() + constraint() + cheng() + checkcovid() + truthfulqa() + fullfact() + reddit() + medquad() + clinc()
     for r in raw:
         r.text = prepare(r.text)
     raw += [Row(prepare(x.text), x.mis, x.claim, x.refute, x.source, x.split, x.kind, x.group, x.weight, x.extra)
-            for x in templated(raw, share=templated_share)]
+            for x in templated(raw, share=templated_share, denial_share=denial_share)]
     order = {s: i for i, s in enumerate(SOURCE_ORDER)}
     raw.sort(key=lambda r: order[r.source])  # stable: the first source keeps a duplicated text
     groups: "OrderedDict[str, list[Row]]" = OrderedDict()

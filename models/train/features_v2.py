@@ -53,8 +53,13 @@ def batches_by_length(ids: list[list[int]], bs: int = 32):
         yield chunk, a, m
 
 
-def extract(W: dict, tok: Tokenizer, texts: list[str], weights_sha: str) -> dict:
+def extract(W: dict, tok: Tokenizer, texts: list[str], weights_sha: str,
+            branch_layers: tuple[int, ...] = BRANCH_LAYERS) -> dict:
+    """branch_layers: the hidden states to cache per token (hidden_i = input of layer i); the
+    default keeps v2's cache key."""
     h = hashlib.sha256()
+    if branch_layers != BRANCH_LAYERS:
+        h.update(repr(branch_layers).encode())
     h.update(weights_sha.encode())
     h.update(tok.to_str().encode())
     h.update("\x00".join(texts).encode())
@@ -70,7 +75,7 @@ def extract(W: dict, tok: Tokenizer, texts: list[str], weights_sha: str) -> dict
     offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
     emb = np.zeros((len(texts), 384), np.float32)
     means = np.zeros((len(texts), 7, 384), np.float32)
-    hid = {L: np.zeros((offsets[-1], 384), np.float16) for L in BRANCH_LAYERS}
+    hid = {L: np.zeros((offsets[-1], 384), np.float16) for L in branch_layers}
     names = ["embedding"] + [f"hidden_{i}" for i in range(7)]
     t0 = time.time()
     for chunk, a, m in batches_by_length(ids):
@@ -81,7 +86,7 @@ def extract(W: dict, tok: Tokenizer, texts: list[str], weights_sha: str) -> dict
             means[chunk, i] = (out[1 + i] * mf).sum(1) / mf.sum(1)
         for r, t in enumerate(chunk):
             n = lens[t]
-            for L in BRANCH_LAYERS:
+            for L in branch_layers:
                 hid[L][offsets[t]:offsets[t] + n] = out[1 + L][r, :n]
     log.info("features: %d texts, %d tokens in %.0fs", len(texts), offsets[-1], time.time() - t0)
     key.mkdir(parents=True, exist_ok=True)

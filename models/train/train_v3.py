@@ -49,7 +49,16 @@ SEED = 42
 # should learn from, not how many rows a set happens to have.
 SOURCE_WEIGHT = {"constraint": 1.0, "cheng": 1.0, "checkcovid": 1.5, "truthfulqa": 2.0, "reddit": 1.0,
                  "medquad": 0.5, "clinc": 0.5, "hard": 2.0, "templated": 1.0, "fullfact": 1.0}
+
+
+def set_weights(spec: str | None) -> None:
+    """--weights hard=4,templated=2: override SOURCE_WEIGHT for an experiment."""
+    for part in filter(None, (spec or "").split(",")):
+        name, value = part.split("=")
+        SOURCE_WEIGHT[name] = float(value)
 DEV_SPLITS = ("dev", "dev_a")
+# Cached per-token hidden states (input of layer i): fine-tuning the top k layers reads hidden_{6-k}.
+BRANCH_LAYERS = (0, 2, 3)
 
 
 def sigmoid(z):
@@ -57,15 +66,16 @@ def sigmoid(z):
 
 
 class Setup:
-    def __init__(self, templated_share: float = 0.6):
+    def __init__(self, templated_share: float = 0.6, denial_share: float = 0.0):
         self.pkg = v1.package_model_dir()
         tok_path = REPO / "models" / "minilm-health-v2" / "tokenizer.json"
         self.tok_path = tok_path
         self.tok = Tokenizer.from_file(str(tok_path))
         self.W = graph.load_weights(self.pkg)
-        self.rows, self.dedup = data_v3.load(templated_share)
+        self.rows, self.dedup = data_v3.load(templated_share, denial_share)
         self.texts = [r.text for r in self.rows]
-        self.feat = features_v2.extract(self.W, self.tok, self.texts, v1.PKG_SHA256["model.safetensors"])
+        self.feat = features_v2.extract(self.W, self.tok, self.texts, v1.PKG_SHA256["model.safetensors"],
+                                        BRANCH_LAYERS)
         self.feat_dir = Path(self.feat["offsets"].filename).parent
 
     def select(self, pred) -> np.ndarray:
@@ -221,7 +231,7 @@ def print_report(rep: dict) -> None:
 
 # --------------------------------------------------------------------------- commands
 def experiment(args) -> dict:
-    s = Setup(args.templated_share)
+    s = Setup(args.templated_share, args.denial_share)
     fit = s.select(lambda r: r.split == "fit")
     dev = s.select(lambda r: r.split in DEV_SPLITS)
     res = finetune(s, fit, dev, np.arange(len(s.rows)), k=args.k, epochs=args.epochs, lr=args.lr, tag=args.tag)
@@ -234,7 +244,8 @@ def experiment(args) -> dict:
     print_report(rep)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results.setdefault("experiments", {})[args.tag] = {
-        "k": args.k, "epochs": args.epochs, "lr": args.lr, "templated_share": args.templated_share,
+        "k": args.k, "epochs": args.epochs, "lr": args.lr, "templated_share": args.templated_share, "denial_share": args.denial_share,
+        "weights": dict(SOURCE_WEIGHT),
         "history": res["history"], "thresholds": thr, "report": rep}
     RESULTS.write_text(json.dumps(results, indent=1, default=float) + "\n")
     return {"setup": s, "res": res, "cal": cal, "p": p, "thr": thr}
@@ -244,7 +255,7 @@ LOSO_SOURCES = ("constraint", "cheng", "checkcovid", "truthfulqa", "medquad", "c
 
 
 def loso(args) -> None:
-    s = Setup(args.templated_share)
+    s = Setup(args.templated_share, args.denial_share)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for src in (args.sources.split(",") if args.sources else LOSO_SOURCES):
         # templated debunks made from the held-out source's claims go too
@@ -275,7 +286,10 @@ def main():
     ap.add_argument("--tag", default="main")
     ap.add_argument("--sources")
     ap.add_argument("--templated-share", type=float, default=0.6)
+    ap.add_argument("--denial-share", type=float, default=0.0)
+    ap.add_argument("--weights", help="source weight overrides, e.g. hard=4,templated=2")
     args = ap.parse_args()
+    set_weights(args.weights)
     if args.cmd == "experiment":
         experiment(args)
     elif args.cmd == "loso":

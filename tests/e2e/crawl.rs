@@ -171,4 +171,22 @@ async fn the_offline_samples_crawl_without_a_network() {
     flagged.args(["query", "--flagged", "--since", "2026-01-01"]);
     let output = run(flagged).await;
     assert!(stdout(&output).contains("FLAG"));
+
+    // What a flag must mean: the outlets' false claims are flagged; the fact-checks that quote
+    // them to refute them, and the authorities' notices, are not; every decision says why.
+    let mut all = infodemic(data.path());
+    all.args(["query", "--json", "--limit", "500"]);
+    let items = json_lines(&run(all).await);
+    let from = |prefix: &str| -> Vec<&Value> {
+        items.iter().filter(|i| i["source"].as_str().unwrap().starts_with(prefix)).collect()
+    };
+    let outlets = [from("sample-natural-truth"), from("sample-health-freedom")].concat();
+    assert!(outlets.len() >= 12, "{}", outlets.len());
+    for item in &outlets {
+        assert_eq!(item["flagged"], true, "a false claim from an outlet is flagged: {item}");
+    }
+    for item in [from("sample-health-check"), from("sample-npha"), from("sample-eastvale")].concat() {
+        assert_eq!(item["flagged"], false, "fact-checks and notices are not flagged: {item}");
+        assert!(!item["reasons"].as_array().unwrap().is_empty(), "{item}");
+    }
 }

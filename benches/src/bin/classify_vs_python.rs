@@ -1,6 +1,8 @@
 //! Whole-command throughput of `infodemic classify` against a Python script that runs the same
 //! model with onnxruntime and tokenizers (`models/train/bench_python.py`), on the same texts
-//! and thread count, alternating rounds in one run. Prints texts/s of each and the ratio.
+//! and thread count, alternating rounds in one run. Prints texts/s of each and the ratio. The
+//! peer gets the same tricks: texts prepared as the manifest says, sorted by token count and
+//! batched with padding to each batch's longest text.
 //!
 //! ```sh
 //! cargo build --release -p infodemic-cli
@@ -42,7 +44,7 @@ fn parse_args() -> Result<Options, String> {
         threads: 2,
         rounds: 3,
         batch: 32,
-        model: workspace().join("models/minilm-health-v2"),
+        model: workspace().join("models/minilm-health-v3"),
         datasets: workspace().join("../shared/datasets"),
     };
     let mut args = std::env::args().skip(1);
@@ -161,10 +163,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .arg(workspace().join("models/train/bench_python.py"))
                 .arg(&input)
                 .args(["--threads", &threads, "--batch", &batch])
-                .arg("--model")
-                .arg(options.model.join("model.onnx"))
-                .arg("--tokenizer")
-                .arg(options.model.join("tokenizer.json"))
+                .arg("--model-dir")
+                .arg(&options.model)
                 .stdout(Stdio::piped()),
         )?;
         let inner =
