@@ -37,7 +37,7 @@ fn classify(c: &mut Criterion) {
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join(".ort/onnxruntime/capi/libonnxruntime.so.1.31.1"));
     let runtime = OrtRuntime::init(&library).expect("ONNX Runtime: run `bash scripts/setup.sh`");
-    let bundle = ModelBundle::load(&workspace().join("models/minilm-health-v2")).unwrap();
+    let bundle = ModelBundle::load(&workspace().join("models/minilm-health-v3")).unwrap();
     let texts = corpus();
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
 

@@ -274,7 +274,7 @@ def as_clause(text: str) -> str | None:
     t = re.sub(r"[.!?…]+$", "", t).strip()
     if not (3 <= len(t.split()) <= 30) or "?" in t:
         return None
-    if t[:2].isupper() or len(t) > 1 and t[0].isupper() and t[1].islower() and t.split()[0] not in _PROPER_STARTS:
+    if len(t) > 1 and t[0].isupper() and t[1].islower() and t.split()[0] not in _PROPER_STARTS:
         t = t[0].lower() + t[1:]
     return t
 
@@ -323,6 +323,53 @@ def templated(rows: list[Row], seed: int = SEED, share: float = 0.6, denial_shar
     return out
 
 
+# Cue decorrelation: "studies show" opens false claims in the public sets far more often than
+# true ones; the same openings on true statements teach that the opening proves nothing.
+EVIDENCE_OPENINGS = ["Studies show that", "Research confirms that", "Evidence shows that", "Doctors agree that",
+                     "Scientists have found that", "New research shows that", "According to a large study,",
+                     "Experts say", "It is well established that", "Data from millions of people show that"]
+# Reporting on a false claim at a distance (warnings, research on rumours, enforcement) is news,
+# not an assertion: the claim's words are there, the text does not assert them.
+REPORT_TEMPLATES = [
+    "Health officials have received reports of products sold online with claims that {claim}.",
+    "A post circulating on social media claims that {claim}; health authorities have issued a warning.",
+    "Regulators are warning consumers about websites that say {claim}.",
+    "The agency is investigating sellers who advertise that {claim}.",
+    "Researchers tracked how the rumour that {claim} spread across messaging apps.",
+    "Teachers report that students are sharing videos saying {claim}.",
+    "The study looked at why people come to believe that {claim}.",
+    "Survey: one in five adults has heard that {claim}.",
+    "Pharmacists say customers keep asking whether {claim}.",
+    "Misinformation researchers catalogued thousands of posts claiming {claim}.",
+    "The consumer watchdog fined a company for advertising that {claim}.",
+    "Officials urged people not to buy products promoted with claims that {claim}.",
+    "Platforms removed videos that claimed {claim}, the company said in its quarterly report.",
+    "Doctors at the county hospital say they have treated patients who believed {claim}.",
+]
+
+
+def decorrelated(rows: list[Row], seed: int = SEED, evidence_share: float = 0.5, report_share: float = 0.25) -> list[Row]:
+    """True statements behind an evidence opening (0), and false claims reported at a distance (0)."""
+    rng = np.random.default_rng(seed + 1)
+    out = []
+    for r in rows:
+        if r.split != "fit" or r.source not in ("hard", "truthfulqa"):
+            continue
+        if r.mis == 0 and r.kind in ("true_claim", "") and r.claim == 1 and rng.random() < evidence_share:
+            c = as_clause(r.text.split(". ")[0])
+            if c:
+                opening = EVIDENCE_OPENINGS[int(rng.integers(len(EVIDENCE_OPENINGS)))]
+                out.append(Row(f"{opening} {c}.", 0, 1, 0, "templated", "fit", kind="true_claim", group=r.source,
+                               extra={"from": r.source, "evidence_opening": True}))
+        elif r.mis == 1 and rng.random() < report_share:
+            c = as_clause(re.split(r"(?<=[.!?])\s+", r.text)[0])
+            if c:
+                tpl = REPORT_TEMPLATES[int(rng.integers(len(REPORT_TEMPLATES)))]
+                out.append(Row(tpl.replace("{claim}", c), 0, 1, 0, "templated", "fit", kind="news", group=r.source,
+                               extra={"from": r.source, "report": True}))
+    return out
+
+
 # Where true statements for false denials come from, and how often (times denial_share): the
 # well-known truths of our hard cases and TruthfulQA always, MedQuAD's encyclopedic leads rarely.
 DENIAL_SOURCES = {"hard": 1.0, "truthfulqa": 1.0, "medquad": 0.02}
@@ -334,7 +381,7 @@ def load(templated_share: float = 0.6, denial_share: float = 0.0) -> tuple[list[
     for r in raw:
         r.text = prepare(r.text)
     raw += [Row(prepare(x.text), x.mis, x.claim, x.refute, x.source, x.split, x.kind, x.group, x.weight, x.extra)
-            for x in templated(raw, share=templated_share, denial_share=denial_share)]
+            for x in templated(raw, share=templated_share, denial_share=denial_share) + decorrelated(raw)]
     order = {s: i for i, s in enumerate(SOURCE_ORDER)}
     raw.sort(key=lambda r: order[r.source])  # stable: the first source keeps a duplicated text
     groups: "OrderedDict[str, list[Row]]" = OrderedDict()

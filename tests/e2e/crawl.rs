@@ -54,7 +54,7 @@ async fn crawl_then_query_show_stats_and_recrawl() {
             Some(score) => assert!((0.0..=1.0).contains(&score) && item["language_supported"] == true),
             None => assert!(item["language_supported"] == false && item["flagged"] == false, "{item}"),
         }
-        assert_eq!(item["model"], "infodemic-minilm-health@2.0.0");
+        assert_eq!(item["model"], "infodemic-minilm-health@3.0.0");
         assert!(item.get("embedding").is_none());
     }
     assert_eq!(items.iter().filter(|i| i["language_supported"] == false).count(), 1);
@@ -105,7 +105,10 @@ async fn crawl_then_query_show_stats_and_recrawl() {
     let mut csv = infodemic(data.path());
     csv.args(["query", "--csv", "--limit", "5"]);
     let csv = stdout(&run(csv).await);
-    assert!(csv.starts_with("id,published,fetched_at,source,score,flagged,review,label,title,url"), "{csv}");
+    assert!(
+        csv.starts_with("id,published,fetched_at,source,score,flagged,review,label,claim,refute,why,title,url"),
+        "{csv}"
+    );
     assert_eq!(csv.lines().count(), 6);
 
     // The default table names the items.

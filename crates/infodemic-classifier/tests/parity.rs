@@ -21,7 +21,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use infodemic_classifier::{Classify, ModelBundle, OnnxClassifier, OrtRuntime, Prediction, SessionOptions};
+use infodemic_classifier::{
+    strip_source_cues, Classify, ModelBundle, OnnxClassifier, OrtRuntime, Prediction, SessionOptions,
+};
 use serde::Deserialize;
 
 /// Same kernels on both sides: only float summation order could differ.
@@ -166,22 +168,6 @@ fn v3_is_batch_invariant() {
     is_batch_invariant(V3);
 }
 
-#[test]
-fn v1_padded_batches_stay_within_the_measured_drift() {
-    // v1 quantises activations with one scale per batch: a text's outputs move with its
-    // batch-mates (measured up to 0.112 on the score, cosine >= 0.979). This is why a model
-    // that is not batch-invariant is run one text at a time by default.
-    let texts = texts();
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let mut single = classifier(V1, 1);
-    let batch = classifier(V1, 64).predict_batch(&refs).unwrap();
-    for (text, out) in texts.iter().zip(&batch) {
-        let alone = single.predict_batch(&[text.as_str()]).unwrap().remove(0);
-        assert!((out.score - alone.score).abs() < 0.15, "{text:?}");
-        assert!(cosine(&out.embedding, &alone.embedding) > 0.97, "{text:?}");
-    }
-}
-
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
     let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
@@ -201,7 +187,8 @@ fn classify_keeps_input_order_and_applies_the_policy() {
         // Texts cut at the token limit are scored by windows instead (see windows.rs).
         if reference.n_tokens < classifier.manifest().model.max_tokens {
             assert!((result.score - reference.score).abs() <= SAME_MACHINE, "{text:?}");
-            assert_eq!(result.claim, reference.claim, "{text:?}");
+            let claim_gap = result.claim.zip(reference.claim).map(|(a, b)| (a - b).abs());
+            assert!(claim_gap.is_some_and(|gap| gap <= SAME_MACHINE), "{text:?}");
         }
         let claim_ok = result.claim.zip(policy.claim_gate).is_none_or(|(c, g)| c >= g);
         if result.language_supported {
@@ -225,8 +212,9 @@ fn source_cues_do_not_reach_the_model() {
 
 #[test]
 fn the_embedding_is_the_same_sentence_space_in_every_model() {
-    // v2 and v3 keep the frozen encoder's embedding: claim matching and campaigns carry over.
-    let texts = texts();
+    // v2 and v3 keep the frozen encoder's embedding: claim matching and campaigns carry over
+    // (compared on the text v3 reads: without links, handles and hash marks).
+    let texts: Vec<String> = texts().iter().map(|t| strip_source_cues(t)).collect();
     let (v1, v2, v3) = (python_reference(V1, &texts), python_reference(V2, &texts), python_reference(V3, &texts));
     for (((text, one), two), three) in texts.iter().zip(&v1).zip(&v2).zip(&v3) {
         assert!(cosine(&one.embedding, &two.embedding) > 0.95, "{text:?}");

@@ -139,11 +139,12 @@ pub enum Stance {
 
 impl Stance {
     /// The stance of a text toward a claim it matched: refuting when the model's refute head
-    /// says so, repeating when the text is itself worth a review, else mentioning.
-    pub fn of(refute: Option<f32>, review: bool) -> Self {
+    /// says so, repeating when the text is itself flagged (it asserts a false claim), else
+    /// mentioning (news, questions, reports).
+    pub fn of(refute: Option<f32>, flagged: bool) -> Self {
         if refute.is_some_and(|r| r >= REFUTE_GATE) {
             Stance::Refutes
-        } else if review {
+        } else if flagged {
             Stance::Repeats
         } else {
             Stance::Mentions

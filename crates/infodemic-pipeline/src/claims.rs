@@ -96,7 +96,7 @@ impl ClaimMatcher {
             review_url: claim.review_url.clone(),
             similarity: found.similarity,
             matched_text: matched_text.to_owned(),
-            stance: Some(Stance::of(classification.refute, classification.review)),
+            stance: Some(Stance::of(classification.refute, classification.flagged)),
         })
     }
 

@@ -11,7 +11,7 @@ use crate::{PipelineError, Result};
 /// Where `scripts/setup.sh` puts the library (pip `--target .ort` of `onnxruntime==1.31.1`).
 pub const ORT_LIBRARY_RELATIVE: &str = ".ort/onnxruntime/capi/libonnxruntime.so.1.31.1";
 /// The model shipped in the repository.
-pub const DEFAULT_MODEL_DIR: &str = "models/minilm-health-v2";
+pub const DEFAULT_MODEL_DIR: &str = "models/minilm-health-v3";
 /// The command that installs what the binary needs.
 pub const SETUP_COMMAND: &str = "bash scripts/setup.sh";
 
