@@ -21,5 +21,7 @@ mod errors;
 mod feeds;
 /// Ctrl-C during a crawl leaves a consistent store.
 mod interrupt;
+/// `model selftest` / `verify` against the recorded outputs, `eval` per kind.
+mod model;
 /// `rescore`: a newer model applied to stored items, resumable, filtered, indexes kept.
 mod rescore;

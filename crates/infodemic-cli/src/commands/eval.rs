@@ -341,7 +341,7 @@ pub fn run(args: &EvalArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
 
 fn print_kinds(out: &mut impl Write, kinds: &[KindReport], pairs: Option<&PairReport>) -> io::Result<()> {
     if !kinds.is_empty() {
-        writeln!(out, "\nper kind{:>22}{:>10}{:>10}{:>12}", "n", "flagged", "review", "mean score")?;
+        writeln!(out, "\nper kind{:>30}{:>10}{:>10}{:>12}", "n", "flagged", "review", "mean score")?;
         for k in kinds {
             let label = if k.positives == k.n { " (misinformation)" } else { "" };
             writeln!(
