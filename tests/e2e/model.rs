@@ -84,7 +84,8 @@ fn a_machine_that_scores_differently_fails_the_selftest() {
         let embedding = case["embedding"].as_array_mut().unwrap();
         embedding.reverse();
     });
-    let output = infodemic(other.path()).args(["model", "selftest", "--json"]).arg("--model").arg(&model).output().unwrap();
+    let output =
+        infodemic(other.path()).args(["model", "selftest", "--json"]).arg("--model").arg(&model).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     let report = json_lines(&output).remove(0);
     assert!(report["min_embedding_cosine"].as_f64().unwrap() < 0.9, "{report}");
