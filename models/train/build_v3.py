@@ -23,6 +23,7 @@ import onnx
 import onnxruntime as ort
 from onnx import numpy_helper
 
+import features_v2
 import graph_v3
 import train_v3 as T
 
@@ -61,18 +62,10 @@ def session(path: Path, threads: int = 2) -> ort.InferenceSession:
 
 def run_graph(path: Path, ids: list[list[int]], bs: int = 32) -> dict:
     s = session(path)
-    order = np.argsort([len(x) for x in ids], kind="stable")
     out = {k: np.zeros(len(ids), np.float32) for k in ("logit", "claim_logit", "refute_logit")}
     out["embedding"] = np.zeros((len(ids), 384), np.float32)
     names = ["logit", "head/claim_logit:out", "head/refute_logit:out", "embedding"]
-    for start in range(0, len(ids), bs):
-        chunk = order[start:start + bs]
-        seq = max(len(ids[i]) for i in chunk)
-        a = np.zeros((len(chunk), seq), np.int64)
-        m = np.zeros((len(chunk), seq), np.int64)
-        for r, i in enumerate(chunk):
-            a[r, :len(ids[i])] = ids[i]
-            m[r, :len(ids[i])] = 1
+    for chunk, a, m in features_v2.batches_by_length(ids, bs):
         lg, cl, rf, em = s.run(names, {"input_ids": a, "attention_mask": m})
         out["logit"][chunk], out["claim_logit"][chunk], out["refute_logit"][chunk] = lg, cl, rf
         out["embedding"][chunk] = em

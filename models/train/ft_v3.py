@@ -28,57 +28,10 @@ import torch
 import torch.nn.functional as F
 from safetensors.numpy import load_file
 
-HIDDEN, HEADS, HEAD_DIM, LN_EPS = 384, 12, 32, 1e-12
+from ft_v2 import HIDDEN, Layer, length_batches, make_batch  # the same layers and batching as v2
+
 N_HEADS = 3  # misinformation, claim, refute
 HEAD_LOSS_WEIGHTS = (1.0, 0.5, 0.5)
-
-
-class Layer(torch.nn.Module):
-    def __init__(self, W: dict, i: int, p_drop: float):
-        super().__init__()
-        pre = f"encoder.layer.{i}."
-        self.names = {}
-
-        def lin(name):
-            m = torch.nn.Linear(*W[pre + name + ".weight"].shape[::-1])
-            m.weight.data = torch.from_numpy(W[pre + name + ".weight"].astype(np.float32).copy())
-            m.bias.data = torch.from_numpy(W[pre + name + ".bias"].astype(np.float32).copy())
-            return m
-
-        def ln(name):
-            m = torch.nn.LayerNorm(HIDDEN, eps=LN_EPS)
-            m.weight.data = torch.from_numpy(W[pre + name + ".weight"].astype(np.float32).copy())
-            m.bias.data = torch.from_numpy(W[pre + name + ".bias"].astype(np.float32).copy())
-            return m
-
-        self.q, self.k, self.v = lin("attention.self.query"), lin("attention.self.key"), lin("attention.self.value")
-        self.o, self.ln1 = lin("attention.output.dense"), ln("attention.output.LayerNorm")
-        self.f1, self.f2, self.ln2 = lin("intermediate.dense"), lin("output.dense"), ln("output.LayerNorm")
-        self.drop = torch.nn.Dropout(p_drop)
-        self.prefix = pre
-
-    def forward(self, x, add_mask):
-        b, s, _ = x.shape
-
-        def heads(t):
-            return t.view(b, s, HEADS, HEAD_DIM).transpose(1, 2)
-
-        sc = heads(self.q(x)) @ heads(self.k(x)).transpose(-1, -2) / math.sqrt(HEAD_DIM) + add_mask
-        pr = self.drop(torch.softmax(sc, -1))
-        ctx = (pr @ heads(self.v(x))).transpose(1, 2).reshape(b, s, HIDDEN)
-        x = self.ln1(self.drop(self.o(ctx)) + x)
-        h = F.gelu(self.f1(x))
-        return self.ln2(self.drop(self.f2(h)) + x)
-
-    def export(self) -> dict:
-        out = {}
-        for name, mod in (("attention.self.query", self.q), ("attention.self.key", self.k),
-                          ("attention.self.value", self.v), ("attention.output.dense", self.o),
-                          ("attention.output.LayerNorm", self.ln1), ("intermediate.dense", self.f1),
-                          ("output.dense", self.f2), ("output.LayerNorm", self.ln2)):
-            out[self.prefix + name + ".weight"] = mod.weight.detach().numpy().copy()
-            out[self.prefix + name + ".bias"] = mod.bias.detach().numpy().copy()
-        return out
 
 
 class Top(torch.nn.Module):
@@ -97,33 +50,6 @@ class Top(torch.nn.Module):
         m = mask[:, :, None]
         pooled = (x * m).sum(1) / m.sum(1).clamp_min(1e-9)
         return self.head(self.drop(pooled))
-
-
-def make_batch(hid, offsets, idx):
-    lens = offsets[idx + 1] - offsets[idx]
-    s = int(lens.max())
-    x = np.zeros((len(idx), s, HIDDEN), np.float32)
-    m = np.zeros((len(idx), s), np.float32)
-    for r, t in enumerate(idx):
-        x[r, :lens[r]] = hid[offsets[t]:offsets[t + 1]]
-        m[r, :lens[r]] = 1
-    return torch.from_numpy(x), torch.from_numpy(m)
-
-
-def length_batches(offsets, idx, bs, rng=None):
-    """Buckets of similar length (sorted within chunks of 50 batches), optionally shuffled."""
-    idx = np.asarray(idx)
-    if rng is not None:
-        idx = idx[rng.permutation(len(idx))]
-    lens = offsets[idx + 1] - offsets[idx]
-    out = []
-    for s in range(0, len(idx), bs * 50):
-        chunk = idx[s:s + bs * 50]
-        chunk = chunk[np.argsort(lens[s:s + bs * 50], kind="stable")]
-        out += [chunk[j:j + bs] for j in range(0, len(chunk), bs)]
-    if rng is not None:
-        out = [out[i] for i in rng.permutation(len(out))]
-    return out
 
 
 @torch.no_grad()

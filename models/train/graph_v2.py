@@ -34,6 +34,9 @@ CLS_ID, SEP_ID, PAD_ID = 101, 102, 0
 
 
 class Builder(_G):
+    # Largest |int8 weight| of qlinear (per output channel); v3 uses 63 (graph_v3).
+    WEIGHT_QMAX = 127
+
     def __init__(self, linear_mode: str = "fp32") -> None:
         super().__init__()
         self.linear_mode = linear_mode  # "fp32" or "rowint8" (see qlinear)
@@ -136,9 +139,9 @@ class Builder(_G):
                               self.init("q/zp_f", _f32(128.0)), self.init("q/zp_u8", np.array(128, np.uint8)))
         inv127, eps, zp_f, zp_u8 = self._q_consts
         w_t = np.asarray(w_t, np.float32)
-        sw = np.abs(w_t).max(0) / 127.0
+        sw = np.abs(w_t).max(0) / float(self.WEIGHT_QMAX)
         sw = np.where(sw == 0, 1.0, sw).astype(np.float32)
-        qw = np.clip(np.rint(w_t / sw[None, :]), -127, 127).astype(np.int8)
+        qw = np.clip(np.rint(w_t / sw[None, :]), -self.WEIGHT_QMAX, self.WEIGHT_QMAX).astype(np.int8)
         qw_n = self.init(f"{wname}.weight_q", qw)
         sw_n = self.init(f"{wname}.weight_scale", sw)
         b_n = self.init(f"{wname}.bias", _f32(b))

@@ -26,31 +26,12 @@ from onnx import TensorProto, helper
 import graph_v2
 from graph import LAYERS, _f32
 
-WEIGHT_QMAX = 63  # 7-bit weights: see the module docstring
 
 
 class Builder(graph_v2.Builder):
-    def qlinear(self, inp: str, w_t: np.ndarray, b: np.ndarray, wname: str, name: str) -> str:
-        """graph_v2.Builder.qlinear with weights in [-63, 63] (per output channel)."""
-        if not hasattr(self, "_q_consts"):
-            self._q_consts = (self.init("q/inv127", _f32(1.0 / 127.0)), self.init("q/eps", _f32(1e-12)),
-                              self.init("q/zp_f", _f32(128.0)), self.init("q/zp_u8", np.array(128, np.uint8)))
-        inv127, eps, zp_f, zp_u8 = self._q_consts
-        w_t = np.asarray(w_t, np.float32)
-        sw = np.abs(w_t).max(0) / float(WEIGHT_QMAX)
-        sw = np.where(sw == 0, 1.0, sw).astype(np.float32)
-        qw = np.clip(np.rint(w_t / sw[None, :]), -WEIGHT_QMAX, WEIGHT_QMAX).astype(np.int8)
-        qw_n = self.init(f"{wname}.weight_q", qw)
-        sw_n = self.init(f"{wname}.weight_scale", sw)
-        b_n = self.init(f"{wname}.bias", _f32(b))
-        amax = self.op("ReduceMax", [self.op("Abs", [inp], f"{name}/abs")], f"{name}/amax", axes=[-1], keepdims=1)
-        sx = self.op("Mul", [self.op("Max", [amax, eps], f"{name}/amax_clamp"), inv127], f"{name}/sx")
-        r = self.op("Round", [self.op("Div", [inp, sx], f"{name}/xdiv")], f"{name}/round")
-        qx = self.op("Cast", [self.op("Add", [r, zp_f], f"{name}/shift")], f"{name}/qx", to=TensorProto.UINT8)
-        acc = self.op("MatMulInteger", [qx, qw_n, zp_u8], f"{name}/matmul_int")
-        y = self.op("Cast", [acc], f"{name}/acc_f", to=TensorProto.FLOAT)
-        y = self.op("Mul", [self.op("Mul", [y, sx], f"{name}/scale_x"), sw_n], f"{name}/scale_w")
-        return self.op("Add", [y, b_n], f"{name}/bias")
+    """graph_v2's builder with 7-bit weights in every qlinear (see the module docstring)."""
+
+    WEIGHT_QMAX = 63
 
 
 def build_served(W: dict, *, k: int, ft: dict, head_w: np.ndarray, head_b: np.ndarray,

@@ -2,7 +2,7 @@ use std::path::Path;
 
 use infodemic_store::SledStore;
 
-use crate::support::{infodemic, stderr, workspace};
+use crate::support::{infodemic, stderr, vouch_for, workspace};
 
 fn run(data: &Path, args: &[&str]) -> std::process::Output {
     infodemic(data).args(args).output().unwrap()
@@ -97,7 +97,6 @@ fn a_tampered_model_is_refused() {
 
 #[test]
 fn a_tokenizer_that_is_not_the_models_is_refused() {
-    use std::fmt::Write as _;
     let data = tempfile::tempdir().unwrap();
     let model = data.path().join("model");
     std::fs::create_dir_all(&model).unwrap();
@@ -110,24 +109,7 @@ fn a_tokenizer_that_is_not_the_models_is_refused() {
     let mut tokenizer = std::fs::read_to_string(model.join("tokenizer.json")).unwrap();
     tokenizer.push('\n');
     std::fs::write(model.join("tokenizer.json"), &tokenizer).unwrap();
-    let digest = {
-        let output = std::process::Command::new("sha256sum").arg(model.join("tokenizer.json")).output().unwrap();
-        String::from_utf8(output.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
-    };
-    let manifest = std::fs::read_to_string(model.join("model.toml")).unwrap();
-    let mut patched = String::new();
-    let mut in_tokenizer = false;
-    for line in manifest.lines() {
-        if line.starts_with('[') {
-            in_tokenizer = line.trim() == "[files.tokenizer]";
-        }
-        if in_tokenizer && line.starts_with("sha256") {
-            writeln!(patched, "sha256 = \"{digest}\"").unwrap();
-        } else {
-            writeln!(patched, "{line}").unwrap();
-        }
-    }
-    std::fs::write(model.join("model.toml"), patched).unwrap();
+    vouch_for(&model, "tokenizer", "tokenizer.json");
     let output = infodemic(data.path()).args(["model", "verify", "--model", model.to_str().unwrap()]).output().unwrap();
     assert_eq!(output.status.code(), Some(3));
     assert!(stderr(&output).contains("tokenizer does not match the model"), "{}", stderr(&output));

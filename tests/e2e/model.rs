@@ -1,12 +1,11 @@
 //! `model selftest` and `model verify`: does this machine score as the build machine did?
 //! And `eval` on a labeled file with kinds and pairs.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{infodemic, json_lines, stdout, workspace};
+use crate::support::{infodemic, json_lines, stdout, vouch_for, workspace};
 
 const SERVED: &str = "models/minilm-health-v3";
 
@@ -27,23 +26,7 @@ fn model_with_recorded_outputs(dir: &Path, edit: impl Fn(&mut Value)) -> std::pa
     edit(&mut cases[3]);
     let text: String = cases.iter().map(|c| format!("{c}\n")).collect();
     std::fs::write(model.join("selftest.jsonl"), &text).unwrap();
-    let digest = {
-        let output = std::process::Command::new("sha256sum").arg(model.join("selftest.jsonl")).output().unwrap();
-        String::from_utf8(output.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
-    };
-    let manifest = std::fs::read_to_string(model.join("model.toml")).unwrap();
-    let (mut patched, mut in_selftest) = (String::new(), false);
-    for line in manifest.lines() {
-        if line.starts_with('[') {
-            in_selftest = line.trim() == "[files.selftest]";
-        }
-        if in_selftest && line.starts_with("sha256") {
-            writeln!(patched, "sha256 = \"{digest}\"").unwrap();
-        } else {
-            writeln!(patched, "{line}").unwrap();
-        }
-    }
-    std::fs::write(model.join("model.toml"), patched).unwrap();
+    vouch_for(&model, "selftest", "selftest.jsonl");
     model
 }
 

@@ -63,6 +63,29 @@ pub async fn fixture_server() -> MockServer {
     server
 }
 
+/// Writes the sha256 of `model_dir/file` into the `[files.<section>]` table of the model's
+/// manifest: a manifest that vouches for a changed file, so only deeper checks can notice.
+pub fn vouch_for(model_dir: &Path, section: &str, file: &str) {
+    use std::fmt::Write as _;
+    let digest = {
+        let output = Command::new("sha256sum").arg(model_dir.join(file)).output().unwrap();
+        String::from_utf8(output.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
+    };
+    let manifest = std::fs::read_to_string(model_dir.join("model.toml")).unwrap();
+    let (mut patched, mut inside) = (String::new(), false);
+    for line in manifest.lines() {
+        if line.starts_with('[') {
+            inside = line.trim() == format!("[files.{section}]");
+        }
+        if inside && line.starts_with("sha256") {
+            writeln!(patched, "sha256 = \"{digest}\"").unwrap();
+        } else {
+            writeln!(patched, "{line}").unwrap();
+        }
+    }
+    std::fs::write(model_dir.join("model.toml"), patched).unwrap();
+}
+
 /// Runs a command off the async runtime (the fixture server lives on it).
 pub async fn run(mut command: Command) -> Output {
     tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap()
