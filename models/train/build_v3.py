@@ -43,9 +43,10 @@ SOURCE_PRIOR = {"fact-checker": -2.0, "authority": -2.0, "medical-news": -1.0, "
 # Measured under QEMU's Haswell and EPYC CPU models against this machine's AVX-512 VNNI (see
 # results-v3.md): 7-bit weights keep every integer product exact; what remains is float rounding
 # in the fp32 parts (attention, GELU, LayerNorm) that moves a per-token activation across a
-# rounding step now and then: at most 0.0057 on a score and cosine 0.9995 on an embedding over
-# 24 texts (v2, with 8-bit weights: 0.061 and 0.988). The tolerances leave about 3.5x that.
-SELFTEST_TOLERANCE = {"score": 0.02, "embedding_cosine": 0.998}
+# rounding step now and then: at most 0.0057 on a score and cosine 0.9988 on an embedding (the
+# 68 self-test texts, the Rust binary under QEMU Haswell; v2, with 8-bit weights: 0.061 and
+# 0.988 over 24 texts). The tolerances leave about 3.5x and 4x that.
+SELFTEST_TOLERANCE = {"score": 0.02, "embedding_cosine": 0.995}
 
 
 def sha256(path: Path) -> str:

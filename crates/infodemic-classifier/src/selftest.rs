@@ -39,7 +39,7 @@ pub struct SelftestTolerance {
 
 impl Default for SelftestTolerance {
     fn default() -> Self {
-        Self { score: 0.02, embedding_cosine: 0.998 }
+        Self { score: 0.02, embedding_cosine: 0.995 }
     }
 }
 
