@@ -36,6 +36,7 @@ from features_v2 import batches_by_length  # noqa: E402
 from textprep import prepare  # noqa: E402
 
 _NUM = re.compile(r"\d+")
+_FIRST_WORD = re.compile(r" ([A-Za-z])")  # a hash mark goes before a word, as in a real hashtag
 
 
 def scores(model: Path, texts: list[str]) -> np.ndarray:
@@ -63,7 +64,8 @@ def main() -> None:
     swap = lambda m: "".join(str(int(d)) for d in rng.integers(1, 10, len(m.group(0))))  # noqa: E731
     variants = {
         "as is": texts,
-        "links, handles and hash marks added": [f"@newsdesk {t.replace(' ', ' #', 1)} https://t.co/AbC123" for t in texts],
+        "links, handles and hash marks added": ["@newsdesk " + _FIRST_WORD.sub(r" #\1", t, count=1)
+                                                + " https://t.co/AbC123" for t in texts],
         "numbers replaced": [_NUM.sub(swap, t) for t in texts],
         "numbers removed": [_NUM.sub("", t) for t in texts],
     }

@@ -70,7 +70,7 @@ def loso_table(results: dict) -> str:
 
 
 def cross_cpu_table(x: dict) -> str:
-    lines = ["| model | emulated CPU | max |Δ score| | max |Δ claim| | max |Δ refute| | min embedding cosine | "
+    lines = ["| model | emulated CPU | max Δ score | max Δ claim | max Δ refute | min embedding cosine | "
              "decisions changed | texts bit-identical |", "|---|---|---|---|---|---|---|---|"]
     for model, cpus in x.items():
         if not isinstance(cpus, dict) or model in ("native_cpu_flags",):
