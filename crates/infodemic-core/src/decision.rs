@@ -83,12 +83,13 @@ impl DecisionPolicy {
             // Questions and chatter are not worth a review on their score alone either.
             review = false;
         }
+        let score = if offset == 0.0 { "score" } else { "score after the source prior" };
         reasons.push(if over_flag {
-            format!("score {adjusted:.2} >= flag threshold {:.2}", self.flag)
+            format!("{score} {adjusted:.2} >= flag threshold {:.2}", self.flag)
         } else if adjusted >= self.review {
-            format!("score {adjusted:.2} >= review threshold {:.2} (flag at {:.2})", self.review, self.flag)
+            format!("{score} {adjusted:.2} >= review threshold {:.2} (flag at {:.2})", self.review, self.flag)
         } else {
-            format!("score {adjusted:.2} < review threshold {:.2}", self.review)
+            format!("{score} {adjusted:.2} < review threshold {:.2}", self.review)
         });
         if let Some(category) = category.filter(|_| offset != 0.0) {
             reasons.push(format!(
@@ -201,6 +202,7 @@ mod tests {
         let checker = policy().decide(outputs(0.7, 0.9), Some(FeedCategory::FactChecker));
         assert!(!checker.flagged, "0.7 at -1 logit is below 0.6: {checker:?}");
         assert!((checker.adjusted_score - 0.4619).abs() < 1e-3);
+        assert!(checker.reasons[0].starts_with("score after the source prior 0.46 >= review"), "{:?}", checker.reasons);
         assert!(checker.reasons[1].contains("fact-checker"), "{:?}", checker.reasons);
         let outlet = policy().decide(outputs(0.55, 0.9), Some(FeedCategory::MisinformationOutlet));
         assert!(outlet.flagged, "0.55 at +0.5 logit passes 0.6: {outlet:?}");
