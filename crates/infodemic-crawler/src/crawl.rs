@@ -198,7 +198,22 @@ fn parse_source(
     let (posts, cursor) = match spec.kind {
         kind if kind.is_syndication_feed() => {
             let feed = parse_feed(body)?;
-            return Ok((normalize_feed(feed, spec, final_url, fetched_at), old_cursor));
+            let parsed = feed.entries.len();
+            let mut normalized = normalize_feed(feed, spec, final_url, fetched_at);
+            // What the document holds, counted apart from the parser: a feed whose entries the
+            // parser misses must not look like an empty, healthy feed.
+            normalized.entries_in_document = crate::dialect::count_entries(body).unwrap_or(parsed).max(parsed);
+            if normalized.items.is_empty() && normalized.entries_in_document > 0 {
+                return Err(FeedError::NoReadableEntries {
+                    found: normalized.entries_in_document,
+                    reason: if parsed == 0 {
+                        "the parser found none of them (an unsupported dialect?)".to_owned()
+                    } else {
+                        format!("{} without a usable link or any text", normalized.skipped)
+                    },
+                });
+            }
+            return Ok((normalized, old_cursor));
         }
         FeedKind::Mastodon => {
             let page = mastodon::parse_statuses(body).map_err(not_a_feed)?;

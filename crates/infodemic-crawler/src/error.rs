@@ -69,6 +69,14 @@ pub enum FeedError {
     /// The body is not RSS, Atom or JSON Feed (HTML, truncated or malformed XML...).
     #[error("not a feed: {0}")]
     NotAFeed(String),
+    /// The document holds entries, but none of them could be read.
+    #[error("0 of {found} entries readable: {reason}")]
+    NoReadableEntries {
+        /// Entries (`item`, `entry`, JSON Feed items) in the document.
+        found: usize,
+        /// Why none became an item.
+        reason: String,
+    },
 }
 
 impl FeedError {
@@ -88,6 +96,7 @@ impl FeedError {
             FeedError::UnsupportedScheme(_) => "unsupported-scheme",
             FeedError::Empty => "empty",
             FeedError::NotAFeed(_) => "not-a-feed",
+            FeedError::NoReadableEntries { .. } => "no-readable-entries",
         }
     }
 
@@ -102,6 +111,7 @@ impl FeedError {
             | FeedError::UnsupportedScheme(_)
             | FeedError::TooLarge { .. }
             | FeedError::NotAFeed(_)
+            | FeedError::NoReadableEntries { .. }
             | FeedError::File { .. } => FailureKind::Hard,
             _ => FailureKind::Soft,
         }

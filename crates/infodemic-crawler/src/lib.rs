@@ -12,6 +12,7 @@ pub mod article;
 pub mod charset;
 mod config;
 mod crawl;
+pub mod dialect;
 mod error;
 mod fetch;
 pub mod html_text;

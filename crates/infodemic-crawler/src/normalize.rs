@@ -20,6 +20,17 @@ pub struct Normalized {
     pub skipped: usize,
     /// Entries whose canonical URL repeated an earlier entry of the same feed.
     pub duplicates_in_feed: usize,
+    /// Entries the document holds, counted apart from the parser (syndication feeds; 0 when
+    /// not counted).
+    pub entries_in_document: usize,
+}
+
+impl Normalized {
+    /// Entries of the document that did not become an item of their own: without a usable
+    /// link or text, repeating another entry's link, or missed by the parser.
+    pub fn entries_dropped(&self) -> usize {
+        self.entries_in_document.saturating_sub(self.items.len() + self.duplicates_in_feed).max(self.skipped)
+    }
 }
 
 /// Normalises every entry of `feed`. Relative links resolve against `base` (the URL the

@@ -1,4 +1,5 @@
-//! Bytes to feed entries, with feed-rs (RSS 0.9x/1.0/2.0, Atom, JSON Feed).
+//! Bytes to feed entries, with feed-rs (RSS 0.9x/1.0/2.0, Atom, JSON Feed), after translating
+//! the dialects it does not read (Atom 0.3, Netscape RSS 0.9: see [`crate::dialect`]).
 
 use crate::FeedError;
 
@@ -11,7 +12,8 @@ pub fn parse_feed(bytes: &[u8]) -> Result<feed_rs::model::Feed, FeedError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(FeedError::Empty);
     }
-    feed_rs::parser::parse(bytes).map_err(|e| FeedError::NotAFeed(e.to_string()))
+    let translated = crate::dialect::translate(bytes);
+    feed_rs::parser::parse(translated.as_deref().unwrap_or(bytes)).map_err(|e| FeedError::NotAFeed(e.to_string()))
 }
 
 #[cfg(test)]

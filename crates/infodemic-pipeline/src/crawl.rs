@@ -121,6 +121,21 @@ pub struct FailedFeed {
     pub error: String,
 }
 
+/// A feed that was read, but not every entry of it became an item.
+#[derive(Clone, Debug, Serialize)]
+pub struct PartialFeed {
+    /// The feed id.
+    pub source: String,
+    /// Entries the document holds.
+    pub entries: usize,
+    /// Items read from them.
+    pub items: usize,
+    /// Entries without a usable link or any text (or that the parser missed).
+    pub dropped: usize,
+    /// Entries repeating the link of an earlier entry of the same feed.
+    pub repeated_links: usize,
+}
+
 /// What a run did.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct CrawlSummary {
@@ -144,6 +159,8 @@ pub struct CrawlSummary {
     pub items_flagged: usize,
     /// Entries that could not become items (no link, no text).
     pub entries_skipped: usize,
+    /// Feeds read in part: some entries dropped or repeated (the counts per feed).
+    pub feeds_partial: Vec<PartialFeed>,
     /// Items of general feeds left out by the health-relevance filter.
     pub items_off_topic: usize,
     /// Items whose summary was replaced by their page's main text.
@@ -367,6 +384,16 @@ impl Run<'_> {
                         self.summary.items_seen += seen;
                         self.summary.items_duplicate += normalized.duplicates_in_feed;
                         self.summary.entries_skipped += normalized.skipped;
+                        let dropped = normalized.entries_dropped();
+                        if dropped + normalized.duplicates_in_feed > 0 {
+                            self.summary.feeds_partial.push(PartialFeed {
+                                source: spec.id.to_string(),
+                                entries: normalized.entries_in_document,
+                                items: normalized.items.len(),
+                                dropped,
+                                repeated_links: normalized.duplicates_in_feed,
+                            });
+                        }
                         let (relevant, off_topic): (Vec<Item>, Vec<Item>) = normalized
                             .items
                             .into_iter()

@@ -28,7 +28,9 @@ mod watch;
 pub use catalogue::{feeds_from_opml, feeds_to_opml, load_catalogue};
 pub use check::{check_feed, CheckedItem, FeedCheck};
 pub use claims::{import_claims, reembed_claims, reembed_stale_claims, ClaimImport, ClaimMatcher, ClaimReembed};
-pub use crawl::{run_crawl, CrawlEvent, CrawlObserver, CrawlOptions, CrawlSummary, FailedFeed, NoProgress};
+pub use crawl::{
+    run_crawl, CrawlEvent, CrawlObserver, CrawlOptions, CrawlSummary, FailedFeed, NoProgress, PartialFeed,
+};
 pub use error::PipelineError;
 pub use infodemic_crawler::FetchConfig;
 pub use locate::{

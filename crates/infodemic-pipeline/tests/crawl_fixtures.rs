@@ -342,3 +342,49 @@ async fn syndicated_copies_and_reposts_become_appearances_of_one_item() {
     run_crawl(copies, &store, &classifier, &options(), &NoProgress, CancellationToken::new()).await.unwrap();
     assert_eq!(store.appearances(item.item.id).unwrap().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_dialects_are_read_and_unreadable_entries_are_a_feed_error() {
+    let server = MockServer::start().await;
+    for name in ["atom03.xml", "rss090.xml", "unreadable-entries.xml", "rss-no-items.xml"] {
+        serve(&server, &format!("/{name}"), ResponseTemplate::new(200).set_body_bytes(fixture(name))).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = SledStore::open(&dir.path().join("db")).unwrap();
+    let classifier = ClassifierHandle::spawn(Box::new(KeywordClassifier::new(&["bleach"])), 2).unwrap();
+    let feeds: Vec<FeedSpec> = ["/atom03.xml", "/rss090.xml", "/unreadable-entries.xml", "/rss-no-items.xml"]
+        .iter()
+        .map(|route| feed(&server, route))
+        .collect();
+    let summary =
+        run_crawl(feeds, &store, &classifier, &options(), &NoProgress, CancellationToken::new()).await.unwrap();
+
+    // Atom 0.3 and Netscape RSS 0.9 give their entries; a feed with no entries at all is fine.
+    assert_eq!(summary.feeds_ok, 3, "{summary:?}");
+    assert_eq!(summary.items_new, 4, "{summary:?}");
+    let titles: Vec<String> = store
+        .query(&ItemQuery { limit: Some(10), ..ItemQuery::default() })
+        .unwrap()
+        .into_iter()
+        .map(|s| s.item.title)
+        .collect();
+    for title in ["Why we still recommend the flu shot in March", "Measles clinic extended to Fridays"] {
+        assert!(titles.iter().any(|t| t == title), "{title}: {titles:?}");
+    }
+    let flu = store
+        .query(&ItemQuery { text: Some("late vaccination".to_owned()), limit: Some(1), ..ItemQuery::default() })
+        .unwrap();
+    assert_eq!(
+        flu[0].item.text, "Flu season is not over: late vaccination still protects.",
+        "escaped HTML read as HTML"
+    );
+    assert!(flu[0].item.published.is_some(), "issued became the publication time");
+
+    // Entries that are there but cannot be read: an error with the count, not a healthy feed.
+    assert_eq!(summary.feeds_failed.len(), 1, "{summary:?}");
+    let failed = &summary.feeds_failed[0];
+    assert_eq!(failed.code, "no-readable-entries");
+    assert!(failed.error.starts_with("0 of 3 entries readable"), "{}", failed.error);
+    let state = store.feed_states().unwrap().into_iter().find(|s| s.source.as_str().contains("unreadable")).unwrap();
+    assert!(state.last_error.as_deref().unwrap_or_default().contains("0 of 3 entries readable"), "{state:?}");
+}

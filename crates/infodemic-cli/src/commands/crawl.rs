@@ -194,6 +194,16 @@ fn print_summary(out: &mut impl Write, summary: &CrawlSummary) -> std::io::Resul
             writeln!(out, "  {}  [{}] {}  ({})", feed.source, feed.code, feed.error, feed.url)?;
         }
     }
+    if !summary.feeds_partial.is_empty() {
+        writeln!(out, "Feeds read in part:")?;
+        for feed in &summary.feeds_partial {
+            writeln!(
+                out,
+                "  {}  {} of {} entries read: {} without a usable link or text, {} repeating an earlier link",
+                feed.source, feed.items, feed.entries, feed.dropped, feed.repeated_links
+            )?;
+        }
+    }
     if summary.network_down {
         writeln!(out, "Every host failed at once: the network looks down; no feed was penalised.")?;
     }

@@ -1,0 +1,266 @@
+//! Feed dialects feed-rs does not read, translated before it parses, and a count of the entries
+//! a document holds (so that a feed whose entries cannot be read is an error, not an empty,
+//! healthy feed).
+//!
+//! - **Atom 0.3** (`<feed version="0.3" xmlns="http://purl.org/atom/ns#">`, still served by old
+//!   TypePad, Blogger and FeedBurner feeds): feed-rs sees an Atom feed of another namespace and
+//!   reads no entry. It becomes Atom 1.0: the namespace, `issued` -> `published`, `modified` ->
+//!   `updated`, `tagline` -> `subtitle`, `copyright` -> `rights`, and `type`/`mode` of text
+//!   constructs (`text/html` or `mode="escaped"` -> `type="html"`, `text/plain` -> `text`,
+//!   `application/xhtml+xml` -> `xhtml`).
+//! - **Netscape RSS 0.9 without RDF** (`<rss version="0.9">` whose items follow the channel):
+//!   feed-rs refuses the version. It becomes RSS 2.0 with the items inside the channel.
+//!
+//! Everything else passes through untouched (the translation returns `None`).
+
+use quick_xml::events::{BytesEnd, BytesStart, Event};
+use quick_xml::{Reader, Writer};
+
+const ATOM03_NS: &str = "http://purl.org/atom/ns#";
+const ATOM10_NS: &str = "http://www.w3.org/2005/Atom";
+/// Nesting beyond this is not a feed anyone publishes; the scan stops there.
+const MAX_DEPTH: usize = 256;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dialect {
+    Atom03,
+    Rss09,
+}
+
+/// The document rewritten into a dialect feed-rs reads, or `None` when it needs nothing (or is
+/// not XML we can rewrite: then feed-rs gives its own error).
+pub fn translate(bytes: &[u8]) -> Option<Vec<u8>> {
+    let dialect = detect(bytes)?;
+    let mut reader = Reader::from_reader(bytes);
+    let mut writer = Writer::new(Vec::with_capacity(bytes.len() + 64));
+    let mut buf = Vec::new();
+    let mut depth = 0usize;
+    loop {
+        let event = reader.read_event_into(&mut buf).ok()?;
+        let out = match (&event, dialect) {
+            (Event::Eof, _) => break,
+            (Event::Start(start), Dialect::Atom03) => Event::Start(atom03_start(start, depth == 0)),
+            (Event::Empty(start), Dialect::Atom03) => Event::Empty(atom03_start(start, depth == 0)),
+            (Event::End(end), Dialect::Atom03) => Event::End(BytesEnd::new(atom03_name(end.name().as_ref()))),
+            (Event::Start(start), Dialect::Rss09) if depth == 0 => {
+                let mut rss = BytesStart::new("rss");
+                rss.push_attribute(("version", "2.0"));
+                let kept: Vec<(String, String)> = start
+                    .attributes()
+                    .flatten()
+                    .filter(|a| AsRef::<str>::as_ref(&a.key) != "version")
+                    .map(|a| (AsRef::<str>::as_ref(&a.key).to_owned(), a.value.into_owned()))
+                    .collect();
+                for (key, value) in &kept {
+                    rss.push_attribute((key.as_str(), value.as_str()));
+                }
+                Event::Start(rss)
+            }
+            // The channel closes at the end of the document, so the items that follow it are in.
+            (Event::End(end), Dialect::Rss09) if depth == 2 && AsRef::<str>::as_ref(&end.local_name()) == "channel" => {
+                depth -= 1;
+                buf.clear();
+                continue;
+            }
+            (Event::End(end), Dialect::Rss09) if depth == 1 => {
+                writer.write_event(Event::End(BytesEnd::new("channel"))).ok()?;
+                Event::End(end.to_owned())
+            }
+            (other, _) => other.clone(),
+        };
+        match &out {
+            Event::Start(_) => depth += 1,
+            Event::End(_) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        writer.write_event(out).ok()?;
+        buf.clear();
+    }
+    Some(writer.into_inner())
+}
+
+fn detect(bytes: &[u8]) -> Option<Dialect> {
+    let mut reader = Reader::from_reader(bytes);
+    let mut buf = Vec::new();
+    loop {
+        match reader.read_event_into(&mut buf).ok()? {
+            Event::Start(root) | Event::Empty(root) => {
+                let attr = |name: &str| {
+                    root.attributes()
+                        .flatten()
+                        .find(|a| AsRef::<str>::as_ref(&a.key) == name)
+                        .map(|a| a.value.into_owned())
+                };
+                return match AsRef::<str>::as_ref(&root.local_name()) {
+                    "feed"
+                        if attr("xmlns").as_deref() == Some(ATOM03_NS) || attr("version").as_deref() == Some("0.3") =>
+                    {
+                        Some(Dialect::Atom03)
+                    }
+                    "rss" if matches!(attr("version").as_deref(), Some("0.9" | "0.90")) => Some(Dialect::Rss09),
+                    _ => None,
+                };
+            }
+            Event::Eof => return None,
+            _ => buf.clear(),
+        }
+    }
+}
+
+/// Atom 0.3 element names in Atom 1.0.
+fn atom03_name(name: &str) -> String {
+    let (prefix, local) = name.rsplit_once(':').map_or(("", name), |(p, l)| (p, l));
+    let local = match local {
+        "issued" => "published",
+        "modified" => "updated",
+        "tagline" => "subtitle",
+        "copyright" => "rights",
+        other => other,
+    };
+    if prefix.is_empty() {
+        local.to_owned()
+    } else {
+        format!("{prefix}:{local}")
+    }
+}
+
+fn atom03_start(start: &BytesStart<'_>, root: bool) -> BytesStart<'static> {
+    let mut out = BytesStart::new(atom03_name(start.name().as_ref()));
+    let attrs: Vec<(String, String)> =
+        start.attributes().flatten().map(|a| (AsRef::<str>::as_ref(&a.key).to_owned(), a.value.into_owned())).collect();
+    let get = |key: &str| attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let escaped = get("mode") == Some("escaped");
+    let is_link = AsRef::<str>::as_ref(&start.local_name()) == "link";
+    for (key, value) in &attrs {
+        match key.as_str() {
+            "version" if root => {}
+            "mode" => {}
+            k if (k == "xmlns" || k.starts_with("xmlns:")) && value == ATOM03_NS => out.push_attribute((k, ATOM10_NS)),
+            // `type` of a link is a media type in both versions; of a text construct, a mode.
+            "type" if !is_link => {
+                let kind = match value.as_str() {
+                    "text/html" | "html" => "html",
+                    "application/xhtml+xml" | "xhtml" => "xhtml",
+                    _ if escaped => "html",
+                    _ => "text",
+                };
+                out.push_attribute(("type", kind));
+            }
+            k => out.push_attribute((k, value.as_str())),
+        }
+    }
+    if escaped && get("type").is_none() {
+        out.push_attribute(("type", "html"));
+    }
+    out
+}
+
+/// How many entries the document holds: `item` and `entry` elements of an XML feed, the
+/// `items` of a JSON Feed. `None` when it cannot tell (not XML or JSON).
+pub fn count_entries(bytes: &[u8]) -> Option<usize> {
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF)?;
+    if bytes[start] == b'{' {
+        let value: serde_json::Value = serde_json::from_slice(&bytes[start..]).ok()?;
+        return value.get("items").and_then(serde_json::Value::as_array).map(Vec::len);
+    }
+    let mut reader = Reader::from_reader(bytes);
+    let mut buf = Vec::new();
+    let mut count = 0;
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Start(e) | Event::Empty(e))
+                if matches!(AsRef::<str>::as_ref(&e.local_name()), "item" | "entry") =>
+            {
+                count += 1;
+            }
+            Ok(Event::Eof) => return Some(count),
+            Ok(_) => {}
+            Err(_) => return (count > 0).then_some(count),
+        }
+        buf.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ATOM03: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<feed version="0.3" xmlns="http://purl.org/atom/ns#">
+  <title>Example blog</title>
+  <tagline>Notes</tagline>
+  <link rel="alternate" type="text/html" href="http://example.org/"/>
+  <modified>2005-07-31T12:29:29Z</modified>
+  <entry>
+    <title>First post</title>
+    <link rel="alternate" type="text/html" href="http://example.org/2005/07/first.html"/>
+    <id>tag:example.org,2005:1</id>
+    <issued>2005-07-31T12:29:29Z</issued>
+    <content type="text/html" mode="escaped">&lt;p&gt;Hello &lt;b&gt;world&lt;/b&gt;&lt;/p&gt;</content>
+  </entry>
+  <entry>
+    <title>Second post</title>
+    <link rel="alternate" type="text/html" href="http://example.org/2005/07/second.html"/>
+    <id>tag:example.org,2005:2</id>
+    <modified>2005-07-30T12:29:29Z</modified>
+    <summary>Short</summary>
+  </entry>
+</feed>"#;
+
+    const RSS09: &str = r#"<?xml version="1.0"?>
+<rss version="0.9">
+<channel><title>Mozilla Dot Org</title><link>http://www.mozilla.org</link></channel>
+<item><title>New Status Updates</title><link>http://www.mozilla.org/status/</link></item>
+<item><title>Bugzilla Reorganized</title><link>http://www.mozilla.org/bugs/</link></item>
+</rss>"#;
+
+    #[test]
+    fn atom_03_is_read_as_atom_1_0() {
+        let feed = feed_rs::parser::parse(translate(ATOM03.as_bytes()).unwrap().as_slice()).unwrap();
+        assert_eq!(feed.entries.len(), 2);
+        let first = &feed.entries[0];
+        assert_eq!(first.title.as_ref().unwrap().content, "First post");
+        assert_eq!(first.links[0].href, "http://example.org/2005/07/first.html");
+        assert_eq!(first.published.unwrap().to_rfc3339(), "2005-07-31T12:29:29+00:00");
+        assert!(first.content.as_ref().unwrap().body.as_deref().unwrap().contains("<b>world</b>"));
+        assert_eq!(feed.entries[1].updated.unwrap().to_rfc3339(), "2005-07-30T12:29:29+00:00");
+        assert_eq!(feed.description.unwrap().content, "Notes");
+    }
+
+    #[test]
+    fn netscape_rss_09_items_after_the_channel_are_read() {
+        assert!(feed_rs::parser::parse(RSS09.as_bytes()).map_or(true, |f| f.entries.is_empty()), "feed-rs alone");
+        let feed = feed_rs::parser::parse(translate(RSS09.as_bytes()).unwrap().as_slice()).unwrap();
+        let titles: Vec<_> = feed.entries.iter().map(|e| e.title.as_ref().unwrap().content.clone()).collect();
+        assert_eq!(titles, ["New Status Updates", "Bugzilla Reorganized"]);
+    }
+
+    #[test]
+    fn other_feeds_pass_through() {
+        assert!(translate(b"<rss version=\"2.0\"><channel><item><title>a</title></item></channel></rss>").is_none());
+        assert!(translate(br#"<feed xmlns="http://www.w3.org/2005/Atom"><entry/></feed>"#).is_none());
+        assert!(translate(b"{\"items\": []}").is_none());
+        assert!(translate(b"not xml at all <<<").is_none());
+    }
+
+    #[test]
+    fn entries_are_counted_in_every_format() {
+        assert_eq!(count_entries(ATOM03.as_bytes()), Some(2));
+        assert_eq!(count_entries(RSS09.as_bytes()), Some(2));
+        assert_eq!(
+            count_entries(b"\xEF\xBB\xBF{\"version\":\"https://jsonfeed.org/version/1.1\",\"items\":[{},{},{}]}"),
+            Some(3)
+        );
+        assert_eq!(count_entries(b"<rdf:RDF><item/><item></item></rdf:RDF>"), Some(2));
+        assert_eq!(count_entries(b"<html><body>hi</body></html>"), Some(0));
+    }
+
+    #[test]
+    fn absurd_nesting_is_refused_not_recursed() {
+        let deep = format!(r#"<feed version="0.3">{}</feed>"#, "<x>".repeat(10_000));
+        assert!(translate(deep.as_bytes()).is_none());
+    }
+}
