@@ -10,8 +10,8 @@ use infodemic_core::FeedKind;
 use url::Url;
 
 use crate::charset::to_utf8;
-use crate::normalize::{normalize_feed, normalize_posts, Normalized};
-use crate::parse::parse_feed;
+use crate::normalize::{normalize_posts, Normalized};
+use crate::parse::read_feed;
 use crate::sources::html_page::{self, HtmlSelectors};
 use crate::sources::mastodon::{self, Timeline};
 use crate::sources::{reddit, telegram, SourceError};
@@ -196,25 +196,7 @@ fn parse_source(
 ) -> Result<(Normalized, Option<String>), FeedError> {
     let not_a_feed = |e: SourceError| FeedError::NotAFeed(e.to_string());
     let (posts, cursor) = match spec.kind {
-        kind if kind.is_syndication_feed() => {
-            let feed = parse_feed(body)?;
-            let parsed = feed.entries.len();
-            let mut normalized = normalize_feed(feed, spec, final_url, fetched_at);
-            // What the document holds, counted apart from the parser: a feed whose entries the
-            // parser misses must not look like an empty, healthy feed.
-            normalized.entries_in_document = crate::dialect::count_entries(body).unwrap_or(parsed).max(parsed);
-            if normalized.items.is_empty() && normalized.entries_in_document > 0 {
-                return Err(FeedError::NoReadableEntries {
-                    found: normalized.entries_in_document,
-                    reason: if parsed == 0 {
-                        "the parser found none of them (an unsupported dialect?)".to_owned()
-                    } else {
-                        format!("{} without a usable link or any text", normalized.skipped)
-                    },
-                });
-            }
-            return Ok((normalized, old_cursor));
-        }
+        kind if kind.is_syndication_feed() => return Ok((read_feed(spec, body, final_url, fetched_at)?, old_cursor)),
         FeedKind::Mastodon => {
             let page = mastodon::parse_statuses(body).map_err(not_a_feed)?;
             (page.posts, page.newest_id.or(old_cursor))

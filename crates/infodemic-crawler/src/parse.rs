@@ -1,6 +1,11 @@
 //! Bytes to feed entries, with feed-rs (RSS 0.9x/1.0/2.0, Atom, JSON Feed), after translating
 //! the dialects it does not read (Atom 0.3, Netscape RSS 0.9: see [`crate::dialect`]).
 
+use chrono::{DateTime, Utc};
+use infodemic_core::FeedSpec;
+use url::Url;
+
+use crate::normalize::{normalize_feed, Normalized};
 use crate::FeedError;
 
 /// Parses a feed document. The format is detected from the content.
@@ -14,6 +19,31 @@ pub fn parse_feed(bytes: &[u8]) -> Result<feed_rs::model::Feed, FeedError> {
     }
     let translated = crate::dialect::translate(bytes);
     feed_rs::parser::parse(translated.as_deref().unwrap_or(bytes)).map_err(|e| FeedError::NotAFeed(e.to_string()))
+}
+
+/// Reads a syndication feed's body (already UTF-8, see [`crate::charset::to_utf8`]) into items.
+/// Relative links resolve against `base`, the URL the body came from.
+///
+/// # Errors
+/// Those of [`parse_feed`], and [`FeedError::NoReadableEntries`] when the document holds
+/// entries but none becomes an item: such a feed must not look empty and healthy.
+pub fn read_feed(spec: &FeedSpec, body: &[u8], base: &Url, fetched_at: DateTime<Utc>) -> Result<Normalized, FeedError> {
+    let feed = parse_feed(body)?;
+    let parsed = feed.entries.len();
+    let mut normalized = normalize_feed(feed, spec, base, fetched_at);
+    // Counted apart from the parser, so that entries it misses are seen.
+    normalized.entries_in_document = crate::dialect::count_entries(body).unwrap_or(parsed).max(parsed);
+    if normalized.items.is_empty() && normalized.entries_in_document > 0 {
+        return Err(FeedError::NoReadableEntries {
+            found: normalized.entries_in_document,
+            reason: if parsed == 0 {
+                "the parser found none of them (an unsupported dialect?)".to_owned()
+            } else {
+                format!("{} without a usable link or any text", normalized.skipped)
+            },
+        });
+    }
+    Ok(normalized)
 }
 
 #[cfg(test)]
