@@ -93,11 +93,7 @@ struct Seen {
 
 impl Seen {
     fn of(item: &Item) -> Self {
-        Self {
-            hash: item.content_hash.clone(),
-            fingerprint: item.simhash,
-            text: format!("{} {}", item.title, item.text),
-        }
+        Self { hash: item.content_hash, fingerprint: item.simhash, text: format!("{} {}", item.title, item.text) }
     }
 
     /// The same text, a near-duplicate of it, or a rewrite that keeps much of its wording.
