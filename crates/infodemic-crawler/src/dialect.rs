@@ -18,13 +18,22 @@ use quick_xml::{Reader, Writer};
 
 const ATOM03_NS: &str = "http://purl.org/atom/ns#";
 const ATOM10_NS: &str = "http://www.w3.org/2005/Atom";
+const RSS10_NS: &str = "http://purl.org/rss/1.0/";
+/// RSS versions feed-rs dispatches on; any other `version` (none, 0.93, 0.94, 2.00, ...) is
+/// refused although the elements are the same.
+const RSS_VERSIONS_READ: [&str; 3] = ["2.0", "0.91", "0.92"];
 /// Nesting beyond this is not a feed anyone publishes; the scan stops there.
 const MAX_DEPTH: usize = 256;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Dialect {
     Atom03,
-    Rss09,
+    /// RSS that feed-rs refuses or reads empty: a version it does not know (Netscape 0.9, 0.93,
+    /// 0.94, none), or a default namespace on the elements (Userland's RSS 2.0 namespace).
+    Rss,
+    /// RSS 1.0 or Netscape RSS 0.9 in RDF: the 0.9 namespace is not RSS 1.0's, and feed-rs
+    /// drops items without `<link>` (their `rdf:about` is their address).
+    Rdf,
 }
 
 /// The document rewritten into a dialect feed-rs reads, or `None` when it needs nothing (or is
@@ -35,6 +44,9 @@ pub fn translate(bytes: &[u8]) -> Option<Vec<u8>> {
     let mut writer = Writer::new(Vec::with_capacity(bytes.len() + 64));
     let mut buf = Vec::new();
     let mut depth = 0usize;
+    // RDF: the `rdf:about` of the item being read, and whether it had a `<link>`.
+    let mut item_about: Option<String> = None;
+    let mut item_has_link = false;
     loop {
         let event = reader.read_event_into(&mut buf).ok()?;
         let out = match (&event, dialect) {
@@ -42,29 +54,39 @@ pub fn translate(bytes: &[u8]) -> Option<Vec<u8>> {
             (Event::Start(start), Dialect::Atom03) => Event::Start(atom03_start(start, depth == 0)),
             (Event::Empty(start), Dialect::Atom03) => Event::Empty(atom03_start(start, depth == 0)),
             (Event::End(end), Dialect::Atom03) => Event::End(BytesEnd::new(atom03_name(end.name().as_ref()))),
-            (Event::Start(start), Dialect::Rss09) if depth == 0 => {
-                let mut rss = BytesStart::new("rss");
-                rss.push_attribute(("version", "2.0"));
-                let kept: Vec<(String, String)> = start
-                    .attributes()
-                    .flatten()
-                    .filter(|a| AsRef::<str>::as_ref(&a.key) != "version")
-                    .map(|a| (AsRef::<str>::as_ref(&a.key).to_owned(), a.value.into_owned()))
-                    .collect();
-                for (key, value) in &kept {
-                    rss.push_attribute((key.as_str(), value.as_str()));
-                }
-                Event::Start(rss)
-            }
-            // The channel closes at the end of the document, so the items that follow it are in.
-            (Event::End(end), Dialect::Rss09) if depth == 2 && AsRef::<str>::as_ref(&end.local_name()) == "channel" => {
+            (Event::Start(start), Dialect::Rss) if depth == 0 => Event::Start(rss_root(start)),
+            // Netscape 0.9 closes the channel before its items: it closes at the end instead.
+            (Event::End(end), Dialect::Rss) if depth == 2 && AsRef::<str>::as_ref(&end.local_name()) == "channel" => {
                 depth -= 1;
                 buf.clear();
                 continue;
             }
-            (Event::End(end), Dialect::Rss09) if depth == 1 => {
+            (Event::End(end), Dialect::Rss) if depth == 1 => {
                 writer.write_event(Event::End(BytesEnd::new("channel"))).ok()?;
                 Event::End(end.to_owned())
+            }
+            (Event::Start(start), Dialect::Rdf) => {
+                let name = AsRef::<str>::as_ref(&start.local_name()).to_owned();
+                if depth == 0 {
+                    Event::Start(rdf_root(start))
+                } else {
+                    if depth == 1 && name == "item" {
+                        item_about = attribute(start, "rdf:about").or_else(|| attribute(start, "about"));
+                        item_has_link = false;
+                    } else if depth == 2 && name == "link" {
+                        item_has_link = true;
+                    }
+                    event.clone()
+                }
+            }
+            (Event::End(end), Dialect::Rdf) if depth == 2 && AsRef::<str>::as_ref(&end.local_name()) == "item" => {
+                if let Some(about) = item_about.take().filter(|_| !item_has_link) {
+                    let link = BytesStart::new("link");
+                    writer.write_event(Event::Start(link.clone())).ok()?;
+                    writer.write_event(Event::Text(quick_xml::events::BytesText::new(&about))).ok()?;
+                    writer.write_event(Event::End(link.to_end())).ok()?;
+                }
+                event.clone()
             }
             (other, _) => other.clone(),
         };
@@ -82,25 +104,79 @@ pub fn translate(bytes: &[u8]) -> Option<Vec<u8>> {
     Some(writer.into_inner())
 }
 
+/// Adds an attribute whose value is already escaped (`push_attribute` of a `(&str, &str)`
+/// escapes it again: `&amp;` would become `&amp;amp;`).
+pub(crate) fn push_raw(start: &mut BytesStart<'_>, key: &str, raw_value: &str) {
+    start.push_attribute(quick_xml::events::attributes::Attribute {
+        key: quick_xml::name::QName(key),
+        value: std::borrow::Cow::Borrowed(raw_value),
+    });
+}
+
+fn attribute(start: &BytesStart<'_>, name: &str) -> Option<String> {
+    start.attributes().flatten().find(|a| AsRef::<str>::as_ref(&a.key) == name).map(|a| {
+        let raw = a.value.clone().into_owned();
+        quick_xml::escape::unescape(&raw).map_or_else(|_| raw.clone(), std::borrow::Cow::into_owned)
+    })
+}
+
+/// The attributes of `start` but `skip`, with `version` and `xmlns` as given.
+fn rewritten_root(
+    start: &BytesStart<'_>,
+    name: &str,
+    version: Option<&str>,
+    xmlns: Option<&str>,
+) -> BytesStart<'static> {
+    let mut root = BytesStart::new(name.to_owned());
+    if let Some(version) = version {
+        root.push_attribute(("version", version));
+    }
+    if let Some(xmlns) = xmlns {
+        root.push_attribute(("xmlns", xmlns));
+    }
+    for a in start.attributes().flatten() {
+        let key = AsRef::<str>::as_ref(&a.key);
+        if key == "xmlns" || (version.is_some() && key == "version") {
+            continue;
+        }
+        push_raw(&mut root, key, &a.value);
+    }
+    root
+}
+
+/// `<rss version="2.0">`, without a default namespace (feed-rs would read every element as
+/// one of an unknown namespace).
+fn rss_root(start: &BytesStart<'_>) -> BytesStart<'static> {
+    let name = AsRef::<str>::as_ref(&start.name()).to_owned();
+    rewritten_root(start, &name, Some("2.0"), None)
+}
+
+/// The RDF root with RSS 1.0 as its default namespace.
+fn rdf_root(start: &BytesStart<'_>) -> BytesStart<'static> {
+    let name = AsRef::<str>::as_ref(&start.name()).to_owned();
+    rewritten_root(start, &name, None, Some(RSS10_NS))
+}
+
 fn detect(bytes: &[u8]) -> Option<Dialect> {
     let mut reader = Reader::from_reader(bytes);
     let mut buf = Vec::new();
     loop {
         match reader.read_event_into(&mut buf).ok()? {
             Event::Start(root) | Event::Empty(root) => {
-                let attr = |name: &str| {
-                    root.attributes()
-                        .flatten()
-                        .find(|a| AsRef::<str>::as_ref(&a.key) == name)
-                        .map(|a| a.value.into_owned())
-                };
+                let attr = |name: &str| attribute(&root, name);
                 return match AsRef::<str>::as_ref(&root.local_name()) {
                     "feed"
                         if attr("xmlns").as_deref() == Some(ATOM03_NS) || attr("version").as_deref() == Some("0.3") =>
                     {
                         Some(Dialect::Atom03)
                     }
-                    "rss" if matches!(attr("version").as_deref(), Some("0.9" | "0.90")) => Some(Dialect::Rss09),
+                    "rss"
+                        if !attr("version").is_some_and(|v| RSS_VERSIONS_READ.contains(&v.trim()))
+                            || attr("xmlns").is_some_and(|ns| !ns.trim().is_empty()) =>
+                    {
+                        Some(Dialect::Rss)
+                    }
+                    "RDF" => Some(Dialect::Rdf),
                     _ => None,
                 };
             }
@@ -149,7 +225,7 @@ fn atom03_start(start: &BytesStart<'_>, root: bool) -> BytesStart<'static> {
                 };
                 out.push_attribute(("type", kind));
             }
-            k => out.push_attribute((k, value.as_str())),
+            k => push_raw(&mut out, k, value),
         }
     }
     if escaped && get("type").is_none() {
@@ -228,6 +304,35 @@ mod tests {
         assert!(first.content.as_ref().unwrap().body.as_deref().unwrap().contains("<b>world</b>"));
         assert_eq!(feed.entries[1].updated.unwrap().to_rfc3339(), "2005-07-30T12:29:29+00:00");
         assert_eq!(feed.description.unwrap().content, "Notes");
+    }
+
+    #[test]
+    fn escaped_attribute_values_are_not_escaped_twice() {
+        let atom = ATOM03.replace("first.html", "first.html?a=1&amp;b=2");
+        let feed = feed_rs::parser::parse(translate(atom.as_bytes()).unwrap().as_slice()).unwrap();
+        assert_eq!(feed.entries[0].links[0].href, "http://example.org/2005/07/first.html?a=1&b=2");
+    }
+
+    #[test]
+    fn other_rss_versions_and_namespaced_rss_are_read() {
+        for root in
+            [r#"<rss>"#, r#"<rss version="0.94">"#, r#"<rss version="2.0" xmlns="http://backend.userland.com/rss2">"#]
+        {
+            let doc = format!("{root}<channel><title>t</title><item><title>A</title><link>http://e.org/a</link></item></channel></rss>");
+            let feed = feed_rs::parser::parse(translate(doc.as_bytes()).unwrap().as_slice()).unwrap();
+            assert_eq!(feed.entries.len(), 1, "{root}");
+        }
+    }
+
+    #[test]
+    fn rdf_items_without_link_use_their_about_and_netscape_namespace_is_read() {
+        let doc = r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://my.netscape.com/rdf/simple/0.9/">
+            <channel><title>t</title></channel>
+            <item rdf:about="http://e.org/1"><title>One</title></item>
+            <item><title>Two</title><link>http://e.org/2</link></item></rdf:RDF>"#;
+        let feed = feed_rs::parser::parse(translate(doc.as_bytes()).unwrap().as_slice()).unwrap();
+        let links: Vec<_> = feed.entries.iter().map(|e| e.links[0].href.clone()).collect();
+        assert_eq!(links, ["http://e.org/1", "http://e.org/2"]);
     }
 
     #[test]
