@@ -52,6 +52,21 @@ pub fn to_utf8<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]>
     Cow::Owned(text.into_owned().into_bytes())
 }
 
+/// `bytes` as UTF-8: decoded from the charset its XML declaration names, else kept when valid
+/// UTF-8, else read as Windows-1252. For re-writing a document, not for feed-rs (which decodes
+/// declared charsets itself).
+pub fn decode_declared(bytes: &[u8]) -> Cow<'_, [u8]> {
+    let encoding = match declared_encoding(bytes) {
+        Some(encoding) if encoding != UTF_8 => encoding,
+        _ if std::str::from_utf8(bytes).is_ok() => return Cow::Borrowed(bytes),
+        _ => WINDOWS_1252,
+    };
+    match encoding.decode(bytes).0 {
+        Cow::Borrowed(text) => Cow::Owned(text.as_bytes().to_vec()),
+        Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

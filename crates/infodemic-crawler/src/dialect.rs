@@ -254,10 +254,40 @@ pub fn count_entries(bytes: &[u8]) -> Option<usize> {
             }
             Ok(Event::Eof) => return Some(count),
             Ok(_) => {}
-            Err(_) => return (count > 0).then_some(count),
+            // Not well-formed: count the tags themselves (the parser's loose second reading
+            // may still find the entries, and they must be accounted for either way).
+            Err(_) => return Some(count_entry_tags(bytes)),
         }
         buf.clear();
     }
+}
+
+/// `<item` and `<entry` start tags (with or without a prefix), outside CDATA sections and
+/// comments, for a document an XML reader gives up on.
+fn count_entry_tags(bytes: &[u8]) -> usize {
+    let mut count = 0;
+    let mut at = 0;
+    while let Some(offset) = bytes[at..].iter().position(|b| *b == b'<') {
+        at += offset + 1;
+        let rest = &bytes[at..];
+        let skip_to = |end: &[u8]| rest.windows(end.len()).position(|w| w == end).map_or(rest.len(), |p| p + end.len());
+        if rest.starts_with(b"![CDATA[") {
+            at += skip_to(b"]]>");
+            continue;
+        }
+        if rest.starts_with(b"!--") {
+            at += skip_to(b"-->");
+            continue;
+        }
+        let name_end =
+            rest.iter().position(|b| b.is_ascii_whitespace() || matches!(b, b'>' | b'/')).unwrap_or(rest.len());
+        let name = &rest[..name_end];
+        let local = name.iter().rposition(|b| *b == b':').map_or(name, |colon| &name[colon + 1..]);
+        if matches!(local, b"item" | b"entry") && name_end < rest.len() {
+            count += 1;
+        }
+    }
+    count
 }
 
 #[cfg(test)]
@@ -361,6 +391,8 @@ mod tests {
         );
         assert_eq!(count_entries(b"<rdf:RDF><item/><item></item></rdf:RDF>"), Some(2));
         assert_eq!(count_entries(b"<html><body>hi</body></html>"), Some(0));
+        let broken = b"<rss><channel><item><title>a & b</title></item><!-- <item> --><rss:item/><items/><entry>";
+        assert_eq!(count_entries(broken), Some(3));
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod html_text;
 pub mod normalize;
 pub mod parse;
 pub mod politeness;
+pub mod repair;
 pub mod sources;
 
 pub use config::FetchConfig;

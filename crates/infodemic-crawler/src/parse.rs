@@ -17,6 +17,18 @@ pub fn parse_feed(bytes: &[u8]) -> Result<feed_rs::model::Feed, FeedError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(FeedError::Empty);
     }
+    let strict = parse_dialect(bytes);
+    let Err(strict_error) = strict else { return strict };
+    // Not well-formed XML: read it loosely, as feedparser does (JSON gets no second chance).
+    let looks_like_xml =
+        bytes.iter().find(|b| !b.is_ascii_whitespace() && !matches!(b, 0xEF | 0xBB | 0xBF)) == Some(&b'<');
+    match looks_like_xml.then(|| crate::repair::repair_xml(bytes)).flatten() {
+        Some(repaired) => parse_dialect(&repaired).map_err(|_| strict_error),
+        None => Err(strict_error),
+    }
+}
+
+fn parse_dialect(bytes: &[u8]) -> Result<feed_rs::model::Feed, FeedError> {
     let translated = crate::dialect::translate(bytes);
     feed_rs::parser::parse(translated.as_deref().unwrap_or(bytes)).map_err(|e| FeedError::NotAFeed(e.to_string()))
 }

@@ -1,0 +1,226 @@
+//! A second chance for feeds that are not well-formed XML, the way feedparser's loose parser
+//! gives one: the document is re-written so that an XML parser accepts it, and parsed again.
+//! Only used after a strict parse failed, so well-formed feeds never pay for it.
+//!
+//! What is repaired, each seen in real feeds:
+//! - bare `&` in text and attribute values (`?a=1&utm_medium=rss`), and HTML entities XML does
+//!   not define (`&nbsp;`), which are kept as text;
+//! - end tags that close an element opened earlier than the innermost one (`<p>` left open in
+//!   an inline summary): the elements between are closed with it; end tags of elements never
+//!   opened are dropped;
+//! - an item or entry opened inside an element left open (an `<itunes:category>` without `/`
+//!   before the items): items are never nested, so the open elements above the channel close;
+//! - a document cut short (a truncated download, an unclosed CDATA): what was read is kept and
+//!   every element still open is closed.
+
+use std::borrow::Cow;
+
+use quick_xml::events::{BytesDecl, BytesEnd, Event};
+use quick_xml::{Reader, Writer};
+
+/// Elements that hold items; an item never sits deeper than one of these.
+const ITEM_CONTAINERS: [&str; 4] = ["channel", "feed", "RDF", "rss"];
+/// Nesting beyond this is not a feed anyone publishes; the repair gives up.
+const MAX_DEPTH: usize = 256;
+/// Read errors the repair steps over before it gives up on the rest of the document.
+const MAX_ERRORS: usize = 1000;
+/// The entities XML defines; any other named reference is kept as literal text.
+const XML_ENTITIES: [&str; 5] = ["amp", "lt", "gt", "quot", "apos"];
+
+/// The document re-written as well-formed XML, or `None` when there is nothing to repair from
+/// (no element at all, absurd nesting).
+pub fn repair_xml(bytes: &[u8]) -> Option<Vec<u8>> {
+    // The reader works on UTF-8: a body in its declared (or a guessed) charset is decoded, and
+    // the declaration written out says UTF-8.
+    let utf8 = crate::charset::decode_declared(bytes);
+    let escaped = escape_bare_ampersands(&utf8);
+    let mut reader = Reader::from_reader(escaped.as_ref());
+    let config = reader.config_mut();
+    config.check_end_names = false;
+    config.allow_unmatched_ends = true;
+    let mut writer = Writer::new(Vec::with_capacity(bytes.len() + 256));
+    let mut open: Vec<String> = Vec::new();
+    let mut buf = Vec::new();
+    let mut wrote_root = false;
+    let mut errors = 0;
+    loop {
+        let before = reader.buffer_position();
+        let event = match reader.read_event_into(&mut buf) {
+            Ok(event) => event,
+            // The reader resumes after most errors (a bad character in one text); where it
+            // cannot move on, the document ends where it broke and what was read is kept.
+            Err(_) if reader.buffer_position() > before && errors < MAX_ERRORS => {
+                errors += 1;
+                buf.clear();
+                continue;
+            }
+            Err(_) => break,
+        };
+        match event {
+            Event::Eof => break,
+            Event::Start(start) => {
+                let name = AsRef::<str>::as_ref(&start.name()).to_owned();
+                if open.is_empty() && wrote_root {
+                    // A second root: the document ended.
+                    break;
+                }
+                if is_item(&name) && open.iter().any(|o| ITEM_CONTAINERS.contains(&local(o))) {
+                    while open.last().is_some_and(|o| !ITEM_CONTAINERS.contains(&local(o)) && !is_item(o)) {
+                        close(&mut writer, &mut open)?;
+                    }
+                }
+                writer.write_event(Event::Start(start)).ok()?;
+                open.push(name);
+                wrote_root = true;
+                if open.len() > MAX_DEPTH {
+                    return None;
+                }
+            }
+            Event::Empty(start) => {
+                if open.is_empty() && wrote_root {
+                    break;
+                }
+                writer.write_event(Event::Empty(start)).ok()?;
+                wrote_root = true;
+            }
+            Event::End(end) => {
+                let name = AsRef::<str>::as_ref(&end.name()).to_owned();
+                if let Some(position) = open.iter().rposition(|o| *o == name) {
+                    while open.len() > position {
+                        close(&mut writer, &mut open)?;
+                    }
+                }
+            }
+            Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) if !open.is_empty() => {
+                writer.write_event(event).ok()?;
+            }
+            Event::Decl(_) if !wrote_root => {
+                writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None))).ok()?;
+            }
+            // Comments, processing instructions, doctypes (which may declare entities we do not
+            // read) and text outside the root are left out.
+            _ => {}
+        }
+        buf.clear();
+    }
+    while !open.is_empty() {
+        close(&mut writer, &mut open)?;
+    }
+    wrote_root.then(|| writer.into_inner())
+}
+
+fn close(writer: &mut Writer<Vec<u8>>, open: &mut Vec<String>) -> Option<()> {
+    let name = open.pop()?;
+    writer.write_event(Event::End(BytesEnd::new(name))).ok()
+}
+
+fn local(name: &str) -> &str {
+    name.rsplit_once(':').map_or(name, |(_, local)| local)
+}
+
+fn is_item(name: &str) -> bool {
+    matches!(local(name), "item" | "entry")
+}
+
+/// `bytes` with every `&` that does not start a reference XML knows escaped as `&amp;`,
+/// outside CDATA sections (where `&` is literal).
+fn escape_bare_ampersands(bytes: &[u8]) -> Cow<'_, [u8]> {
+    const CDATA_OPEN: &[u8] = b"<![CDATA[";
+    const CDATA_CLOSE: &[u8] = b"]]>";
+    if !bytes.contains(&b'&') {
+        return Cow::Borrowed(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len() + 64);
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at..].starts_with(CDATA_OPEN) {
+            let end = find(&bytes[at..], CDATA_CLOSE).map_or(bytes.len(), |e| at + e + CDATA_CLOSE.len());
+            out.extend_from_slice(&bytes[at..end]);
+            at = end;
+            continue;
+        }
+        let byte = bytes[at];
+        out.push(byte);
+        if byte == b'&' {
+            let after = &bytes[at + 1..bytes.len().min(at + 12)];
+            let known = after
+                .iter()
+                .position(|b| *b == b';')
+                .and_then(|end| std::str::from_utf8(&after[..end]).ok())
+                .is_some_and(is_xml_reference);
+            if !known {
+                out.extend_from_slice(b"amp;");
+            }
+        }
+        at += 1;
+    }
+    Cow::Owned(out)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|window| window == needle)
+}
+
+/// `name` (between `&` and `;`) is a reference an XML parser resolves.
+fn is_xml_reference(name: &str) -> bool {
+    if let Some(number) = name.strip_prefix('#') {
+        return match number.strip_prefix(['x', 'X']) {
+            Some(hex) => !hex.is_empty() && hex.len() <= 6 && hex.chars().all(|c| c.is_ascii_hexdigit()),
+            None => !number.is_empty() && number.len() <= 7 && number.chars().all(|c| c.is_ascii_digit()),
+        };
+    }
+    XML_ENTITIES.contains(&name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repaired(doc: &str) -> String {
+        String::from_utf8(repair_xml(doc.as_bytes()).unwrap()).unwrap()
+    }
+
+    fn entries(doc: &str) -> Vec<(String, String)> {
+        let feed = feed_rs::parser::parse(repaired(doc).as_bytes()).unwrap();
+        feed.entries
+            .iter()
+            .map(|e| (e.title.as_ref().map(|t| t.content.clone()).unwrap_or_default(), e.links[0].href.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn bare_ampersands_and_html_entities_are_escaped() {
+        let doc = r#"<rss version="2.0"><channel><title>t</title>
+            <item><title>Fish &chips &amp; peas&nbsp;&#233;</title><link>http://e.org/a?x=1&utm_medium=rss</link></item>
+            </channel></rss>"#;
+        assert!(feed_rs::parser::parse(doc.as_bytes()).is_err(), "strict parse");
+        assert_eq!(
+            entries(doc),
+            [("Fish &chips & peas&nbsp;é".to_owned(), "http://e.org/a?x=1&utm_medium=rss".to_owned())]
+        );
+    }
+
+    #[test]
+    fn elements_left_open_are_closed() {
+        let doc = r#"<rss version="2.0"><channel><title>t</title>
+            <itunes:category text='Technology'>
+            <item><title>One</title><link>http://e.org/1</link><description><div><p>unclosed</div></description></item>
+            <item><title>Two</title><link>http://e.org/2</link></item></span>
+            </channel></rss>"#;
+        assert_eq!(entries(doc).len(), 2);
+    }
+
+    #[test]
+    fn a_truncated_document_keeps_what_was_read() {
+        let doc = r#"<rss version="2.0"><channel><title>t</title>
+            <item><title>One</title><link>http://e.org/1</link></item>
+            <item><title>Two</title><link>http://e.org/2</link><description><![CDATA[cut sh"#;
+        assert_eq!(entries(doc)[0].0, "One");
+    }
+
+    #[test]
+    fn nothing_to_repair_from() {
+        assert!(repair_xml(b"just text").is_none());
+        assert!(repair_xml(format!("<a>{}", "<b>".repeat(1000)).as_bytes()).is_none());
+    }
+}
