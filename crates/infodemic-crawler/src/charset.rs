@@ -37,6 +37,11 @@ pub fn to_utf8<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]>
     let declared = declared_encoding(bytes);
     let valid_utf8 = std::str::from_utf8(bytes).is_ok();
     let from = match declared {
+        // UTF-8 under a legacy declaration (a template's prolog, a CMS that re-encodes some
+        // fields): read as UTF-8, a stray legacy byte as Windows-1252.
+        Some(encoding) if encoding != UTF_8 && encoding.is_single_byte() && mostly_utf8(bytes) => {
+            return Cow::Owned(declare_utf8(&decode_mixed(bytes)));
+        }
         // feed-rs decodes non-UTF-8 declarations itself.
         Some(encoding) if encoding != UTF_8 => return Cow::Borrowed(bytes),
         // Declared (or assumed) UTF-8 and it is: nothing to do.
@@ -52,11 +57,46 @@ pub fn to_utf8<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]>
     Cow::Owned(text.into_owned().into_bytes())
 }
 
+/// Valid multi-byte UTF-8 sequences outnumber the bytes that are not UTF-8: text in UTF-8,
+/// whatever the declaration says (legacy single-byte text almost never forms valid UTF-8
+/// sequences by chance).
+fn mostly_utf8(bytes: &[u8]) -> bool {
+    let (mut multibyte, mut invalid) = (0usize, 0usize);
+    for chunk in bytes.utf8_chunks() {
+        multibyte += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        invalid += chunk.invalid().len();
+    }
+    multibyte > 0 && invalid < multibyte
+}
+
+/// UTF-8 where it is valid, Windows-1252 for the bytes where it is not.
+fn decode_mixed(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        out.push_str(&WINDOWS_1252.decode_without_bom_handling(chunk.invalid()).0);
+    }
+    out
+}
+
+/// `text` with its XML declaration (if any) saying UTF-8.
+fn declare_utf8(text: &str) -> Vec<u8> {
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let rest = match body.strip_prefix("<?xml").and_then(|after| after.find("?>").map(|end| &after[end + 2..])) {
+        Some(rest) => rest,
+        None => body,
+    };
+    format!("<?xml version=\"1.0\" encoding=\"utf-8\"?>{rest}").into_bytes()
+}
+
 /// `bytes` as UTF-8: decoded from the charset its XML declaration names, else kept when valid
 /// UTF-8, else read as Windows-1252. For re-writing a document, not for feed-rs (which decodes
 /// declared charsets itself).
 pub fn decode_declared(bytes: &[u8]) -> Cow<'_, [u8]> {
     let encoding = match declared_encoding(bytes) {
+        Some(encoding) if encoding.is_single_byte() && mostly_utf8(bytes) => {
+            return Cow::Owned(decode_mixed(bytes).into_bytes())
+        }
         Some(encoding) if encoding != UTF_8 => encoding,
         _ if std::str::from_utf8(bytes).is_ok() => return Cow::Borrowed(bytes),
         _ => WINDOWS_1252,
@@ -97,6 +137,20 @@ mod tests {
         let body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss><title>caf\xe9</title></rss>";
         let out = to_utf8(body, None);
         assert!(std::str::from_utf8(&out).unwrap().contains("café"));
+    }
+
+    #[test]
+    fn utf8_under_a_legacy_declaration_is_read_as_utf8() {
+        // UTF-8 text with one stray Latin-1 byte (ø as 0xF8).
+        let bytes = [
+            b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss><title>".as_slice(),
+            "Brøndby café".as_bytes(),
+            b"</title><d>bes\xf8ge</d></rss>",
+        ]
+        .concat();
+        let out = String::from_utf8(to_utf8(&bytes, None).into_owned()).unwrap();
+        assert!(out.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?><rss>"), "{out}");
+        assert!(out.contains("Brøndby café") && out.contains("besøge"), "{out}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use feed_rs::model::{Entry, Feed, Text};
+use feed_rs::model::{Entry, Feed, FeedType, Text};
 use infodemic_core::language::{detect_language, primary_subtag};
 use infodemic_core::{text, url_canon, ContentHash, FeedSpec, Item, ItemId};
 use sha2::{Digest, Sha256};
@@ -45,12 +45,17 @@ impl Normalized {
 /// entry id.
 pub fn normalize_feed(feed: Feed, spec: &FeedSpec, base: &Url, fetched_at: DateTime<Utc>) -> Normalized {
     let language = feed.language;
+    // Atom `type="text"` and JSON Feed titles are plain text: `<blink>` in one is a word, not
+    // markup. RSS titles say nothing, and carry escaped HTML often enough to be read as HTML.
+    let plain_titles = matches!(feed.feed_type, FeedType::Atom | FeedType::JSON);
     let mut out = Normalized::default();
     // Per canonical link, the fingerprints of the entries kept on it; every canonical URL given.
     let mut on_link: HashMap<String, Vec<Seen>> = HashMap::new();
     let mut given: HashSet<String> = HashSet::new();
     for entry in &feed.entries {
-        let Some((mut item, fragment)) = normalize_entry(entry, spec, base, language.as_deref(), fetched_at) else {
+        let Some((mut item, fragment)) =
+            normalize_entry(entry, spec, base, language.as_deref(), plain_titles, fetched_at)
+        else {
             out.skipped += 1;
             continue;
         };
@@ -176,6 +181,7 @@ pub fn normalize_entry(
     spec: &FeedSpec,
     base: &Url,
     feed_language: Option<&str>,
+    plain_titles: bool,
     fetched_at: DateTime<Utc>,
 ) -> Option<(Item, Option<String>)> {
     let link = entry_link(entry, base);
@@ -199,7 +205,7 @@ pub fn normalize_entry(
     let declared_language = entry.language.as_deref().or(feed_language).or(spec.language.as_deref());
     let parts = Parts {
         links: html_links(body_html, &url, url.as_str()),
-        title: entry.title.as_ref().map(text_of).unwrap_or_default(),
+        title: entry.title.as_ref().map(|title| title_text(title, plain_titles)).unwrap_or_default(),
         body: html_to_text(body_html),
         published: entry.published.or(entry.updated),
         author,
@@ -243,8 +249,12 @@ fn first_sentence(text: &str) -> String {
     text::ellipsize(text[..end].trim(), 120)
 }
 
-fn text_of(value: &Text) -> String {
-    html_to_text(&value.content)
+fn title_text(title: &Text, plain: bool) -> String {
+    if plain && title.content_type.as_str().starts_with("text/plain") {
+        text::collapse_whitespace(&title.content)
+    } else {
+        html_to_text(&title.content)
+    }
 }
 
 /// The entry's web page: its alternate link, else its first link, else an id that is a URL.
