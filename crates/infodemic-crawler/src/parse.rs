@@ -19,10 +19,12 @@ pub fn parse_feed(bytes: &[u8]) -> Result<feed_rs::model::Feed, FeedError> {
     }
     let strict = parse_dialect(bytes);
     let Err(strict_error) = strict else { return strict };
-    // Not well-formed XML: read it loosely, as feedparser does (JSON gets no second chance).
+    // Not well-formed: read it loosely, as feedparser does.
     let looks_like_xml =
         bytes.iter().find(|b| !b.is_ascii_whitespace() && !matches!(b, 0xEF | 0xBB | 0xBF)) == Some(&b'<');
-    match looks_like_xml.then(|| crate::repair::repair_xml(bytes)).flatten() {
+    let repaired =
+        if looks_like_xml { crate::repair::repair_xml(bytes) } else { crate::repair::repair_json_feed(bytes) };
+    match repaired {
         Some(repaired) => parse_dialect(&repaired).map_err(|_| strict_error),
         None => Err(strict_error),
     }

@@ -7,11 +7,14 @@
 //!   not define (`&nbsp;`), which are kept as text;
 //! - end tags that close an element opened earlier than the innermost one (`<p>` left open in
 //!   an inline summary): the elements between are closed with it; end tags of elements never
-//!   opened are dropped;
+//!   opened are dropped, or end the innermost element when it holds only text (`</titel>`);
 //! - an item or entry opened inside an element left open (an `<itunes:category>` without `/`
 //!   before the items): items are never nested, so the open elements above the channel close;
-//! - a document cut short (a truncated download, an unclosed CDATA): what was read is kept and
-//!   every element still open is closed.
+//! - a document cut short (a truncated download, an unclosed CDATA): the items read whole are
+//!   kept, the one cut off is left out, and every element still open is closed.
+//!
+//! JSON Feeds get the same chance for values of the wrong type, which feed-rs refuses as a whole
+//! document: numeric ids, `tags` as one comma-separated string, an author given as a bare name.
 
 use std::borrow::Cow;
 
@@ -40,9 +43,13 @@ pub fn repair_xml(bytes: &[u8]) -> Option<Vec<u8>> {
     config.allow_unmatched_ends = true;
     let mut writer = Writer::new(Vec::with_capacity(bytes.len() + 256));
     let mut open: Vec<String> = Vec::new();
+    // Per open element, whether it holds elements (else it is text only).
+    let mut has_children: Vec<bool> = Vec::new();
     let mut buf = Vec::new();
     let mut wrote_root = false;
     let mut errors = 0;
+    // Where the output of the innermost item opened so far starts, and how deep it is.
+    let mut item_started: Option<(usize, usize)> = None;
     loop {
         let before = reader.buffer_position();
         let event = match reader.read_event_into(&mut buf) {
@@ -68,9 +75,17 @@ pub fn repair_xml(bytes: &[u8]) -> Option<Vec<u8>> {
                     while open.last().is_some_and(|o| !ITEM_CONTAINERS.contains(&local(o)) && !is_item(o)) {
                         close(&mut writer, &mut open)?;
                     }
+                    has_children.truncate(open.len());
+                }
+                if is_item(&name) {
+                    item_started = Some((writer.get_ref().len(), open.len()));
                 }
                 writer.write_event(Event::Start(start)).ok()?;
+                if let Some(parent) = has_children.last_mut() {
+                    *parent = true;
+                }
                 open.push(name);
+                has_children.push(false);
                 wrote_root = true;
                 if open.len() > MAX_DEPTH {
                     return None;
@@ -81,6 +96,9 @@ pub fn repair_xml(bytes: &[u8]) -> Option<Vec<u8>> {
                     break;
                 }
                 writer.write_event(Event::Empty(start)).ok()?;
+                if let Some(parent) = has_children.last_mut() {
+                    *parent = true;
+                }
                 wrote_root = true;
             }
             Event::End(end) => {
@@ -89,7 +107,11 @@ pub fn repair_xml(bytes: &[u8]) -> Option<Vec<u8>> {
                     while open.len() > position {
                         close(&mut writer, &mut open)?;
                     }
+                } else if open.len() > 1 && !has_children.get(open.len() - 1).copied().unwrap_or(true) {
+                    // `<title>...</titel>`: a misspelt end of a text-only element ends it.
+                    close(&mut writer, &mut open)?;
                 }
+                has_children.truncate(open.len());
             }
             Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) if !open.is_empty() => {
                 writer.write_event(event).ok()?;
@@ -103,6 +125,14 @@ pub fn repair_xml(bytes: &[u8]) -> Option<Vec<u8>> {
         }
         buf.clear();
     }
+    // An item the document ends inside is cut short: it is left out, not stored half-read (the
+    // next crawl reads it whole).
+    let mut output = writer.into_inner();
+    if let Some((at, depth)) = item_started.filter(|(_, depth)| open.len() > *depth) {
+        output.truncate(at);
+        open.truncate(depth);
+    }
+    let mut writer = Writer::new(output);
     while !open.is_empty() {
         close(&mut writer, &mut open)?;
     }
@@ -120,6 +150,85 @@ fn local(name: &str) -> &str {
 
 fn is_item(name: &str) -> bool {
     matches!(local(name), "item" | "entry")
+}
+
+/// JSON Feed fields that hold a string.
+const JSON_STRING_FIELDS: [&str; 12] = [
+    "id",
+    "url",
+    "external_url",
+    "title",
+    "content_html",
+    "content_text",
+    "summary",
+    "date_published",
+    "date_modified",
+    "home_page_url",
+    "feed_url",
+    "language",
+];
+
+/// A JSON Feed with the values feed-rs refuses coerced or removed, or `None` when it is not a
+/// JSON object at all.
+pub fn repair_json_feed(bytes: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(bytes).ok()?.trim_start_matches('\u{feff}');
+    let mut feed: serde_json::Value = serde_json::from_str(text).ok()?;
+    let object = feed.as_object_mut()?;
+    coerce_fields(object);
+    object.entry("title").or_insert_with(|| serde_json::Value::String(String::new()));
+    if let Some(items) = object.get_mut("items") {
+        match items.as_array_mut() {
+            Some(items) => {
+                items.retain(serde_json::Value::is_object);
+                items.iter_mut().filter_map(serde_json::Value::as_object_mut).for_each(coerce_fields);
+            }
+            None => *items = serde_json::Value::Array(Vec::new()),
+        }
+    }
+    serde_json::to_vec(&feed).ok()
+}
+
+fn coerce_fields(object: &mut serde_json::Map<String, serde_json::Value>) {
+    use serde_json::Value;
+    for field in JSON_STRING_FIELDS {
+        match object.get(field) {
+            Some(Value::Number(n)) => {
+                let n = n.to_string();
+                object.insert(field.to_owned(), Value::String(n));
+            }
+            Some(Value::String(_) | Value::Null) | None => {}
+            Some(_) => {
+                object.remove(field);
+            }
+        }
+    }
+    match object.get("tags") {
+        Some(Value::String(tags)) => {
+            let tags = tags.split(',').map(str::trim).filter(|t| !t.is_empty()).map(|t| Value::String(t.to_owned()));
+            let tags = Value::Array(tags.collect());
+            object.insert("tags".to_owned(), tags);
+        }
+        Some(Value::Array(tags)) if tags.iter().all(Value::is_string) => {}
+        Some(Value::Null) | None => {}
+        Some(_) => {
+            object.remove("tags");
+        }
+    }
+    match object.get("author") {
+        Some(Value::String(name)) => {
+            let author = serde_json::json!({ "name": name });
+            object.insert("author".to_owned(), author);
+        }
+        Some(Value::Object(_) | Value::Null) | None => {}
+        Some(_) => {
+            object.remove("author");
+        }
+    }
+    for list in ["authors", "attachments"] {
+        if object.get(list).is_some_and(|v| !v.is_array() && !v.is_null()) {
+            object.remove(list);
+        }
+    }
 }
 
 /// `bytes` with every `&` that does not start a reference XML knows escaped as `&amp;`,
@@ -205,9 +314,9 @@ mod tests {
         let doc = r#"<rss version="2.0"><channel><title>t</title>
             <itunes:category text='Technology'>
             <item><title>One</title><link>http://e.org/1</link><description><div><p>unclosed</div></description></item>
-            <item><title>Two</title><link>http://e.org/2</link></item></span>
+            <item><title>Two</titel><link>http://e.org/2</link></item></span>
             </channel></rss>"#;
-        assert_eq!(entries(doc).len(), 2);
+        assert_eq!(entries(doc)[1], ("Two".to_owned(), "http://e.org/2".to_owned()));
     }
 
     #[test]
@@ -215,7 +324,22 @@ mod tests {
         let doc = r#"<rss version="2.0"><channel><title>t</title>
             <item><title>One</title><link>http://e.org/1</link></item>
             <item><title>Two</title><link>http://e.org/2</link><description><![CDATA[cut sh"#;
-        assert_eq!(entries(doc)[0].0, "One");
+        assert_eq!(entries(doc), [("One".to_owned(), "http://e.org/1".to_owned())]);
+    }
+
+    #[test]
+    fn json_feed_values_of_the_wrong_type_are_coerced() {
+        let doc = r#"{"version": "https://jsonfeed.org/version/1", "title": "t", "items": [
+            {"id": 7, "url": "http://e.org/7", "title": "Seven", "tags": "a, b", "author": "Ann"},
+            "not an item",
+            {"id": "8", "url": "http://e.org/8", "title": "Eight", "attachments": {}}]}"#;
+        assert!(feed_rs::parser::parse(doc.as_bytes()).is_err(), "strict parse");
+        let feed = feed_rs::parser::parse(repair_json_feed(doc.as_bytes()).unwrap().as_slice()).unwrap();
+        assert_eq!(feed.entries.len(), 2);
+        assert_eq!(feed.entries[0].id, "7");
+        assert_eq!(feed.entries[0].categories.len(), 2);
+        assert_eq!(feed.entries[0].authors[0].name.as_deref(), Some("Ann"));
+        assert!(repair_json_feed(b"[1, 2]").is_none());
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 use infodemic_core::FeedSpec;
-use infodemic_crawler::normalize::{normalize_feed, Normalized};
-use infodemic_crawler::parse::parse_feed;
+use infodemic_crawler::normalize::Normalized;
+use infodemic_crawler::parse::read_feed;
 use infodemic_crawler::FeedError;
 use url::Url;
 
@@ -20,8 +20,7 @@ fn fixture(name: &str) -> Vec<u8> {
 
 fn parse(name: &str) -> Result<Normalized, FeedError> {
     let base = Url::parse(&format!("https://example.org/feeds/{name}")).unwrap();
-    let feed = parse_feed(&fixture(name))?;
-    Ok(normalize_feed(feed, &FeedSpec::from_url(base.clone()), &base, Utc::now()))
+    read_feed(&FeedSpec::from_url(base.clone()), &fixture(name), &base, Utc::now())
 }
 
 #[test]
@@ -72,12 +71,31 @@ fn atom_and_json_fixtures_keep_language_and_authors() {
 
 #[test]
 fn broken_fixtures_are_feed_errors() {
-    for name in ["not-a-feed.html", "truncated.xml", "empty.xml", "garbage.bin", "malformed.xml"] {
+    for name in ["not-a-feed.html", "empty.xml", "garbage.bin"] {
         match parse(name) {
             Err(FeedError::Empty | FeedError::NotAFeed(_)) => {}
             other => panic!("{name}: expected a feed error, got {other:?}"),
         }
     }
+}
+
+#[test]
+fn a_truncated_feed_keeps_its_whole_items_and_counts_the_one_cut_off() {
+    let parsed = parse("truncated.xml").unwrap();
+    let titles: Vec<&str> = parsed.items.iter().map(|i| i.title.as_str()).collect();
+    assert_eq!(titles, ["Complete first item"]);
+    assert_eq!(parsed.entries_dropped(), 1, "{parsed:?}");
+}
+
+#[test]
+fn a_misspelt_end_tag_is_read_past() {
+    let parsed = parse("malformed.xml").unwrap();
+    let item = &parsed.items[0];
+    assert_eq!(
+        (item.title.as_str(), item.url.as_str()),
+        ("Mismatched closing tag", "https://example.org/malformed/item-1")
+    );
+    assert!(item.published.is_some());
 }
 
 #[test]

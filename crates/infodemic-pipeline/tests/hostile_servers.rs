@@ -143,18 +143,18 @@ async fn a_gzip_bomb_is_stopped_after_decompression() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redirect_loops_and_malformed_xml_are_hard_failures() {
+async fn redirect_loops_and_bodies_that_are_no_feed_are_hard_failures() {
     let server = MockServer::start().await;
     Mock::given(path("/loop.xml"))
         .respond_with(ResponseTemplate::new(302).insert_header("Location", "/loop.xml"))
         .mount(&server)
         .await;
-    Mock::given(path("/malformed.xml"))
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(fixture("malformed.xml")))
+    Mock::given(path("/garbage.xml"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(fixture("garbage.bin")))
         .mount(&server)
         .await;
     let harness = Harness::new();
-    let urls = [format!("{}/loop.xml", server.uri()), format!("{}/malformed.xml", server.uri())];
+    let urls = [format!("{}/loop.xml", server.uri()), format!("{}/garbage.xml", server.uri())];
     let summary = harness.crawl(&urls, &options()).await;
     let mut codes = code(&summary);
     codes.sort();
