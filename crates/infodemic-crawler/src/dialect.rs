@@ -39,7 +39,11 @@ enum Dialect {
 /// The document rewritten into a dialect feed-rs reads, or `None` when it needs nothing (or is
 /// not XML we can rewrite: then feed-rs gives its own error).
 pub fn translate(bytes: &[u8]) -> Option<Vec<u8>> {
-    let dialect = detect(bytes)?;
+    let (root, dialect) = detect(bytes)?;
+    let mut dublin_core = mentions_dublin_core_text(bytes).then(|| DublinCoreText::new(root == "feed"));
+    if dialect.is_none() && dublin_core.is_none() {
+        return None;
+    }
     let mut reader = Reader::from_reader(bytes);
     let mut writer = Writer::new(Vec::with_capacity(bytes.len() + 64));
     let mut buf = Vec::new();
@@ -48,24 +52,29 @@ pub fn translate(bytes: &[u8]) -> Option<Vec<u8>> {
     let mut item_about: Option<String> = None;
     let mut item_has_link = false;
     loop {
-        let event = reader.read_event_into(&mut buf).ok()?;
+        let mut event = reader.read_event_into(&mut buf).ok()?;
+        if let Some(dublin_core) = dublin_core.as_mut() {
+            event = dublin_core.apply(event, depth);
+        }
         let out = match (&event, dialect) {
             (Event::Eof, _) => break,
-            (Event::Start(start), Dialect::Atom03) => Event::Start(atom03_start(start, depth == 0)),
-            (Event::Empty(start), Dialect::Atom03) => Event::Empty(atom03_start(start, depth == 0)),
-            (Event::End(end), Dialect::Atom03) => Event::End(BytesEnd::new(atom03_name(end.name().as_ref()))),
-            (Event::Start(start), Dialect::Rss) if depth == 0 => Event::Start(rss_root(start)),
+            (Event::Start(start), Some(Dialect::Atom03)) => Event::Start(atom03_start(start, depth == 0)),
+            (Event::Empty(start), Some(Dialect::Atom03)) => Event::Empty(atom03_start(start, depth == 0)),
+            (Event::End(end), Some(Dialect::Atom03)) => Event::End(BytesEnd::new(atom03_name(end.name().as_ref()))),
+            (Event::Start(start), Some(Dialect::Rss)) if depth == 0 => Event::Start(rss_root(start)),
             // Netscape 0.9 closes the channel before its items: it closes at the end instead.
-            (Event::End(end), Dialect::Rss) if depth == 2 && AsRef::<str>::as_ref(&end.local_name()) == "channel" => {
+            (Event::End(end), Some(Dialect::Rss))
+                if depth == 2 && AsRef::<str>::as_ref(&end.local_name()) == "channel" =>
+            {
                 depth -= 1;
                 buf.clear();
                 continue;
             }
-            (Event::End(end), Dialect::Rss) if depth == 1 => {
+            (Event::End(end), Some(Dialect::Rss)) if depth == 1 => {
                 writer.write_event(Event::End(BytesEnd::new("channel"))).ok()?;
                 Event::End(end.to_owned())
             }
-            (Event::Start(start), Dialect::Rdf) => {
+            (Event::Start(start), Some(Dialect::Rdf)) => {
                 let name = AsRef::<str>::as_ref(&start.local_name()).to_owned();
                 if depth == 0 {
                     Event::Start(rdf_root(start))
@@ -79,7 +88,9 @@ pub fn translate(bytes: &[u8]) -> Option<Vec<u8>> {
                     event.clone()
                 }
             }
-            (Event::End(end), Dialect::Rdf) if depth == 2 && AsRef::<str>::as_ref(&end.local_name()) == "item" => {
+            (Event::End(end), Some(Dialect::Rdf))
+                if depth == 2 && AsRef::<str>::as_ref(&end.local_name()) == "item" =>
+            {
                 if let Some(about) = item_about.take().filter(|_| !item_has_link) {
                     let link = BytesStart::new("link");
                     writer.write_event(Event::Start(link.clone())).ok()?;
@@ -157,14 +168,16 @@ fn rdf_root(start: &BytesStart<'_>) -> BytesStart<'static> {
     rewritten_root(start, &name, None, Some(RSS10_NS))
 }
 
-fn detect(bytes: &[u8]) -> Option<Dialect> {
+/// The root element's local name, and the dialect that needs translating (if any).
+fn detect(bytes: &[u8]) -> Option<(String, Option<Dialect>)> {
     let mut reader = Reader::from_reader(bytes);
     let mut buf = Vec::new();
     loop {
         match reader.read_event_into(&mut buf).ok()? {
             Event::Start(root) | Event::Empty(root) => {
                 let attr = |name: &str| attribute(&root, name);
-                return match AsRef::<str>::as_ref(&root.local_name()) {
+                let name = AsRef::<str>::as_ref(&root.local_name()).to_owned();
+                let dialect = match name.as_str() {
                     "feed"
                         if attr("xmlns").as_deref() == Some(ATOM03_NS) || attr("version").as_deref() == Some("0.3") =>
                     {
@@ -179,9 +192,100 @@ fn detect(bytes: &[u8]) -> Option<Dialect> {
                     "RDF" => Some(Dialect::Rdf),
                     _ => None,
                 };
+                return Some((name, dialect));
             }
             Event::Eof => return None,
             _ => buf.clear(),
+        }
+    }
+}
+
+/// Whether the document has Dublin Core titles or descriptions (a quick byte scan: the
+/// translation that reads them runs only where they are).
+fn mentions_dublin_core_text(bytes: &[u8]) -> bool {
+    let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    has(b"<dc:title") || has(b"<dc:description")
+}
+
+/// Dublin Core `dc:title` and `dc:description` of an item read as its title and text where the
+/// item has none of its own (feedparser does; feed-rs reads neither in RSS 2.0 or Atom). An
+/// element of the item's own that comes later still wins: the parser keeps the last.
+struct DublinCoreText {
+    atom: bool,
+    /// Depth of the item being read.
+    item: Option<usize>,
+    has_title: bool,
+    has_text: bool,
+    /// Depth of a renamed element, and its new name, for its end tag.
+    renamed: Option<(usize, &'static str)>,
+}
+
+impl DublinCoreText {
+    fn new(atom: bool) -> Self {
+        Self { atom, item: None, has_title: false, has_text: false, renamed: None }
+    }
+
+    /// `event` at `depth` (elements open before it), renamed where it is the item's only title
+    /// or text.
+    fn apply<'a>(&mut self, event: Event<'a>, depth: usize) -> Event<'a> {
+        match &event {
+            Event::Start(start) | Event::Empty(start) => {
+                let name = AsRef::<str>::as_ref(&start.name()).to_owned();
+                let local = name.rsplit_once(':').map_or(name.as_str(), |(_, l)| l);
+                if matches!(local, "item" | "entry") {
+                    self.item = Some(depth);
+                    (self.has_title, self.has_text) = (false, false);
+                    return event;
+                }
+                if self.item.map(|d| d + 1) != Some(depth) {
+                    return event;
+                }
+                let new_name = match name.as_str() {
+                    "dc:title" if !self.has_title => "title",
+                    "dc:description" if !self.has_text => {
+                        if self.atom {
+                            "summary"
+                        } else {
+                            "description"
+                        }
+                    }
+                    _ => {
+                        match local {
+                            "title" if !name.starts_with("dc:") => self.has_title = true,
+                            "description" | "summary" | "content" | "encoded" if !name.starts_with("dc:") => {
+                                self.has_text = true;
+                            }
+                            _ => {}
+                        }
+                        return event;
+                    }
+                };
+                if new_name == "title" {
+                    self.has_title = true;
+                } else {
+                    self.has_text = true;
+                }
+                let mut renamed = BytesStart::new(new_name);
+                for a in start.attributes().flatten() {
+                    push_raw(&mut renamed, AsRef::<str>::as_ref(&a.key), &a.value);
+                }
+                match event {
+                    Event::Start(_) => {
+                        self.renamed = Some((depth, new_name));
+                        Event::Start(renamed)
+                    }
+                    _ => Event::Empty(renamed),
+                }
+            }
+            Event::End(_) if self.renamed.is_some_and(|(d, _)| d + 1 == depth) => {
+                let (_, name) = self.renamed.take().unwrap_or((0, "title"));
+                Event::End(BytesEnd::new(name))
+            }
+            Event::End(_) if self.item.is_some_and(|d| d + 1 == depth) => {
+                self.item = None;
+                event
+            }
+            _ => event,
         }
     }
 }
@@ -363,6 +467,26 @@ mod tests {
         let feed = feed_rs::parser::parse(translate(doc.as_bytes()).unwrap().as_slice()).unwrap();
         let links: Vec<_> = feed.entries.iter().map(|e| e.links[0].href.clone()).collect();
         assert_eq!(links, ["http://e.org/1", "http://e.org/2"]);
+    }
+
+    #[test]
+    fn dublin_core_titles_and_descriptions_stand_in_for_missing_ones() {
+        let rss = r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>t</title>
+            <item><dc:title>DC title</dc:title><dc:description>DC text</dc:description><link>http://e.org/1</link></item>
+            <item><title>Own title</title><dc:title>DC title</dc:title><link>http://e.org/2</link></item>
+            </channel></rss>"#;
+        let feed = feed_rs::parser::parse(translate(rss.as_bytes()).unwrap().as_slice()).unwrap();
+        let read = |i: usize| {
+            let e = &feed.entries[i];
+            (e.title.as_ref().map(|t| t.content.clone()), e.summary.as_ref().map(|t| t.content.clone()))
+        };
+        assert_eq!(read(0), (Some("DC title".to_owned()), Some("DC text".to_owned())));
+        assert_eq!(read(1).0.as_deref(), Some("Own title"));
+        let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:dc="http://purl.org/dc/elements/1.1/">
+            <entry><id>1</id><dc:title>A</dc:title><dc:description>B</dc:description></entry></feed>"#;
+        let feed = feed_rs::parser::parse(translate(atom.as_bytes()).unwrap().as_slice()).unwrap();
+        assert_eq!(feed.entries[0].title.as_ref().unwrap().content, "A");
+        assert_eq!(feed.entries[0].summary.as_ref().unwrap().content, "B");
     }
 
     #[test]

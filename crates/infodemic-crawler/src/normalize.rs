@@ -205,7 +205,13 @@ pub fn normalize_entry(
     let declared_language = entry.language.as_deref().or(feed_language).or(spec.language.as_deref());
     let parts = Parts {
         links: html_links(body_html, &url, url.as_str()),
-        title: entry.title.as_ref().map(|title| title_text(title, plain_titles)).unwrap_or_default(),
+        // Podcast and video feeds may title an entry only in its media.
+        title: entry
+            .title
+            .as_ref()
+            .or_else(|| entry.media.iter().find_map(|m| m.title.as_ref()))
+            .map(|title| title_text(title, plain_titles))
+            .unwrap_or_default(),
         body: html_to_text(body_html),
         published: entry.published.or(entry.updated),
         author,

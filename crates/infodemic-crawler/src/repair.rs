@@ -10,6 +10,8 @@
 //!   opened are dropped, or end the innermost element when it holds only text (`</titel>`);
 //! - an item or entry opened inside an element left open (an `<itunes:category>` without `/`
 //!   before the items): items are never nested, so the open elements above the channel close;
+//! - a feed saved inside a web page (a browser's "save as", an XHTML wrapper): read from its
+//!   root on, with the `<rss>` a bare `<channel>` lost;
 //! - a document cut short (a truncated download, an unclosed CDATA): the items read whole are
 //!   kept, the one cut off is left out, and every element still open is closed.
 //!
@@ -18,7 +20,7 @@
 
 use std::borrow::Cow;
 
-use quick_xml::events::{BytesDecl, BytesEnd, Event};
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, Event};
 use quick_xml::{Reader, Writer};
 
 /// Elements that hold items; an item never sits deeper than one of these.
@@ -71,6 +73,24 @@ pub fn repair_xml(bytes: &[u8]) -> Option<Vec<u8>> {
                     // A second root: the document ended.
                     break;
                 }
+                if open.is_empty() {
+                    // A feed saved inside a web page: everything before its root is left out,
+                    // and a bare channel gets the RSS root it lost.
+                    match local(&name) {
+                        "rss" | "feed" | "RDF" => {}
+                        "channel" => {
+                            writer
+                                .write_event(Event::Start(BytesStart::from_content("rss version=\"2.0\"", 3)))
+                                .ok()?;
+                            open.push("rss".to_owned());
+                            has_children.push(true);
+                        }
+                        _ => {
+                            buf.clear();
+                            continue;
+                        }
+                    }
+                }
                 if is_item(&name) && open.iter().any(|o| ITEM_CONTAINERS.contains(&local(o))) {
                     while open.last().is_some_and(|o| !ITEM_CONTAINERS.contains(&local(o)) && !is_item(o)) {
                         close(&mut writer, &mut open)?;
@@ -91,10 +111,8 @@ pub fn repair_xml(bytes: &[u8]) -> Option<Vec<u8>> {
                     return None;
                 }
             }
+            Event::Empty(_) if open.is_empty() => {}
             Event::Empty(start) => {
-                if open.is_empty() && wrote_root {
-                    break;
-                }
                 writer.write_event(Event::Empty(start)).ok()?;
                 if let Some(parent) = has_children.last_mut() {
                     *parent = true;
@@ -340,6 +358,17 @@ mod tests {
         assert_eq!(feed.entries[0].categories.len(), 2);
         assert_eq!(feed.entries[0].authors[0].name.as_deref(), Some("Ann"));
         assert!(repair_json_feed(b"[1, 2]").is_none());
+    }
+
+    #[test]
+    fn a_feed_inside_a_web_page_is_read() {
+        let wrapped = r#"<html><head><title>saved</title></head><body>
+            <feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+            <entry><id>1</id><title>One</title><link href="http://e.org/1"/></entry></feed></body></html>"#;
+        assert_eq!(entries(wrapped), [("One".to_owned(), "http://e.org/1".to_owned())]);
+        let bare = r#"<html><body><channel><title>t</title><item><title>Two</title><link>http://e.org/2</link></item></channel></body></html>"#;
+        assert_eq!(entries(bare), [("Two".to_owned(), "http://e.org/2".to_owned())]);
+        assert!(repair_xml(b"<html><body><p>No feed here</p></body></html>").is_none());
     }
 
     #[test]

@@ -89,7 +89,7 @@ async fn crawl_stores_new_items_records_errors_and_dedupes_across_runs() {
         run_crawl(feeds, &store, &classifier, &options(), &NoProgress, CancellationToken::new()).await.unwrap();
 
     assert_eq!(summary.feeds_total, 11);
-    assert_eq!(summary.feeds_ok, 4);
+    assert_eq!(summary.feeds_ok, 5, "truncated.xml is read up to where it was cut");
     let mut codes: Vec<(String, String)> = summary
         .feeds_failed
         .iter()
@@ -105,15 +105,17 @@ async fn crawl_stores_new_items_records_errors_and_dedupes_across_runs() {
             ("huge.xml", "too-large"),
             ("not-a-feed.html", "not-a-feed"),
             ("slow.xml", "timeout"),
-            ("truncated.xml", "not-a-feed"),
         ]
         .map(|(a, b)| (a.to_owned(), b.to_owned()))
     );
-    // rss2: 3 distinct + 1 in-feed duplicate; misinfo, reliable, atom: 3 each.
-    assert_eq!(summary.items_new, 12);
+    // rss2: 3 distinct + 1 in-feed duplicate; misinfo, reliable, atom: 3 each; truncated: the
+    // one item read whole (the one cut off is counted as dropped).
+    assert_eq!(summary.items_new, 13);
     assert_eq!(summary.items_duplicate, 1);
     assert_eq!(summary.items_flagged, 3);
-    assert_eq!(store.verify().unwrap(), 12);
+    assert_eq!(store.verify().unwrap(), 13);
+    let truncated = summary.feeds_partial.iter().find(|p| p.source.ends_with("truncated.xml")).unwrap();
+    assert_eq!((truncated.entries, truncated.items, truncated.dropped), (2, 1, 1));
 
     let flagged = store.query(&ItemQuery { flagged_only: true, ..Default::default() }).unwrap();
     assert_eq!(flagged.len(), 3);
@@ -141,7 +143,7 @@ async fn crawl_stores_new_items_records_errors_and_dedupes_across_runs() {
     // byte what it was, so it is not even parsed.
     assert_eq!(summary.items_duplicate, 4);
     assert_eq!(summary.feeds_not_modified, 1);
-    assert_eq!(store.verify().unwrap(), 14);
+    assert_eq!(store.verify().unwrap(), 15);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -387,4 +389,47 @@ async fn old_dialects_are_read_and_unreadable_entries_are_a_feed_error() {
     assert!(failed.error.starts_with("0 of 3 entries readable"), "{}", failed.error);
     let state = store.feed_states().unwrap().into_iter().find(|s| s.source.as_str().contains("unreadable")).unwrap();
     assert!(state.last_error.as_deref().unwrap_or_default().contains("0 of 3 entries readable"), "{state:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_of_one_feed_sharing_text_or_a_link_are_all_counted() {
+    let story = "The regional health agency extends free flu vaccination to everyone over fifty this winter, \
+        with walk-in hours at every pharmacy that takes part in the programme.";
+    let xml = format!(
+        r#"<rss version="2.0"><channel><title>t</title>
+        <item><title>Flu shots extended</title><link>https://news.example.org/flu</link><description>{story}</description></item>
+        <item><title>Flu shots extended</title><link>https://news.example.org/regional/flu</link><description>{story}</description></item>
+        <item><title>Flu shots extended</title><link>https://news.example.org/flu?utm_source=rss</link><description>{story}</description></item>
+        <item><title>Clinic hours</title><link>https://news.example.org/flu#hours</link><description>Clinics open on Saturdays from nine to one.</description></item>
+        </channel></rss>"#
+    );
+    let server = MockServer::start().await;
+    serve(&server, "/feed.xml", ResponseTemplate::new(200).set_body_string(xml)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = SledStore::open(&dir.path().join("db")).unwrap();
+    let classifier = ClassifierHandle::spawn(Box::new(KeywordClassifier::new(&[])), 2).unwrap();
+    let summary = run_crawl(
+        vec![feed(&server, "/feed.xml")],
+        &store,
+        &classifier,
+        &options(),
+        &NoProgress,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+
+    // Four entries: the story and a post on the same page are items; the story under a second
+    // link is an appearance of the first; the same link repeated is a repeat. All counted.
+    assert_eq!(summary.items_seen, 4, "{summary:?}");
+    assert_eq!(summary.items_new, 2, "{summary:?}");
+    assert_eq!(summary.appearances, 1, "{summary:?}");
+    assert_eq!(summary.items_duplicate, 2, "{summary:?}");
+    let partial = &summary.feeds_partial[0];
+    assert_eq!((partial.entries, partial.items, partial.repeated_links, partial.dropped), (4, 3, 1, 0));
+    let items = store.query(&ItemQuery::default()).unwrap();
+    let story_item = items.iter().find(|s| s.item.title == "Flu shots extended").unwrap();
+    let appearances = store.appearances(story_item.item.id).unwrap();
+    assert_eq!(appearances[0].url, "https://news.example.org/regional/flu");
+    assert!(items.iter().any(|s| s.item.canonical_url == "https://news.example.org/flu#hours"));
 }
