@@ -40,6 +40,7 @@ async fn subscriptions_are_managed_listed_with_health_and_exported() {
     let truth = by_id("truth-daily");
     assert_eq!((truth["health"].as_str(), truth["items_stored"].as_u64()), (Some("healthy"), Some(3)));
     assert!(truth["next_poll"].is_string() && truth["last_success"].is_string());
+    assert_eq!((truth["last_entries"].as_u64(), truth["last_entries_dropped"].as_u64()), (Some(3), Some(0)));
     let gone = feeds.iter().find(|f| f["url"].as_str().unwrap().ends_with("/status/404")).unwrap();
     assert_eq!(gone["health"], "failing", "a 404 is a hard failure");
     assert_eq!(gone["last_error"], "HTTP status 404");

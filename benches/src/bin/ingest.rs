@@ -11,13 +11,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use infodemic_benches::{peak_rss_mib, serve_feeds};
 use infodemic_classifier::{ClassifierHandle, KeywordClassifier};
 use infodemic_core::FeedSpec;
 use infodemic_crawler::FetchConfig;
 use infodemic_pipeline::{run_crawl, CrawlOptions, NoProgress};
 use infodemic_store::SledStore;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -58,42 +57,6 @@ fn feed(feed: usize, items: usize) -> String {
     body
 }
 
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
-async fn serve(feeds: Arc<Vec<String>>) -> std::io::Result<String> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let feeds = Arc::clone(&feeds);
-            tokio::spawn(async move {
-                let mut request = vec![0u8; 2048];
-                let Ok(n) = socket.read(&mut request).await else { return };
-                let line = String::from_utf8_lossy(&request[..n]);
-                let path = line.split_whitespace().nth(1).unwrap_or("/");
-                let index = path
-                    .strip_prefix("/feed/")
-                    .and_then(|p| p.strip_suffix(".xml"))
-                    .and_then(|p| p.parse::<usize>().ok());
-                let response = match index.and_then(|i| feeds.get(i)) {
-                    Some(body) => format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    ),
-                    None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned(),
-                };
-                let _ = socket.write_all(response.as_bytes()).await;
-            });
-        }
-    });
-    Ok(format!("http://{address}"))
-}
-
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -103,9 +66,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (feeds_n, items_n, concurrency) = (arg("--feeds", 1000), arg("--items", 50), arg("--concurrency", 32));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        let feeds: Arc<Vec<String>> = Arc::new((0..feeds_n).map(|f| feed(f, items_n)).collect());
-        let bytes: usize = feeds.iter().map(String::len).sum();
-        let base = serve(Arc::clone(&feeds)).await?;
+        let feeds: Arc<Vec<Vec<u8>>> = Arc::new((0..feeds_n).map(|f| feed(f, items_n).into_bytes()).collect());
+        let bytes: usize = feeds.iter().map(Vec::len).sum();
+        let base = serve_feeds(Arc::clone(&feeds)).await?;
         let specs: Vec<FeedSpec> = (0..feeds_n)
             .map(|f| Url::parse(&format!("{base}/feed/{f}.xml")).map(FeedSpec::from_url))
             .collect::<Result<_, _>>()?;

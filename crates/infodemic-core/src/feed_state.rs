@@ -51,6 +51,11 @@ pub struct FeedState {
     pub last_new_items: u32,
     /// Where paging resumes (the newest Mastodon status id seen, for `since_id`).
     pub cursor: Option<String>,
+    /// Entries the document held when it was last read (0 for sources that are not feeds).
+    pub last_entries: u32,
+    /// Of those, entries that became no item: no text at all, or cut off (see
+    /// `Normalized::entries_dropped` in the crawler).
+    pub last_entries_dropped: u32,
 }
 
 impl FeedState {
@@ -73,6 +78,8 @@ impl FeedState {
             first_attempt: None,
             last_new_items: 0,
             cursor: None,
+            last_entries: 0,
+            last_entries_dropped: 0,
         }
     }
 

@@ -385,6 +385,8 @@ impl Run<'_> {
                         self.summary.items_duplicate += normalized.duplicates_in_feed;
                         self.summary.entries_skipped += normalized.skipped;
                         let dropped = normalized.entries_dropped();
+                        state.last_entries = u32::try_from(normalized.entries_in_document).unwrap_or(u32::MAX);
+                        state.last_entries_dropped = u32::try_from(dropped).unwrap_or(u32::MAX);
                         if dropped + normalized.duplicates_in_feed > 0 {
                             self.summary.feeds_partial.push(PartialFeed {
                                 source: spec.id.to_string(),

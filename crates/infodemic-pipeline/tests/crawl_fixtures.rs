@@ -123,6 +123,8 @@ async fn crawl_stores_new_items_records_errors_and_dedupes_across_runs() {
 
     let states = store.feed_states().unwrap();
     assert_eq!(states.len(), 11);
+    let truncated = states.iter().find(|s| s.source.as_str().ends_with("truncated.xml")).unwrap();
+    assert_eq!((truncated.last_entries, truncated.last_entries_dropped), (2, 1), "kept for `feeds list`");
     let gone = states.iter().find(|s| s.source.as_str().ends_with("gone.xml")).unwrap();
     assert_eq!(gone.consecutive_failures, 1);
     assert_eq!(gone.last_error.as_deref(), Some("HTTP status 404"));

@@ -8,6 +8,8 @@
 //! |   | records v2 (failure score, adaptive interval, next poll, body hash), `claims` tree |
 //! | 3 | item records v3 (claim and refute probabilities, reasons, stance toward the matched
 //! |   | claim); claim records v2 (the model that embedded the claim) |
+//! | 4 | feed-state records v3 (entries in the document and entries dropped at the last read);
+//! |   | nothing rewritten: v2 records read with zeros, rewritten by the next crawl of the feed |
 //!
 //! Feed-state v1 records are read as they are (the missing fields have safe values) and
 //! rewritten as v2 by the next crawl of their feed. Claim v1 records are read as embedded by an
@@ -19,7 +21,7 @@ use crate::records::{self, StoredItemV1, StoredItemV3};
 use crate::{Result, StoreError};
 
 /// The schema this build writes.
-pub const CURRENT_SCHEMA: u32 = 3;
+pub const CURRENT_SCHEMA: u32 = 4;
 
 /// What opening found and did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use crate::{ClaimEntry, Result, StoreError};
 /// Record version written for items.
 pub const ITEM_VERSION: u8 = 3;
 /// Record version written for feed states.
-pub const FEED_VERSION: u8 = 2;
+pub const FEED_VERSION: u8 = 3;
 /// Record version written for debunked claims.
 pub const CLAIM_VERSION: u8 = 2;
 /// Record version written for appearances.
@@ -394,6 +394,41 @@ impl From<&FeedState> for StoredFeedStateV2 {
     }
 }
 
+/// A feed's state, as stored from schema version 4: adds what the last read of the document
+/// found (entries, and entries dropped).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredFeedStateV3 {
+    /// Everything version 2 stored.
+    pub v2: StoredFeedStateV2,
+    /// Entries in the document at the last read.
+    pub last_entries: u32,
+    /// Entries of it that became no item.
+    pub last_entries_dropped: u32,
+}
+
+impl From<&FeedState> for StoredFeedStateV3 {
+    fn from(state: &FeedState) -> Self {
+        Self {
+            v2: StoredFeedStateV2::from(state),
+            last_entries: state.last_entries,
+            last_entries_dropped: state.last_entries_dropped,
+        }
+    }
+}
+
+impl StoredFeedStateV3 {
+    /// Back to the domain type.
+    ///
+    /// # Errors
+    /// Out-of-range times or an invalid source id.
+    pub fn into_domain(self) -> Result<FeedState> {
+        let mut state = self.v2.into_domain()?;
+        state.last_entries = self.last_entries;
+        state.last_entries_dropped = self.last_entries_dropped;
+        Ok(state)
+    }
+}
+
 impl StoredFeedStateV2 {
     /// Back to the domain type.
     ///
@@ -439,6 +474,8 @@ impl StoredFeedStateV1 {
             first_attempt: self.last_attempt_us.map(|us| time(TREE, us)).transpose()?,
             last_new_items: 0,
             cursor: None,
+            last_entries: 0,
+            last_entries_dropped: 0,
         })
     }
 }
@@ -760,7 +797,7 @@ pub fn encode_item(scored: &ScoredItem) -> Vec<u8> {
 
 /// Encodes a feed state as the current record version.
 pub fn encode_feed_state(state: &FeedState) -> Vec<u8> {
-    encode(FEED_VERSION, &StoredFeedStateV2::from(state))
+    encode(FEED_VERSION, &StoredFeedStateV3::from(state))
 }
 
 /// Decodes a feed-state record of any known version.
@@ -771,6 +808,7 @@ pub fn decode_feed_state(bytes: &[u8]) -> Result<FeedState> {
     match bytes.split_first() {
         Some((1, payload)) => decode_payload::<StoredFeedStateV1>("feeds", payload)?.into_domain(),
         Some((2, payload)) => decode_payload::<StoredFeedStateV2>("feeds", payload)?.into_domain(),
+        Some((3, payload)) => decode_payload::<StoredFeedStateV3>("feeds", payload)?.into_domain(),
         Some((version, _)) => Err(corrupt("feeds", format!("unknown record version {version}"))),
         None => Err(corrupt("feeds", "empty record")),
     }

@@ -162,6 +162,9 @@ struct FeedRow<'a> {
     poll_interval_secs: Option<u32>,
     items_stored: u64,
     items_per_day: Option<f64>,
+    /// Entries in the document at the last read, and those that became no item.
+    last_entries: u32,
+    last_entries_dropped: u32,
 }
 
 pub fn run(args: &FeedsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
@@ -287,6 +290,8 @@ fn list(global: &GlobalArgs, json: bool) -> anyhow::Result<Exit> {
                 poll_interval_secs: state.as_ref().map(|s| s.interval_secs),
                 items_stored: state.as_ref().map_or(0, |s| s.items_stored),
                 items_per_day: state.as_ref().and_then(|s| s.items_per_day(now)),
+                last_entries: state.as_ref().map_or(0, |s| s.last_entries),
+                last_entries_dropped: state.as_ref().map_or(0, |s| s.last_entries_dropped),
             };
             write_json_line(&mut out, &row)?;
         }
@@ -296,8 +301,18 @@ fn list(global: &GlobalArgs, json: bool) -> anyhow::Result<Exit> {
         writeln!(out, "No feeds. Subscribe: infodemic feeds add URL, or infodemic feeds import feeds/catalogue.toml")?;
         return Ok(Exit::Success);
     }
-    let mut table =
-        new_table(&["ID", "KIND", "HEALTH", "LAST SUCCESS", "FAIL", "NEXT POLL", "ITEMS", "/DAY", "LAST ERROR"]);
+    let mut table = new_table(&[
+        "ID",
+        "KIND",
+        "HEALTH",
+        "LAST SUCCESS",
+        "FAIL",
+        "NEXT POLL",
+        "ITEMS",
+        "/DAY",
+        "DROPPED",
+        "LAST ERROR",
+    ]);
     let ago = |t: Option<DateTime<Utc>>| t.map_or_else(|| "-".to_owned(), |t| relative(t, now));
     for (spec, state) in &rows {
         let id = spec
@@ -324,6 +339,11 @@ fn list(global: &GlobalArgs, json: bool) -> anyhow::Result<Exit> {
             state.as_ref().and_then(|s| s.next_poll).map_or_else(|| "now".to_owned(), |t| relative(t, now)),
             state.as_ref().map_or(0, |s| s.items_stored).to_string(),
             state.as_ref().and_then(|s| s.items_per_day(now)).map_or_else(String::new, |d| format!("{d:.1}")),
+            // Entries of the last read that became no item, of how many.
+            state
+                .as_ref()
+                .filter(|s| s.last_entries_dropped > 0)
+                .map_or_else(String::new, |s| format!("{} of {}", s.last_entries_dropped, s.last_entries)),
             ellipsize(state.as_ref().and_then(|s| s.last_error.as_deref()).unwrap_or(""), 40),
         ]);
     }
