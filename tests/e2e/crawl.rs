@@ -34,10 +34,14 @@ async fn crawl_then_query_show_stats_and_recrawl() {
     assert!(output.status.success(), "{output:?}");
     let summary: Value = json_lines(&output).remove(0);
     assert_eq!(summary["feeds_total"], 12);
-    assert_eq!(summary["feeds_ok"], 6);
-    assert_eq!(summary["feeds_failed"].as_array().unwrap().len(), 6);
-    // rss2 3 (+1 in-feed duplicate), misinfo 3, reliable 3, atom 3, feed.json 3, rss1 3.
-    assert_eq!(summary["items_new"], 18);
+    assert_eq!(summary["feeds_ok"], 7);
+    assert_eq!(summary["feeds_failed"].as_array().unwrap().len(), 5);
+    // rss2 3 (+1 in-feed duplicate), misinfo 3, reliable 3, atom 3, feed.json 3, rss1 3, and
+    // the one item of truncated.xml read whole before the cut.
+    assert_eq!(summary["items_new"], 19);
+    let partial = summary["feeds_partial"].as_array().unwrap();
+    let truncated = partial.iter().find(|p| p["source"].as_str().unwrap().ends_with("truncated.xml")).unwrap();
+    assert_eq!((truncated["entries"].as_u64(), truncated["dropped"].as_u64()), (Some(2), Some(1)));
     assert_eq!(summary["items_duplicate"], 1);
     let codes: Vec<&str> =
         summary["feeds_failed"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
@@ -48,7 +52,7 @@ async fn crawl_then_query_show_stats_and_recrawl() {
     let mut query = infodemic(data.path());
     query.args(["query", "--json", "--limit", "100"]);
     let items = json_lines(&run(query).await);
-    assert_eq!(items.len(), 18);
+    assert_eq!(items.len(), 19);
     for item in &items {
         match item["score"].as_f64() {
             Some(score) => assert!((0.0..=1.0).contains(&score) && item["language_supported"] == true),
@@ -133,10 +137,10 @@ async fn crawl_then_query_show_stats_and_recrawl() {
     let mut stats = infodemic(data.path());
     stats.args(["stats", "--json"]);
     let stats = json_lines(&run(stats).await).remove(0);
-    assert_eq!(stats["total"]["items"], 18);
+    assert_eq!(stats["total"]["items"], 19);
     assert_eq!(stats["feeds"], 12);
-    assert_eq!(stats["feeds_failing"], 6);
-    assert_eq!(stats["per_source"].as_object().unwrap().len(), 6);
+    assert_eq!(stats["feeds_failing"], 5);
+    assert_eq!(stats["per_source"].as_object().unwrap().len(), 7);
 
     // Second run: only the two new items of the updated feed are new.
     let mut again = infodemic(data.path());

@@ -23,9 +23,15 @@ use url::Url;
 
 /// Titles compared per document, as in `expected.json`.
 const MAX_TITLES: usize = 20;
-/// Measured: see the closing note of the real-world feeds issue and `scripts/feedparser_parity.py`.
-const COUNT_PARITY_FLOOR: f64 = 0.0;
-const TITLE_FIDELITY_FLOOR: f64 = 0.0;
+/// Share of well-formed documents whose item count equals feedparser's entry count (measured
+/// 163/179 when the corpus was built; the rest are entries without any text, which are dropped
+/// and counted, repeats of one link merged into one item, and three exotic documents).
+const COUNT_PARITY_FLOOR: f64 = 0.91;
+/// The same, counting every entry read (an item, or a repeat of one): measured 167/179.
+const ENTRIES_READ_PARITY_FLOOR: f64 = 0.93;
+/// Share of titles (first 20 per document, matched by position) that read the same: measured
+/// 1568/1578.
+const TITLE_FIDELITY_FLOOR: f64 = 0.99;
 
 fn corpus() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/feeds/corpus")
@@ -65,6 +71,7 @@ fn real_feeds_are_read_like_feedparser_reads_them() {
         serde_json::from_slice(&std::fs::read(corpus().join("expected.json")).unwrap()).unwrap();
     let mut results = BTreeMap::new();
     let (mut documents, mut counts_equal, mut titles_compared, mut titles_equal) = (0, 0, 0, 0);
+    let mut entries_read_equal = 0;
     let mut mismatches = Vec::new();
     for (name, theirs) in &expected {
         let bytes = std::fs::read(corpus().join("docs").join(name)).unwrap();
@@ -72,6 +79,9 @@ fn real_feeds_are_read_like_feedparser_reads_them() {
         if well_formed(theirs) {
             documents += 1;
             let (n_theirs, n_ours) = (theirs["entries"].as_u64().unwrap(), result["entries"].as_u64().unwrap());
+            if result["entries_read"].as_u64().unwrap_or(0) == n_theirs {
+                entries_read_equal += 1;
+            }
             if n_theirs == n_ours {
                 counts_equal += 1;
             } else {
@@ -92,14 +102,20 @@ fn real_feeds_are_read_like_feedparser_reads_them() {
         std::fs::write(&path, serde_json::to_vec_pretty(&results).unwrap()).unwrap();
     }
     let count_parity = f64::from(counts_equal) / f64::from(documents);
+    let entries_read_parity = f64::from(entries_read_equal) / f64::from(documents);
     let title_fidelity = f64::from(titles_equal) / f64::from(titles_compared);
     eprintln!(
-        "count parity {counts_equal}/{documents} = {count_parity:.4}; title fidelity {titles_equal}/{titles_compared} = {title_fidelity:.4}"
+        "count parity {counts_equal}/{documents} = {count_parity:.4}; entries read {entries_read_equal}/{documents} = \
+         {entries_read_parity:.4}; title fidelity {titles_equal}/{titles_compared} = {title_fidelity:.4}"
     );
     for line in &mismatches {
         eprintln!("  {line}");
     }
     assert!(documents > 150, "the corpus shrank: {documents} well-formed documents");
     assert!(count_parity >= COUNT_PARITY_FLOOR, "count parity {count_parity:.4} < {COUNT_PARITY_FLOOR}");
+    assert!(
+        entries_read_parity >= ENTRIES_READ_PARITY_FLOOR,
+        "entries read {entries_read_parity:.4} < {ENTRIES_READ_PARITY_FLOOR}"
+    );
     assert!(title_fidelity >= TITLE_FIDELITY_FLOOR, "title fidelity {title_fidelity:.4} < {TITLE_FIDELITY_FLOOR}");
 }
