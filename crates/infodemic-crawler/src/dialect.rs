@@ -10,6 +10,13 @@
 //!   `application/xhtml+xml` -> `xhtml`).
 //! - **Netscape RSS 0.9 without RDF** (`<rss version="0.9">` whose items follow the channel):
 //!   feed-rs refuses the version. It becomes RSS 2.0 with the items inside the channel.
+//! - **Atom under a mistaken namespace** (`http://www.w3.org/2005/Atom/`, `https://...`): read as
+//!   Atom 1.0, through the same translation (the 0.3 renames never match a 1.0 element).
+//! - **RSS** of a version feed-rs refuses (none, 0.93, 0.94, 2.00...) or under a default
+//!   namespace (Userland's RSS 2.0 namespace): read as RSS 2.0. **RDF**: the Netscape 0.9
+//!   namespace read as RSS 1.0's, and an item without `<link>` known by its `rdf:about`.
+//! - **Dublin Core** `dc:title` and `dc:description` stand in for an item's missing title and
+//!   text.
 //!
 //! Everything else passes through untouched (the translation returns `None`).
 
@@ -178,8 +185,11 @@ fn detect(bytes: &[u8]) -> Option<(String, Option<Dialect>)> {
                 let attr = |name: &str| attribute(&root, name);
                 let name = AsRef::<str>::as_ref(&root.local_name()).to_owned();
                 let dialect = match name.as_str() {
+                    // Atom 0.3, or Atom under a namespace that is not Atom 1.0's (a trailing slash,
+                    // an `https`, the 0.3 namespace on a 1.0 feed): feed-rs reads no element of it.
                     "feed"
-                        if attr("xmlns").as_deref() == Some(ATOM03_NS) || attr("version").as_deref() == Some("0.3") =>
+                        if attr("version").as_deref() == Some("0.3")
+                            || attr("xmlns").is_some_and(|ns| !ns.is_empty() && ns != ATOM10_NS) =>
                     {
                         Some(Dialect::Atom03)
                     }
@@ -319,6 +329,7 @@ fn atom03_start(start: &BytesStart<'_>, root: bool) -> BytesStart<'static> {
             "version" if root => {}
             "mode" => {}
             k if (k == "xmlns" || k.starts_with("xmlns:")) && value == ATOM03_NS => out.push_attribute((k, ATOM10_NS)),
+            "xmlns" if root && value != ATOM10_NS => out.push_attribute(("xmlns", ATOM10_NS)),
             // `type` of a link is a media type in both versions; of a text construct, a mode.
             "type" if !is_link => {
                 let kind = match value.as_str() {
@@ -487,6 +498,15 @@ mod tests {
         let feed = feed_rs::parser::parse(translate(atom.as_bytes()).unwrap().as_slice()).unwrap();
         assert_eq!(feed.entries[0].title.as_ref().unwrap().content, "A");
         assert_eq!(feed.entries[0].summary.as_ref().unwrap().content, "B");
+    }
+
+    #[test]
+    fn atom_under_a_mistaken_namespace_is_read() {
+        let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom/"><title>t</title>
+            <entry><id>1</id><title type="html">One &amp;amp; two</title><link href="http://e.org/1"/></entry></feed>"#;
+        assert!(feed_rs::parser::parse(doc.as_bytes()).unwrap().entries.is_empty(), "feed-rs alone");
+        let feed = feed_rs::parser::parse(translate(doc.as_bytes()).unwrap().as_slice()).unwrap();
+        assert_eq!(feed.entries[0].title.as_ref().unwrap().content, "One &amp; two");
     }
 
     #[test]
