@@ -709,6 +709,21 @@ mod tests {
     }
 
     #[test]
+    fn feed_state_v2_records_read_with_no_entry_counts_and_v3_keeps_them() {
+        let (_dir, store) = open();
+        let mut state = FeedState::new(SourceId::new("s1").unwrap(), "https://e.org/feed".to_owned());
+        state.last_entries = 50;
+        state.last_entries_dropped = 3;
+        let v2 = records::encode(2, &records::StoredFeedStateV2::from(&state));
+        store.feeds.insert(b"s1", v2).unwrap();
+        let read = store.feed_state("s1").unwrap().unwrap();
+        assert_eq!((read.last_entries, read.last_entries_dropped), (0, 0), "v2 did not keep them");
+        store.put_feed_states(&[state.clone()]).unwrap();
+        assert_eq!(store.feeds.get(b"s1").unwrap().unwrap()[0], records::FEED_VERSION);
+        assert_eq!(store.feed_state("s1").unwrap(), Some(state));
+    }
+
+    #[test]
     fn evidence_and_claim_matches_round_trip() {
         let (_dir, store) = open();
         let mut item = scored("https://e.org/a", "s1", 0, 0.9);
@@ -882,7 +897,7 @@ mod tests {
 
         assert_eq!(store.check_schema().unwrap(), SchemaOutcome::Migrated { from: 2, records: 3 });
         assert_eq!(store.check_schema().unwrap(), SchemaOutcome::Current);
-        assert_eq!(store.meta.get(SCHEMA_KEY).unwrap().unwrap().as_ref(), 3u32.to_be_bytes());
+        assert_eq!(store.meta.get(SCHEMA_KEY).unwrap().unwrap().as_ref(), CURRENT_SCHEMA.to_be_bytes());
         for item in [&matched, &plain, &old] {
             let raw = store.items.get(item.item.id.as_bytes()).unwrap().unwrap();
             assert_eq!(raw[0], 3, "rewritten as v3");
