@@ -318,13 +318,30 @@ fn validators_from(headers: &HeaderMap) -> HttpValidators {
     HttpValidators { etag: header(ETAG), last_modified: header(LAST_MODIFIED) }
 }
 
-/// `Retry-After` as seconds or an HTTP date.
+/// The longest wait or freshness a server can ask for; anything longer (`max-age=99999999999999`,
+/// `Expires` in 9999) is read as this. The scheduler caps it further by its own policy.
+const MAX_SERVER_HORIZON_SECS: u64 = 365 * 24 * 3600;
+
+/// `now` plus `seconds` from a server, capped at [`MAX_SERVER_HORIZON_SECS`]: never overflows.
+fn after_server_seconds(now: DateTime<Utc>, seconds: u64) -> DateTime<Utc> {
+    let capped = i64::try_from(seconds.min(MAX_SERVER_HORIZON_SECS)).unwrap_or(0);
+    now.checked_add_signed(chrono::Duration::seconds(capped)).unwrap_or(now)
+}
+
+/// A date from a server, no later than [`MAX_SERVER_HORIZON_SECS`] from `now`.
+fn server_date(value: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let at = DateTime::<Utc>::from(httpdate::parse_http_date(value).ok()?);
+    Some(at.min(after_server_seconds(now, MAX_SERVER_HORIZON_SECS)))
+}
+
+/// `Retry-After` as seconds or an HTTP date. Seconds beyond any integer type are the longest
+/// wait, not "no wait": a server that asks for an absurd pause gets the longest one we give.
 fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<u32>() {
-        return Some(now + chrono::Duration::seconds(i64::from(seconds)));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(after_server_seconds(now, value.parse::<u64>().unwrap_or(u64::MAX)));
     }
-    httpdate::parse_http_date(value).ok().map(DateTime::<Utc>::from)
+    server_date(value, now)
 }
 
 /// Freshness from `Cache-Control: max-age` (or `s-maxage`), else `Expires`; nothing for
@@ -336,14 +353,17 @@ fn fresh_until(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>>
             return None;
         }
         let max_age = directives.iter().find_map(|d| {
-            d.strip_prefix("s-maxage=").or_else(|| d.strip_prefix("max-age=")).and_then(|v| v.parse::<i64>().ok())
+            let value = d.strip_prefix("s-maxage=").or_else(|| d.strip_prefix("max-age="))?.trim_matches('"');
+            // Digits only; a number beyond u64 is the longest freshness, not an error.
+            (!value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| value.parse::<u64>().unwrap_or(u64::MAX))
         });
         if let Some(seconds) = max_age {
-            return (seconds > 0).then(|| now + chrono::Duration::seconds(seconds));
+            return (seconds > 0).then(|| after_server_seconds(now, seconds));
         }
     }
     let expires = headers.get(EXPIRES)?.to_str().ok()?;
-    httpdate::parse_http_date(expires).ok().map(DateTime::<Utc>::from).filter(|at| *at > now)
+    server_date(expires, now).filter(|at| *at > now)
 }
 
 /// Private, loopback, link-local, unspecified, multicast or shared-address space.
@@ -428,6 +448,21 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn absurd_server_times_are_capped_not_overflowed() {
+        let year = now() + chrono::Duration::seconds(i64::try_from(MAX_SERVER_HORIZON_SECS).unwrap());
+        for value in ["max-age=99999999999999", "max-age=99999999999999999999999999", "s-maxage=18446744073709551615"] {
+            assert_eq!(fresh_until(&headers(&[(CACHE_CONTROL, value)]), now()), Some(year), "{value}");
+        }
+        let far = headers(&[(EXPIRES, "Fri, 31 Dec 9999 23:59:59 GMT")]);
+        assert_eq!(fresh_until(&far, now()), Some(year));
+        for value in ["4294967296", "99999999999999999999999999"] {
+            assert_eq!(retry_after(&headers(&[(RETRY_AFTER, value)]), now()), Some(year), "{value}");
+        }
+        assert_eq!(retry_after(&headers(&[(RETRY_AFTER, "-5")]), now()), None);
+        assert_eq!(fresh_until(&headers(&[(CACHE_CONTROL, "max-age=-5")]), now()), None);
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! Plain text out of HTML fragments (feed descriptions, content), with scraper.
 
+use std::collections::HashSet;
+
+use ego_tree::iter::Edge;
 use scraper::{ElementRef, Html, Node};
 
 /// Elements whose text is never content.
@@ -36,33 +39,67 @@ const BLOCKS: &[&str] = &[
     "dt",
 ];
 
+/// Links kept per item: enough for any article's references, bounded for a hostile one.
+pub const MAX_LINKS: usize = 100;
+
+/// Tags beyond which a fragment is not parsed as a tree. The HTML parser's work grows with
+/// the square of the nesting (100,000 nested `<span>`s take minutes); no feed description holds
+/// this many tags, a hostile one does.
+pub const MAX_TAGS: usize = 10_000;
+
 /// Converts an HTML fragment to plain text: entities decoded, scripts and styles dropped,
-/// block boundaries turned into spaces, whitespace collapsed.
+/// block boundaries turned into spaces, whitespace collapsed. A fragment of more than
+/// [`MAX_TAGS`] tags has its tags stripped without building a tree (each tag becomes a space).
 pub fn html_to_text(html: &str) -> String {
+    if html.bytes().filter(|b| *b == b'<').count() > MAX_TAGS {
+        return html_to_text(&strip_tags(html));
+    }
     let fragment = Html::parse_fragment(html);
     let mut out = String::with_capacity(html.len());
     collect_text(fragment.root_element(), &mut out);
     infodemic_core::text::collapse_whitespace(&out)
 }
 
-fn collect_text(element: ElementRef<'_>, out: &mut String) {
-    for child in element.children() {
-        match child.value() {
-            Node::Text(text) => out.push_str(text),
-            Node::Element(el) => {
-                let name = el.name();
-                if SKIPPED.contains(&name) {
-                    continue;
+/// `html` with every tag (`<` then a letter, `/`, `!` or `?`, up to `>`) replaced by a space:
+/// linear, whatever the nesting.
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut chars = html.chars().peekable();
+    while let Some(c) = chars.next() {
+        let starts_tag =
+            c == '<' && chars.peek().is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'));
+        if starts_tag {
+            for skipped in chars.by_ref() {
+                if skipped == '>' {
+                    break;
                 }
-                let block = BLOCKS.contains(&name);
-                if block {
-                    out.push(' ');
-                }
-                if let Some(child_element) = ElementRef::wrap(child) {
-                    collect_text(child_element, out);
-                }
-                if block {
-                    out.push(' ');
+            }
+            out.push(' ');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The text under `root`, walked without recursion: a document nested 100,000 deep is read
+/// like a flat one instead of overflowing the stack.
+fn collect_text(root: ElementRef<'_>, out: &mut String) {
+    let mut skipped_subtree: Option<ego_tree::NodeId> = None;
+    for edge in root.traverse() {
+        match edge {
+            Edge::Open(node) if skipped_subtree.is_none() => match node.value() {
+                Node::Text(text) => out.push_str(text),
+                Node::Element(element) if SKIPPED.contains(&element.name()) => skipped_subtree = Some(node.id()),
+                Node::Element(element) if BLOCKS.contains(&element.name()) => out.push(' '),
+                _ => {}
+            },
+            Edge::Close(node) if skipped_subtree == Some(node.id()) => skipped_subtree = None,
+            Edge::Close(node) if skipped_subtree.is_none() => {
+                if let Node::Element(element) = node.value() {
+                    if BLOCKS.contains(&element.name()) {
+                        out.push(' ');
+                    }
                 }
             }
             _ => {}
@@ -71,11 +108,15 @@ fn collect_text(element: ElementRef<'_>, out: &mut String) {
 }
 
 /// The absolute http(s) links of an HTML fragment, resolved against `base`, in order,
-/// without duplicates and without `exclude` (the item's own URL).
+/// without duplicates and without `exclude` (the item's own URL); at most [`MAX_LINKS`].
 pub fn html_links(html: &str, base: &url::Url, exclude: &str) -> Vec<String> {
     let fragment = Html::parse_fragment(html);
     let mut links: Vec<String> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for element in fragment.root_element().descendants().filter_map(ElementRef::wrap) {
+        if links.len() >= MAX_LINKS {
+            break;
+        }
         if element.value().name() != "a" {
             continue;
         }
@@ -85,7 +126,7 @@ pub fn html_links(html: &str, base: &url::Url, exclude: &str) -> Vec<String> {
             continue;
         }
         let url = url.to_string();
-        if url != exclude && !links.contains(&url) {
+        if url != exclude && seen.insert(url.clone()) {
             links.push(url);
         }
     }
@@ -115,6 +156,38 @@ mod tests {
         let html = r#"<a href="/a">a</a> <a href="https://x.org/b">b</a> <a href="/a">again</a>
             <a href="mailto:x@e.org">mail</a> <a href="https://e.org/news/self">self</a>"#;
         assert_eq!(html_links(html, &base, "https://e.org/news/self"), ["https://e.org/a", "https://x.org/b"]);
+    }
+
+    #[test]
+    fn absurd_nesting_is_read_without_recursion_or_a_tree() {
+        // 100,000 nested spans overflowed the stack of the recursive walk (and take minutes to
+        // parse as a tree): past MAX_TAGS, tags are stripped.
+        let deep = format!("{}deep text{}", "<span>".repeat(100_000), "</span>".repeat(100_000));
+        assert_eq!(html_to_text(&deep), "deep text");
+        let stray = format!("<div>{}</div>", "<div></x>".repeat(50_000));
+        assert_eq!(html_to_text(&format!("{stray}end &amp; more")), "end & more");
+        assert_eq!(html_to_text("<p>a<script>b<p>c</p></script>d</p>"), "ad", "a script is skipped whole");
+        // Under the cap, the tree walk itself needs no stack: a small thread reads a deep tree.
+        let nested = format!("{}inner{}", "<b>".repeat(4_000), "</b>".repeat(4_000));
+        let text = std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                let fragment = Html::parse_fragment(&nested);
+                let mut out = String::new();
+                collect_text(fragment.root_element(), &mut out);
+                out
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(text, "inner");
+    }
+
+    #[test]
+    fn links_are_capped() {
+        let base = url::Url::parse("https://e.org/").unwrap();
+        let html: String = (0..5_000).map(|i| format!(r#"<a href="/p{i}">x</a>"#)).collect();
+        assert_eq!(html_links(&html, &base, "").len(), MAX_LINKS);
     }
 
     #[test]

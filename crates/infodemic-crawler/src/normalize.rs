@@ -12,6 +12,18 @@ use url::Url;
 use crate::html_text::{html_links, html_to_text};
 use crate::sources::RawPost;
 
+/// Entries read from one document; the rest are counted as dropped. The largest real feeds
+/// hold a few hundred; 100,000 entries would be one store transaction and one scoring job.
+pub const MAX_ENTRIES: usize = 2_000;
+/// Characters kept of a title.
+pub const MAX_TITLE_CHARS: usize = 1_000;
+/// Characters kept of an item's text: longer than any article (about 15,000 words), bounded
+/// for the scoring windows a hostile 9 MB description would give.
+pub const MAX_TEXT_CHARS: usize = 100_000;
+/// Bytes of an entry's HTML parsed for its text and links (the text cap above, with room for
+/// markup).
+pub const MAX_HTML_BYTES: usize = 1_000_000;
+
 /// The items of one feed, and how many entries could not become items.
 #[derive(Debug, Default)]
 pub struct Normalized {
@@ -52,7 +64,14 @@ pub fn normalize_feed(feed: Feed, spec: &FeedSpec, base: &Url, fetched_at: DateT
     // Per canonical link, the fingerprints of the entries kept on it; every canonical URL given.
     let mut on_link: HashMap<String, Vec<Seen>> = HashMap::new();
     let mut given: HashSet<String> = HashSet::new();
-    for entry in &feed.entries {
+    if feed.entries.len() > MAX_ENTRIES {
+        tracing::info!(
+            message = "Feed entries over the cap left out.",
+            entries = feed.entries.len(),
+            kept = MAX_ENTRIES
+        );
+    }
+    for entry in feed.entries.iter().take(MAX_ENTRIES) {
         let Some((mut item, fragment)) =
             normalize_entry(entry, spec, base, language.as_deref(), plain_titles, fetched_at)
         else {
@@ -153,7 +172,10 @@ fn build(parts: Parts, spec: &FeedSpec, fetched_at: DateTime<Utc>) -> Option<Ite
     if title.is_empty() && body.is_empty() {
         return None;
     }
+    let title = text::ellipsize(&title, MAX_TITLE_CHARS);
+    let body = text::ellipsize(&body, MAX_TEXT_CHARS);
     let canonical_url = url_canon::canonicalize(&url).to_string();
+    let published = published.filter(|at| plausible_publication(*at, fetched_at));
     let both = format!("{title} {body}");
     let language = detect_language(&both).or_else(|| declared_language.as_deref().map(primary_subtag));
     Some(Item {
@@ -171,6 +193,23 @@ fn build(parts: Parts, spec: &FeedSpec, fetched_at: DateTime<Utc>) -> Option<Ite
         language,
         links,
     })
+}
+
+/// The longest prefix of `text` of at most `max_bytes`, cut at a character boundary.
+fn prefix(text: &str, max_bytes: usize) -> &str {
+    if text.len() <= max_bytes {
+        return text;
+    }
+    let end = (0..=max_bytes).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+    &text[..end]
+}
+
+/// Publication times a feed may claim: from 1970 to two days after the fetch (time zones and
+/// clocks are often off by hours). Anything else (year 1, year 9999) is a broken or hostile
+/// date, and the item's time is unknown instead.
+fn plausible_publication(at: DateTime<Utc>, fetched_at: DateTime<Utc>) -> bool {
+    let latest = fetched_at.checked_add_signed(chrono::Duration::days(2)).unwrap_or(fetched_at);
+    at.timestamp() >= 0 && at <= latest
 }
 
 /// Normalises one entry, with its link's fragment (which [`normalize_feed`] may need to tell
@@ -195,6 +234,7 @@ pub fn normalize_entry(
         .or_else(|| entry.summary.as_ref().map(|summary| summary.content.as_str()))
         // YouTube and podcast feeds carry their text as a media description.
         .or_else(|| entry.media.iter().find_map(|m| m.description.as_ref()).map(|d| d.content.as_str()))
+        .map(|html| prefix(html, MAX_HTML_BYTES))
         .unwrap_or_default();
     let author = entry
         .authors
@@ -231,7 +271,7 @@ pub fn normalize_entry(
 pub fn normalize_post(post: RawPost, spec: &FeedSpec, fetched_at: DateTime<Utc>) -> Option<Item> {
     let url = Url::parse(&post.url).ok().filter(|u| matches!(u.scheme(), "http" | "https"))?;
     let body = match (&post.html, &post.text) {
-        (Some(html), _) => html_to_text(html),
+        (Some(html), _) => html_to_text(prefix(html, MAX_HTML_BYTES)),
         (None, Some(text)) => text::collapse_whitespace(text),
         (None, None) => String::new(),
     };
@@ -334,6 +374,40 @@ mod tests {
             <item><title>No link</title><guid isPermaLink="false">n1</guid></item></channel></rss>"#,
         );
         assert_eq!(again.items[0].id, out.items[3].id);
+    }
+
+    #[test]
+    fn entries_titles_and_texts_are_capped() {
+        let long_text = "Word. ".repeat(MAX_TEXT_CHARS);
+        let long_title = "t".repeat(MAX_TITLE_CHARS * 3);
+        let mut xml = String::from(r#"<rss version="2.0"><channel><title>t</title>"#);
+        xml.push_str(&format!(
+            "<item><title>{long_title}</title><link>https://e.org/long</link><description>{long_text}</description></item>"
+        ));
+        for i in 0..MAX_ENTRIES + 10 {
+            xml.push_str(&format!("<item><title>Item {i}</title><link>https://e.org/{i}</link></item>"));
+        }
+        xml.push_str("</channel></rss>");
+        let out = normalize(&xml);
+        assert_eq!(out.items.len(), MAX_ENTRIES);
+        assert!(out.items[0].title.chars().count() <= MAX_TITLE_CHARS);
+        assert!(out.items[0].text.chars().count() <= MAX_TEXT_CHARS);
+        assert!(out.items[0].text.len() > MAX_TEXT_CHARS / 2, "kept up to the cap");
+        assert_eq!(prefix("éé", 3), "é");
+    }
+
+    #[test]
+    fn publication_times_out_of_any_plausible_range_are_unknown() {
+        let out = normalize(
+            r#"<rss version="2.0"><channel><title>t</title>
+            <item><title>A</title><link>https://e.org/a</link><pubDate>Fri, 31 Dec 9999 23:59:59 GMT</pubDate></item>
+            <item><title>B</title><link>https://e.org/b</link><pubDate>Mon, 01 Jan 0001 00:00:00 GMT</pubDate></item>
+            <item><title>C</title><link>https://e.org/c</link><pubDate>Tue, 03 Mar 2026 09:15:00 GMT</pubDate></item>
+            </channel></rss>"#,
+        );
+        let published: Vec<Option<DateTime<Utc>>> = out.items.iter().map(|i| i.published).collect();
+        assert_eq!(published[..2], [None, None]);
+        assert!(published[2].is_some());
     }
 
     #[test]
