@@ -19,6 +19,8 @@ mod crawl;
 mod errors;
 /// Subscriptions (`feeds`) and the `watch` scheduler.
 mod feeds;
+/// Hostile text shown safely: no control character reaches a terminal, no CSV cell is a formula.
+mod hostile_output;
 /// Ctrl-C during a crawl leaves a consistent store.
 mod interrupt;
 /// `model selftest` / `verify` against the recorded outputs, `eval` per kind.

@@ -42,7 +42,9 @@ fn main() -> ExitCode {
             let exit = exit_for(&error);
             // Not eprintln!: it panics when stderr is closed.
             let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(stderr, "error: {error:#}");
+            // Errors quote servers, files and user input: no control character reaches the terminal.
+            let message = format!("{error:#}");
+            let _ = writeln!(stderr, "error: {}", output::terminal_safe(&message));
             let _ = stderr.flush();
             exit.into()
         }

@@ -1,6 +1,6 @@
 //! `infodemic claims`: the local index of debunked claims that items are matched against.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -118,7 +118,7 @@ fn import_file(
     let progress = counter(global.quiet || json, "claims embedded");
     let report = import_claims(&store, &mut classifier, claims, |n| progress.inc(n as u64))?;
     progress.finish_and_clear();
-    let mut out = io::stdout().lock();
+    let mut out = crate::output::stdout();
     if json {
         write_json_line(&mut out, &report)?;
     } else {
@@ -144,7 +144,7 @@ fn reembed(global: &GlobalArgs, json: bool) -> anyhow::Result<Exit> {
     let progress = counter(global.quiet || json, "claims embedded");
     let report = reembed_claims(&store, &mut classifier, |n| progress.inc(n as u64))?;
     progress.finish_and_clear();
-    let mut out = io::stdout().lock();
+    let mut out = crate::output::stdout();
     if json {
         write_json_line(&mut out, &report)?;
     } else {
@@ -165,7 +165,7 @@ fn list(global: &GlobalArgs, verdict: Option<Verdict>, limit: usize, json: bool)
     claims.retain(|claim| verdict.is_none_or(|v| claim.verdict == v));
     claims.sort_by(|a, b| b.published.cmp(&a.published).then(a.text.cmp(&b.text)));
     claims.truncate(limit);
-    let mut out = io::stdout().lock();
+    let mut out = crate::output::stdout();
     if json {
         for claim in &claims {
             write_json_line(&mut out, claim)?;
@@ -200,7 +200,7 @@ fn match_text(global: &GlobalArgs, text: &str, top: usize, json: bool) -> anyhow
     let matcher = ClaimMatcher::from_store(&store)?;
     let embedding = classifier.classify(&[text.to_owned()])?.remove(0).embedding;
     let nearest = matcher.nearest(&embedding, top);
-    let mut out = io::stdout().lock();
+    let mut out = crate::output::stdout();
     for (claim, similarity) in &nearest {
         if json {
             write_json_line(

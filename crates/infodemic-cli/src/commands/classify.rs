@@ -164,7 +164,7 @@ pub fn run(args: &ClassifyArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let model_name = format!("{} {}", classifier.model().id, classifier.model().version);
 
     let progress = counter(global.quiet || !args.eval, "texts scored");
-    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut out = io::BufWriter::new(crate::output::stdout());
     let (mut scores, mut flags, mut labels) = (Vec::new(), Vec::new(), Vec::new());
     let mut chunk: Vec<Input> = Vec::with_capacity(CHUNK);
     let mut lines = reader.lines().enumerate();

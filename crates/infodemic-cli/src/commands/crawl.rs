@@ -108,7 +108,7 @@ pub fn run(args: &CrawlArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     });
     progress.finish();
     let summary = summary?;
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::output::stdout();
     if args.json {
         write_json_line(&mut stdout, &summary)?;
     } else {

@@ -320,7 +320,7 @@ pub fn run(args: &EvalArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let at_review = evaluate_decisions(&scores, &reviews, &labels, review);
     let kinds = kind_reports(&labeled, &scored);
     let pairs = pair_report(&labeled, &scored);
-    let mut out = io::stdout().lock();
+    let mut out = crate::output::stdout();
     if args.json {
         let data = args.data.display().to_string();
         write_json_line(&mut out, &EvalJson { model, data, flag: &at_flag, review: &at_review, kinds, pairs })?;

@@ -1,7 +1,7 @@
 //! `infodemic feeds`: the subscribed feeds and their health.
 
 use std::collections::HashMap;
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -191,7 +191,7 @@ pub fn run(args: &FeedsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             spec.relevance = add.relevance;
             let backend = global.open_backend(true)?.context("no store")?;
             let new = backend.put_subscription(&spec)?;
-            let mut out = io::stdout().lock();
+            let mut out = crate::output::stdout();
             writeln!(
                 out,
                 "{} {} ({}, {})",
@@ -207,7 +207,7 @@ pub fn run(args: &FeedsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             if !backend.remove_subscription(id)? {
                 return Err(UsageError(format!("no subscription `{id}` (see infodemic feeds list)")).into());
             }
-            writeln!(io::stdout().lock(), "unsubscribed: {id} (its items stay)")?;
+            writeln!(crate::output::stdout(), "unsubscribed: {id} (its items stay)")?;
             Ok(Exit::Success)
         }
         FeedsCommand::Import { file } => {
@@ -229,7 +229,7 @@ pub fn run(args: &FeedsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                 Some(path) => {
                     std::fs::write(path, document).with_context(|| format!("cannot write {}", path.display()))?
                 }
-                None => io::stdout().lock().write_all(document.as_bytes())?,
+                None => crate::output::stdout().write_all(document.as_bytes())?,
             }
             Ok(Exit::Success)
         }
@@ -243,7 +243,7 @@ fn subscribe_all(global: &GlobalArgs, feeds: &[FeedSpec], from: &str) -> anyhow:
     for spec in feeds {
         added += usize::from(backend.put_subscription(spec)?);
     }
-    writeln!(io::stdout().lock(), "{} feeds in {from}: {added} new, {} updated", feeds.len(), feeds.len() - added)?;
+    writeln!(crate::output::stdout(), "{} feeds in {from}: {added} new, {} updated", feeds.len(), feeds.len() - added)?;
     Ok(Exit::Success)
 }
 
@@ -263,7 +263,7 @@ fn list(global: &GlobalArgs, json: bool) -> anyhow::Result<Exit> {
     let mut others: Vec<FeedState> = states.into_values().collect();
     others.sort_by(|a, b| a.source.cmp(&b.source));
     rows.extend(others.into_iter().map(|state| (None, Some(state))));
-    let mut out = io::stdout().lock();
+    let mut out = crate::output::stdout();
     if json {
         for (spec, state) in &rows {
             let id =
@@ -374,7 +374,7 @@ fn check_one(args: &CheckArgs) -> anyhow::Result<Exit> {
     let fetch = FetchConfig { timeout: Duration::from_secs(args.timeout), ..FetchConfig::default() };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let check = runtime.block_on(check_feed(spec, fetch))?;
-    let mut out = io::stdout().lock();
+    let mut out = crate::output::stdout();
     if args.json {
         write_json_line(&mut out, &check)?;
         return Ok(if check.error.is_some() { Exit::Failure } else { Exit::Success });

@@ -73,7 +73,7 @@ pub fn run(args: &ModelArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
 fn info(global: &GlobalArgs, json: bool) -> anyhow::Result<Exit> {
     let dir = locate_model_dir(global.model.as_deref())?;
     let manifest = ModelManifest::read(&dir.path)?;
-    let mut out = io::stdout().lock();
+    let mut out = crate::output::stdout();
     if json {
         write_json_line(&mut out, &manifest)?;
         return Ok(Exit::Success);
@@ -150,7 +150,7 @@ fn verify(global: &GlobalArgs, json: bool) -> anyhow::Result<Exit> {
         test_score: test.first().map_or(f32::NAN, |c| c.score),
         selftest,
     };
-    let mut out = io::stdout().lock();
+    let mut out = crate::output::stdout();
     if json {
         write_json_line(&mut out, &verified)?;
     } else {
@@ -210,7 +210,7 @@ fn selftest_command(global: &GlobalArgs, json: bool) -> anyhow::Result<Exit> {
     let Some(result) = run_selftest(&mut classifier, loaded.selftest.as_deref())? else {
         anyhow::bail!("model {} records no self-test ([files.selftest] in its model.toml)", classifier.model().id);
     };
-    let mut out = io::stdout().lock();
+    let mut out = crate::output::stdout();
     if json {
         write_json_line(&mut out, &result)?;
     } else {

@@ -109,7 +109,7 @@ pub fn run(args: QueryArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         Some(backend) => backend.reader().query(&query)?,
         None => Vec::new(),
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     match format {
         Format::JsonLines => {
             for scored in &items {

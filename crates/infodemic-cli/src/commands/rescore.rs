@@ -99,7 +99,7 @@ pub fn run(args: &RescoreArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             summary?
         }
     };
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::output::stdout();
     if args.json {
         write_json_line(&mut stdout, &summary)?;
     } else {

@@ -34,7 +34,7 @@ pub fn run(args: &ShowArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         return Err(UsageError(format!("no item with id {}", args.id)).into());
     };
     let appearances = appearances?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     if args.json {
         #[derive(serde::Serialize)]
         struct Shown<'a> {

@@ -25,7 +25,7 @@ pub fn run(args: &StatsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         Some(backend) => backend.reader().stats()?,
         None => StoreStats::default(),
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     if args.json {
         write_json_line(&mut out, &stats)?;
         return Ok(Exit::Success);

@@ -1,7 +1,11 @@
 //! The flat records of an item in JSON lines and CSV: a stable export format.
 
+use std::borrow::Cow;
+
 use infodemic_core::{ClaimMatch, ScoredItem};
 use serde::Serialize;
+
+use super::csv_cell;
 
 /// One item as exported in JSON. Field names are part of the CLI's contract.
 #[derive(Debug, Serialize)]
@@ -80,7 +84,7 @@ pub struct CsvRow<'a> {
     pub id: String,
     pub published: Option<String>,
     pub fetched_at: String,
-    pub source: &'a str,
+    pub source: Cow<'a, str>,
     pub score: Option<f32>,
     pub flagged: bool,
     pub review: bool,
@@ -91,21 +95,21 @@ pub struct CsvRow<'a> {
     pub refute: Option<f32>,
     /// Why it was or was not flagged, the reasons joined by "; ".
     pub why: String,
-    pub title: &'a str,
-    pub url: &'a str,
-    pub canonical_url: &'a str,
-    pub author: Option<&'a str>,
-    pub language: Option<&'a str>,
+    pub title: Cow<'a, str>,
+    pub url: Cow<'a, str>,
+    pub canonical_url: Cow<'a, str>,
+    pub author: Option<Cow<'a, str>>,
+    pub language: Option<Cow<'a, str>>,
     pub language_supported: bool,
     pub model: String,
     pub content_hash: String,
-    pub top_evidence: Option<&'a str>,
-    pub matched_claim: Option<&'a str>,
-    pub matched_claim_url: Option<&'a str>,
+    pub top_evidence: Option<Cow<'a, str>>,
+    pub matched_claim: Option<Cow<'a, str>>,
+    pub matched_claim_url: Option<Cow<'a, str>>,
     pub matched_claim_similarity: Option<f32>,
     /// The item's stance toward the matched claim: repeats, refutes or mentions.
     pub matched_claim_stance: Option<&'static str>,
-    pub text: &'a str,
+    pub text: Cow<'a, str>,
 }
 
 impl<'a> CsvRow<'a> {
@@ -116,28 +120,28 @@ impl<'a> CsvRow<'a> {
             id: row.id,
             published: row.published,
             fetched_at: row.fetched_at,
-            source: row.source,
+            source: csv_cell(row.source),
             score: row.score,
             flagged: row.flagged,
             review: row.review,
             label: row.label,
             claim: row.claim,
             refute: row.refute,
-            why: row.reasons.join("; "),
-            title: row.title,
-            url: row.url,
-            canonical_url: row.canonical_url,
-            author: row.author,
-            language: row.language,
+            why: csv_cell(&row.reasons.join("; ")).into_owned(),
+            title: csv_cell(row.title),
+            url: csv_cell(row.url),
+            canonical_url: csv_cell(row.canonical_url),
+            author: row.author.map(csv_cell),
+            language: row.language.map(csv_cell),
             language_supported: row.language_supported,
             model: row.model,
             content_hash: row.content_hash,
-            top_evidence: row.evidence.first().map(|e| e.text),
-            matched_claim: claim.map(|c| c.claim.as_str()),
-            matched_claim_url: claim.and_then(|c| c.review_url.as_deref()),
+            top_evidence: row.evidence.first().map(|e| csv_cell(e.text)),
+            matched_claim: claim.map(|c| csv_cell(&c.claim)),
+            matched_claim_url: claim.and_then(|c| c.review_url.as_deref()).map(csv_cell),
             matched_claim_similarity: claim.map(|c| c.similarity),
             matched_claim_stance: claim.and_then(|c| c.stance).map(infodemic_core::Stance::as_str),
-            text: row.text,
+            text: csv_cell(row.text),
         }
     }
 }

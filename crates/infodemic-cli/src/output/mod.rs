@@ -1,9 +1,11 @@
 //! Everything the binary writes: tables for people, JSON lines and CSV for programs.
 
 mod item_row;
+mod safe;
 mod table;
 
 pub use item_row::{CsvRow, EvidenceRow, ItemRow};
+pub use safe::{csv_cell, stdout, terminal_safe};
 pub use table::{items_table, new_table, score_cell};
 
 use std::io::{self, Write};
