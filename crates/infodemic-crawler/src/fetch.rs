@@ -83,13 +83,27 @@ impl Fetcher {
                 .connect_timeout(config.connect_timeout)
         };
         let build_error = |e: reqwest::Error| FeedError::Request { kind: RequestKind::Other, message: error_chain(&e) };
-        let client =
-            builder().redirect(redirect::Policy::limited(config.max_redirects)).build().map_err(build_error)?;
+        let max_redirects = config.max_redirects;
+        let client = builder()
+            .redirect(redirect::Policy::custom(move |attempt| {
+                let first = attempt.previous().first().cloned();
+                if attempt.previous().len() >= max_redirects {
+                    attempt.error("too many redirects")
+                } else if first.is_some_and(|first| !feed_redirect_allowed(&first, attempt.url())) {
+                    tracing::warn!(message = "Redirect to a private address refused.", to = %attempt.url());
+                    attempt.error("redirect from a public address to a private or local one")
+                } else {
+                    attempt.follow()
+                }
+            }))
+            .build()
+            .map_err(build_error)?;
         let discovered = if config.allow_private_discovered {
             client.clone()
         } else {
-            let max_redirects = config.max_redirects;
             builder()
+                // A proxy would resolve the name itself, past the guard below.
+                .no_proxy()
                 .dns_resolver(Arc::new(PublicOnlyResolver))
                 .redirect(redirect::Policy::custom(move |attempt| {
                     if attempt.previous().len() >= max_redirects {
@@ -366,11 +380,14 @@ fn fresh_until(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>>
     server_date(expires, now).filter(|at| *at > now)
 }
 
-/// Private, loopback, link-local, unspecified, multicast or shared-address space.
+/// Addresses a URL found in content must not reach: private, loopback, link-local,
+/// unspecified, multicast, shared (CGNAT), benchmarking, reserved and documentation space, and
+/// the IPv6 forms that carry an IPv4 address (IPv4-compatible and -mapped, NAT64, 6to4) when
+/// the address they carry is one of those. Teredo and site-local IPv6 are refused whole.
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
+            let [a, b, c, _] = v4.octets();
             v4.is_private()
                 || v4.is_loopback()
                 || v4.is_link_local()
@@ -379,17 +396,46 @@ pub fn is_private(ip: IpAddr) -> bool {
                 || v4.is_multicast()
                 || (a == 100 && (64..128).contains(&b)) // 100.64.0.0/10, carrier-grade NAT
                 || a == 0
+                || (a == 192 && b == 0 && c == 0) // 192.0.0.0/24, IETF protocol assignments
+                || (a == 198 && (b == 18 || b == 19)) // 198.18.0.0/15, benchmarking
+                || a >= 240 // 240.0.0.0/4, reserved
+                || (a == 192 && b == 0 && c == 2) // documentation ranges
+                || (a == 198 && b == 51 && c == 100)
+                || (a == 203 && b == 0 && c == 113)
         }
         IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
+            let segments = v6.segments();
+            let first = segments[0];
+            let embedded_v4 = |high: u16, low: u16| {
+                let [h1, h2] = high.to_be_bytes();
+                let [l1, l2] = low.to_be_bytes();
+                is_private(IpAddr::V4(std::net::Ipv4Addr::new(h1, h2, l1, l2)))
+            };
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00 // unique local
                 || (first & 0xffc0) == 0xfe80 // link-local
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_private(IpAddr::V4(v4)))
+                || (first & 0xffc0) == 0xfec0 // site-local (deprecated, still routed locally)
+                || (first == 0x2001 && segments[1] == 0) // Teredo
+                || (first == 0x2001 && segments[1] == 0x0db8) // documentation
+                // ::a.b.c.d (IPv4-compatible) and ::ffff:a.b.c.d (IPv4-mapped).
+                || v6.to_ipv4().is_some_and(|v4| is_private(IpAddr::V4(v4)))
+                // NAT64, well-known and local-use prefixes: the IPv4 address in the last 32 bits.
+                || (segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] && embedded_v4(segments[6], segments[7]))
+                || (first == 0x64 && segments[1] == 0xff9b && segments[2] == 1)
+                // 6to4: the IPv4 address in bits 16 to 48.
+                || (first == 0x2002 && embedded_v4(segments[1], segments[2]))
         }
     }
+}
+
+/// Whether a redirect of a user's feed from `first` (the URL subscribed to) to `next` is
+/// followed: anywhere, except from a public host to a private or local one (a public feed that
+/// redirects to 127.0.0.1 or a cloud metadata address is an attack on this machine). A feed
+/// the user subscribed to at a private address may redirect within private space.
+pub fn feed_redirect_allowed(first: &Url, next: &Url) -> bool {
+    literal_private_host(first) || !literal_private_host(next)
 }
 
 fn literal_private_host(url: &Url) -> bool {
@@ -502,11 +548,42 @@ mod tests {
         ] {
             assert!(is_private(private.parse().unwrap()), "{private}");
         }
-        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+        for private in [
+            "198.18.0.1",
+            "198.19.255.255",
+            "192.0.0.8",
+            "240.0.0.1",
+            "255.255.255.255",
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::10.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b:1::1",
+            "2002:7f00:1::1",
+            "2002:a9fe:a9fe::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "fec0::1",
+        ] {
+            assert!(is_private(private.parse().unwrap()), "{private}");
+        }
+        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "64:ff9b::808:808", "2002:808:808::1"] {
             assert!(!is_private(public.parse().unwrap()), "{public}");
         }
+        let url = |s: &str| Url::parse(s).unwrap();
+        assert!(!feed_redirect_allowed(&url("https://news.example.org/feed"), &url("http://169.254.169.254/latest")));
+        assert!(!feed_redirect_allowed(&url("https://news.example.org/feed"), &url("http://localhost:8080/")));
+        assert!(feed_redirect_allowed(&url("https://news.example.org/feed"), &url("https://cdn.example.net/feed")));
+        assert!(feed_redirect_allowed(&url("http://127.0.0.1:8080/feed"), &url("http://127.0.0.1:8080/moved")));
         assert!(literal_private_host(&Url::parse("http://localhost:8080/x").unwrap()));
         assert!(!literal_private_host(&Url::parse("https://example.org/x").unwrap()));
+    }
+
+    #[tokio::test]
+    async fn names_that_resolve_to_private_addresses_are_refused_at_resolution() {
+        // `localhost` resolves from the hosts file, no DNS server involved.
+        let name: Name = "localhost".parse().unwrap();
+        let refused = PublicOnlyResolver.resolve(name).await;
+        assert!(refused.is_err_and(|e| e.to_string().contains("private or local")));
     }
 
     #[test]
