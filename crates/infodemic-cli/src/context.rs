@@ -26,7 +26,7 @@ impl GlobalArgs {
     /// Opens the store, creating the data directory if needed.
     pub fn open_store(&self) -> anyhow::Result<SledStore> {
         let dir = self.data_dir()?;
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
+        create_private_dir(&dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
         let (store, outcome) = SledStore::open(&dir.join("store"))?;
         tracing::debug!(message = "Store opened.", path = %dir.display(), ?outcome);
         Ok(store)
@@ -112,4 +112,14 @@ impl Backend {
             Backend::Service(client) => client.remove_subscription(id),
         }
     }
+}
+
+/// Creates `dir` (and its parents) readable by the user only: it holds the store and the API
+/// token. An existing directory is left as the user set it.
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }

@@ -28,9 +28,28 @@ impl ServiceClient {
             ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(60))).build(),
         );
         let client = Self { base: format!("http://{}", info.address), token: info.token, agent };
-        // A file left by a process that died is not a service.
-        let alive = client.agent.get(format!("{}/v1/health", client.base)).call().is_ok();
-        Ok(alive.then_some(client))
+        // A file left by a process that died is not a service, and whatever listens on its port
+        // now is not either unless it proves it holds the token (without being sent it).
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce).map_err(|e| ServiceError::Info(format!("no random nonce: {e}")))?;
+        let nonce = hex::encode(nonce);
+        let answer = client
+            .agent
+            .get(format!("{}/v1/health?nonce={nonce}", client.base))
+            .call()
+            .ok()
+            .and_then(|mut response| response.body_mut().with_config().limit(1024).read_to_string().ok());
+        match answer {
+            Some(proof) if proof.trim() == crate::health_proof(&client.token, &nonce) => Ok(Some(client)),
+            Some(_) => {
+                tracing::warn!(
+                    message = "A process that is not the service answers on the address of service.json; ignored.",
+                    address = %client.base
+                );
+                Ok(None)
+            }
+            None => Ok(None),
+        }
     }
 
     fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, StoreError> {

@@ -33,8 +33,15 @@ impl ServiceInfo {
         let path = data_dir.join(INFO_FILE);
         let temp = data_dir.join(format!("{INFO_FILE}.tmp"));
         let json = serde_json::to_vec_pretty(self).map_err(|e| ServiceError::Info(e.to_string()))?;
+        // A new file, never one found there: the mode below only applies to a file this call
+        // creates, and an existing temporary file (or a link planted in its place) could be
+        // readable by others.
+        match std::fs::remove_file(&temp) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error.into()),
+            _ => {}
+        }
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut file = options.open(&temp)?;

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Path as UrlPath, State};
+use axum::extract::{FromRequestParts, Path as UrlPath, Query, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -11,6 +11,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use infodemic_core::{FeedSpec, ItemId, ItemQuery};
 use infodemic_store::{ItemReader, SledStore, StoreError};
+use subtle::ConstantTimeEq;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -49,7 +50,9 @@ pub async fn serve(
     cancel: CancellationToken,
 ) -> Result<ServiceHandle, ServiceError> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let token: String = (0..32).map(|_| char::from(b"0123456789abcdef"[fastrand::usize(..16)])).collect();
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| ServiceError::Info(format!("no random token: {e}")))?;
+    let token = hex::encode(secret);
     let info = ServiceInfo {
         address: listener.local_addr()?.to_string(),
         pid: std::process::id(),
@@ -90,7 +93,9 @@ impl FromRequestParts<AppState> for Authorized {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        if presented == Some(&*state.token) {
+        // Constant time: how long the comparison takes says nothing of how much matched.
+        let matches = presented.is_some_and(|p| bool::from(p.as_bytes().ct_eq(state.token.as_bytes())));
+        if matches {
             Ok(Authorized)
         } else {
             Err(StatusCode::UNAUTHORIZED)
@@ -119,8 +124,20 @@ where
         .map_err(|e| Failure(e.to_string()))
 }
 
-async fn health() -> &'static str {
-    "ok"
+/// `?nonce=N` of a health check.
+#[derive(serde::Deserialize)]
+struct HealthQuery {
+    nonce: Option<String>,
+}
+
+/// Unauthenticated, but with a nonce it proves that this server holds the token of
+/// `service.json` (see [`crate::health_proof`]): a process that took the port of a dead
+/// service cannot pass for it.
+async fn health(State(state): State<AppState>, Query(query): Query<HealthQuery>) -> String {
+    match query.nonce {
+        Some(nonce) if nonce.len() <= 128 => crate::health_proof(&state.token, &nonce),
+        _ => "ok".to_owned(),
+    }
 }
 
 async fn query(

@@ -96,3 +96,65 @@ fn a_stale_service_file_is_not_a_service() {
     ServiceInfo { address, pid: 1, token: "t".to_owned(), started: Utc::now() }.write(dir.path()).unwrap();
     assert!(ServiceClient::discover(dir.path()).unwrap().is_none());
 }
+
+/// Serves `answer` to every request on a local port, as a process that took a dead service's
+/// port would; returns its address.
+fn impostor(answer: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut request = [0u8; 2048];
+            let _ = stream.read(&mut request);
+            let response =
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}", answer.len());
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    address
+}
+
+#[test]
+fn a_process_on_the_port_of_a_dead_service_is_not_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let address = impostor("ok");
+    ServiceInfo { address, pid: 1, token: "a".repeat(64), started: Utc::now() }.write(dir.path()).unwrap();
+    assert!(ServiceClient::discover(dir.path()).unwrap().is_none(), "it answers health, but cannot prove the token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_random_and_the_info_file_is_private_even_over_a_planted_temp_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // A temporary file left readable by everyone, where the service writes its info first.
+    let temp = dir.path().join(format!("{}.tmp", infodemic_service::INFO_FILE));
+    std::fs::write(&temp, b"planted").unwrap();
+    #[cfg(unix)]
+    std::fs::set_permissions(&temp, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
+    let (store, _) = SledStore::open(&dir.path().join("store")).unwrap();
+    let cancel = CancellationToken::new();
+    let handle = serve(store, dir.path(), cancel.clone()).await.unwrap();
+    let token = handle.info.token.clone();
+    assert_eq!(token.len(), 64);
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join(infodemic_service::INFO_FILE)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // The real service proves itself.
+    let data_dir = dir.path().to_path_buf();
+    let found = tokio::task::spawn_blocking(move || ServiceClient::discover(&data_dir).unwrap().is_some());
+    assert!(found.await.unwrap());
+    cancel.cancel();
+    handle.stopped().await;
+
+    let (store, _) = SledStore::open(&dir.path().join("store2")).unwrap();
+    let cancel = CancellationToken::new();
+    let again = serve(store, dir.path(), cancel.clone()).await.unwrap();
+    assert_ne!(again.info.token, token);
+    cancel.cancel();
+    again.stopped().await;
+}
