@@ -1,4 +1,7 @@
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::politeness::RobotsCache;
 
 /// Limits, politeness and identity for every fetch.
 #[derive(Clone, Debug)]
@@ -33,6 +36,9 @@ pub struct FetchConfig {
     /// and link-local addresses. Off by default (server-side request forgery guard); tests
     /// turn it on to serve pages from 127.0.0.1.
     pub allow_private_discovered: bool,
+    /// A robots.txt cache to share between fetchers (`watch` keeps one across its cycles);
+    /// `None`: each fetcher has its own.
+    pub robots_cache: Option<Arc<RobotsCache>>,
 }
 
 impl Default for FetchConfig {
@@ -54,6 +60,7 @@ impl Default for FetchConfig {
             respect_robots: true,
             robots_ttl: Duration::from_secs(24 * 3600),
             allow_private_discovered: false,
+            robots_cache: None,
         }
     }
 }

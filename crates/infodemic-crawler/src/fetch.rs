@@ -54,7 +54,7 @@ struct Inner {
     discovered: reqwest::Client,
     config: FetchConfig,
     hosts: HostPool,
-    robots: RobotsCache,
+    robots: Arc<RobotsCache>,
 }
 
 /// Fetches feeds and pages within the limits of a [`FetchConfig`]. Cheap to clone; share one
@@ -121,7 +121,7 @@ impl Fetcher {
             client,
             discovered,
             hosts: HostPool::new(config.per_host_concurrency),
-            robots: RobotsCache::new(config.robots_ttl),
+            robots: config.robots_cache.clone().unwrap_or_else(|| Arc::new(RobotsCache::new(config.robots_ttl))),
             config,
         };
         Ok(Self { inner: Arc::new(inner) })
@@ -271,7 +271,15 @@ impl Fetcher {
                 }
                 RobotsRules::parse(self.inner.config.robots_agent(), &body)
             }
-            _ => RobotsRules::AllowAll,
+            // RFC 9309: a server error means "assume complete disallow".
+            Ok(response) if response.status().is_server_error() => {
+                tracing::info!(message = "robots.txt answered a server error; host disallowed for now.", %url);
+                return self.inner.robots.put_unreachable(url);
+            }
+            // Not found or forbidden: no rules. A network failure is not cached: the feed's
+            // own request will fail and say why.
+            Ok(_) => RobotsRules::AllowAll,
+            Err(_) => return Arc::new(RobotsRules::AllowAll),
         };
         self.inner.robots.put(url, rules)
     }

@@ -73,6 +73,9 @@ impl HostPool {
 pub enum RobotsRules {
     /// No usable robots.txt (missing, 4xx, unparseable): everything is allowed.
     AllowAll,
+    /// robots.txt answered with a server error: RFC 9309 says to assume complete disallow
+    /// (cached for a short while only, see [`RobotsCache::put_unreachable`]).
+    Unreachable,
     /// Parsed rules.
     Rules(Box<texting_robots::Robot>),
 }
@@ -82,6 +85,7 @@ impl RobotsRules {
     pub fn allowed(&self, url: &Url) -> bool {
         match self {
             RobotsRules::AllowAll => true,
+            RobotsRules::Unreachable => false,
             RobotsRules::Rules(robot) => robot.allowed(url.as_str()),
         }
     }
@@ -89,7 +93,7 @@ impl RobotsRules {
     /// The Crawl-delay it asks for, if any.
     pub fn crawl_delay(&self) -> Option<Duration> {
         match self {
-            RobotsRules::AllowAll => None,
+            RobotsRules::AllowAll | RobotsRules::Unreachable => None,
             RobotsRules::Rules(robot) => {
                 robot.delay.filter(|d| d.is_finite() && *d > 0.0).map(|d| Duration::from_secs_f32(d.min(300.0)))
             }
@@ -103,10 +107,16 @@ impl RobotsRules {
     }
 }
 
-/// robots.txt per host, kept for a while.
+/// How long a robots.txt that answered with a server error keeps its host disallowed before
+/// it is asked again.
+pub const UNREACHABLE_ROBOTS_TTL: Duration = Duration::from_secs(3600);
+
+/// robots.txt per host, kept for a while. One cache serves every run of a process (`watch`
+/// shares it between its cycles), so a host's robots.txt is fetched once per `ttl`.
 #[derive(Debug)]
 pub struct RobotsCache {
     ttl: Duration,
+    /// Per host: until when the entry holds, and the rules.
     entries: Mutex<HashMap<String, (Instant, Arc<RobotsRules>)>>,
 }
 
@@ -119,14 +129,25 @@ impl RobotsCache {
     /// The cached rules of the host of `url`, if fresh.
     pub fn get(&self, url: &Url) -> Option<Arc<RobotsRules>> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.get(&host_key(url)).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, rules)| Arc::clone(rules))
+        entries.get(&host_key(url)).filter(|(until, _)| Instant::now() < *until).map(|(_, rules)| Arc::clone(rules))
     }
 
-    /// Remembers the rules of the host of `url`.
+    /// Remembers the rules of the host of `url` for the cache's `ttl`.
     pub fn put(&self, url: &Url, rules: RobotsRules) -> Arc<RobotsRules> {
+        self.put_for(url, rules, self.ttl)
+    }
+
+    /// Remembers that the host's robots.txt answered with a server error, for
+    /// [`UNREACHABLE_ROBOTS_TTL`] (or the cache's `ttl`, if shorter).
+    pub fn put_unreachable(&self, url: &Url) -> Arc<RobotsRules> {
+        self.put_for(url, RobotsRules::Unreachable, self.ttl.min(UNREACHABLE_ROBOTS_TTL))
+    }
+
+    fn put_for(&self, url: &Url, rules: RobotsRules, ttl: Duration) -> Arc<RobotsRules> {
         let rules = Arc::new(rules);
+        let until = Instant::now().checked_add(ttl).unwrap_or_else(Instant::now);
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.insert(host_key(url), (Instant::now(), Arc::clone(&rules)));
+        entries.insert(host_key(url), (until, Arc::clone(&rules)));
         rules
     }
 }

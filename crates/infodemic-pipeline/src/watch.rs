@@ -70,6 +70,14 @@ pub async fn watch(
     cancel: CancellationToken,
 ) -> Result<WatchSummary> {
     let mut summary = WatchSummary::default();
+    // One robots.txt cache for every cycle: a host's robots.txt is fetched once a day, not
+    // once a cycle.
+    let mut crawl_options = options.crawl.clone();
+    if crawl_options.fetch.robots_cache.is_none() {
+        let ttl = crawl_options.fetch.robots_ttl;
+        crawl_options.fetch.robots_cache =
+            Some(std::sync::Arc::new(infodemic_crawler::politeness::RobotsCache::new(ttl)));
+    }
     while !cancel.is_cancelled() {
         let (subscriptions, states) = load(store).await?;
         if subscriptions.is_empty() {
@@ -78,7 +86,7 @@ pub async fn watch(
         let due = due_feeds(subscriptions.clone(), &states, Utc::now());
         if !due.is_empty() {
             tracing::info!(message = "Poll cycle started.", due = due.len(), subscribed = subscriptions.len());
-            let cycle = run_crawl(due, store, classifier, &options.crawl, observer, cancel.clone()).await?;
+            let cycle = run_crawl(due, store, classifier, &crawl_options, observer, cancel.clone()).await?;
             summary.cycles += 1;
             summary.polls += cycle.feeds_total - cycle.feeds_skipped;
             summary.items_new += cycle.items_new;
@@ -102,10 +110,11 @@ pub async fn watch(
         let (subscriptions, states) = load(store).await?;
         let now = Utc::now();
         let next_due = subscriptions.iter().filter_map(|s| states.get(&s.id).and_then(|st| st.next_poll)).min();
-        let wake = next_due.unwrap_or(now).clamp(
-            now + chrono::Duration::seconds(1),
-            now + chrono::Duration::from_std(options.recheck).unwrap_or(chrono::Duration::minutes(1)),
-        );
+        let recheck = chrono::Duration::from_std(options.recheck).unwrap_or(chrono::Duration::minutes(1));
+        // At least a second between looks, unless the recheck interval is shorter (clamp needs
+        // its floor under its ceiling).
+        let floor = chrono::Duration::seconds(1).min(recheck);
+        let wake = next_due.unwrap_or(now).clamp(now + floor, now + recheck);
         observer.on_event(&CrawlEvent::Idle { until: wake });
         let sleep = (wake - now).to_std().unwrap_or(Duration::from_secs(1));
         tokio::select! {

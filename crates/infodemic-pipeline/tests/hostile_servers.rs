@@ -368,3 +368,68 @@ async fn pages_found_in_content_may_not_reach_private_addresses() {
     assert_eq!(summary.items_new, 1, "the feed itself was asked for: it is read");
     assert_eq!((summary.claim_pages_fetched, summary.claims_added), (0, 0), "the page it links to is refused");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_robots_txt_server_error_disallows_the_host() {
+    let server = MockServer::start().await;
+    Mock::given(path("/robots.txt")).respond_with(ResponseTemplate::new(503)).mount(&server).await;
+    Mock::given(path("/feed.xml"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(fixture("reliable.xml")))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let harness = Harness::new();
+    let summary = harness.crawl(&[format!("{}/feed.xml", server.uri())], &options()).await;
+    assert_eq!(code(&summary), ["robots"], "RFC 9309: a 5xx robots.txt means complete disallow");
+}
+
+/// Cancels the watch once `cycles` crawl cycles have finished.
+struct StopAfter {
+    cycles: std::sync::atomic::AtomicUsize,
+    cancel: CancellationToken,
+}
+
+impl infodemic_pipeline::CrawlObserver for StopAfter {
+    fn on_event(&self, event: &infodemic_pipeline::CrawlEvent) {
+        if let infodemic_pipeline::CrawlEvent::CycleFinished(_) = event {
+            if self.cycles.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) <= 1 {
+                self.cancel.cancel();
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_fetches_robots_txt_once_for_all_its_cycles() {
+    let server = MockServer::start().await;
+    Mock::given(path("/robots.txt"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("User-agent: *\nDisallow: /private/\n"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/feed.xml"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(fixture("reliable.xml")))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let harness = Harness::new();
+    harness
+        .store
+        .put_subscription(&FeedSpec::from_url(Url::parse(&format!("{}/feed.xml", server.uri())).unwrap()))
+        .unwrap();
+    // Every feed due again at once, so three cycles run back to back.
+    let mut crawl = options();
+    crawl.policy = infodemic_core::polling::PollPolicy {
+        min: Duration::ZERO,
+        base: Duration::ZERO,
+        max: Duration::ZERO,
+        max_backoff: Duration::ZERO,
+    };
+    let options = infodemic_pipeline::WatchOptions { crawl, recheck: Duration::from_millis(10) };
+    let cancel = CancellationToken::new();
+    let observer = StopAfter { cycles: std::sync::atomic::AtomicUsize::new(3), cancel: cancel.clone() };
+    let watching = infodemic_pipeline::watch(&harness.store, &harness.classifier, &options, &observer, cancel);
+    let summary = tokio::time::timeout(Duration::from_secs(60), watching).await.expect("bounded time").unwrap();
+    assert_eq!(summary.cycles, 3);
+    // wiremock checks the expectations (one robots.txt, three feed fetches) when dropped.
+}
