@@ -403,12 +403,15 @@ impl Run<'_> {
                         self.summary.items_off_topic += off_topic.len();
                         let fresh = self.fresh_items(relevant).await?;
                         new_items = fresh.len();
-                        if spec.category == FeedCategory::FactChecker {
+                        // A feed read from a local file is read offline: the pages its items
+                        // link to are not fetched (no DNS, no network for the offline samples).
+                        let online = matches!(spec.url.scheme(), "http" | "https");
+                        if spec.category == FeedCategory::FactChecker && online {
                             self.pending.fact_check_pages.extend(fresh.iter().filter_map(|i| Url::parse(&i.url).ok()));
                         }
                         state.items_stored += new_items as u64;
                         state.last_new_items = new_items as u32;
-                        if spec.full_text {
+                        if spec.full_text && online {
                             self.pending.full_text.extend(fresh.iter().map(|item| item.id));
                         }
                         self.pending.items.extend(fresh);

@@ -435,3 +435,32 @@ async fn entries_of_one_feed_sharing_text_or_a_link_are_all_counted() {
     assert_eq!(appearances[0].url, "https://news.example.org/regional/flu");
     assert!(items.iter().any(|s| s.item.canonical_url == "https://news.example.org/flu#hours"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_read_from_a_file_is_read_offline() {
+    // A fact-checker's feed saved to a file: the pages its items link to are not fetched (the
+    // offline samples must not resolve their example hosts through DNS).
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any()).respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("factcheck.xml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"<rss version="2.0"><channel><title>Checks</title>
+            <item><title>Fact check: bleach does not cure measles</title><link>{}/checks/bleach</link>
+            <description>Drinking bleach does not cure measles and is dangerous, health agencies say.</description></item>
+            </channel></rss>"#,
+            server.uri()
+        ),
+    )
+    .unwrap();
+    let mut spec = FeedSpec::from_url(Url::from_file_path(&path).unwrap());
+    spec.category = FeedCategory::FactChecker;
+    spec.full_text = true;
+    let (store, _) = SledStore::open(&dir.path().join("db")).unwrap();
+    let classifier = ClassifierHandle::spawn(Box::new(KeywordClassifier::new(&[])), 2).unwrap();
+    let summary =
+        run_crawl(vec![spec], &store, &classifier, &options(), &NoProgress, CancellationToken::new()).await.unwrap();
+    assert_eq!((summary.items_new, summary.claim_pages_fetched, summary.full_texts), (1, 0, 0), "{summary:?}");
+}
