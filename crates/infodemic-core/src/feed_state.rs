@@ -56,6 +56,9 @@ pub struct FeedState {
     /// Of those, entries that became no item: no text at all, or cut off (see
     /// `Normalized::entries_dropped` in the crawler).
     pub last_entries_dropped: u32,
+    /// Until when the server asked not to be polled (`Retry-After` on a 429 or 503): binds
+    /// every command, not only `watch`, unless the user forces a fetch.
+    pub server_wait_until: Option<DateTime<Utc>>,
 }
 
 impl FeedState {
@@ -80,6 +83,7 @@ impl FeedState {
             cursor: None,
             last_entries: 0,
             last_entries_dropped: 0,
+            server_wait_until: None,
         }
     }
 

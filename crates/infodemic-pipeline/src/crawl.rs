@@ -42,6 +42,8 @@ pub struct CrawlOptions {
     pub commit_batch: usize,
     /// Polling bounds and backoff.
     pub policy: PollPolicy,
+    /// Fetch feeds whose server asked to wait (`Retry-After`) all the same.
+    pub force: bool,
     /// Fetch a feed without validators when its last unconditional fetch is older than this,
     /// so a server that answers 304 for a changed feed cannot hide it for long.
     pub revalidate_after: chrono::Duration,
@@ -55,6 +57,7 @@ impl Default for CrawlOptions {
             commit_batch: 64,
             policy: PollPolicy::default(),
             revalidate_after: chrono::Duration::hours(24),
+            force: false,
         }
     }
 }
@@ -149,6 +152,9 @@ pub struct CrawlSummary {
     pub feeds_failed: Vec<FailedFeed>,
     /// Feeds not reached because the run was interrupted.
     pub feeds_skipped: usize,
+    /// Feeds not fetched because their server asked to wait (`Retry-After`) until a time still
+    /// to come; `--force` fetches them.
+    pub feeds_deferred: Vec<DeferredFeed>,
     /// Items found in the fetched feeds.
     pub items_seen: usize,
     /// Items stored for the first time.
@@ -184,6 +190,15 @@ pub struct CrawlSummary {
     pub network_down: bool,
     /// Wall time, seconds.
     pub elapsed_secs: f64,
+}
+
+/// A feed left alone because its server asked to wait.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeferredFeed {
+    /// The feed.
+    pub source: String,
+    /// Until when its server asked not to be polled.
+    pub until: DateTime<Utc>,
 }
 
 /// Items waiting to be scored, with the states of the feeds they came from.
@@ -279,6 +294,16 @@ pub async fn run_crawl(
 
     let (outcomes_tx, mut outcomes) = mpsc::channel::<FeedOutcome>(concurrency);
     let now = Utc::now();
+    let (feeds, deferred): (Vec<FeedSpec>, Vec<FeedSpec>) = feeds.into_iter().partition(|spec| {
+        options.force
+            || run.states.get(&spec.id).and_then(|state| state.server_wait_until).is_none_or(|until| until <= now)
+    });
+    for spec in &deferred {
+        if let Some(until) = run.states.get(&spec.id).and_then(|state| state.server_wait_until) {
+            tracing::info!(message = "Feed deferred: its server asked to wait.", source_id = %spec.id, %until);
+            run.summary.feeds_deferred.push(DeferredFeed { source: spec.id.to_string(), until });
+        }
+    }
     let requests: Vec<_> = feeds
         .into_iter()
         .map(|spec| {
@@ -342,7 +367,8 @@ pub async fn run_crawl(
     let _ = producer.await;
     result?;
 
-    run.summary.feeds_skipped = run.summary.feeds_total.saturating_sub(received);
+    run.summary.feeds_skipped =
+        run.summary.feeds_total.saturating_sub(received).saturating_sub(run.summary.feeds_deferred.len());
     run.summary.elapsed_secs = started.elapsed().as_secs_f64();
     Ok(run.summary)
 }
@@ -361,6 +387,7 @@ impl Run<'_> {
                 self.hosts_ok.insert(host_key(&spec.url));
                 state.last_success = Some(fetched_at);
                 state.last_error = None;
+                state.server_wait_until = None;
                 state.consecutive_failures = 0;
                 if unconditional {
                     state.last_full_fetch = Some(fetched_at);
@@ -434,6 +461,11 @@ impl Run<'_> {
                     self.network_failures.push((state, fetched_at, host_key(&spec.url), feed_error.failure_kind()));
                 } else {
                     state.consecutive_failures += 1;
+                    // The server's request to wait, no longer than the longest backoff.
+                    let longest =
+                        chrono::Duration::from_std(self.policy.max_backoff).unwrap_or(chrono::Duration::days(1));
+                    state.server_wait_until =
+                        feed_error.retry_after().filter(|at| *at > fetched_at).map(|at| at.min(fetched_at + longest));
                     schedule(
                         &mut state,
                         PollOutcome::Failed(feed_error.failure_kind()),

@@ -29,7 +29,7 @@ pub use catalogue::{feeds_from_opml, feeds_to_opml, load_catalogue};
 pub use check::{check_feed, CheckedItem, FeedCheck};
 pub use claims::{import_claims, reembed_claims, reembed_stale_claims, ClaimImport, ClaimMatcher, ClaimReembed};
 pub use crawl::{
-    run_crawl, CrawlEvent, CrawlObserver, CrawlOptions, CrawlSummary, FailedFeed, NoProgress, PartialFeed,
+    run_crawl, CrawlEvent, CrawlObserver, CrawlOptions, CrawlSummary, DeferredFeed, FailedFeed, NoProgress, PartialFeed,
 };
 pub use error::PipelineError;
 pub use infodemic_crawler::FetchConfig;

@@ -433,3 +433,30 @@ async fn watch_fetches_robots_txt_once_for_all_its_cycles() {
     assert_eq!(summary.cycles, 3);
     // wiremock checks the expectations (one robots.txt, three feed fetches) when dropped.
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_servers_request_to_wait_binds_the_next_crawl_unless_forced() {
+    let server = MockServer::start().await;
+    Mock::given(path("/busy.xml"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "3600"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let harness = Harness::new();
+    let url = format!("{}/busy.xml", server.uri());
+    let first = harness.crawl(std::slice::from_ref(&url), &options()).await;
+    assert_eq!(code(&first), ["http-status"]);
+    let until = harness.state(&url).server_wait_until.expect("the wait is remembered");
+    assert!(until > chrono::Utc::now() + chrono::Duration::minutes(59), "{until}");
+
+    // The next crawl leaves it alone (one request so far), and says so.
+    let second = harness.crawl(std::slice::from_ref(&url), &options()).await;
+    assert_eq!(second.feeds_deferred.len(), 1, "{second:?}");
+    assert_eq!(second.feeds_deferred[0].until, until);
+    assert!(second.feeds_failed.is_empty() && second.feeds_skipped == 0, "{second:?}");
+
+    // Unless the user insists.
+    let forced = harness.crawl(std::slice::from_ref(&url), &CrawlOptions { force: true, ..options() }).await;
+    assert!(forced.feeds_deferred.is_empty());
+    assert_eq!(code(&forced), ["http-status"]);
+}

@@ -8,7 +8,8 @@
 //! |   | records v2 (failure score, adaptive interval, next poll, body hash), `claims` tree |
 //! | 3 | item records v3 (claim and refute probabilities, reasons, stance toward the matched
 //! |   | claim); claim records v2 (the model that embedded the claim) |
-//! | 4 | feed-state records v3 (entries in the document and entries dropped at the last read);
+//! | 4 | feed-state records v3 (entries in the document and entries dropped at the last read,
+//! |   | the server's Retry-After);
 //! |   | nothing rewritten: v2 records read with zeros, rewritten by the next crawl of the feed |
 //!
 //! Feed-state v1 records are read as they are (the missing fields have safe values) and

@@ -395,7 +395,7 @@ impl From<&FeedState> for StoredFeedStateV2 {
 }
 
 /// A feed's state, as stored from schema version 4: adds what the last read of the document
-/// found (entries, and entries dropped).
+/// found (entries, and entries dropped) and the server's request to wait.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StoredFeedStateV3 {
     /// Everything version 2 stored.
@@ -404,6 +404,8 @@ pub struct StoredFeedStateV3 {
     pub last_entries: u32,
     /// Entries of it that became no item.
     pub last_entries_dropped: u32,
+    /// Until when the server asked not to be polled, microseconds.
+    pub server_wait_until_us: Option<i64>,
 }
 
 impl From<&FeedState> for StoredFeedStateV3 {
@@ -412,6 +414,7 @@ impl From<&FeedState> for StoredFeedStateV3 {
             v2: StoredFeedStateV2::from(state),
             last_entries: state.last_entries,
             last_entries_dropped: state.last_entries_dropped,
+            server_wait_until_us: state.server_wait_until.map(micros),
         }
     }
 }
@@ -425,6 +428,7 @@ impl StoredFeedStateV3 {
         let mut state = self.v2.into_domain()?;
         state.last_entries = self.last_entries;
         state.last_entries_dropped = self.last_entries_dropped;
+        state.server_wait_until = self.server_wait_until_us.map(|us| time("feeds", us)).transpose()?;
         Ok(state)
     }
 }
@@ -476,6 +480,7 @@ impl StoredFeedStateV1 {
             cursor: None,
             last_entries: 0,
             last_entries_dropped: 0,
+            server_wait_until: None,
         })
     }
 }

@@ -52,6 +52,10 @@ pub struct CrawlArgs {
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,
 
+    /// Fetch feeds whose server asked to wait (Retry-After) all the same
+    #[arg(long)]
+    pub force: bool,
+
     /// Print the summary as one JSON object
     #[arg(long)]
     pub json: bool,
@@ -96,6 +100,7 @@ pub fn run(args: &CrawlArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             ..FetchConfig::default()
         },
         feed_concurrency: usize::from(args.concurrency),
+        force: args.force,
         ..CrawlOptions::default()
     };
     let progress = CrawlProgress::new(global.quiet || args.json);
@@ -199,9 +204,16 @@ fn print_summary(out: &mut impl Write, summary: &CrawlSummary) -> std::io::Resul
         for feed in &summary.feeds_partial {
             writeln!(
                 out,
-                "  {}  {} of {} entries read: {} without a usable link or text, {} repeating an earlier link",
+                "  {}  {} items from {} entries: {} dropped (no text, cut off, or over the cap), {} repeating an \
+                 earlier entry",
                 feed.source, feed.items, feed.entries, feed.dropped, feed.repeated_links
             )?;
+        }
+    }
+    if !summary.feeds_deferred.is_empty() {
+        writeln!(out, "Not fetched, as their servers asked (Retry-After; --force to fetch anyway):")?;
+        for feed in &summary.feeds_deferred {
+            writeln!(out, "  {}  until {}", feed.source, feed.until.format("%Y-%m-%d %H:%M UTC"))?;
         }
     }
     if summary.network_down {
