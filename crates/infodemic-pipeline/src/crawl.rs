@@ -90,6 +90,11 @@ pub enum CrawlEvent {
     Stopping,
     /// A `watch` cycle ended.
     CycleFinished(Box<CrawlSummary>),
+    /// A `watch` cycle failed (store or classifier); it is retried after a pause.
+    CycleFailed {
+        /// What went wrong.
+        error: String,
+    },
     /// `watch` sleeps until the next feed is due.
     Idle {
         /// When it wakes up.

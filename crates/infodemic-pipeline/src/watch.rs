@@ -43,6 +43,8 @@ pub struct WatchSummary {
     pub items_flagged: usize,
     /// Cycles in which the network looked down.
     pub network_down_cycles: usize,
+    /// Cycles that failed (store or classifier errors) and were retried.
+    pub failed_cycles: usize,
 }
 
 /// The subscribed feeds due at `now`: never polled, or past their next poll.
@@ -78,51 +80,85 @@ pub async fn watch(
         crawl_options.fetch.robots_cache =
             Some(std::sync::Arc::new(infodemic_crawler::politeness::RobotsCache::new(ttl)));
     }
+    let mut failures = 0u32;
     while !cancel.is_cancelled() {
-        let (subscriptions, states) = load(store).await?;
-        if subscriptions.is_empty() {
-            tracing::warn!(message = "No subscribed feeds; waiting for `infodemic feeds add`.");
-        }
-        let due = due_feeds(subscriptions.clone(), &states, Utc::now());
-        if !due.is_empty() {
-            tracing::info!(message = "Poll cycle started.", due = due.len(), subscribed = subscriptions.len());
-            let cycle = run_crawl(due, store, classifier, &crawl_options, observer, cancel.clone()).await?;
-            summary.cycles += 1;
-            summary.polls += cycle.feeds_total - cycle.feeds_skipped;
-            summary.items_new += cycle.items_new;
-            summary.items_flagged += cycle.items_flagged;
-            summary.network_down_cycles += usize::from(cycle.network_down);
-            tracing::info!(
-                message = "Poll cycle finished.",
-                feeds_ok = cycle.feeds_ok,
-                not_modified = cycle.feeds_not_modified,
-                failed = cycle.feeds_failed.len(),
-                items_new = cycle.items_new,
-                flagged = cycle.items_flagged,
-                network_down = cycle.network_down,
-                seconds = cycle.elapsed_secs
-            );
-            observer.on_event(&CrawlEvent::CycleFinished(Box::new(cycle)));
-            if cancel.is_cancelled() {
-                break;
+        let pause = match cycle(store, classifier, &crawl_options, options, observer, &cancel, &mut summary).await {
+            Ok(None) => break,
+            Ok(Some(sleep)) => {
+                failures = 0;
+                sleep
             }
-        }
-        let (subscriptions, states) = load(store).await?;
-        let now = Utc::now();
-        let next_due = subscriptions.iter().filter_map(|s| states.get(&s.id).and_then(|st| st.next_poll)).min();
-        let recheck = chrono::Duration::from_std(options.recheck).unwrap_or(chrono::Duration::minutes(1));
-        // At least a second between looks, unless the recheck interval is shorter (clamp needs
-        // its floor under its ceiling).
-        let floor = chrono::Duration::seconds(1).min(recheck);
-        let wake = next_due.unwrap_or(now).clamp(now + floor, now + recheck);
-        observer.on_event(&CrawlEvent::Idle { until: wake });
-        let sleep = (wake - now).to_std().unwrap_or(Duration::from_secs(1));
+            // A store or classifier failure (a full disk, a record that does not decode) is
+            // reported and retried, with a growing pause, instead of ending the service.
+            Err(error) => {
+                failures += 1;
+                summary.failed_cycles += 1;
+                let pause = options.recheck.saturating_mul(2u32.saturating_pow(failures.min(6))).min(MAX_FAILURE_PAUSE);
+                tracing::error!(message = "Poll cycle failed; retrying.", %error, failures, retry_in_secs = pause.as_secs());
+                observer.on_event(&CrawlEvent::CycleFailed { error: error.to_string() });
+                pause
+            }
+        };
         tokio::select! {
             () = cancel.cancelled() => break,
-            () = tokio::time::sleep(sleep) => {}
+            () = tokio::time::sleep(pause) => {}
         }
     }
     Ok(summary)
+}
+
+/// The longest pause after failed cycles.
+const MAX_FAILURE_PAUSE: Duration = Duration::from_secs(600);
+
+/// One look at the schedule: crawls the feeds due, then says how long to sleep (`None` when
+/// the watch was cancelled during the crawl).
+async fn cycle(
+    store: &SledStore,
+    classifier: &ClassifierHandle,
+    crawl_options: &CrawlOptions,
+    options: &WatchOptions,
+    observer: &dyn CrawlObserver,
+    cancel: &CancellationToken,
+    summary: &mut WatchSummary,
+) -> Result<Option<Duration>> {
+    let (subscriptions, states) = load(store).await?;
+    if subscriptions.is_empty() {
+        tracing::warn!(message = "No subscribed feeds; waiting for `infodemic feeds add`.");
+    }
+    let due = due_feeds(subscriptions.clone(), &states, Utc::now());
+    if !due.is_empty() {
+        tracing::info!(message = "Poll cycle started.", due = due.len(), subscribed = subscriptions.len());
+        let cycle = run_crawl(due, store, classifier, crawl_options, observer, cancel.clone()).await?;
+        summary.cycles += 1;
+        summary.polls += cycle.feeds_total - cycle.feeds_skipped;
+        summary.items_new += cycle.items_new;
+        summary.items_flagged += cycle.items_flagged;
+        summary.network_down_cycles += usize::from(cycle.network_down);
+        tracing::info!(
+            message = "Poll cycle finished.",
+            feeds_ok = cycle.feeds_ok,
+            not_modified = cycle.feeds_not_modified,
+            failed = cycle.feeds_failed.len(),
+            items_new = cycle.items_new,
+            flagged = cycle.items_flagged,
+            network_down = cycle.network_down,
+            seconds = cycle.elapsed_secs
+        );
+        observer.on_event(&CrawlEvent::CycleFinished(Box::new(cycle)));
+        if cancel.is_cancelled() {
+            return Ok(None);
+        }
+    }
+    let (subscriptions, states) = load(store).await?;
+    let now = Utc::now();
+    let next_due = subscriptions.iter().filter_map(|s| states.get(&s.id).and_then(|st| st.next_poll)).min();
+    let recheck = chrono::Duration::from_std(options.recheck).unwrap_or(chrono::Duration::minutes(1));
+    // At least a second between looks, unless the recheck interval is shorter (clamp needs its
+    // floor under its ceiling).
+    let floor = chrono::Duration::seconds(1).min(recheck);
+    let wake = next_due.unwrap_or(now).clamp(now + floor, now + recheck);
+    observer.on_event(&CrawlEvent::Idle { until: wake });
+    Ok(Some((wake - now).to_std().unwrap_or(Duration::from_secs(1))))
 }
 
 async fn load(store: &SledStore) -> Result<(Vec<FeedSpec>, HashMap<SourceId, FeedState>)> {

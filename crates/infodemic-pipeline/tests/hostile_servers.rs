@@ -460,3 +460,62 @@ async fn a_servers_request_to_wait_binds_the_next_crawl_unless_forced() {
     assert!(forced.feeds_deferred.is_empty());
     assert_eq!(code(&forced), ["http-status"]);
 }
+
+/// A model whose session is broken: every run fails.
+struct BrokenModel(infodemic_core::ModelRef);
+
+impl infodemic_classifier::Classify for BrokenModel {
+    fn classify(
+        &mut self,
+        _texts: &[String],
+    ) -> Result<Vec<infodemic_core::Classification>, infodemic_classifier::ClassifierError> {
+        Err(infodemic_classifier::ClassifierError::Onnx("session lost".to_owned()))
+    }
+
+    fn model(&self) -> &infodemic_core::ModelRef {
+        &self.0
+    }
+
+    fn policy(&self) -> infodemic_core::DecisionPolicy {
+        infodemic_core::DecisionPolicy::default()
+    }
+}
+
+/// Cancels the watch once `failures` cycles have failed.
+struct StopAfterFailures {
+    failures: std::sync::atomic::AtomicUsize,
+    cancel: CancellationToken,
+}
+
+impl infodemic_pipeline::CrawlObserver for StopAfterFailures {
+    fn on_event(&self, event: &infodemic_pipeline::CrawlEvent) {
+        if let infodemic_pipeline::CrawlEvent::CycleFailed { .. } = event {
+            if self.failures.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) <= 1 {
+                self.cancel.cancel();
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_cycle_is_reported_and_retried_not_the_end_of_watch() {
+    let server = MockServer::start().await;
+    Mock::given(path("/feed.xml"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(fixture("reliable.xml")))
+        .mount(&server)
+        .await;
+    let harness = Harness::new();
+    harness
+        .store
+        .put_subscription(&FeedSpec::from_url(Url::parse(&format!("{}/feed.xml", server.uri())).unwrap()))
+        .unwrap();
+    let model = infodemic_core::ModelRef { id: "broken".to_owned(), version: "0".to_owned() };
+    let classifier = ClassifierHandle::spawn(Box::new(BrokenModel(model)), 2).unwrap();
+    let options = infodemic_pipeline::WatchOptions { crawl: options(), recheck: Duration::from_millis(10) };
+    let cancel = CancellationToken::new();
+    let observer = StopAfterFailures { failures: std::sync::atomic::AtomicUsize::new(2), cancel: cancel.clone() };
+    let watching = infodemic_pipeline::watch(&harness.store, &classifier, &options, &observer, cancel);
+    let summary = tokio::time::timeout(Duration::from_secs(60), watching).await.expect("bounded time").unwrap();
+    assert_eq!(summary.failed_cycles, 2, "{summary:?}");
+    assert_eq!(summary.items_new, 0);
+}

@@ -156,6 +156,16 @@ fn feeds_to_crawl(args: &CrawlArgs, store: &infodemic_store::SledStore) -> anyho
 /// now; every committed batch is already whole on disk.
 pub async fn stop_on_signals(cancel: CancellationToken) {
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    // The first SIGINT or SIGTERM stops cleanly; a second one of either quits at once.
+    next_stop_signal(&mut terminate).await;
+    cancel.cancel();
+    tracing::info!(message = "Stop requested; committing the work in progress.");
+    let code = next_stop_signal(&mut terminate).await;
+    std::process::exit(code);
+}
+
+/// Waits for SIGINT or SIGTERM; the exit code it calls for (130 or 143).
+async fn next_stop_signal(terminate: &mut Option<tokio::signal::unix::Signal>) -> i32 {
     let term = async {
         match terminate.as_mut() {
             Some(signal) => {
@@ -165,13 +175,8 @@ pub async fn stop_on_signals(cancel: CancellationToken) {
         }
     };
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = term => {}
-    }
-    cancel.cancel();
-    tracing::info!(message = "Stop requested; committing the work in progress.");
-    if tokio::signal::ctrl_c().await.is_ok() {
-        std::process::exit(130);
+        _ = tokio::signal::ctrl_c() => 130,
+        () = term => 143,
     }
 }
 
