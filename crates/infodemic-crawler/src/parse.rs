@@ -31,8 +31,40 @@ pub fn parse_feed(bytes: &[u8]) -> Result<feed_rs::model::Feed, FeedError> {
 }
 
 fn parse_dialect(bytes: &[u8]) -> Result<feed_rs::model::Feed, FeedError> {
-    let translated = crate::dialect::translate(bytes);
-    feed_rs::parser::parse(translated.as_deref().unwrap_or(bytes)).map_err(|e| FeedError::NotAFeed(e.to_string()))
+    let bytes = without_late_declarations(bytes);
+    let translated = crate::dialect::translate(&bytes);
+    let document = translated.as_deref().unwrap_or(&bytes);
+    // feed-rs (through quick-xml) has panicked on hostile input before (see below); a panic in
+    // a parser is this document's error, never the crawl's end.
+    std::panic::catch_unwind(|| feed_rs::parser::parse(document))
+        .map_err(|_| FeedError::NotAFeed("the feed parser failed on this document".to_owned()))?
+        .map_err(|e| FeedError::NotAFeed(e.to_string()))
+}
+
+/// `bytes` without XML declarations that are not at the start of the document: feed-rs hands
+/// every declaration's encoding to quick-xml, which panics when the encoding changes after
+/// the first bytes were read (found by `tests/fuzz.rs`). A declaration anywhere but first is
+/// not XML anyway.
+fn without_late_declarations(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let first = bytes.iter().position(|b| !b.is_ascii_whitespace() && !matches!(b, 0xEF | 0xBB | 0xBF)).unwrap_or(0);
+    let is_declaration = |at: usize| {
+        bytes[at..].starts_with(b"<?xml") && bytes.get(at + 5).is_some_and(|b| b.is_ascii_whitespace() || *b == b'?')
+    };
+    let late: Vec<usize> = (first + 1..bytes.len().saturating_sub(5)).filter(|at| is_declaration(*at)).collect();
+    if late.is_empty() {
+        return std::borrow::Cow::Borrowed(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut from = 0;
+    for at in late {
+        if at < from {
+            continue;
+        }
+        out.extend_from_slice(&bytes[from..at]);
+        from = bytes[at..].windows(2).position(|w| w == b"?>").map_or(bytes.len(), |end| at + end + 2);
+    }
+    out.extend_from_slice(&bytes[from..]);
+    std::borrow::Cow::Owned(out)
 }
 
 /// Reads a syndication feed's body (already UTF-8, see [`crate::charset::to_utf8`]) into items.
@@ -74,6 +106,16 @@ mod tests {
     fn html_is_not_a_feed() {
         let html = b"<!doctype html><html><body><p>hello</p></body></html>";
         assert!(matches!(parse_feed(html), Err(FeedError::NotAFeed(_))));
+    }
+
+    #[test]
+    fn a_declaration_after_the_start_is_dropped_not_a_panic() {
+        // quick-xml panicked: "set_encoding() called after prefix buffer was drained".
+        let doc = br#"<!-- x --><?xml version="1.0" encoding="ISO-8859-1"?><rss version="2.0"><channel><title>t</title>
+            <item><title>a</title><link>https://e.org/a</link></item><?xml version="1.0" encoding="utf-16"?></channel></rss>"#;
+        assert_eq!(parse_feed(doc).unwrap().entries.len(), 1);
+        let first = br#"<?xml version="1.0" encoding="utf-8"?><?xml-stylesheet href="s.xsl"?><rss/>"#;
+        assert!(matches!(without_late_declarations(first), std::borrow::Cow::Borrowed(_)));
     }
 
     #[test]

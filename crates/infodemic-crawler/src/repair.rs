@@ -67,8 +67,11 @@ pub fn repair_xml(bytes: &[u8]) -> Option<Vec<u8>> {
         };
         match event {
             Event::Eof => break,
+            // Tags whose name is not an XML name are noise (`<"<feed>` in a broken document).
+            Event::Start(start) | Event::Empty(start) if !is_xml_name(AsRef::<str>::as_ref(&start.name())) => {}
             Event::Start(start) => {
                 let name = AsRef::<str>::as_ref(&start.name()).to_owned();
+                let start = rebuilt_start(&start);
                 if open.is_empty() && wrote_root {
                     // A second root: the document ended.
                     break;
@@ -113,7 +116,7 @@ pub fn repair_xml(bytes: &[u8]) -> Option<Vec<u8>> {
             }
             Event::Empty(_) if open.is_empty() => {}
             Event::Empty(start) => {
-                writer.write_event(Event::Empty(start)).ok()?;
+                writer.write_event(Event::Empty(rebuilt_start(&start))).ok()?;
                 if let Some(parent) = has_children.last_mut() {
                     *parent = true;
                 }
@@ -141,6 +144,11 @@ pub fn repair_xml(bytes: &[u8]) -> Option<Vec<u8>> {
             // read) and text outside the root are left out.
             _ => {}
         }
+        // An item closed (by its end tag or an end tag above it) is whole: no longer the one
+        // a truncation would cut off.
+        if item_started.is_some_and(|(_, depth)| open.len() <= depth) {
+            item_started = None;
+        }
         buf.clear();
     }
     // An item the document ends inside is cut short: it is left out, not stored half-read (the
@@ -155,6 +163,30 @@ pub fn repair_xml(bytes: &[u8]) -> Option<Vec<u8>> {
         close(&mut writer, &mut open)?;
     }
     wrote_root.then(|| writer.into_inner())
+}
+
+/// An XML name as this repair accepts it: a letter or `_` first, then letters, digits, `_`,
+/// `-`, `.` or `:`.
+fn is_xml_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+}
+
+/// `start` written afresh: its name, and its attributes with XML names, each value quoted and
+/// escaped whatever quoting it came with (a lenient read can leave `<` or a quote in a value).
+fn rebuilt_start(start: &BytesStart<'_>) -> BytesStart<'static> {
+    let mut out = BytesStart::new(AsRef::<str>::as_ref(&start.name()).to_owned());
+    let mut keys = std::collections::HashSet::new();
+    for attribute in start.attributes().with_checks(false).flatten() {
+        let key = AsRef::<str>::as_ref(&attribute.key);
+        if !is_xml_name(key) || !keys.insert(key.to_owned()) {
+            continue;
+        }
+        let value = attribute.value.replace('<', "&lt;").replace('"', "&quot;");
+        crate::dialect::push_raw(&mut out, key, &value);
+    }
+    out
 }
 
 fn close(writer: &mut Writer<Vec<u8>>, open: &mut Vec<String>) -> Option<()> {
@@ -301,6 +333,8 @@ fn is_xml_reference(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use quick_xml::Reader;
+
     use super::*;
 
     fn repaired(doc: &str) -> String {
@@ -369,6 +403,32 @@ mod tests {
         let bare = r#"<html><body><channel><title>t</title><item><title>Two</title><link>http://e.org/2</link></item></channel></body></html>"#;
         assert_eq!(entries(bare), [("Two".to_owned(), "http://e.org/2".to_owned())]);
         assert!(repair_xml(b"<html><body><p>No feed here</p></body></html>").is_none());
+    }
+
+    /// Whether a strict reader gets through `xml` without a structural error.
+    fn well_formed(xml: &[u8]) -> bool {
+        let mut reader = Reader::from_reader(xml);
+        let mut buf = Vec::new();
+        loop {
+            match reader.read_event_into(&mut buf) {
+                Ok(Event::Eof) => return true,
+                Ok(_) => buf.clear(),
+                Err(_) => return false,
+            }
+        }
+    }
+
+    #[test]
+    fn fuzz_findings_stay_fixed() {
+        // An item closed before the document is cut short is whole; tags whose names are not
+        // XML names are dropped (both found by tests/fuzz.rs).
+        for doc in [
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><span><feed><dc:title>DC</dc:title></rss><item><"<?xml version="1.0"?>"<span></span><rss version="2.0"><content type="xhtml"><div>"#,
+            r#"<?xml version="1.0"?><"<feed></"''<rss><channel><item><title>t</title></item>"#,
+        ] {
+            let repaired = repair_xml(doc.as_bytes()).unwrap();
+            assert!(well_formed(&repaired), "{}", String::from_utf8_lossy(&repaired));
+        }
     }
 
     #[test]
