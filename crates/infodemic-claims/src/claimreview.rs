@@ -155,4 +155,36 @@ mod tests {
         assert!(extract("\u{0}\u{1}garbage<<<", &page_url()).is_empty());
         assert!(extract("", &page_url()).is_empty());
     }
+
+    /// Pieces of fact-check pages that random concatenation turns into hostile ones.
+    const FRAGMENTS: &[&str] = &[
+        r#"<script type="application/ld+json">"#,
+        "</script>",
+        r#"{"@context":"https://schema.org","@type":"ClaimReview","#,
+        r#""claimReviewed":"Garlic cures COVID-19","#,
+        r#""reviewRating":{"@type":"Rating","alternateName":"False","ratingValue":1,"bestRating":5},"#,
+        r#""itemReviewed":{"@type":"Claim","datePublished":"2020-03-01","appearance":[{"url":"http://x"}]},"#,
+        r#""datePublished":"9999-99-99","#,
+        r#""url":"javascript:alert(1)","#,
+        r#""@graph":["#,
+        "]",
+        "}",
+        ",",
+        "[",
+        "null",
+        "\\u0000",
+        r#""@type":["ClaimReview","Thing"]"#,
+        "<html><body>",
+        "<!-- -->",
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn any_page_is_read_without_a_panic(parts in proptest::collection::vec(proptest::sample::select(FRAGMENTS), 0..40)) {
+            let html = parts.concat();
+            let _ = extract(&html, &page_url());
+            let _ = extract_report(&html, &page_url());
+        }
+    }
 }
+
