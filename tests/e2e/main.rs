@@ -13,6 +13,8 @@ mod support;
 mod claims;
 /// `classify` on plain and JSON lines, `--eval`.
 mod classify;
+/// `watch` killed with SIGKILL at many points: the store survives whole.
+mod crash;
 /// crawl -> classify -> store -> query/show/stats, across two runs, with broken feeds.
 mod crawl;
 /// Misuse: unknown flags, bad dates, missing files, a held lock, a missing runtime.

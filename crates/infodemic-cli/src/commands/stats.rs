@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use anyhow::Context;
 use clap::Args;
 use infodemic_store::StoreStats;
 
@@ -18,9 +19,19 @@ pub struct StatsArgs {
     /// One JSON object with every count
     #[arg(long)]
     pub json: bool,
+
+    /// Check the store first: every index entry points at an item and every item is indexed
+    /// (exit 1 with the first inconsistency). Needs the store itself, not a running watch.
+    #[arg(long)]
+    pub verify: bool,
 }
 
 pub fn run(args: &StatsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    if args.verify {
+        let store = global.open_store()?;
+        let items = store.verify().context("the store is inconsistent")?;
+        tracing::info!(message = "Store verified.", items);
+    }
     let stats = match global.open_backend(false)? {
         Some(backend) => backend.reader().stats()?,
         None => StoreStats::default(),

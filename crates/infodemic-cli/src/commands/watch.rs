@@ -36,6 +36,12 @@ pub struct WatchArgs {
 
 pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let store = global.open_store()?;
+    // We hold the store now, so a service.json left behind is from a watch that did not stop
+    // cleanly (killed, power cut): check the store before going on.
+    if infodemic_service::ServiceInfo::read(&global.data_dir()?).ok().flatten().is_some() {
+        let items = store.verify().context("the last watch stopped uncleanly and the store is inconsistent")?;
+        tracing::warn!(message = "The last watch stopped uncleanly; the store was verified.", items);
+    }
     if store.subscriptions()?.is_empty() {
         return Err(UsageError(
             "no subscribed feeds: infodemic feeds add URL, or infodemic feeds import feeds/catalogue.toml".to_owned(),
