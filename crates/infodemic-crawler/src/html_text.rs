@@ -109,18 +109,22 @@ fn collect_text(root: ElementRef<'_>, out: &mut String) {
 
 /// The absolute http(s) links of an HTML fragment, resolved against `base`, in order,
 /// without duplicates and without `exclude` (the item's own URL); at most [`MAX_LINKS`].
+/// A fragment of more than [`MAX_TAGS`] tags has its `href` attributes scanned instead of
+/// parsed (the tree would cost the square of its nesting).
 pub fn html_links(html: &str, base: &url::Url, exclude: &str) -> Vec<String> {
-    let fragment = Html::parse_fragment(html);
+    let hrefs: Vec<String> = if html.bytes().filter(|b| *b == b'<').count() > MAX_TAGS {
+        scan_hrefs(html)
+    } else {
+        let fragment = Html::parse_fragment(html);
+        let anchors = fragment.root_element().descendants().filter_map(ElementRef::wrap);
+        anchors.filter(|a| a.value().name() == "a").filter_map(|a| a.value().attr("href").map(str::to_owned)).collect()
+    };
     let mut links: Vec<String> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
-    for element in fragment.root_element().descendants().filter_map(ElementRef::wrap) {
+    for href in hrefs {
         if links.len() >= MAX_LINKS {
             break;
         }
-        if element.value().name() != "a" {
-            continue;
-        }
-        let Some(href) = element.value().attr("href") else { continue };
         let Ok(url) = base.join(href.trim()) else { continue };
         if !matches!(url.scheme(), "http" | "https") {
             continue;
@@ -131,6 +135,24 @@ pub fn html_links(html: &str, base: &url::Url, exclude: &str) -> Vec<String> {
         }
     }
     links
+}
+
+/// Quoted `href` values, in order, found without parsing (at most a few times [`MAX_LINKS`]:
+/// duplicates and non-http links are dropped later).
+fn scan_hrefs(html: &str) -> Vec<String> {
+    let mut hrefs = Vec::new();
+    let mut rest = html;
+    while let Some(at) = rest.find("href=") {
+        rest = &rest[at + 5..];
+        let Some(quote) = rest.chars().next().filter(|q| *q == '"' || *q == '\'') else { continue };
+        let Some(end) = rest[1..].find(quote) else { break };
+        hrefs.push(rest[1..=end].to_owned());
+        rest = &rest[end + 1..];
+        if hrefs.len() >= 4 * MAX_LINKS {
+            break;
+        }
+    }
+    hrefs
 }
 
 #[cfg(test)]
@@ -181,6 +203,13 @@ mod tests {
             .join()
             .unwrap();
         assert_eq!(text, "inner");
+    }
+
+    #[test]
+    fn links_of_tag_heavy_fragments_are_scanned_not_parsed() {
+        let base = url::Url::parse("https://e.org/").unwrap();
+        let html = format!(r#"{}<a href="/one">1</a><a href='https://x.org/two'>2</a>"#, "<div></x>".repeat(50_000));
+        assert_eq!(html_links(&html, &base, ""), ["https://e.org/one", "https://x.org/two"]);
     }
 
     #[test]

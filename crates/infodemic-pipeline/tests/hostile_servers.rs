@@ -519,3 +519,86 @@ async fn a_failing_cycle_is_reported_and_retried_not_the_end_of_watch() {
     assert_eq!(summary.failed_cycles, 2, "{summary:?}");
     assert_eq!(summary.items_new, 0);
 }
+
+/// One run with every hostile document of the hardening issue beside a good feed: the run
+/// ends, in bounded time, with each hostile feed in a defined state and the good feed stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_documents_in_one_run_leave_the_good_feed_stored() {
+    let server = MockServer::start().await;
+    let item = |i: usize, description: &str| {
+        format!("<item><title>Item {i}</title><link>https://hostile.example/{i}</link><description>{description}</description></item>")
+    };
+    let rss = |items: String| format!(r#"<rss version="2.0"><channel><title>t</title>{items}</channel></rss>"#);
+    let deep = format!("{}vaccines{}", "&lt;span&gt;".repeat(100_000), "&lt;/span&gt;".repeat(100_000));
+    let stray = "&lt;div&gt;&lt;/x&gt;".repeat(50_000);
+    let long = "Measles vaccination is safe. ".repeat(40_000);
+    let many: String = (0..20_000).map(|i| item(i, "Vaccines work.")).collect();
+    let links: String = (0..20_000).map(|i| format!("&lt;a href=\"https://l.example/{i}\"&gt;x&lt;/a&gt;")).collect();
+    let documents: Vec<(&str, String, Vec<(&str, &str)>)> = vec![
+        ("/max-age.xml", rss(item(1, "ok")), vec![("Cache-Control", "max-age=99999999999999")]),
+        ("/expires.xml", rss(item(2, "ok")), vec![("Expires", "Fri, 31 Dec 9999 23:59:59 GMT")]),
+        (
+            "/dates.xml",
+            rss(format!(
+                "{}{}",
+                item(3, "ok").replace("</item>", "<pubDate>Fri, 31 Dec 9999 23:59:59 GMT</pubDate></item>"),
+                item(4, "ok").replace("</item>", "<pubDate>Mon, 01 Jan 0001 00:00:00 GMT</pubDate></item>")
+            )),
+            vec![],
+        ),
+        ("/deep.xml", rss(item(5, &deep)), vec![]),
+        ("/stray.xml", rss(item(6, &stray)), vec![]),
+        ("/long.xml", rss(item(7, &long)), vec![]),
+        ("/many.xml", rss(many), vec![]),
+        ("/links.xml", rss(item(8, &links)), vec![]),
+    ];
+    let mut urls = Vec::new();
+    for (route, body, headers) in &documents {
+        let mut response = ResponseTemplate::new(200).set_body_string(body.clone());
+        for (name, value) in headers {
+            response = response.insert_header(*name, *value);
+        }
+        Mock::given(path(*route)).respond_with(response).mount(&server).await;
+        urls.push(format!("{}{route}", server.uri()));
+    }
+    Mock::given(path("/good.xml"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(fixture("reliable.xml")))
+        .mount(&server)
+        .await;
+    urls.push(format!("{}/good.xml", server.uri()));
+    let harness = Harness::new();
+    let options = CrawlOptions {
+        fetch: FetchConfig { max_body_bytes: 16 * 1024 * 1024, ..options().fetch },
+        policy: infodemic_core::polling::PollPolicy::default(),
+        ..options()
+    };
+    let specs: Vec<FeedSpec> = urls
+        .iter()
+        .map(|u| {
+            let mut spec = FeedSpec::from_url(Url::parse(u).unwrap());
+            spec.category = FeedCategory::MedicalNews;
+            spec
+        })
+        .collect();
+    let summary = harness.crawl_specs(specs, &options).await;
+    assert!(summary.feeds_failed.is_empty(), "{:?}", summary.feeds_failed);
+    assert_eq!(summary.feeds_ok, urls.len());
+    let stored = harness.store.query(&ItemQuery { limit: Some(100_000), ..ItemQuery::default() }).unwrap();
+    let good = stored.iter().filter(|s| s.item.source.as_str().ends_with("good.xml")).count();
+    assert_eq!(good, 3, "the good feed is stored");
+    // Server times far away are capped by the polling policy, not overflowed.
+    let next = harness.state(&urls[0]).next_poll.unwrap();
+    assert!(next < chrono::Utc::now() + chrono::Duration::days(2), "{next}");
+    // The feed of 20,000 items gives the entry cap, and says so.
+    let many = summary.feeds_partial.iter().find(|p| p.source.contains("many")).unwrap();
+    assert_eq!((many.items, many.entries), (infodemic_crawler::normalize::MAX_ENTRIES, 20_000));
+    // Texts and links stay within their caps.
+    for scored in &stored {
+        assert!(scored.item.text.chars().count() <= infodemic_crawler::normalize::MAX_TEXT_CHARS);
+        assert!(scored.item.links.len() <= infodemic_crawler::html_text::MAX_LINKS);
+        assert!(scored
+            .item
+            .published
+            .is_none_or(|at| at.timestamp() >= 0 && at < chrono::Utc::now() + chrono::Duration::days(3)));
+    }
+}
