@@ -520,6 +520,9 @@ async fn a_failing_cycle_is_reported_and_retried_not_the_end_of_watch() {
     assert_eq!(summary.items_new, 0);
 }
 
+/// Response headers of a served document.
+type Headers = Vec<(&'static str, &'static str)>;
+
 /// One run with every hostile document of the hardening issue beside a good feed: the run
 /// ends, in bounded time, with each hostile feed in a defined state and the good feed stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -534,7 +537,7 @@ async fn hostile_documents_in_one_run_leave_the_good_feed_stored() {
     let long = "Measles vaccination is safe. ".repeat(40_000);
     let many: String = (0..20_000).map(|i| item(i, "Vaccines work.")).collect();
     let links: String = (0..20_000).map(|i| format!("&lt;a href=\"https://l.example/{i}\"&gt;x&lt;/a&gt;")).collect();
-    let documents: Vec<(&str, String, Vec<(&str, &str)>)> = vec![
+    let documents: Vec<(&str, String, Headers)> = vec![
         ("/max-age.xml", rss(item(1, "ok")), vec![("Cache-Control", "max-age=99999999999999")]),
         ("/expires.xml", rss(item(2, "ok")), vec![("Expires", "Fri, 31 Dec 9999 23:59:59 GMT")]),
         (
