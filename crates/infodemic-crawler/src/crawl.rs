@@ -28,7 +28,7 @@ pub struct Previous {
     /// Fetch without validators this time: some servers answer 304 for a feed that changed,
     /// so a periodic unconditional fetch, verified by the body hash, catches them.
     pub unconditional: bool,
-    /// Where paging resumes (Mastodon `since_id`).
+    /// Where paging resumes (Mastodon `min_id`).
     pub cursor: Option<String>,
 }
 
@@ -124,16 +124,22 @@ async fn fetch_and_parse(
     }
     let spec = spec.clone();
     let old_cursor = previous.cursor.clone();
-    // Parsing is CPU work: keep it off the async workers.
-    tokio::task::spawn_blocking(move || {
+    // Parsing is CPU work: keep it off the async workers, and bounded in time (the caps bound
+    // it already; this is the last line if a parser misbehaves on some input).
+    let parsing = tokio::task::spawn_blocking(move || {
         let size = bytes.len();
         let utf8 = to_utf8(&bytes, content_type.as_deref());
         let (normalized, cursor) = parse_source(&spec, &utf8, &final_url, fetched_at, old_cursor)?;
         Ok(FeedFetch::Parsed { normalized, validators, bytes: size, body_sha256, fresh_until, cursor })
-    })
-    .await
-    .map_err(|join_error| FeedError::NotAFeed(format!("parser task failed: {join_error}")))?
+    });
+    tokio::time::timeout(PARSE_TIME_LIMIT, parsing)
+        .await
+        .map_err(|_| FeedError::NotAFeed(format!("parsing took longer than {} s", PARSE_TIME_LIMIT.as_secs())))?
+        .map_err(|join_error| FeedError::NotAFeed(format!("parser task failed: {join_error}")))?
 }
+
+/// The longest a feed's parsing may take before the feed is given up as unreadable.
+const PARSE_TIME_LIMIT: Duration = Duration::from_secs(60);
 
 /// The URL to request for a source: the feed itself, or the API behind a post source.
 async fn source_request(fetcher: &Fetcher, spec: &FeedSpec, previous: &Previous) -> Result<Url, FeedError> {

@@ -124,7 +124,7 @@ fn mastodon_account_lookup_and_paging_urls() {
     );
     assert_eq!(
         next.as_str(),
-        "https://example.social/api/v1/accounts/109876543210987654/statuses?exclude_replies=true&exclude_reblogs=false&limit=40&since_id=116020000000000050"
+        "https://example.social/api/v1/accounts/109876543210987654/statuses?exclude_replies=true&exclude_reblogs=false&limit=40&min_id=116020000000000050"
     );
     // The other fixtures are not timelines.
     assert!(matches!(

@@ -30,6 +30,9 @@ use crate::{PipelineError, Result};
 
 /// How far back a new item is compared with stored items for near-duplicates.
 const NEAR_DUPLICATE_WINDOW: chrono::Duration = chrono::Duration::days(7);
+/// Pages found in content fetched and read together: bounds the bodies held at once (each up
+/// to the body cap).
+const PAGES_PER_CHUNK: usize = 16;
 
 /// Knobs of a crawl run.
 #[derive(Clone, Debug)]
@@ -690,13 +693,18 @@ impl Run<'_> {
             .filter_map(|(index, item)| Url::parse(&item.url).ok().map(|url| (index, url)))
             .collect();
         let mut pages = Vec::new();
-        for (index, final_url, bytes, content_type) in fetch_pages(&fetcher, targets, self.concurrency).await {
-            let html = String::from_utf8_lossy(&to_utf8(&bytes, content_type.as_deref())).into_owned();
-            let text = tokio::task::spawn_blocking(move || article::extract(&html, &final_url).map(|a| a.text))
-                .await
-                .ok()
-                .flatten();
-            pages.push((index, text));
+        // A chunk of pages at a time: their bodies (up to the body cap each) are read and
+        // dropped before the next chunk is fetched.
+        for chunk in targets.chunks(PAGES_PER_CHUNK) {
+            for (index, final_url, bytes, content_type) in fetch_pages(&fetcher, chunk.to_vec(), self.concurrency).await
+            {
+                let html = String::from_utf8_lossy(&to_utf8(&bytes, content_type.as_deref())).into_owned();
+                let text = tokio::task::spawn_blocking(move || article::extract(&html, &final_url).map(|a| a.text))
+                    .await
+                    .ok()
+                    .flatten();
+                pages.push((index, text));
+            }
         }
         for (index, text) in pages {
             if let Some(text) = text {
@@ -715,19 +723,27 @@ impl Run<'_> {
     async fn harvest_claims(&mut self, pages: Vec<Url>) -> Result<()> {
         let fetcher = Arc::clone(&self.fetcher);
         let targets: Vec<(usize, Url)> = pages.into_iter().enumerate().collect();
-        let bodies: Vec<(Url, Vec<u8>)> = fetch_pages(&fetcher, targets, self.concurrency)
-            .await
-            .into_iter()
-            .map(|(_, url, bytes, _)| (url, bytes))
-            .collect();
-        self.summary.claim_pages_fetched += bodies.len();
-        let claims: Vec<DebunkedClaim> = blocking(move || {
-            bodies
-                .iter()
-                .flat_map(|(url, bytes)| infodemic_claims::claimreview::extract(&String::from_utf8_lossy(bytes), url))
-                .collect()
-        })
-        .await?;
+        let mut claims: Vec<DebunkedClaim> = Vec::new();
+        // A chunk of pages at a time, so that at most that many bodies are held at once.
+        for chunk in targets.chunks(PAGES_PER_CHUNK) {
+            let bodies: Vec<(Url, Vec<u8>)> = fetch_pages(&fetcher, chunk.to_vec(), self.concurrency)
+                .await
+                .into_iter()
+                .map(|(_, url, bytes, _)| (url, bytes))
+                .collect();
+            self.summary.claim_pages_fetched += bodies.len();
+            claims.extend(
+                blocking(move || {
+                    bodies
+                        .iter()
+                        .flat_map(|(url, bytes)| {
+                            infodemic_claims::claimreview::extract(&String::from_utf8_lossy(bytes), url)
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .await?,
+            );
+        }
         let store = self.store.clone();
         let fresh: Vec<DebunkedClaim> = blocking(move || {
             let mut fresh = Vec::new();

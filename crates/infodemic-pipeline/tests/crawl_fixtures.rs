@@ -233,9 +233,9 @@ async fn public_posts_beyond_rss_are_crawled_with_authors_links_and_paging() {
     use wiremock::matchers::query_param;
 
     let server = MockServer::start().await;
-    // Mastodon: the first poll has no since_id; the second asks from the newest id seen.
+    // Mastodon: the first poll has no min_id; the second asks for what follows the newest id seen.
     Mock::given(path("/api/v1/timelines/tag/vaccines"))
-        .and(query_param("since_id", "116020000000000050"))
+        .and(query_param("min_id", "116020000000000050"))
         .respond_with(ResponseTemplate::new(200).set_body_string("[]"))
         .mount(&server)
         .await;
@@ -289,7 +289,7 @@ async fn public_posts_beyond_rss_are_crawled_with_authors_links_and_paging() {
     let again = run_crawl(vec![mastodon], &store, &classifier, &options(), &NoProgress, CancellationToken::new())
         .await
         .unwrap();
-    assert_eq!((again.feeds_ok, again.items_seen), (1, 0), "since_id asked for nothing older");
+    assert_eq!((again.feeds_ok, again.items_seen), (1, 0), "min_id asked for nothing older");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

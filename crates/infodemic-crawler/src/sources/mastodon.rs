@@ -2,7 +2,9 @@
 //!
 //! [`timeline_url`] and [`lookup_url`] build the requests, [`parse_account_id`] and
 //! [`parse_statuses`] read the answers. Paging goes forward in time: pass the previous
-//! [`Page::newest_id`] as `since_id` to get only newer statuses.
+//! [`Page::newest_id`] as `min_id` to get the statuses right after it. Not `since_id`: that
+//! gives the newest page, and a busy timeline's statuses between the two pages would be lost
+//! for good; with `min_id` the next poll goes on from where this one stopped.
 //!
 //! # Boosts
 //! A boost (a status whose `reblog` holds another status) becomes a post with the
@@ -49,17 +51,17 @@ pub struct Page {
     /// The statuses that could be read as posts.
     pub posts: Vec<RawPost>,
     /// The greatest status id on the page (boosts counted by their own id), for the next
-    /// request's `since_id`; `None` for an empty page.
+    /// request's `min_id`; `None` for an empty page.
     pub newest_id: Option<String>,
 }
 
 /// The request for `timeline` on `instance`: `/api/v1/timelines/tag/:hashtag` or
 /// `/api/v1/accounts/:id/statuses?exclude_replies=true&exclude_reblogs=false`, with
-/// `limit` (clamped to `1..=`[`MAX_LIMIT`]) and `since_id` when given.
+/// `limit` (clamped to `1..=`[`MAX_LIMIT`]) and `min_id` (statuses right after it) when given.
 ///
 /// Only the scheme, host and port of `instance` are used. An instance URL that cannot be a
 /// base (`mailto:…`) is returned with just the query changed; fetching it fails.
-pub fn timeline_url(instance: &Url, timeline: &Timeline, since_id: Option<&str>, limit: u8) -> Url {
+pub fn timeline_url(instance: &Url, timeline: &Timeline, min_id: Option<&str>, limit: u8) -> Url {
     let mut url = api_url(instance, &[]);
     if let Ok(mut segments) = url.path_segments_mut() {
         match timeline {
@@ -77,8 +79,8 @@ pub fn timeline_url(instance: &Url, timeline: &Timeline, since_id: Option<&str>,
             query.append_pair("exclude_replies", "true").append_pair("exclude_reblogs", "false");
         }
         query.append_pair("limit", &limit.clamp(1, MAX_LIMIT).to_string());
-        if let Some(since_id) = since_id.map(str::trim).filter(|id| !id.is_empty()) {
-            query.append_pair("since_id", since_id);
+        if let Some(min_id) = min_id.map(str::trim).filter(|id| !id.is_empty()) {
+            query.append_pair("min_id", min_id);
         }
     }
     url
@@ -335,7 +337,7 @@ mod tests {
         let tag = timeline_url(&instance(), &Timeline::Hashtag("#Vaccines".to_owned()), None, 40);
         assert_eq!(tag.as_str(), "https://example.social/api/v1/timelines/tag/Vaccines?limit=40");
         let tag = timeline_url(&instance(), &Timeline::Hashtag("a/b c".to_owned()), Some("1099"), 200);
-        assert_eq!(tag.as_str(), "https://example.social/api/v1/timelines/tag/a%2Fb%20c?limit=40&since_id=1099");
+        assert_eq!(tag.as_str(), "https://example.social/api/v1/timelines/tag/a%2Fb%20c?limit=40&min_id=1099");
         let account = timeline_url(&instance(), &Timeline::Account { id: "10942".to_owned() }, Some(" "), 0);
         assert_eq!(
             account.as_str(),
