@@ -30,6 +30,18 @@ use crate::{PipelineError, Result};
 
 /// How far back a new item is compared with stored items for near-duplicates.
 const NEAR_DUPLICATE_WINDOW: chrono::Duration = chrono::Duration::days(7);
+/// Every feed state that can be read; each unreadable record is logged and its feed crawled as
+/// a new one (its next commit replaces the record).
+pub(crate) fn readable_feed_states(
+    store: &SledStore,
+) -> std::result::Result<Vec<FeedState>, infodemic_store::StoreError> {
+    let (states, unreadable) = store.readable_feed_states()?;
+    for record in unreadable {
+        tracing::error!(message = "A feed state cannot be read; the feed is polled as new.", record);
+    }
+    Ok(states)
+}
+
 /// Pages found in content fetched and read together: bounds the bodies held at once (each up
 /// to the body cap).
 const PAGES_PER_CHUNK: usize = 16;
@@ -271,7 +283,7 @@ pub async fn run_crawl(
         let store = store.clone();
         move || {
             let recent = store.recent_fingerprints(Utc::now() - NEAR_DUPLICATE_WINDOW)?;
-            Ok::<_, PipelineError>((store.feed_states()?, ClaimMatcher::from_store(&store)?, recent))
+            Ok::<_, PipelineError>((readable_feed_states(&store)?, ClaimMatcher::from_store(&store)?, recent))
         }
     })
     .await??;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use infodemic_classifier::ClassifierHandle;
 use infodemic_core::{FeedSpec, FeedState, SourceId};
-use infodemic_store::{ItemReader, SledStore};
+use infodemic_store::SledStore;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
@@ -165,7 +165,7 @@ async fn load(store: &SledStore) -> Result<(Vec<FeedSpec>, HashMap<SourceId, Fee
     let store = store.clone();
     tokio::task::spawn_blocking(move || {
         let subscriptions = store.subscriptions()?;
-        let states = store.feed_states()?.into_iter().map(|s| (s.source.clone(), s)).collect();
+        let states = crate::crawl::readable_feed_states(&store)?.into_iter().map(|s| (s.source.clone(), s)).collect();
         Ok::<_, PipelineError>((subscriptions, states))
     })
     .await

@@ -112,6 +112,26 @@ impl SledStore {
         Ok(outcome)
     }
 
+    /// The state of every feed whose record can be read, and a description of each record that
+    /// cannot (its key and why). A crawl polls a feed with an unreadable state as a new feed, and
+    /// its next commit replaces the record: one corrupt record costs that feed's history, not
+    /// the service.
+    ///
+    /// # Errors
+    /// Storage failures (not decoding ones).
+    pub fn readable_feed_states(&self) -> Result<(Vec<FeedState>, Vec<String>)> {
+        let mut states = Vec::new();
+        let mut unreadable = Vec::new();
+        for entry in self.feeds.iter() {
+            let (key, value) = entry?;
+            match records::decode_feed_state(&value) {
+                Ok(state) => states.push(state),
+                Err(error) => unreadable.push(format!("{}: {error}", String::from_utf8_lossy(&key))),
+            }
+        }
+        Ok((states, unreadable))
+    }
+
     /// Where the database lives.
     pub fn path(&self) -> &Path {
         &self.path
@@ -706,6 +726,19 @@ mod tests {
         assert_eq!(stats.total, crate::Counts { items: 2, flagged: 1 });
         assert_eq!(stats.per_label.get("misinformation"), Some(&1));
         assert_eq!(stats.feeds_failing, 1);
+    }
+
+    #[test]
+    fn a_corrupt_feed_state_is_reported_and_the_others_read() {
+        let (_dir, store) = open();
+        let state = FeedState::new(SourceId::new("good").unwrap(), "https://e.org/feed".to_owned());
+        store.put_feed_states(std::slice::from_ref(&state)).unwrap();
+        store.feeds.insert(b"broken", &[records::FEED_VERSION, 0xff, 0xff][..]).unwrap();
+        assert!(store.feed_states().is_err(), "the strict read fails on it");
+        let (states, unreadable) = store.readable_feed_states().unwrap();
+        assert_eq!(states, vec![state]);
+        assert_eq!(unreadable.len(), 1);
+        assert!(unreadable[0].starts_with("broken: "), "{unreadable:?}");
     }
 
     #[test]
