@@ -383,18 +383,23 @@ async fn a_robots_txt_server_error_disallows_the_host() {
     assert_eq!(code(&summary), ["robots"], "RFC 9309: a 5xx robots.txt means complete disallow");
 }
 
-/// Cancels the watch once `cycles` crawl cycles have finished.
+/// Cancels the watch once `count` events that `counts` picks have happened.
 struct StopAfter {
-    cycles: std::sync::atomic::AtomicUsize,
+    count: std::sync::atomic::AtomicUsize,
+    counts: fn(&infodemic_pipeline::CrawlEvent) -> bool,
     cancel: CancellationToken,
+}
+
+impl StopAfter {
+    fn new(count: usize, counts: fn(&infodemic_pipeline::CrawlEvent) -> bool, cancel: &CancellationToken) -> Self {
+        Self { count: std::sync::atomic::AtomicUsize::new(count), counts, cancel: cancel.clone() }
+    }
 }
 
 impl infodemic_pipeline::CrawlObserver for StopAfter {
     fn on_event(&self, event: &infodemic_pipeline::CrawlEvent) {
-        if let infodemic_pipeline::CrawlEvent::CycleFinished(_) = event {
-            if self.cycles.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) <= 1 {
-                self.cancel.cancel();
-            }
+        if (self.counts)(event) && self.count.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) <= 1 {
+            self.cancel.cancel();
         }
     }
 }
@@ -427,7 +432,7 @@ async fn watch_fetches_robots_txt_once_for_all_its_cycles() {
     };
     let options = infodemic_pipeline::WatchOptions { crawl, recheck: Duration::from_millis(10) };
     let cancel = CancellationToken::new();
-    let observer = StopAfter { cycles: std::sync::atomic::AtomicUsize::new(3), cancel: cancel.clone() };
+    let observer = StopAfter::new(3, |e| matches!(e, infodemic_pipeline::CrawlEvent::CycleFinished(_)), &cancel);
     let watching = infodemic_pipeline::watch(&harness.store, &harness.classifier, &options, &observer, cancel);
     let summary = tokio::time::timeout(Duration::from_secs(60), watching).await.expect("bounded time").unwrap();
     assert_eq!(summary.cycles, 3);
@@ -481,22 +486,6 @@ impl infodemic_classifier::Classify for BrokenModel {
     }
 }
 
-/// Cancels the watch once `failures` cycles have failed.
-struct StopAfterFailures {
-    failures: std::sync::atomic::AtomicUsize,
-    cancel: CancellationToken,
-}
-
-impl infodemic_pipeline::CrawlObserver for StopAfterFailures {
-    fn on_event(&self, event: &infodemic_pipeline::CrawlEvent) {
-        if let infodemic_pipeline::CrawlEvent::CycleFailed { .. } = event {
-            if self.failures.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) <= 1 {
-                self.cancel.cancel();
-            }
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_cycle_is_reported_and_retried_not_the_end_of_watch() {
     let server = MockServer::start().await;
@@ -513,7 +502,7 @@ async fn a_failing_cycle_is_reported_and_retried_not_the_end_of_watch() {
     let classifier = ClassifierHandle::spawn(Box::new(BrokenModel(model)), 2).unwrap();
     let options = infodemic_pipeline::WatchOptions { crawl: options(), recheck: Duration::from_millis(10) };
     let cancel = CancellationToken::new();
-    let observer = StopAfterFailures { failures: std::sync::atomic::AtomicUsize::new(2), cancel: cancel.clone() };
+    let observer = StopAfter::new(2, |e| matches!(e, infodemic_pipeline::CrawlEvent::CycleFailed { .. }), &cancel);
     let watching = infodemic_pipeline::watch(&harness.store, &classifier, &options, &observer, cancel);
     let summary = tokio::time::timeout(Duration::from_secs(60), watching).await.expect("bounded time").unwrap();
     assert_eq!(summary.failed_cycles, 2, "{summary:?}");
