@@ -49,7 +49,7 @@ pub struct FeedState {
     pub first_attempt: Option<DateTime<Utc>>,
     /// New items in the last successful fetch.
     pub last_new_items: u32,
-    /// Where paging resumes (the newest Mastodon status id seen, for `min_id`).
+    /// Where paging resumes (the newest Mastodon status id seen, for `min_id`; the newest Reddit post, for `before`).
     pub cursor: Option<String>,
     /// Entries the document held when it was last read (0 for sources that are not feeds).
     pub last_entries: u32,

@@ -28,7 +28,7 @@ pub struct Previous {
     /// Fetch without validators this time: some servers answer 304 for a feed that changed,
     /// so a periodic unconditional fetch, verified by the body hash, catches them.
     pub unconditional: bool,
-    /// Where paging resumes (Mastodon `min_id`).
+    /// Where paging resumes (Mastodon `min_id`, Reddit `before`).
     pub cursor: Option<String>,
 }
 
@@ -165,9 +165,9 @@ async fn source_request(fetcher: &Fetcher, spec: &FeedSpec, previous: &Previous)
             Ok(mastodon::timeline_url(&spec.url, &timeline, previous.cursor.as_deref(), mastodon::MAX_LIMIT))
         }
         FeedKind::Reddit => match segments.as_slice() {
-            [r, name, ..] if r == "r" => {
-                reddit::listing_url(name, None).map(|u| same_origin(u, &spec.url)).map_err(|e| invalid(e.to_string()))
-            }
+            [r, name, ..] if r == "r" => reddit::newer_listing_url(name, previous.cursor.as_deref())
+                .map(|u| same_origin(u, &spec.url))
+                .map_err(|e| invalid(e.to_string())),
             _ => Err(invalid("expected https://www.reddit.com/r/NAME".to_owned())),
         },
         FeedKind::Telegram => match segments.as_slice() {
@@ -207,7 +207,12 @@ fn parse_source(
             let page = mastodon::parse_statuses(body).map_err(not_a_feed)?;
             (page.posts, page.newest_id.or(old_cursor))
         }
-        FeedKind::Reddit => (reddit::parse_listing(body).map_err(not_a_feed)?.posts, None),
+        // An empty page drops the cursor: the post it named may be gone, and Reddit answers
+        // nothing newer than a deleted post; the next poll reads the newest page again.
+        FeedKind::Reddit => {
+            let page = reddit::parse_listing(body).map_err(not_a_feed)?;
+            (page.posts, page.newest)
+        }
         FeedKind::Telegram => (telegram::parse(&String::from_utf8_lossy(body)).map_err(not_a_feed)?, None),
         _ => {
             let selectors: HtmlSelectors = serde_json::to_value(&spec.selectors)

@@ -290,6 +290,27 @@ async fn public_posts_beyond_rss_are_crawled_with_authors_links_and_paging() {
         .await
         .unwrap();
     assert_eq!((again.feeds_ok, again.items_seen), (1, 0), "min_id asked for nothing older");
+
+    // Reddit pages forward too: the next poll asks for posts newer than the newest seen (the
+    // pinned post does not count); an empty answer drops the cursor (the post may be deleted).
+    let reddit = source(&server, "/r/HealthNewsDesk", FeedKind::Reddit);
+    let state = store.feed_state(reddit.id.as_str()).unwrap().unwrap();
+    assert_eq!(state.cursor.as_deref(), Some("t3_1j4a1b2"));
+    Mock::given(path("/r/HealthNewsDesk/new.json"))
+        .and(query_param("before", "t3_1j4a1b2"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"kind":"Listing","data":{"after":null,"before":null,"children":[]}}"#),
+        )
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let again = run_crawl(vec![reddit.clone()], &store, &classifier, &options(), &NoProgress, CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!((again.feeds_ok, again.items_seen), (1, 0), "{again:?}");
+    assert_eq!(store.feed_state(reddit.id.as_str()).unwrap().unwrap().cursor, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

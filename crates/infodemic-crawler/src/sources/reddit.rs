@@ -1,5 +1,7 @@
 //! Reddit's public listing JSON: the newest posts of a subreddit
-//! (`https://www.reddit.com/r/NAME/new.json?limit=100`), paged backwards with `after`.
+//! (`https://www.reddit.com/r/NAME/new.json?limit=100`), paged backwards with `after`, and
+//! forwards in time with `before` (the posts just newer than the newest one seen: what a
+//! monitor polls, so that more than 100 posts between two polls are not lost).
 //!
 //! Reddit's plain JSON escapes `&`, `<` and `>` as entities inside every string (the
 //! `raw_json=1` parameter turns that off; [`listing_url`] does not send it), so titles and
@@ -27,6 +29,9 @@ pub struct Page {
     pub posts: Vec<RawPost>,
     /// The fullname to pass as `after` for the next (older) page; `None` on the last page.
     pub after: Option<String>,
+    /// The fullname of the newest post on the page, to pass as `before` next time; `None` for
+    /// an empty page.
+    pub newest: Option<String>,
 }
 
 /// The newest posts of `subreddit` (`name`, `r/name` or `/r/name/`), 100 per page, older than
@@ -36,6 +41,20 @@ pub struct Page {
 /// [`SourceError::Shape`] when the subreddit name is not 2–21 letters, digits or underscores
 /// (not starting with an underscore), or `after` is not a fullname.
 pub fn listing_url(subreddit: &str, after: Option<&str>) -> Result<Url, SourceError> {
+    listing(subreddit, after.map(|after| ("after", after)))
+}
+
+/// The posts of `subreddit` just newer than the post `before` (a fullname), 100 per page, the
+/// newest page when `before` is `None`. A post that was deleted since gives an empty page: the
+/// caller then goes back to the newest page.
+///
+/// # Errors
+/// As [`listing_url`].
+pub fn newer_listing_url(subreddit: &str, before: Option<&str>) -> Result<Url, SourceError> {
+    listing(subreddit, before.map(|before| ("before", before)))
+}
+
+fn listing(subreddit: &str, anchor: Option<(&str, &str)>) -> Result<Url, SourceError> {
     let name = subreddit.trim().trim_matches('/');
     let name = name.strip_prefix("r/").unwrap_or(name);
     let valid = (2..=21).contains(&name.len())
@@ -50,14 +69,14 @@ pub fn listing_url(subreddit: &str, after: Option<&str>) -> Result<Url, SourceEr
         .clear()
         .extend(["r", name, "new.json"]);
     url.query_pairs_mut().append_pair("limit", "100");
-    if let Some(after) = after.map(str::trim).filter(|after| !after.is_empty()) {
-        let fullname = after.split_once('_').is_some_and(|(kind, id)| {
+    if let Some((parameter, anchor)) = anchor.map(|(p, a)| (p, a.trim())).filter(|(_, a)| !a.is_empty()) {
+        let fullname = anchor.split_once('_').is_some_and(|(kind, id)| {
             kind.len() == 2 && kind.starts_with('t') && !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric())
         });
         if !fullname {
-            return Err(SourceError::Shape(format!("invalid Reddit fullname `{after}`")));
+            return Err(SourceError::Shape(format!("invalid Reddit fullname `{anchor}`")));
         }
-        url.query_pairs_mut().append_pair("after", after);
+        url.query_pairs_mut().append_pair(parameter, anchor);
     }
     Ok(url)
 }
@@ -122,12 +141,17 @@ pub fn parse_listing(bytes: &[u8]) -> Result<Page, SourceError> {
         return Err(SourceError::Shape("not a Reddit listing".to_owned()));
     }
     let listing = Listing::deserialize(value).map_err(|e| SourceError::Shape(format!("Reddit listing: {e}")))?;
-    let mut page = Page { posts: Vec::new(), after: listing.data.after.filter(|after| !after.is_empty()) };
+    let mut page =
+        Page { posts: Vec::new(), after: listing.data.after.filter(|after| !after.is_empty()), newest: None };
     for child in listing.data.children {
         match Child::deserialize(child) {
             Ok(child) if child.kind == "t3" => {
                 if child.data.stickied {
                     continue;
+                }
+                // Newest first: the first post is the anchor of the next forward page.
+                if page.newest.is_none() && !child.data.name.is_empty() {
+                    page.newest = Some(child.data.name.clone());
                 }
                 if let Some(post) = post_to_raw(child.data)? {
                     page.posts.push(post);
@@ -241,6 +265,14 @@ fn unescape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forward_pages_ask_for_posts_newer_than_a_fullname() {
+        let url = newer_listing_url("r/HealthNewsDesk", Some("t3_1j4a1b2")).unwrap();
+        assert_eq!(url.as_str(), "https://www.reddit.com/r/HealthNewsDesk/new.json?limit=100&before=t3_1j4a1b2");
+        assert_eq!(newer_listing_url("HealthNewsDesk", None).unwrap().query(), Some("limit=100"));
+        assert!(newer_listing_url("HealthNewsDesk", Some("x&y=1")).is_err());
+    }
 
     #[test]
     fn listing_urls_are_validated() {
