@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Crash safety at length: the e2e test that SIGKILLs `watch` at varied points, with many more
-# kills than CI's 12.
+# kills than CI's 24.
 #   bash scripts/crash.sh [KILLS]     (default 100)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -57,10 +57,10 @@ fn assert_no_duplicates(items: &[serde_json::Value]) {
 /// feed server: mid-fetch, mid-scoring, mid-commit), many times. After every kill the store
 /// opens, verifies, holds no duplicate and has lost no item it had committed; a last crawl
 /// ends where a run never killed ends. `INFODEMIC_CRASH_KILLS` sets the number of kills
-/// (12 in CI; `scripts/crash.sh` runs more).
+/// (24 in CI; `scripts/crash.sh` runs more).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_killed_at_any_point_loses_and_duplicates_nothing() {
-    let kills: usize = std::env::var("INFODEMIC_CRASH_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(12);
+    let kills: usize = std::env::var("INFODEMIC_CRASH_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(24);
     let server = MockServer::start().await;
     for f in 0..FEEDS {
         Mock::given(path(format!("/crash/{f}.xml")))
