@@ -21,6 +21,8 @@ mod crawl;
 mod errors;
 /// Subscriptions (`feeds`) and the `watch` scheduler.
 mod feeds;
+/// Feeds built to cost unbounded work: the binary's work stays bounded.
+mod hostile_feeds;
 /// Hostile text shown safely: no control character reaches a terminal, no CSV cell is a formula.
 mod hostile_output;
 /// Ctrl-C during a crawl leaves a consistent store.
