@@ -29,9 +29,10 @@ pub const MAX_HTML_BYTES: usize = 1_000_000;
 pub struct Normalized {
     /// One item per distinct canonical URL, in feed order.
     pub items: Vec<Item>,
-    /// Entries without a usable link, or without any text.
+    /// Entries without any text (an entry without a link is kept under the feed URL).
     pub skipped: usize,
-    /// Entries whose canonical URL repeated an earlier entry of the same feed.
+    /// Entries repeating an earlier entry of the same feed: its link, with the same or largely
+    /// the same text.
     pub duplicates_in_feed: usize,
     /// Entries the document holds, counted apart from the parser (syndication feeds; 0 when
     /// not counted).

@@ -85,7 +85,7 @@ pub fn read_feed(spec: &FeedSpec, body: &[u8], base: &Url, fetched_at: DateTime<
             reason: if parsed == 0 {
                 "the parser found none of them (an unsupported dialect?)".to_owned()
             } else {
-                format!("{} without a usable link or any text", normalized.skipped)
+                format!("{} without any text", normalized.skipped)
             },
         });
     }

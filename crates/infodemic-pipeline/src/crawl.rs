@@ -153,7 +153,7 @@ pub struct PartialFeed {
     pub entries: usize,
     /// Items read from them.
     pub items: usize,
-    /// Entries without a usable link or any text (or that the parser missed).
+    /// Entries dropped: without any text, cut off, over the cap, or missed by the parser.
     pub dropped: usize,
     /// Entries repeating the link of an earlier entry of the same feed.
     pub repeated_links: usize,
@@ -183,7 +183,7 @@ pub struct CrawlSummary {
     pub items_duplicate: usize,
     /// New items the model flagged.
     pub items_flagged: usize,
-    /// Entries that could not become items (no link, no text).
+    /// Entries that could not become items (no text at all).
     pub entries_skipped: usize,
     /// Feeds read in part: some entries dropped or repeated (the counts per feed).
     pub feeds_partial: Vec<PartialFeed>,
