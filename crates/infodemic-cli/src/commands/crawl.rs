@@ -155,13 +155,18 @@ fn feeds_to_crawl(args: &CrawlArgs, store: &infodemic_store::SledStore) -> anyho
 /// First Ctrl-C (or SIGTERM): stop starting feeds and commit what was fetched. Second: quit
 /// now; every committed batch is already whole on disk.
 pub async fn stop_on_signals(cancel: CancellationToken) {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    // The first SIGINT or SIGTERM stops cleanly; a second one of either quits at once.
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let code = stop_sequence(cancel, terminate).await;
+    std::process::exit(code);
+}
+
+/// The first SIGINT or SIGTERM cancels `cancel` (a clean stop); a second one of either ends
+/// the wait with the exit code it calls for, to quit at once.
+async fn stop_sequence(cancel: CancellationToken, mut terminate: Option<tokio::signal::unix::Signal>) -> i32 {
     next_stop_signal(&mut terminate).await;
     cancel.cancel();
     tracing::info!(message = "Stop requested; committing the work in progress.");
-    let code = next_stop_signal(&mut terminate).await;
-    std::process::exit(code);
+    next_stop_signal(&mut terminate).await
 }
 
 /// Waits for SIGINT or SIGTERM; the exit code it calls for (130 or 143).
@@ -231,4 +236,28 @@ fn print_summary(out: &mut impl Write, summary: &CrawlSummary) -> std::io::Resul
         writeln!(out, "See them with: infodemic query --flagged")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send_sigterm_to_self() {
+        let status = std::process::Command::new("kill").args(["-TERM", &std::process::id().to_string()]).status();
+        assert!(status.is_ok_and(|s| s.success()));
+    }
+
+    #[tokio::test]
+    async fn a_second_sigterm_quits_at_once() {
+        let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        assert!(terminate.is_some());
+        let cancel = CancellationToken::new();
+        let sequence = tokio::spawn(stop_sequence(cancel.clone(), terminate));
+        send_sigterm_to_self();
+        tokio::time::timeout(std::time::Duration::from_secs(30), cancel.cancelled()).await.unwrap();
+        assert!(!sequence.is_finished(), "the first signal stops cleanly, it does not quit");
+        send_sigterm_to_self();
+        let code = tokio::time::timeout(std::time::Duration::from_secs(30), sequence).await.unwrap().unwrap();
+        assert_eq!(code, 143);
+    }
 }
