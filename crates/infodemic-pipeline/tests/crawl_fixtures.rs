@@ -29,6 +29,19 @@ fn feed(server: &MockServer, route: &str) -> FeedSpec {
     FeedSpec::from_url(Url::parse(&format!("{}{route}", server.uri())).unwrap())
 }
 
+/// Crawls `feeds` into a new store with a keyword classifier that flags nothing; the store's
+/// directory lives as long as the returned guard.
+async fn crawl_into_a_new_store(
+    feeds: Vec<FeedSpec>,
+) -> (tempfile::TempDir, SledStore, ClassifierHandle, infodemic_pipeline::CrawlSummary) {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = SledStore::open(&dir.path().join("db")).unwrap();
+    let classifier = ClassifierHandle::spawn(Box::new(KeywordClassifier::new(&[])), 2).unwrap();
+    let summary =
+        run_crawl(feeds, &store, &classifier, &options(), &NoProgress, CancellationToken::new()).await.unwrap();
+    (dir, store, classifier, summary)
+}
+
 fn options() -> CrawlOptions {
     CrawlOptions {
         fetch: FetchConfig {
@@ -333,19 +346,7 @@ async fn syndicated_copies_and_reposts_become_appearances_of_one_item() {
     ] {
         serve(&server, route, ResponseTemplate::new(200).set_body_string(feed_xml(host, text))).await;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = SledStore::open(&dir.path().join("db")).unwrap();
-    let classifier = ClassifierHandle::spawn(Box::new(KeywordClassifier::new(&[])), 2).unwrap();
-    let first = run_crawl(
-        vec![feed(&server, "/origin.xml")],
-        &store,
-        &classifier,
-        &options(),
-        &NoProgress,
-        CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    let (_dir, store, classifier, first) = crawl_into_a_new_store(vec![feed(&server, "/origin.xml")]).await;
     assert_eq!(first.items_new, 1);
     let copies = vec![feed(&server, "/mirror.xml"), feed(&server, "/repost.xml")];
     let summary =
@@ -428,19 +429,7 @@ async fn entries_of_one_feed_sharing_text_or_a_link_are_all_counted() {
     );
     let server = MockServer::start().await;
     serve(&server, "/feed.xml", ResponseTemplate::new(200).set_body_string(xml)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = SledStore::open(&dir.path().join("db")).unwrap();
-    let classifier = ClassifierHandle::spawn(Box::new(KeywordClassifier::new(&[])), 2).unwrap();
-    let summary = run_crawl(
-        vec![feed(&server, "/feed.xml")],
-        &store,
-        &classifier,
-        &options(),
-        &NoProgress,
-        CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    let (_dir, store, _classifier, summary) = crawl_into_a_new_store(vec![feed(&server, "/feed.xml")]).await;
 
     // Four entries: the story and a post on the same page are items; the story under a second
     // link is an appearance of the first; the same link repeated is a repeat. All counted.
