@@ -175,15 +175,28 @@ fn is_xml_name(name: &str) -> bool {
 
 /// `start` written afresh: its name, and its attributes with XML names, each value quoted and
 /// escaped whatever quoting it came with (a lenient read can leave `<` or a quote in a value).
+///
+/// An Atom `<content src="...">` must be empty and give a media type; feed-rs refuses the whole
+/// document over one that is not (text inside, `type="xhtml"`). Such content is read inline:
+/// `src` is dropped, and `xhtml` holding escaped markup is read as `html`.
 fn rebuilt_start(start: &BytesStart<'_>) -> BytesStart<'static> {
-    let mut out = BytesStart::new(AsRef::<str>::as_ref(&start.name()).to_owned());
+    let name = AsRef::<str>::as_ref(&start.name()).to_owned();
+    let out_of_line_content = local(&name) == "content"
+        && start.attributes().with_checks(false).flatten().any(|a| AsRef::<str>::as_ref(&a.key) == "src");
+    let mut out = BytesStart::new(name);
     let mut keys = std::collections::HashSet::new();
     for attribute in start.attributes().with_checks(false).flatten() {
         let key = AsRef::<str>::as_ref(&attribute.key);
         if !is_xml_name(key) || !keys.insert(key.to_owned()) {
             continue;
         }
-        let value = attribute.value.replace('<', "&lt;").replace('"', "&quot;");
+        if out_of_line_content && key == "src" {
+            continue;
+        }
+        let mut value = attribute.value.replace('<', "&lt;").replace('"', "&quot;");
+        if out_of_line_content && key == "type" && value == "xhtml" {
+            value = "html".to_owned();
+        }
         crate::dialect::push_raw(&mut out, key, &value);
     }
     out
@@ -416,6 +429,14 @@ mod tests {
                 Err(_) => return false,
             }
         }
+    }
+
+    #[test]
+    fn content_out_of_line_but_not_empty_is_read_inline() {
+        let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><id>1</id><title>One</title>
+            <link href="http://e.org/1"/><content src="http://e.org/1" type="xhtml">text</content></entry></feed>"#;
+        assert!(feed_rs::parser::parse(doc.as_bytes()).is_err(), "feed-rs alone");
+        assert_eq!(entries(doc), [("One".to_owned(), "http://e.org/1".to_owned())]);
     }
 
     #[test]

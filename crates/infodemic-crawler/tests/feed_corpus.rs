@@ -24,13 +24,14 @@ use url::Url;
 /// Titles compared per document, as in `expected.json`.
 const MAX_TITLES: usize = 20;
 /// Share of well-formed documents whose item count equals feedparser's entry count (measured
-/// 163/179 when the corpus was built; the rest are entries without any text, which are dropped
-/// and counted, repeats of one link merged into one item, and three exotic documents).
+/// 164/179 when the corpus was built; the rest are entries without any text, which are dropped
+/// and counted, repeats of one link merged into one item, and three documents we do not read
+/// as feedparser does: CDF, an RSS 0.90 item with no address, an HTML page saved by a browser).
 const COUNT_PARITY_FLOOR: f64 = 0.91;
-/// The same, counting every entry read (an item, or a repeat of one): measured 167/179.
+/// The same, counting every entry read (an item, or a repeat of one): measured 168/179.
 const ENTRIES_READ_PARITY_FLOOR: f64 = 0.93;
 /// Share of titles (first 20 per document, matched by position) that read the same: measured
-/// 1568/1578.
+/// 1569/1579.
 const TITLE_FIDELITY_FLOOR: f64 = 0.99;
 
 fn corpus() -> PathBuf {
