@@ -288,8 +288,10 @@ impl DublinCoreText {
                 }
             }
             Event::End(_) if self.renamed.is_some_and(|(d, _)| d + 1 == depth) => {
-                let (_, name) = self.renamed.take().unwrap_or((0, "title"));
-                Event::End(BytesEnd::new(name))
+                match self.renamed.take() {
+                    Some((_, name)) => Event::End(BytesEnd::new(name)),
+                    None => event,
+                }
             }
             Event::End(_) if self.item.is_some_and(|d| d + 1 == depth) => {
                 self.item = None;
