@@ -287,12 +287,10 @@ impl DublinCoreText {
                     _ => Event::Empty(renamed),
                 }
             }
-            Event::End(_) if self.renamed.is_some_and(|(d, _)| d + 1 == depth) => {
-                match self.renamed.take() {
-                    Some((_, name)) => Event::End(BytesEnd::new(name)),
-                    None => event,
-                }
-            }
+            Event::End(_) if self.renamed.is_some_and(|(d, _)| d + 1 == depth) => match self.renamed.take() {
+                Some((_, name)) => Event::End(BytesEnd::new(name)),
+                None => event,
+            },
             Event::End(_) if self.item.is_some_and(|d| d + 1 == depth) => {
                 self.item = None;
                 event
