@@ -8,8 +8,11 @@
 //!
 //! ```sh
 //! bash scripts/setup.sh
-//! cargo run --release -p infodemic-benches --bin large_feeds [-- --threads N --batch-size N]
+//! cargo run --release -p infodemic-benches --bin large_feeds [-- --threads N --batch-size N --no-evidence --only NAME]
 //! ```
+//!
+//! `--no-evidence` skips the evidence sentences (scores only), to see what they cost;
+//! `--only NAME` runs the feeds whose name contains NAME.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A bench binary reports on the terminal.
 
@@ -101,9 +104,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     options.batch_size = arg("--batch-size").or(options.batch_size);
     let loading = Instant::now();
-    let model = load_model(None, None, options)?;
+    let mut model = load_model(None, None, options)?;
     println!("model {} loaded in {:.2} s", model.model_dir.path.display(), loading.elapsed().as_secs_f64());
+    if std::env::args().any(|a| a == "--no-evidence") {
+        model.classifier.set_evidence(false);
+        println!("evidence sentences: off");
+    }
     let classifier = ClassifierHandle::spawn(Box::new(model.classifier), 2)?;
+    let only = std::env::args().skip_while(|a| a != "--only").nth(1);
+    feeds.retain(|(name, _)| only.as_deref().is_none_or(|only| name.contains(only)));
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let bodies: Arc<Vec<Vec<u8>>> = Arc::new(feeds.iter().map(|(_, body)| body.clone()).collect());
