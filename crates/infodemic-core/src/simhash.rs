@@ -49,18 +49,24 @@ pub fn simhash(text: &str) -> Option<u64> {
 /// words pull every fingerprint the same way), so among many candidates some unrelated texts
 /// land within a few bits; this check, run only on candidates, keeps them apart.
 pub fn resemblance(a: &str, b: &str) -> f64 {
-    use std::collections::HashSet;
-    let shingles = |text: &str| -> HashSet<String> {
-        let normalised = fingerprint_text(text);
-        let words: Vec<&str> = normalised.split(' ').filter(|w| !w.is_empty()).collect();
-        words.windows(3).map(|w| w.join(" ")).collect()
-    };
-    let (a, b) = (shingles(a), shingles(b));
-    let union = a.union(&b).count();
+    jaccard(&shingles(a), &shingles(b))
+}
+
+/// The word trigrams of `text` (after [`fingerprint_text`]), for [`jaccard`]: computed once
+/// when one text is compared with many.
+pub fn shingles(text: &str) -> std::collections::HashSet<String> {
+    let normalised = fingerprint_text(text);
+    let words: Vec<&str> = normalised.split(' ').filter(|w| !w.is_empty()).collect();
+    words.windows(3).map(|w| w.join(" ")).collect()
+}
+
+/// Jaccard similarity of two shingle sets (0 when both are empty).
+pub fn jaccard(a: &std::collections::HashSet<String>, b: &std::collections::HashSet<String>) -> f64 {
+    let union = a.union(b).count();
     if union == 0 {
         return 0.0;
     }
-    a.intersection(&b).count() as f64 / union as f64
+    a.intersection(b).count() as f64 / union as f64
 }
 
 /// Trigram resemblance at or above which a fingerprint match is a near-duplicate.

@@ -62,7 +62,7 @@ pub fn normalize_feed(feed: Feed, spec: &FeedSpec, base: &Url, fetched_at: DateT
     // markup. RSS titles say nothing, and carry escaped HTML often enough to be read as HTML.
     let plain_titles = matches!(feed.feed_type, FeedType::Atom | FeedType::JSON);
     let mut out = Normalized::default();
-    // Per canonical link, the fingerprints of the entries kept on it; every canonical URL given.
+    // Per canonical link, the entries kept on it; every canonical URL given.
     let mut on_link: HashMap<String, Vec<Seen>> = HashMap::new();
     let mut given: HashSet<String> = HashSet::new();
     if feed.entries.len() > MAX_ENTRIES {
@@ -81,7 +81,9 @@ pub fn normalize_feed(feed: Feed, spec: &FeedSpec, base: &Url, fetched_at: DateT
         };
         let link = item.canonical_url.clone();
         let kept = on_link.entry(link.clone()).or_default();
-        if kept.iter().any(|earlier| earlier.same_story(&item)) {
+        // Shingles of this entry, computed once and only if a cheaper test did not decide.
+        let mut shingles = None;
+        if kept.iter_mut().any(|earlier| earlier.same_story(&out.items[earlier.index], &item, &mut shingles)) {
             out.duplicates_in_feed += 1;
             continue;
         }
@@ -97,7 +99,7 @@ pub fn normalize_feed(feed: Feed, spec: &FeedSpec, base: &Url, fetched_at: DateT
             item.id = ItemId::from_canonical_url(&told_apart);
             item.canonical_url = told_apart;
         }
-        kept.push(Seen::of(&item));
+        kept.push(Seen { index: out.items.len(), shingles: None });
         given.insert(item.canonical_url.clone());
         out.items.push(item);
     }
@@ -109,25 +111,31 @@ pub fn normalize_feed(feed: Feed, spec: &FeedSpec, base: &Url, fetched_at: DateT
 /// next to none of it.
 const UPDATE_RESEMBLANCE: f64 = 0.3;
 
-/// An entry kept on a link, to compare later entries on the same link with.
+/// An entry kept on a link, to compare later entries on the same link with: its place in the
+/// items, and its shingles once a comparison needed them (most links are never repeated).
 struct Seen {
-    hash: ContentHash,
-    fingerprint: Option<u64>,
-    text: String,
+    index: usize,
+    shingles: Option<HashSet<String>>,
 }
 
 impl Seen {
-    fn of(item: &Item) -> Self {
-        Self { hash: item.content_hash, fingerprint: item.simhash, text: format!("{} {}", item.title, item.text) }
+    /// Whether `item` tells the same story as `earlier` (this entry's item): the same text, a
+    /// near-duplicate of it, or a rewrite that keeps much of its wording.
+    fn same_story(&mut self, earlier: &Item, item: &Item, item_shingles: &mut Option<HashSet<String>>) -> bool {
+        use infodemic_core::simhash::{is_near_duplicate, jaccard, shingles};
+        if earlier.content_hash == item.content_hash
+            || earlier.simhash.zip(item.simhash).is_some_and(|(a, b)| is_near_duplicate(a, b))
+        {
+            return true;
+        }
+        let mine = self.shingles.get_or_insert_with(|| shingles(&story_text(earlier)));
+        let theirs = item_shingles.get_or_insert_with(|| shingles(&story_text(item)));
+        jaccard(mine, theirs) >= UPDATE_RESEMBLANCE
     }
+}
 
-    /// The same text, a near-duplicate of it, or a rewrite that keeps much of its wording.
-    fn same_story(&self, item: &Item) -> bool {
-        use infodemic_core::simhash::{is_near_duplicate, resemblance};
-        self.hash == item.content_hash
-            || self.fingerprint.zip(item.simhash).is_some_and(|(a, b)| is_near_duplicate(a, b))
-            || resemblance(&self.text, &format!("{} {}", item.title, item.text)) >= UPDATE_RESEMBLANCE
-    }
+fn story_text(item: &Item) -> String {
+    format!("{} {}", item.title, item.text)
 }
 
 /// `canonical` told apart by the entry's id (a hash of it: ids are often long `tag:` URIs).
