@@ -85,17 +85,11 @@ impl Fetcher {
         let build_error = |e: reqwest::Error| FeedError::Request { kind: RequestKind::Other, message: error_chain(&e) };
         let max_redirects = config.max_redirects;
         let client = builder()
-            .redirect(redirect::Policy::custom(move |attempt| {
-                let first = attempt.previous().first().cloned();
-                if attempt.previous().len() >= max_redirects {
-                    attempt.error("too many redirects")
-                } else if first.is_some_and(|first| !feed_redirect_allowed(&first, attempt.url())) {
-                    tracing::warn!(message = "Redirect to a private address refused.", to = %attempt.url());
-                    attempt.error("redirect from a public address to a private or local one")
-                } else {
-                    attempt.follow()
-                }
-            }))
+            .redirect(redirect_policy(
+                max_redirects,
+                feed_redirect_allowed,
+                "redirect from a public address to a private or local one",
+            ))
             .build()
             .map_err(build_error)?;
         let discovered = if config.allow_private_discovered {
@@ -105,15 +99,11 @@ impl Fetcher {
                 // A proxy would resolve the name itself, past the guard below.
                 .no_proxy()
                 .dns_resolver(Arc::new(PublicOnlyResolver))
-                .redirect(redirect::Policy::custom(move |attempt| {
-                    if attempt.previous().len() >= max_redirects {
-                        attempt.error("too many redirects")
-                    } else if literal_private_host(attempt.url()) {
-                        attempt.error("redirect to a private or local address")
-                    } else {
-                        attempt.follow()
-                    }
-                }))
+                .redirect(redirect_policy(
+                    max_redirects,
+                    |_, next| !literal_private_host(next),
+                    "redirect to a private or local address",
+                ))
                 .build()
                 .map_err(build_error)?
         };
@@ -436,6 +426,22 @@ pub fn is_private(ip: IpAddr) -> bool {
                 || (first == 0x2002 && embedded_v4(segments[1], segments[2]))
         }
     }
+}
+
+/// Follows at most `max` redirects, and none that `allowed(first URL, next URL)` refuses (the
+/// refusal is logged and is the request's error).
+fn redirect_policy(max: usize, allowed: fn(&Url, &Url) -> bool, refusal: &'static str) -> redirect::Policy {
+    redirect::Policy::custom(move |attempt| {
+        let refused = attempt.previous().first().is_some_and(|first| !allowed(first, attempt.url()));
+        if attempt.previous().len() >= max {
+            attempt.error("too many redirects")
+        } else if refused {
+            tracing::warn!(message = "Redirect refused.", to = %attempt.url(), reason = refusal);
+            attempt.error(refusal)
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 /// Whether a redirect of a user's feed from `first` (the URL subscribed to) to `next` is
