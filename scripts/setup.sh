@@ -6,7 +6,9 @@
 #   bash scripts/setup.sh                      the runtime library (users)
 #   bash scripts/setup.sh --python-reference   also numpy and tokenizers into .pyref/, so that
 #                                              the parity tests can run the Python reference
-#                                              (models/train/reference.py) on this machine
+#                                              (models/train/reference.py) on this machine,
+#                                              and stix2 into .venv-stix/, which the STIX
+#                                              export test uses to check bundles strictly
 #
 # Idempotent: does nothing when everything is already in place.
 set -euo pipefail
@@ -54,5 +56,22 @@ if [[ "${1:-}" == "--python-reference" ]]; then
     install_into "$root/.pyref" "numpy==2.4.6" "tokenizers==0.23.3"
     touch "$root/.pyref/.complete"
     echo "setup: done (.pyref/)"
+  fi
+
+  # The STIX 2.1 validator of crates/infodemic-campaigns/tests/stix_valid.rs: the OASIS stix2
+  # library in a virtual environment of its own, because it needs its dependencies (requests,
+  # simplejson, stix2-patterns, ...), which --no-deps above would leave out.
+  venv="$root/.venv-stix"
+  if [[ -f "$venv/.complete" ]]; then
+    echo "setup: stix2 already installed in .venv-stix/"
+  else
+    need_python "stix2"
+    echo "setup: installing stix2==3.0.2 into .venv-stix/ (STIX export test)"
+    # The marker is written last: a venv left half-made by an interrupted run is rebuilt.
+    rm -rf "$venv"
+    "$python" -m venv "$venv" || { echo "setup: $python -m venv failed (on Debian: apt install python3-venv)" >&2; exit 1; }
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "stix2==3.0.2"
+    touch "$venv/.complete"
+    echo "setup: done (.venv-stix/)"
   fi
 fi

@@ -5,6 +5,7 @@
 //! crate speaks in these types; the store keeps versioned records of its own and converts.
 #![deny(missing_docs)]
 
+pub mod campaign;
 pub mod claim;
 mod decision;
 mod feed;
@@ -21,6 +22,10 @@ pub mod text;
 pub mod url_canon;
 mod verdict;
 
+pub use campaign::{
+    Alert, Campaign, CampaignCounters, CampaignEvent, CampaignId, CampaignIdParseError, CampaignMember, CampaignProfile, CampaignStatus, ScoreStats,
+    Technique,
+};
 pub use claim::{ClaimId, ClaimIdParseError, ClaimOrigin, DebunkedClaim};
 pub use decision::{Decision, DecisionPolicy, ModelOutputs, Stance, REFUTE_GATE};
 pub use feed::{FeedCategory, FeedKind, FeedSpec, RelevanceFilter, SourceId, SourceIdError};

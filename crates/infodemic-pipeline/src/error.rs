@@ -42,6 +42,9 @@ pub enum PipelineError {
     /// The HTTP client could not be built.
     #[error(transparent)]
     Crawler(#[from] infodemic_crawler::FeedError),
+    /// The campaign settings or inputs are not valid.
+    #[error("campaigns: {0}")]
+    Campaigns(String),
     /// A blocking task panicked or was cancelled.
     #[error("internal task failed: {0}")]
     Task(String),

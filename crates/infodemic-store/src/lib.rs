@@ -13,6 +13,7 @@
 //! - `meta/schema_version` is checked at open; [`migrations`] upgrade older data in place.
 #![deny(missing_docs)]
 
+mod campaigns;
 mod error;
 pub mod keys;
 pub mod migrations;
@@ -22,6 +23,7 @@ mod stats;
 
 use infodemic_core::{Appearance, DebunkedClaim, FeedState, ItemId, ItemQuery, ModelRef, ScoredItem};
 
+pub use campaigns::{CampaignCommit, GroupingSnapshot};
 pub use error::StoreError;
 pub use sled_store::{CommitReport, SledStore};
 pub use stats::{Counts, StoreStats};

@@ -132,6 +132,11 @@ impl SledStore {
         Ok((states, unreadable))
     }
 
+    /// A tree by name (opened once by sled, then a cheap handle).
+    pub(crate) fn tree(&self, name: &str) -> Result<sled::Tree> {
+        Ok(self.db.open_tree(name)?)
+    }
+
     /// Where the database lives.
     pub fn path(&self) -> &Path {
         &self.path

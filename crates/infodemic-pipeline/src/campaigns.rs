@@ -1,0 +1,302 @@
+//! The campaign stage: assigns items worth a review to campaigns, raises surge alerts, names
+//! DISARM techniques, and commits all of it with the store's grouping state.
+//!
+//! The grouping is pure (`infodemic-campaigns`); this module loads its state from the store,
+//! runs it on the blocking pool (it is CPU work next to sled writes) and writes what changed
+//! in one transaction per batch, so a run stopped anywhere resumes where the store says.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use infodemic_campaigns::surge::{SurgeConfig, SurgeDetector, SurgeKind};
+use infodemic_campaigns::{techniques, Grouper, GrouperState, GroupingConfig, GroupingInput};
+use infodemic_core::{Alert, CampaignCounters, CampaignEvent, CampaignId, ScoredItem};
+use infodemic_store::{CampaignCommit, SledStore};
+use serde::Serialize;
+
+use crate::crawl::blocking;
+use crate::{PipelineError, Result};
+
+/// The campaign stage's settings.
+#[derive(Clone, Debug, Default)]
+pub struct CampaignSettings {
+    /// The grouping's knobs.
+    pub grouping: GroupingConfig,
+    /// The surge rules' knobs.
+    pub surge: SurgeConfig,
+}
+
+/// One item to assign, owned (from a crawl, or a line of a replayed file).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CampaignItem {
+    /// Its id: an item id (hex) for crawled items, the line's id for replays.
+    pub id: String,
+    /// The text compared.
+    pub text: String,
+    /// Publication time, if known.
+    pub time: Option<DateTime<Utc>>,
+    /// When it was seen (stands in for a missing `time`).
+    pub seen_at: DateTime<Utc>,
+    /// Its URL.
+    pub url: String,
+    /// Its source.
+    pub source: String,
+    /// The account that posted it.
+    pub account: Option<String>,
+    /// Detected language.
+    pub language: Option<String>,
+    /// Links it shares.
+    pub links: Vec<String>,
+    /// Near-duplicate fingerprint.
+    pub simhash: Option<u64>,
+    /// Sentence embedding.
+    pub embedding: Option<Vec<f32>>,
+    /// The model's score.
+    pub score: Option<f32>,
+    /// A fact-check it matched: claim id and the fact-check's URL (or claim text).
+    pub fact_check: Option<(String, String)>,
+}
+
+impl CampaignItem {
+    /// The campaign view of a scored item.
+    pub fn from_scored(scored: &ScoredItem) -> Self {
+        let item = &scored.item;
+        let classification = &scored.classification;
+        Self {
+            id: item.id.to_string(),
+            text: item.classifier_input(),
+            time: item.published,
+            seen_at: item.fetched_at,
+            url: item.url.clone(),
+            source: item.source.to_string(),
+            account: item.author.clone(),
+            language: item.language.clone(),
+            links: item.links.clone(),
+            simhash: item.simhash,
+            embedding: (!classification.embedding.is_empty()).then(|| classification.embedding.clone()),
+            score: classification.shown_score(),
+            fact_check: classification.claim_match.as_ref().map(|m| {
+                (m.claim_id.clone(), m.review_url.clone().unwrap_or_else(|| m.claim.clone()))
+            }),
+        }
+    }
+}
+
+/// Where one item went.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CampaignAssignment {
+    /// The item's id.
+    pub id: String,
+    /// Its campaign (resolved through merges).
+    pub campaign: CampaignId,
+    /// True when the item opened the campaign.
+    pub opened: bool,
+    /// True when the item had been assigned before (a replayed line seen again).
+    pub already_assigned: bool,
+}
+
+/// What one batch did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CampaignBatchReport {
+    /// Per item, in input order.
+    pub assignments: Vec<CampaignAssignment>,
+    /// Campaigns opened.
+    pub opened: usize,
+    /// Alerts raised.
+    pub alerts: Vec<Alert>,
+}
+
+struct Inner {
+    store: SledStore,
+    grouper: Grouper,
+    surge: SurgeConfig,
+    detectors: HashMap<CampaignId, SurgeDetector>,
+    next_alert: u64,
+}
+
+/// The campaign stage. Cheap to clone; one batch runs at a time.
+#[derive(Clone)]
+pub struct CampaignTracker {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl std::fmt::Debug for CampaignTracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CampaignTracker").finish_non_exhaustive()
+    }
+}
+
+impl CampaignTracker {
+    /// Loads the grouping state from the store.
+    ///
+    /// # Errors
+    /// Store failures; a surge configuration out of range.
+    pub async fn open(store: &SledStore, settings: CampaignSettings) -> Result<Self> {
+        settings.surge.validate().map_err(|e| PipelineError::Campaigns(e.to_string()))?;
+        let store = store.clone();
+        let inner = blocking(move || {
+            let snapshot = store.grouping_snapshot()?;
+            let state = GrouperState { docs: snapshot.counters.docs, next_id: snapshot.counters.next_id };
+            let grouper = Grouper::restore(settings.grouping, state, snapshot.terms, snapshot.campaigns);
+            Ok::<_, PipelineError>(Inner {
+                next_alert: snapshot.counters.next_alert.max(1),
+                store,
+                grouper,
+                surge: settings.surge,
+                detectors: HashMap::new(),
+            })
+        })
+        .await??;
+        Ok(Self { inner: Arc::new(Mutex::new(inner)) })
+    }
+
+    /// Assigns the scored items worth a review (the others are not campaign material).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn assign_scored(&self, scored: &[ScoredItem]) -> Result<CampaignBatchReport> {
+        let items: Vec<CampaignItem> =
+            scored.iter().filter(|s| s.classification.review).map(CampaignItem::from_scored).collect();
+        if items.is_empty() {
+            return Ok(CampaignBatchReport::default());
+        }
+        self.assign(items).await
+    }
+
+    /// Assigns `items` in order and commits the batch.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn assign(&self, items: Vec<CampaignItem>) -> Result<CampaignBatchReport> {
+        let inner = Arc::clone(&self.inner);
+        blocking(move || {
+            let mut inner = inner.lock().map_err(|_| PipelineError::Task("campaign state poisoned".into()))?;
+            inner.assign(&items)
+        })
+        .await?
+    }
+}
+
+impl Inner {
+    fn assign(&mut self, items: &[CampaignItem]) -> Result<CampaignBatchReport> {
+        let mut report = CampaignBatchReport::default();
+        let mut commit = CampaignCommit::default();
+        let mut batch_ids: HashMap<&str, CampaignId> = HashMap::new();
+        for item in items {
+            let earlier = match batch_ids.get(item.id.as_str()) {
+                Some(id) => Some(*id),
+                None => self.store.campaign_of(&item.id)?,
+            };
+            if let Some(campaign) = earlier {
+                report.assignments.push(CampaignAssignment {
+                    id: item.id.clone(),
+                    campaign: self.grouper.resolve(campaign),
+                    opened: false,
+                    already_assigned: true,
+                });
+                continue;
+            }
+            let input = GroupingInput {
+                id: &item.id,
+                url: &item.url,
+                text: &item.text,
+                time: item.time,
+                seen_at: item.seen_at,
+                source: &item.source,
+                account: item.account.as_deref(),
+                language: item.language.as_deref(),
+                links: &item.links,
+                simhash: item.simhash,
+                embedding: item.embedding.as_deref(),
+                score: item.score,
+                fact_check: item.fact_check.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
+            };
+            let assignment = self.grouper.assign(&input);
+            let id = assignment.campaign;
+            batch_ids.insert(&item.id, id);
+            report.opened += usize::from(assignment.opened);
+            let at = item.time.unwrap_or(item.seen_at);
+            let surge_summary = self.observe_surge(id, at, &mut commit, &mut report)?;
+            if let Some(campaign) = self.grouper.campaign_mut(id) {
+                let found = techniques::newly_detected(campaign, surge_summary.as_deref());
+                for technique in found {
+                    campaign.history.push(CampaignEvent::Technique { at, id: technique.id.clone() });
+                    campaign.techniques.push(technique);
+                }
+                let member = infodemic_core::CampaignMember {
+                    id: item.id.clone(),
+                    url: item.url.clone(),
+                    text: infodemic_core::text::ellipsize(&item.text, 280),
+                    time: item.time,
+                    source: item.source.clone(),
+                    account: item.account.clone(),
+                    score: item.score,
+                };
+                commit.members.push((id, campaign.size, member));
+            }
+            report.assignments.push(CampaignAssignment {
+                id: item.id.clone(),
+                campaign: id,
+                opened: assignment.opened,
+                already_assigned: false,
+            });
+        }
+        // Detector state goes into the profiles of the campaigns it changed.
+        for (id, detector) in &self.detectors {
+            if let Some(campaign) = self.grouper.campaign_mut(*id) {
+                campaign.profile.surge = serde_json::to_string(detector).unwrap_or_default();
+            }
+        }
+        self.detectors.clear();
+        let changes = self.grouper.take_changes();
+        commit.counters =
+            CampaignCounters { docs: changes.state.docs, next_id: changes.state.next_id, next_alert: self.next_alert };
+        commit.campaigns = changes.campaigns;
+        commit.terms = changes.document_frequencies;
+        report.alerts.clone_from(&commit.alerts);
+        self.store.commit_campaigns(&commit)?;
+        Ok(report)
+    }
+
+    /// Feeds the campaign's surge detector; returns the summary of a volume surge it raised.
+    fn observe_surge(
+        &mut self,
+        id: CampaignId,
+        at: DateTime<Utc>,
+        commit: &mut CampaignCommit,
+        report: &mut CampaignBatchReport,
+    ) -> Result<Option<String>> {
+        let Some(campaign) = self.grouper.campaign(id) else { return Ok(None) };
+        let detector = match self.detectors.entry(id) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                // A state that does not decode (written by another version) starts afresh:
+                // the worst case is one repeated alert, never a failed run.
+                let restored = serde_json::from_str(&campaign.profile.surge).unwrap_or_default();
+                entry.insert(restored)
+            }
+        };
+        let signals = detector.observe_at(at, 1, &self.surge);
+        let size = campaign.size;
+        let mut surge_summary = None;
+        for signal in signals {
+            let summary = signal.summary();
+            let kind = match signal.kind {
+                SurgeKind::Opening { .. } => "opening",
+                SurgeKind::Ears { .. } => "ears-c2",
+                SurgeKind::Cusum { .. } => "cusum",
+            };
+            if signal.is_surge() {
+                surge_summary = Some(summary.clone());
+            }
+            let alert = Alert { seq: self.next_alert, campaign: id, at, kind: kind.to_owned(), summary, size };
+            self.next_alert = self.next_alert.saturating_add(1);
+            tracing::info!(message = "Campaign alert.", campaign = %id, kind, summary = %alert.summary);
+            self.grouper.record_event(id, CampaignEvent::Alert { at, summary: alert.summary.clone() });
+            commit.alerts.push(alert);
+        }
+        let _ = report;
+        Ok(surge_summary)
+    }
+}
