@@ -1,25 +1,31 @@
 //! Planted-surge evaluation of the surge rules with the default [`SurgeConfig`].
 //!
-//! Synthetic, seeded and deterministic: campaigns are Poisson processes in continuous time
-//! (items get a time within their hour, and are fed one at a time in time order, so a rule
-//! fires on the item that makes the surge visible and the delay is measured to that item).
+//! Synthetic, seeded and deterministic: campaigns are Poisson processes in continuous time.
+//! Items are fed one at a time in time order, both with their time
+//! ([`SurgeDetector::observe_unix`], what the pipeline does) and with their hour only
+//! ([`SurgeDetector::observe`]), so a rule fires on the item that makes the surge visible
+//! and a delay is measured to that item.
 //!
 //! - **Background**: established campaigns at 0.05 to 2 items/h (and 5 items/h, beyond the
-//!   target range), flat or with a ±50 % daily cycle, over 8 weeks; the first week is warm-up
+//!   target range), flat or with a ±50 % daily cycle, over 6 weeks; the first week is warm-up
 //!   (the baseline fills and the opening window passes) and is not counted. Every EARS or
-//!   CUSUM alert afterwards is a false alert. Target: at most 1 per 1,000 background items.
-//! - **Planted surges**: two weeks of background, then the rate is multiplied by 5 or 10 for
+//!   CUSUM alert afterwards is a false alert. Target: at most 1 per 1,000 background items,
+//!   pooled over 0.05 to 2 items/h; no row may pass 2. (Opening alerts are counted apart:
+//!   a campaign of 2 items/h does open with more than 5 items in 6 hours.)
+//! - **Planted surges**: 9 days of background, then the rate is multiplied by 5 or 10 for
 //!   6 hours from a random instant. A surge is detected when a surge alert is raised within
 //!   2 hours of its start. Target: at least 90 % detected. Two hours of a ×5 surge on a
-//!   0.2 items/h campaign bring 1.6 extra items on average, which no rule can tell from
-//!   chance at one false alert per 1,000 items, so the target is asserted where the planted
-//!   surge brings at least 8 extra items in its first 2 hours on average (baseline ≥ 1/h for
-//!   ×5, ≥ 0.5/h for ×10); the lower rates are measured and printed.
+//!   1 item/h campaign bring 8 extra items on average against 2 expected; at one false alert
+//!   per 1,000 items even an ideal count threshold on that 2-hour window (9 items) catches
+//!   only about 67 % of them, and ×10 on 0.5 items/h (7 items) about 87 %. The target is
+//!   therefore asserted for surges that bring at least [`MIN_EXTRA_ITEMS`] (16) extra items
+//!   in their first 2 hours (×5 on 2 items/h, where the ideal rule reaches 98 %; ×10 on
+//!   1 item/h; and up); the lower rates are measured and printed.
 //! - **Openings**: new campaigns with K to 2K items within their first T hours are all
-//!   flagged; new campaigns with K − 1 items in their first T hours are not.
+//!   flagged, on the K-th item; new campaigns with K − 1 items in their first T hours are not.
 //!
 //! Run with `cargo test -p infodemic-campaigns --test surge_eval -- --nocapture` to see the
-//! figures.
+//! figures; with `INFODEMIC_SLOW_TESTS=1` (and `--release`) for larger samples.
 
 #![allow(clippy::print_stderr, clippy::unwrap_used)]
 
@@ -108,6 +114,16 @@ fn replay(times: &[f64], cfg: &SurgeConfig, feed: Feed) -> Vec<(f64, SurgeSignal
     alerts
 }
 
+/// Sample sizes: quick by default, larger with `INFODEMIC_SLOW_TESTS=1` (the figures quoted in
+/// the module documentation of `surge` come from the larger run).
+fn scale(quick: usize, slow: usize) -> usize {
+    if std::env::var_os("INFODEMIC_SLOW_TESTS").is_some_and(|v| v == "1") {
+        slow
+    } else {
+        quick
+    }
+}
+
 const BACKGROUND_RATES: [f64; 7] = [0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0];
 /// Rates within the target range of the issue (0.05 to 2 items/h).
 const TARGET_MAX_RATE: f64 = 2.0;
@@ -115,9 +131,9 @@ const TARGET_MAX_RATE: f64 = 2.0;
 #[test]
 fn background_campaigns_raise_at_most_one_false_alert_per_thousand_items() {
     let cfg = SurgeConfig::default();
-    let weeks = 8;
+    let weeks = 6;
     let warm_up = 24.0 * 7.0;
-    let campaigns = 40;
+    let campaigns = scale(30, 200);
     let mut rng = Rng::new(20_250_601);
     // Pooled over the target range: items, false alerts (timed feed), false alerts (hourly).
     let mut pooled = [0usize; 3];
@@ -178,14 +194,14 @@ fn background_campaigns_raise_at_most_one_false_alert_per_thousand_items() {
 #[test]
 fn planted_surges_are_detected_within_two_hours() {
     let cfg = SurgeConfig::default();
-    let trials = 300;
-    let history = 24.0 * 14.0;
+    let trials = scale(250, 2000);
+    let history = 24.0 * 9.0;
     let surge_hours = 6.0;
     let window = 2.0;
     let mut rng = Rng::new(7_777);
     // Over the asserted rows: trials, detected within 2 h timed, and hourly.
     let mut pooled = [0usize; 3];
-    eprintln!("planted surges: {trials} trials per row, 14 days of history, 6 h surge from a random instant");
+    eprintln!("planted surges: {trials} trials per row, 9 days of history, 6 h surge from a random instant");
     eprintln!(
         "{:>7} {:>4} {:>11} {:>10} {:>12} {:>10} {:>11} {:>12}",
         "rate/h", "×", "extra in 2h", "2 h timed", "median delay", "6 h timed", "2 h hourly", "alert before"

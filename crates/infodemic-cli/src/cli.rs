@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::{claims, classify, crawl, eval, feeds, model, query, rescore, show, stats, watch};
+use crate::commands::{campaigns, claims, classify, crawl, eval, feeds, model, query, rescore, show, stats, watch};
 
 /// Watch the public web for health misinformation: crawl feeds, score every item with a local
 /// ONNX model, store it, and query what was flagged.
@@ -65,6 +65,10 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Inspect or verify the model
     Model(model::ModelArgs),
+    /// Narratives pushed by several sources: list, show, plot, export, replay, coordination
+    Campaigns(campaigns::CampaignsArgs),
+    /// Surge alerts raised on campaigns
+    Alerts(campaigns::AlertsArgs),
     /// Known debunked claims: import, list, match, reembed
     Claims(claims::ClaimsArgs),
     /// Score stored items again with the current model (only those another model scored, unless --all)

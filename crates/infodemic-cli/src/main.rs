@@ -33,6 +33,8 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(&args, global),
         Command::Model(args) => commands::model::run(&args, global),
         Command::Claims(args) => commands::claims::run(&args, global),
+        Command::Campaigns(args) => commands::campaigns::run(&args, global),
+        Command::Alerts(args) => commands::campaigns::run_alerts(&args, global),
         Command::Rescore(args) => commands::rescore::run(&args, global),
     };
     match result {

@@ -191,7 +191,9 @@ impl StoredEventV1 {
         const TREE: &str = "campaigns";
         Ok(match self {
             Self::Opened { at_us, item } => CampaignEvent::Opened { at: from_micros(TREE, at_us)?, item },
-            Self::Absorbed { at_us, from } => CampaignEvent::Absorbed { at: from_micros(TREE, at_us)?, from: CampaignId(from) },
+            Self::Absorbed { at_us, from } => {
+                CampaignEvent::Absorbed { at: from_micros(TREE, at_us)?, from: CampaignId(from) }
+            }
             Self::MergedInto { at_us, into } => {
                 CampaignEvent::MergedInto { at: from_micros(TREE, at_us)?, into: CampaignId(into) }
             }
@@ -252,7 +254,12 @@ impl StoredCampaignV1 {
             languages: self.languages,
             hourly: self.hourly,
             fact_checks: self.fact_checks,
-            scores: ScoreStats { count: self.score_count, sum: self.score_sum, min: self.score_min, max: self.score_max },
+            scores: ScoreStats {
+                count: self.score_count,
+                sum: self.score_sum,
+                min: self.score_min,
+                max: self.score_max,
+            },
             techniques: self
                 .techniques
                 .into_iter()
@@ -550,7 +557,11 @@ mod tests {
             hourly: [(472_222, 1)].into(),
             fact_checks: BTreeMap::new(),
             scores: ScoreStats::default(),
-            techniques: vec![Technique { id: "T0084.001".into(), name: "Copypasta".into(), evidence: "3 copies".into() }],
+            techniques: vec![Technique {
+                id: "T0084.001".into(),
+                name: "Copypasta".into(),
+                evidence: "3 copies".into(),
+            }],
             history: vec![CampaignEvent::Opened { at, item: "a".into() }],
             profile: CampaignProfile {
                 terms: [("bleach".to_owned(), 0.7f32)].into(),

@@ -62,10 +62,14 @@ pub fn timeline_png(campaign: &Campaign, alerts: &[Alert]) -> Result<Vec<u8>> {
     svg_to_png(&timeline_svg(campaign, alerts)?, PNG_SCALE)
 }
 
-/// Rasterises an SVG document at `scale` times its size, on white.
+/// Rasterises an SVG document at `scale` times its size, on white. `<image>` elements are
+/// ignored: the default resolver would read any file path an SVG names.
 pub fn svg_to_png(svg: &str, scale: f32) -> Result<Vec<u8>> {
     let (fontdb, family) = fonts();
-    let options = usvg::Options { fontdb, font_family: family, ..usvg::Options::default() };
+    let no_images =
+        usvg::ImageHrefResolver { resolve_data: Box::new(|_, _, _| None), resolve_string: Box::new(|_, _| None) };
+    let options =
+        usvg::Options { fontdb, font_family: family, image_href_resolver: no_images, ..usvg::Options::default() };
     let tree = usvg::Tree::from_str(svg, &options).map_err(|error| ExportError::Svg(Box::new(error)))?;
     let width = pixels(tree.size().width(), scale);
     let height = pixels(tree.size().height(), scale);

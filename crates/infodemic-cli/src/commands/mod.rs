@@ -1,5 +1,6 @@
 //! One module per subcommand; each has its clap `Args` and a `run` that returns the exit code.
 
+pub mod campaigns;
 pub mod claims;
 pub mod classify;
 pub mod crawl;
