@@ -112,7 +112,7 @@ pub struct Assignment {
 }
 
 /// The grouper's global state besides the campaigns: what a store keeps to resume.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct GrouperState {
     /// Items assigned so far.
     pub docs: u64,
@@ -261,7 +261,7 @@ impl Grouper {
             }
         };
         let repeat = !opened && self.campaigns.get(&id).is_some_and(|c| is_copy(&c.profile, item.simhash, text_hash));
-        self.add_member(id, opened, item, &vector, text_hash, similarity, repeat);
+        self.add_member(id, item, &Joining { vector: &vector, text_hash, similarity, opened, repeat });
         Assignment { campaign: id, opened, similarity, repeat }
     }
 
@@ -338,16 +338,8 @@ impl Grouper {
         }
     }
 
-    fn add_member(
-        &mut self,
-        id: CampaignId,
-        opened: bool,
-        item: &GroupingInput<'_>,
-        vector: &[(String, f64)],
-        text_hash: u64,
-        similarity: f32,
-        repeat: bool,
-    ) {
+    fn add_member(&mut self, id: CampaignId, item: &GroupingInput<'_>, joining: &Joining<'_>) {
+        let Joining { vector, text_hash, similarity, opened, repeat } = *joining;
         let time = item.time.unwrap_or(item.seen_at);
         let member = CampaignMember {
             id: item.id.to_owned(),
@@ -494,7 +486,7 @@ impl Grouper {
                 (term, df)
             })
             .collect();
-        GroupingChanges { state: self.state.clone(), campaigns, document_frequencies }
+        GroupingChanges { state: self.state, campaigns, document_frequencies }
     }
 }
 
@@ -502,6 +494,16 @@ impl Grouper {
 fn is_copy(profile: &CampaignProfile, simhash: Option<u64>, text_hash: u64) -> bool {
     profile.texts.contains(&text_hash)
         || simhash.is_some_and(|f| profile.simhashes.iter().any(|&other| simhash::is_near_duplicate(f, other)))
+}
+
+/// How an item joins a campaign: its vector and what the assignment found.
+#[derive(Clone, Copy)]
+struct Joining<'v> {
+    vector: &'v [(String, f64)],
+    text_hash: u64,
+    similarity: f32,
+    opened: bool,
+    repeat: bool,
 }
 
 fn bump(counts: &mut BTreeMap<String, u32>, key: &str) {

@@ -420,8 +420,10 @@ struct Cusum {
 }
 
 /// One campaign's surge state: hourly counts of the recent past and the state of the rules.
-/// Serializable, so a store can keep it with the campaign and restore it.
+/// Serializable, so a store can keep it with the campaign and restore it; a field missing from
+/// a saved state (one written before the field existed) takes its empty value.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SurgeDetector {
     /// Items per hour index, for the retained hours only.
     bins: BTreeMap<i64, u32>,

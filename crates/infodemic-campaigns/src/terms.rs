@@ -71,7 +71,7 @@ pub fn term_counts(text: &str) -> BTreeMap<String, u32> {
     let flush = |word: &mut String, counts: &mut BTreeMap<String, u32>| {
         if !word.is_empty() {
             let chars = word.chars().count();
-            if chars >= 2 && chars <= MAX_TOKEN_CHARS && !is_stop_word(word) {
+            if (2..=MAX_TOKEN_CHARS).contains(&chars) && !is_stop_word(word) {
                 let term = stem(word);
                 if counts.len() < MAX_TERMS_PER_TEXT || counts.contains_key(&term) {
                     *counts.entry(term).or_default() += 1;

@@ -7,7 +7,7 @@ use infodemic_classifier::SessionOptions;
 use infodemic_core::FeedSpec;
 use infodemic_pipeline::{load_model, LoadedModel};
 use infodemic_service::ServiceClient;
-use infodemic_store::{ItemReader, SledStore, StoreError};
+use infodemic_store::{CampaignReader, ItemReader, SledStore, StoreError};
 
 use crate::cli::GlobalArgs;
 use crate::exit::UsageError;
@@ -83,6 +83,14 @@ pub enum Backend {
 impl Backend {
     /// The read side.
     pub fn reader(&self) -> &dyn ItemReader {
+        match self {
+            Backend::Local(store) => store,
+            Backend::Service(client) => client,
+        }
+    }
+
+    /// The campaign read side.
+    pub fn campaigns(&self) -> &dyn CampaignReader {
         match self {
             Backend::Local(store) => store,
             Backend::Service(client) => client,

@@ -3,8 +3,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use infodemic_core::{Appearance, FeedSpec, FeedState, ItemId, ItemQuery, ScoredItem};
-use infodemic_store::{ItemReader, StoreError, StoreStats};
+use infodemic_core::{
+    Alert, Appearance, Campaign, CampaignId, CampaignMember, FeedSpec, FeedState, ItemId, ItemQuery, ScoredItem,
+};
+use infodemic_store::{CampaignReader, ItemReader, StoreError, StoreStats};
 use serde::de::DeserializeOwned;
 
 use crate::{ServiceError, ServiceInfo};
@@ -149,6 +151,40 @@ impl ItemReader for ServiceClient {
 
     fn feed_states(&self) -> Result<Vec<FeedState>, StoreError> {
         self.get("/v1/feeds/states")
+    }
+}
+
+impl CampaignReader for ServiceClient {
+    fn campaigns(&self) -> Result<Vec<Campaign>, StoreError> {
+        self.get("/v1/campaigns")
+    }
+
+    fn campaign(&self, id: CampaignId) -> Result<Option<Campaign>, StoreError> {
+        match self
+            .agent
+            .get(format!("{}/v1/campaigns/{id}", self.base))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .call()
+        {
+            Ok(mut response) => response.body_mut().read_json().map(Some).map_err(remote),
+            Err(ureq::Error::StatusCode(404)) => Ok(None),
+            Err(error) => Err(remote(error)),
+        }
+    }
+
+    fn campaign_members(&self, id: CampaignId, limit: Option<usize>) -> Result<Vec<CampaignMember>, StoreError> {
+        match limit {
+            Some(limit) => self.get(&format!("/v1/campaigns/{id}/members?limit={limit}")),
+            None => self.get(&format!("/v1/campaigns/{id}/members")),
+        }
+    }
+
+    fn campaign_of(&self, member_id: &str) -> Result<Option<CampaignId>, StoreError> {
+        self.get(&format!("/v1/campaign-of/{}", encode_segment(member_id)))
+    }
+
+    fn alerts(&self) -> Result<Vec<Alert>, StoreError> {
+        self.get("/v1/alerts")
     }
 }
 

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use infodemic_core::{FeedSpec, ItemId, ItemQuery};
+use infodemic_core::{CampaignId, FeedSpec, ItemId, ItemQuery};
 use infodemic_store::{ItemReader, SledStore, StoreError};
 use subtle::ConstantTimeEq;
 use tokio::task::JoinHandle;
@@ -68,6 +68,11 @@ pub async fn serve(
         .route("/v1/items/{id}/appearances", get(appearances))
         .route("/v1/stats", get(stats))
         .route("/v1/feeds/states", get(feed_states))
+        .route("/v1/campaigns", get(campaigns))
+        .route("/v1/campaigns/{id}", get(campaign))
+        .route("/v1/campaigns/{id}/members", get(campaign_members))
+        .route("/v1/campaign-of/{member}", get(campaign_of))
+        .route("/v1/alerts", get(alerts))
         .route("/v1/feeds/subscriptions", get(subscriptions).post(subscribe))
         .route("/v1/feeds/subscriptions/{id}", delete(unsubscribe))
         .with_state(state);
@@ -191,4 +196,48 @@ async fn unsubscribe(
     UrlPath(id): UrlPath<String>,
 ) -> Result<impl IntoResponse, Failure> {
     Ok(Json(blocking(&state.store, move |store| store.remove_subscription(&id)).await?))
+}
+
+async fn campaigns(_: Authorized, State(state): State<AppState>) -> Result<impl IntoResponse, Failure> {
+    Ok(Json(blocking(&state.store, |store| store.campaigns()).await?))
+}
+
+async fn campaign(
+    _: Authorized,
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, Failure> {
+    let Ok(id) = id.parse::<CampaignId>() else { return Ok(StatusCode::BAD_REQUEST.into_response()) };
+    Ok(match blocking(&state.store, move |store| store.campaign(id)).await? {
+        Some(campaign) => Json(campaign).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    })
+}
+
+/// `?limit=N` of a member listing.
+#[derive(serde::Deserialize)]
+struct LimitQuery {
+    limit: Option<usize>,
+}
+
+async fn campaign_members(
+    _: Authorized,
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+    Query(query): Query<LimitQuery>,
+) -> Result<Response, Failure> {
+    let Ok(id) = id.parse::<CampaignId>() else { return Ok(StatusCode::BAD_REQUEST.into_response()) };
+    Ok(Json(blocking(&state.store, move |store| store.campaign_members(id, query.limit)).await?).into_response())
+}
+
+async fn campaign_of(
+    _: Authorized,
+    State(state): State<AppState>,
+    UrlPath(member): UrlPath<String>,
+) -> Result<impl IntoResponse, Failure> {
+    Ok(Json(blocking(&state.store, move |store| store.campaign_of(&member)).await?))
+}
+
+async fn alerts(_: Authorized, State(state): State<AppState>) -> Result<impl IntoResponse, Failure> {
+    Ok(Json(blocking(&state.store, |store| store.alerts()).await?))
 }

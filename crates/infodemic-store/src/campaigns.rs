@@ -347,6 +347,9 @@ fn campaign_from_key(tree: &'static str, bytes: &[u8]) -> Result<CampaignId> {
     Ok(CampaignId(u64::from_be_bytes(array)))
 }
 
+/// A member's key, record, id and campaign key, encoded before the transaction.
+type EncodedMember = ([u8; 12], Vec<u8>, Vec<u8>, [u8; 8]);
+
 impl SledStore {
     fn campaign_trees(&self) -> Result<[sled::Tree; 6]> {
         Ok([
@@ -377,7 +380,7 @@ impl SledStore {
                 )
             })
             .collect();
-        let encoded_members: Vec<([u8; 12], Vec<u8>, Vec<u8>, [u8; 8])> = commit
+        let encoded_members: Vec<EncodedMember> = commit
             .members
             .iter()
             .map(|(campaign, position, member)| {

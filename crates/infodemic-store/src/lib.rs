@@ -21,9 +21,13 @@ pub mod records;
 mod sled_store;
 mod stats;
 
-use infodemic_core::{Appearance, DebunkedClaim, FeedState, ItemId, ItemQuery, ModelRef, ScoredItem};
+use infodemic_core::{
+    Alert, Appearance, Campaign, CampaignId, CampaignMember, DebunkedClaim, FeedState, ItemId, ItemQuery, ModelRef,
+    ScoredItem,
+};
 
 pub use campaigns::{CampaignCommit, GroupingSnapshot};
+
 pub use error::StoreError;
 pub use sled_store::{CommitReport, SledStore};
 pub use stats::{Counts, StoreStats};
@@ -83,4 +87,60 @@ pub trait ItemReader {
     /// # Errors
     /// Storage or decoding failures.
     fn feed_states(&self) -> Result<Vec<FeedState>>;
+}
+
+/// The read side of campaigns: what `campaigns` and `alerts` need. Implemented by
+/// [`SledStore`] and by a client of the running service.
+pub trait CampaignReader {
+    /// Every campaign's summary (without the grouping's profile), by id.
+    ///
+    /// # Errors
+    /// Storage or decoding failures.
+    fn campaigns(&self) -> Result<Vec<Campaign>>;
+
+    /// One campaign's summary.
+    ///
+    /// # Errors
+    /// Storage or decoding failures.
+    fn campaign(&self, id: CampaignId) -> Result<Option<Campaign>>;
+
+    /// A campaign's members in the order they joined, at most `limit`.
+    ///
+    /// # Errors
+    /// Storage or decoding failures.
+    fn campaign_members(&self, id: CampaignId, limit: Option<usize>) -> Result<Vec<CampaignMember>>;
+
+    /// The campaign an item was assigned to.
+    ///
+    /// # Errors
+    /// Storage or decoding failures.
+    fn campaign_of(&self, member_id: &str) -> Result<Option<CampaignId>>;
+
+    /// Every alert, oldest first.
+    ///
+    /// # Errors
+    /// Storage or decoding failures.
+    fn alerts(&self) -> Result<Vec<Alert>>;
+}
+
+impl CampaignReader for SledStore {
+    fn campaigns(&self) -> Result<Vec<Campaign>> {
+        SledStore::campaigns(self)
+    }
+
+    fn campaign(&self, id: CampaignId) -> Result<Option<Campaign>> {
+        SledStore::campaign(self, id)
+    }
+
+    fn campaign_members(&self, id: CampaignId, limit: Option<usize>) -> Result<Vec<CampaignMember>> {
+        SledStore::campaign_members(self, id, limit)
+    }
+
+    fn campaign_of(&self, member_id: &str) -> Result<Option<CampaignId>> {
+        SledStore::campaign_of(self, member_id)
+    }
+
+    fn alerts(&self) -> Result<Vec<Alert>> {
+        SledStore::alerts(self)
+    }
 }

@@ -11,14 +11,16 @@ use infodemic_core::{CampaignId, CampaignStatus};
 
 use super::{coordination, open_for_reading, resolve, CampaignJson, ExportFormat};
 use crate::cli::GlobalArgs;
+use crate::context::Backend;
 use crate::exit::{Exit, UsageError};
 use crate::output::write_json_line;
 
 pub fn plot(global: &GlobalArgs, id: &str, out: &Path) -> anyhow::Result<Exit> {
-    let Some(store) = open_for_reading(global)? else {
+    let Some(backend) = open_for_reading(global)? else {
         return Err(UsageError(format!("no campaign {id:?}: nothing is stored yet")).into());
     };
-    let campaign = resolve(&store, id)?;
+    let store = backend.campaigns();
+    let campaign = resolve(store, id)?;
     let alerts: Vec<_> = store.alerts()?.into_iter().filter(|a| a.campaign == campaign.id).collect();
     let extension = out.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     let bytes = match extension.as_deref() {
@@ -33,8 +35,9 @@ pub fn plot(global: &GlobalArgs, id: &str, out: &Path) -> anyhow::Result<Exit> {
 }
 
 pub fn export(global: &GlobalArgs, format: ExportFormat, out: Option<&Path>, window: i64) -> anyhow::Result<Exit> {
-    let store = open_for_reading(global)?;
-    let campaigns = match &store {
+    let backend = open_for_reading(global)?;
+    let store = backend.as_ref().map(Backend::campaigns);
+    let campaigns = match store {
         Some(store) => store.campaigns()?,
         None => Vec::new(),
     };
@@ -44,7 +47,7 @@ pub fn export(global: &GlobalArgs, format: ExportFormat, out: Option<&Path>, win
         ExportFormat::Json => {
             let now = campaigns.iter().map(|c| c.last_seen).max().unwrap_or_else(Utc::now);
             for campaign in &campaigns {
-                let members = match &store {
+                let members = match store {
                     Some(store) => store.campaign_members(campaign.id, None)?,
                     None => Vec::new(),
                 };
@@ -55,7 +58,7 @@ pub fn export(global: &GlobalArgs, format: ExportFormat, out: Option<&Path>, win
         }
         ExportFormat::Csv => render::write_campaigns_csv(&mut buffer, &campaigns)?,
         ExportFormat::Stix => {
-            let alerts = match &store {
+            let alerts = match store {
                 Some(store) => store.alerts()?,
                 None => Vec::new(),
             };
@@ -66,7 +69,7 @@ pub fn export(global: &GlobalArgs, format: ExportFormat, out: Option<&Path>, win
         ExportFormat::Gexf => {
             let mut members = Vec::with_capacity(active.len());
             let mut node_campaigns: BTreeMap<String, Vec<CampaignId>> = BTreeMap::new();
-            if let Some(store) = &store {
+            if let Some(store) = store {
                 for campaign in &active {
                     let list = store.campaign_members(campaign.id, None)?;
                     for member in &list {

@@ -12,7 +12,9 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand, ValueEnum};
 use infodemic_core::{Campaign, CampaignId, CampaignStatus};
-use infodemic_store::SledStore;
+use infodemic_store::CampaignReader;
+
+use crate::context::Backend;
 
 use crate::cli::GlobalArgs;
 use crate::exit::{Exit, UsageError};
@@ -153,8 +155,8 @@ pub fn run(args: &CampaignsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
 }
 
 pub fn run_alerts(args: &AlertsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
-    let mut alerts = match global.open_existing_store()? {
-        Some(store) => store.alerts()?,
+    let mut alerts = match open_for_reading(global)? {
+        Some(backend) => backend.campaigns().alerts()?,
         None => Vec::new(),
     };
     if let Some(campaign) = &args.campaign {
@@ -191,13 +193,13 @@ pub fn run_alerts(args: &AlertsArgs, global: &GlobalArgs) -> anyhow::Result<Exit
     Ok(Exit::Success)
 }
 
-/// The store for reading campaigns; `None` when nothing was ever stored.
-fn open_for_reading(global: &GlobalArgs) -> anyhow::Result<Option<SledStore>> {
-    global.open_existing_store()
+/// The store, or the running service that holds it; `None` when nothing was ever stored.
+fn open_for_reading(global: &GlobalArgs) -> anyhow::Result<Option<Backend>> {
+    global.open_backend(false)
 }
 
 /// Resolves a campaign id, or an item id to its campaign, following merges.
-fn resolve(store: &SledStore, id: &str) -> anyhow::Result<Campaign> {
+fn resolve(store: &dyn CampaignReader, id: &str) -> anyhow::Result<Campaign> {
     let campaign_id = match id.parse::<CampaignId>() {
         Ok(campaign) if id.trim().starts_with(['c', 'C']) => Some(campaign),
         _ => store.campaign_of(id.trim())?,

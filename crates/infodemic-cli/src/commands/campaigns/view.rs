@@ -8,11 +8,11 @@ use infodemic_campaigns::coordination::CoordinationEdge;
 use infodemic_campaigns::export::campaign_sparkline;
 use infodemic_core::text::ellipsize;
 use infodemic_core::{Campaign, CampaignEvent, CampaignMember, CampaignStatus, Technique};
-use infodemic_store::SledStore;
 use serde::Serialize;
 
 use super::{coordination, open_for_reading, resolve, ListArgs, StatusFilter};
 use crate::cli::GlobalArgs;
+use crate::context::Backend;
 use crate::exit::Exit;
 use crate::output::{new_table, write_json_line};
 
@@ -125,8 +125,9 @@ fn store_now(campaigns: &[Campaign]) -> DateTime<Utc> {
 }
 
 pub fn list(global: &GlobalArgs, args: &ListArgs) -> anyhow::Result<Exit> {
-    let store = open_for_reading(global)?;
-    let all = match &store {
+    let backend = open_for_reading(global)?;
+    let store = backend.as_ref().map(Backend::campaigns);
+    let all = match store {
         Some(store) => store.campaigns()?,
         None => Vec::new(),
     };
@@ -155,7 +156,7 @@ pub fn list(global: &GlobalArgs, args: &ListArgs) -> anyhow::Result<Exit> {
     let mut out = crate::output::stdout();
     if args.json {
         for campaign in campaigns {
-            let members = match &store {
+            let members = match store {
                 Some(store) => store.campaign_members(campaign.id, None)?,
                 None => Vec::new(),
             };
@@ -190,10 +191,11 @@ pub fn list(global: &GlobalArgs, args: &ListArgs) -> anyhow::Result<Exit> {
 }
 
 pub fn show(global: &GlobalArgs, id: &str, window: i64, json: bool) -> anyhow::Result<Exit> {
-    let Some(store) = open_for_reading(global)? else {
+    let Some(backend) = open_for_reading(global)? else {
         return Err(crate::exit::UsageError(format!("no campaign {id:?}: nothing is stored yet")).into());
     };
-    let campaign = resolve(&store, id)?;
+    let store = backend.campaigns();
+    let campaign = resolve(store, id)?;
     let members = store.campaign_members(campaign.id, None)?;
     let network = coordination::network_of(std::slice::from_ref(&members), window);
     let now = store_now(&store.campaigns()?);
@@ -205,7 +207,7 @@ pub fn show(global: &GlobalArgs, id: &str, window: i64, json: bool) -> anyhow::R
         write_json_line(&mut out, &value)?;
         return Ok(Exit::Success);
     }
-    write_summary(&mut out, &store, &campaign, &members, now)?;
+    write_summary(&mut out, &campaign, &members, now)?;
     if !network.edges.is_empty() {
         writeln!(out, "\nCoordination (accounts sharing one text within {}):", coordination::describe_window(window))?;
         for edge in network.edges.iter().take(20) {
@@ -229,7 +231,6 @@ pub fn show(global: &GlobalArgs, id: &str, window: i64, json: bool) -> anyhow::R
 
 fn write_summary(
     out: &mut impl Write,
-    _store: &SledStore,
     campaign: &Campaign,
     members: &[CampaignMember],
     now: DateTime<Utc>,
