@@ -9,6 +9,8 @@
 /// Running the binary, serving fixtures.
 mod support;
 
+/// Campaigns: replay, list, show, plot, export, alerts, coordination.
+mod campaigns;
 /// Debunked claims: import, list, match, and matches on crawled items.
 mod claims;
 /// `classify` on plain and JSON lines, `--eval`.

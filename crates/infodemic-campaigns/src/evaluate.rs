@@ -57,7 +57,8 @@ pub fn score_clustering<G: Eq + Hash, P: Eq + Hash>(gold: &[G], predicted: &[P])
     let total = pairs(n as u64);
     let expected = if total > 0.0 { gold_pairs * predicted_pairs / total } else { 0.0 };
     let max_index = (gold_pairs + predicted_pairs) / 2.0;
-    let ari = if (max_index - expected).abs() < f64::EPSILON { 1.0 } else { (index - expected) / (max_index - expected) };
+    let ari =
+        if (max_index - expected).abs() < f64::EPSILON { 1.0 } else { (index - expected) / (max_index - expected) };
 
     let mut majority: HashMap<&P, u64> = HashMap::new();
     for ((_, p), &both) in &joint {

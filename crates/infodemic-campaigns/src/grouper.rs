@@ -265,7 +265,12 @@ impl Grouper {
         Assignment { campaign: id, opened, similarity, repeat }
     }
 
-    fn best_campaign(&self, item: &GroupingInput<'_>, vector: &[(String, f64)], text_hash: u64) -> Option<(CampaignId, f32)> {
+    fn best_campaign(
+        &self,
+        item: &GroupingInput<'_>,
+        vector: &[(String, f64)],
+        text_hash: u64,
+    ) -> Option<(CampaignId, f32)> {
         let mut candidates: BTreeSet<CampaignId> = BTreeSet::new();
         if let Some(ids) = self.text_index.get(&text_hash) {
             candidates.extend(ids.iter().copied());
@@ -297,7 +302,13 @@ impl Grouper {
         best
     }
 
-    fn similarity(&self, campaign: &Campaign, item: &GroupingInput<'_>, vector: &[(String, f64)], text_hash: u64) -> f32 {
+    fn similarity(
+        &self,
+        campaign: &Campaign,
+        item: &GroupingInput<'_>,
+        vector: &[(String, f64)],
+        text_hash: u64,
+    ) -> f32 {
         let profile = &campaign.profile;
         let dot: f64 = vector.iter().filter_map(|(term, w)| profile.terms.get(term).map(|c| w * f64::from(*c))).sum();
         let lexical = if profile.norm_sq > 0.0 { dot / profile.norm_sq.sqrt() } else { 0.0 };

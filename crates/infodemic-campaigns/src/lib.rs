@@ -6,6 +6,7 @@
 //!
 //! - [`grouper`]: incremental, deterministic assignment of items to campaigns.
 //! - [`coordination`]: CooRTweet-compatible coordinated-sharing detection.
+//! - [`shares`]: stored members as coordination shares (near-identical texts, hashtags).
 //! - [`surge`]: alerts on a campaign's opening burst and on its volume against its own baseline.
 //! - [`export`]: GEXF, STIX 2.1, CSV and SVG renderings.
 //! - [`techniques`]: DISARM techniques (copypasta, cross-posting, amplification).
@@ -15,6 +16,7 @@ pub mod coordination;
 pub mod evaluate;
 pub mod export;
 pub mod grouper;
+pub mod shares;
 pub mod surge;
 pub mod techniques;
 pub mod terms;

@@ -35,7 +35,12 @@ pub fn newly_detected(campaign: &Campaign, surge: Option<&str>) -> Vec<Technique
         found.push(Technique {
             id: "T0084.001".to_owned(),
             name: "Use Copypasta".to_owned(),
-            evidence: format!("{} of {} items repeat another item's text from {} posters", copies, campaign.size, posters(campaign)),
+            evidence: format!(
+                "{} of {} items repeat another item's text from {} posters",
+                copies,
+                campaign.size,
+                posters(campaign)
+            ),
         });
     }
     if !has(campaign, "T0119") && copies >= 1 && campaign.sources.len() >= CROSS_POSTING_MIN_SOURCES {

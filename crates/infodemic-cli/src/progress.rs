@@ -57,7 +57,10 @@ impl CrawlObserver for CrawlProgress {
             CrawlEvent::Stopping => {
                 self.bar.println("interrupted: committing what was fetched (Ctrl-C again to quit now)")
             }
-            CrawlEvent::CycleFinished(_) | CrawlEvent::CycleFailed { .. } | CrawlEvent::Idle { .. } => {}
+            CrawlEvent::CampaignsAssigned { .. }
+            | CrawlEvent::CycleFinished(_)
+            | CrawlEvent::CycleFailed { .. }
+            | CrawlEvent::Idle { .. } => {}
         }
         self.message();
     }

@@ -25,7 +25,24 @@ pub struct CampaignSettings {
     pub grouping: GroupingConfig,
     /// The surge rules' knobs.
     pub surge: SurgeConfig,
+    /// Where alerts are sent besides the store.
+    pub sinks: Vec<AlertSink>,
 }
+
+/// Somewhere an alert is sent as it is raised. A sink that fails is logged, never the run's
+/// end: the alert is in the store either way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AlertSink {
+    /// A shell command run once per alert (`sh -c`), with the alert as JSON on its stdin and
+    /// `INFODEMIC_ALERT_CAMPAIGN`, `INFODEMIC_ALERT_KIND` and `INFODEMIC_ALERT_SUMMARY` in its
+    /// environment. Feed text never reaches the command line, only stdin and the environment.
+    Command(String),
+    /// An http(s) URL the alert is POSTed to as JSON.
+    Webhook(url::Url),
+}
+
+/// A sink gets this long per alert.
+const SINK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// One item to assign, owned (from a crawl, or a line of a replayed file).
 #[derive(Clone, Debug, PartialEq)]
@@ -66,7 +83,9 @@ impl CampaignItem {
         Self {
             id: item.id.to_string(),
             text: item.classifier_input(),
-            time: item.published,
+            // A publication time after the fetch is a feed's mistake; it would make every later
+            // item look late to the surge rules.
+            time: item.published.map(|published| published.min(item.fetched_at)),
             seen_at: item.fetched_at,
             url: item.url.clone(),
             source: item.source.to_string(),
@@ -76,9 +95,10 @@ impl CampaignItem {
             simhash: item.simhash,
             embedding: (!classification.embedding.is_empty()).then(|| classification.embedding.clone()),
             score: classification.shown_score(),
-            fact_check: classification.claim_match.as_ref().map(|m| {
-                (m.claim_id.clone(), m.review_url.clone().unwrap_or_else(|| m.claim.clone()))
-            }),
+            fact_check: classification
+                .claim_match
+                .as_ref()
+                .map(|m| (m.claim_id.clone(), m.review_url.clone().unwrap_or_else(|| m.claim.clone()))),
         }
     }
 }
@@ -119,6 +139,7 @@ struct Inner {
 #[derive(Clone)]
 pub struct CampaignTracker {
     inner: Arc<Mutex<Inner>>,
+    sinks: Arc<[AlertSink]>,
 }
 
 impl std::fmt::Debug for CampaignTracker {
@@ -134,6 +155,7 @@ impl CampaignTracker {
     /// Store failures; a surge configuration out of range.
     pub async fn open(store: &SledStore, settings: CampaignSettings) -> Result<Self> {
         settings.surge.validate().map_err(|e| PipelineError::Campaigns(e.to_string()))?;
+        let sinks: Arc<[AlertSink]> = settings.sinks.clone().into();
         let store = store.clone();
         let inner = blocking(move || {
             let snapshot = store.grouping_snapshot()?;
@@ -148,7 +170,7 @@ impl CampaignTracker {
             })
         })
         .await??;
-        Ok(Self { inner: Arc::new(Mutex::new(inner)) })
+        Ok(Self { inner: Arc::new(Mutex::new(inner)), sinks })
     }
 
     /// Assigns the scored items worth a review (the others are not campaign material).
@@ -170,11 +192,73 @@ impl CampaignTracker {
     /// Store failures.
     pub async fn assign(&self, items: Vec<CampaignItem>) -> Result<CampaignBatchReport> {
         let inner = Arc::clone(&self.inner);
-        blocking(move || {
+        let report = blocking(move || {
             let mut inner = inner.lock().map_err(|_| PipelineError::Task("campaign state poisoned".into()))?;
             inner.assign(&items)
         })
-        .await?
+        .await??;
+        // Sent after the commit: a sink never hears of an alert the store does not keep.
+        for alert in &report.alerts {
+            for sink in self.sinks.iter() {
+                sink.send(alert).await;
+            }
+        }
+        Ok(report)
+    }
+}
+
+impl AlertSink {
+    async fn send(&self, alert: &Alert) {
+        let outcome = match self {
+            AlertSink::Command(command) => run_command(command, alert).await,
+            AlertSink::Webhook(url) => post_webhook(url, alert).await,
+        };
+        if let Err(error) = outcome {
+            tracing::warn!(message = "Alert sink failed.", sink = ?self, campaign = %alert.campaign, %error);
+        }
+    }
+}
+
+async fn run_command(command: &str, alert: &Alert) -> std::result::Result<(), String> {
+    use tokio::io::AsyncWriteExt;
+    let json = serde_json::to_vec(alert).map_err(|e| e.to_string())?;
+    let mut child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .env("INFODEMIC_ALERT_CAMPAIGN", alert.campaign.to_string())
+        .env("INFODEMIC_ALERT_KIND", &alert.kind)
+        .env("INFODEMIC_ALERT_SUMMARY", &alert.summary)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot run `{command}`: {e}"))?;
+    let run = async {
+        if let Some(mut stdin) = child.stdin.take() {
+            // A command that does not read its input is fine.
+            let _ = stdin.write_all(&json).await;
+        }
+        child.wait().await
+    };
+    match tokio::time::timeout(SINK_TIMEOUT, run).await {
+        Ok(Ok(status)) if status.success() => Ok(()),
+        Ok(Ok(status)) => Err(format!("`{command}` exited with {status}")),
+        Ok(Err(error)) => Err(format!("`{command}`: {error}")),
+        Err(_) => Err(format!("`{command}` took longer than {} s and was stopped", SINK_TIMEOUT.as_secs())),
+    }
+}
+
+async fn post_webhook(url: &url::Url, alert: &Alert) -> std::result::Result<(), String> {
+    let client = reqwest::Client::builder()
+        .timeout(SINK_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let response = client.post(url.clone()).json(alert).send().await.map_err(|e| e.to_string())?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("{url} answered {}", response.status()))
     }
 }
 
@@ -298,5 +382,131 @@ impl Inner {
         }
         let _ = report;
         Ok(surge_summary)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn item(id: &str, text: &str, minutes: i64, source: &str) -> CampaignItem {
+        let time = DateTime::from_timestamp(1_700_000_000 + minutes * 60, 0).unwrap();
+        CampaignItem {
+            id: id.to_owned(),
+            text: text.to_owned(),
+            time: Some(time),
+            seen_at: time,
+            url: format!("https://{source}/{id}"),
+            source: source.to_owned(),
+            account: None,
+            language: Some("en".to_owned()),
+            links: Vec::new(),
+            simhash: infodemic_core::simhash::simhash(text),
+            embedding: None,
+            score: Some(0.9),
+            fact_check: None,
+        }
+    }
+
+    /// Five copies of one claim from five sources within an hour, around unrelated items.
+    fn stream() -> Vec<CampaignItem> {
+        let claim = "drinking bleach cures the coronavirus in hours doctors hide it";
+        let mut items = Vec::new();
+        for i in 0..5 {
+            let background = [
+                "city council approves new budget for road repairs",
+                "local team wins the regional football final",
+                "museum opens an exhibition of medieval maps",
+                "heavy rain expected across the north this weekend",
+                "bakery celebrates fifty years with free bread",
+            ][i];
+            items.push(item(&format!("b{i}"), background, i as i64 * 7, "other.example"));
+            items.push(item(
+                &format!("c{i}"),
+                &format!("{claim} {}", ["", "share now", "!!", "wake up", "must read"][i]),
+                i as i64 * 10,
+                &format!("s{i}.example"),
+            ));
+        }
+        items
+    }
+
+    async fn open_tracker(dir: &std::path::Path, sinks: Vec<AlertSink>) -> (SledStore, CampaignTracker) {
+        let (store, _) = SledStore::open(dir).unwrap();
+        let tracker =
+            CampaignTracker::open(&store, CampaignSettings { sinks, ..CampaignSettings::default() }).await.unwrap();
+        (store, tracker)
+    }
+
+    #[tokio::test]
+    async fn a_restart_between_batches_gives_the_ids_of_one_run() {
+        let one = tempfile::tempdir().unwrap();
+        let (_store, tracker) = open_tracker(one.path(), Vec::new()).await;
+        let whole: Vec<CampaignAssignment> = tracker.assign(stream()).await.unwrap().assignments;
+        let claim_campaigns: std::collections::BTreeSet<_> =
+            whole.iter().filter(|a| a.id.starts_with('c')).map(|a| a.campaign).collect();
+        assert_eq!(claim_campaigns.len(), 1, "{whole:?}");
+
+        let two = tempfile::tempdir().unwrap();
+        let mut split = Vec::new();
+        let items = stream();
+        for chunk in items.chunks(3) {
+            // A fresh store handle and tracker per chunk: what a restart sees.
+            let (store, tracker) = open_tracker(two.path(), Vec::new()).await;
+            split.extend(tracker.assign(chunk.to_vec()).await.unwrap().assignments);
+            drop((store, tracker));
+        }
+        assert_eq!(split, whole);
+
+        let (store, tracker) = open_tracker(two.path(), Vec::new()).await;
+        let again = tracker.assign(stream()).await.unwrap();
+        assert!(again.assignments.iter().all(|a| a.already_assigned), "replaying is idempotent");
+        let campaign = store.campaign(*claim_campaigns.iter().next().unwrap()).unwrap().unwrap();
+        assert_eq!(campaign.size, 5);
+        assert_eq!(store.campaign_members(campaign.id, None).unwrap().len(), 5);
+        assert!(campaign.techniques.iter().any(|t| t.id == "T0084.001"), "{:?}", campaign.techniques);
+        let alerts = store.alerts().unwrap();
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert_eq!((alerts[0].campaign, alerts[0].kind.as_str()), (campaign.id, "opening"));
+    }
+
+    #[tokio::test]
+    async fn alerts_reach_a_command_and_a_webhook() {
+        let server = wiremock::MockServer::start().await;
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .and(wiremock::matchers::path("/hook"))
+            .respond_with(wiremock::ResponseTemplate::new(204))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("alert.json");
+        let env_out = dir.path().join("alert.env");
+        let command = format!(
+            "cat > '{}' && printf '%s %s' \"$INFODEMIC_ALERT_CAMPAIGN\" \"$INFODEMIC_ALERT_KIND\" > '{}'",
+            out.display(),
+            env_out.display()
+        );
+        let hook = url::Url::parse(&format!("{}/hook", server.uri())).unwrap();
+        let (_store, tracker) =
+            open_tracker(&dir.path().join("store"), vec![AlertSink::Command(command), AlertSink::Webhook(hook)]).await;
+        let report = tracker.assign(stream()).await.unwrap();
+        assert_eq!(report.alerts.len(), 1);
+        let sent: Alert = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        assert_eq!(sent, report.alerts[0]);
+        assert_eq!(std::fs::read_to_string(&env_out).unwrap(), format!("{} opening", sent.campaign));
+        let received = server.received_requests().await.unwrap();
+        let posted: Alert = serde_json::from_slice(&received[0].body).unwrap();
+        assert_eq!(posted, sent);
+    }
+
+    #[tokio::test]
+    async fn a_failing_sink_does_not_fail_the_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, tracker) = open_tracker(dir.path(), vec![AlertSink::Command("exit 3".to_owned())]).await;
+        let report = tracker.assign(stream()).await.unwrap();
+        assert_eq!(report.alerts.len(), 1);
+        assert_eq!(store.alerts().unwrap().len(), 1, "the alert is stored either way");
     }
 }

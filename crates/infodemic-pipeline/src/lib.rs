@@ -26,7 +26,7 @@ mod model;
 mod rescore;
 mod watch;
 
-pub use campaigns::{CampaignAssignment, CampaignBatchReport, CampaignItem, CampaignSettings, CampaignTracker};
+pub use campaigns::{AlertSink, CampaignAssignment, CampaignBatchReport, CampaignItem, CampaignSettings, CampaignTracker};
 pub use catalogue::{feeds_from_opml, feeds_to_opml, load_catalogue};
 pub use check::{check_feed, CheckedItem, FeedCheck};
 pub use claims::{import_claims, reembed_claims, reembed_stale_claims, ClaimImport, ClaimMatcher, ClaimReembed};

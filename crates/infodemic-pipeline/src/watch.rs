@@ -141,6 +141,8 @@ async fn cycle(
             failed = cycle.feeds_failed.len(),
             items_new = cycle.items_new,
             flagged = cycle.items_flagged,
+            in_campaigns = cycle.items_in_campaigns,
+            alerts = cycle.alerts.len(),
             network_down = cycle.network_down,
             seconds = cycle.elapsed_secs
         );

@@ -158,3 +158,71 @@ async fn tokens_are_random_and_the_info_file_is_private_even_over_a_planted_temp
     cancel.cancel();
     again.stopped().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn campaigns_and_alerts_are_read_through_the_running_service() {
+    use infodemic_core::{
+        Alert, Campaign, CampaignCounters, CampaignEvent, CampaignId, CampaignMember, CampaignProfile, CampaignStatus,
+    };
+    use infodemic_store::{CampaignCommit, CampaignReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = SledStore::open(&dir.path().join("store")).unwrap();
+    let at = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
+    let member = CampaignMember {
+        id: "item/1".to_owned(),
+        url: "https://e.org/a".to_owned(),
+        text: "Bleach cures it".to_owned(),
+        time: Some(at),
+        source: "s".to_owned(),
+        account: None,
+        score: Some(0.9),
+    };
+    let campaign = Campaign {
+        id: CampaignId(7),
+        status: CampaignStatus::Active,
+        representative: member.clone(),
+        representative_similarity: 0.0,
+        first_seen: at,
+        last_seen: at,
+        size: 1,
+        sources: [("s".to_owned(), 1)].into(),
+        accounts: Default::default(),
+        languages: Default::default(),
+        hourly: Default::default(),
+        fact_checks: Default::default(),
+        scores: Default::default(),
+        techniques: Vec::new(),
+        history: vec![CampaignEvent::Opened { at, item: member.id.clone() }],
+        profile: CampaignProfile::default(),
+    };
+    let alert =
+        Alert { seq: 1, campaign: CampaignId(7), at, kind: "opening".into(), summary: "opened".into(), size: 1 };
+    store
+        .commit_campaigns(&CampaignCommit {
+            counters: CampaignCounters { docs: 1, next_id: 8, next_alert: 2 },
+            campaigns: vec![campaign.clone()],
+            terms: Vec::new(),
+            members: vec![(CampaignId(7), 1, member.clone())],
+            alerts: vec![alert.clone()],
+        })
+        .unwrap();
+    let cancel = CancellationToken::new();
+    let handle = serve(store, dir.path(), cancel.clone()).await.unwrap();
+    let data_dir = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let client = ServiceClient::discover(&data_dir).unwrap().expect("service announced");
+        assert_eq!(client.campaigns().unwrap(), vec![campaign.clone()]);
+        assert_eq!(client.campaign(CampaignId(7)).unwrap(), Some(campaign));
+        assert_eq!(client.campaign(CampaignId(8)).unwrap(), None);
+        assert_eq!(client.campaign_members(CampaignId(7), Some(5)).unwrap(), vec![member]);
+        // An id with a slash travels percent-encoded.
+        assert_eq!(client.campaign_of("item/1").unwrap(), Some(CampaignId(7)));
+        assert_eq!(client.campaign_of("nope").unwrap(), None);
+        assert_eq!(client.alerts().unwrap(), vec![alert]);
+    })
+    .await
+    .unwrap();
+    cancel.cancel();
+    handle.stopped().await;
+}

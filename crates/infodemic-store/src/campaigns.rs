@@ -28,6 +28,8 @@ const PROFILE_VERSION: u8 = 1;
 const MEMBER_VERSION: u8 = 1;
 const ALERT_VERSION: u8 = 1;
 const COUNTERS_VERSION: u8 = 1;
+/// Terms a summary keeps for listings.
+const LISTED_TERMS: usize = 12;
 
 /// One batch of grouping results to write together.
 #[derive(Clone, Debug, Default)]
@@ -109,6 +111,9 @@ struct StoredCampaignV1 {
     score_max: f32,
     techniques: Vec<StoredTechniqueV1>,
     history: Vec<StoredEventV1>,
+    /// The profile's strongest terms with their weights: listings show them without decoding
+    /// the profile.
+    top_terms: Vec<(String, f32)>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -231,6 +236,12 @@ impl From<&Campaign> for StoredCampaignV1 {
                 .map(|t| StoredTechniqueV1 { id: t.id.clone(), name: t.name.clone(), evidence: t.evidence.clone() })
                 .collect(),
             history: c.history.iter().map(StoredEventV1::from).collect(),
+            top_terms: {
+                let mut terms: Vec<(String, f32)> = c.profile.terms.iter().map(|(t, w)| (t.clone(), *w)).collect();
+                terms.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                terms.truncate(LISTED_TERMS);
+                terms
+            },
         }
     }
 }
@@ -317,7 +328,8 @@ fn decode_campaign(summary: &[u8], profile: Option<&[u8]>) -> Result<Campaign> {
     let stored: StoredCampaignV1 = decode("campaigns", CAMPAIGN_VERSION, summary)?;
     let profile = match profile {
         Some(bytes) => decode::<StoredProfileV1>("campaign_profiles", PROFILE_VERSION, bytes)?.into(),
-        None => CampaignProfile::default(),
+        // A listing: only the strongest terms, enough for `Campaign::top_terms`.
+        None => CampaignProfile { terms: stored.top_terms.iter().cloned().collect(), ..CampaignProfile::default() },
     };
     stored.into_domain(profile)
 }
@@ -602,7 +614,8 @@ mod tests {
         assert_eq!(snapshot.terms, commit.terms);
         assert_eq!(snapshot.campaigns, vec![campaign(3)]);
         let listed = store.campaigns().unwrap();
-        assert_eq!(listed[0].profile, CampaignProfile::default());
+        assert_eq!(listed[0].profile.terms, campaign(3).profile.terms, "the strongest terms come with a listing");
+        assert!(listed[0].profile.texts.is_empty(), "the rest of the profile does not");
         assert_eq!(listed[0].techniques, campaign(3).techniques);
         assert_eq!(store.campaign_members(CampaignId(3), None).unwrap(), vec![member("a"), member("b")]);
         assert_eq!(store.campaign_members(CampaignId(3), Some(1)).unwrap().len(), 1);

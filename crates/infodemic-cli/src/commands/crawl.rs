@@ -203,6 +203,15 @@ fn print_summary(out: &mut impl Write, summary: &CrawlSummary) -> std::io::Resul
         "Items: {} seen, {} new, {} duplicate, {} flagged",
         summary.items_seen, summary.items_new, summary.items_duplicate, summary.items_flagged
     )?;
+    if summary.items_in_campaigns > 0 || !summary.alerts.is_empty() {
+        writeln!(
+            out,
+            "Campaigns: {} items assigned, {} opened, {} alerts",
+            summary.items_in_campaigns,
+            summary.campaigns_opened,
+            summary.alerts.len()
+        )?;
+    }
     if failed > 0 {
         writeln!(out, "Failed feeds:")?;
         for feed in &summary.feeds_failed {

@@ -4,16 +4,12 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use infodemic_campaigns::coordination::{self, CoordinationNetwork, CoordinationParams, Share};
-use infodemic_core::text::fingerprint_text;
+use infodemic_campaigns::coordination::{self, CoordinationNetwork, CoordinationParams};
 use infodemic_core::CampaignMember;
 use serde::Serialize;
 
 use crate::exit::{Exit, UsageError};
 use crate::output::write_json_line;
-
-/// Characters of a member's normalised text that name it as a shared object.
-const OBJECT_CHARS: usize = 120;
 
 #[derive(Debug, Args)]
 pub struct CoordinationArgs {
@@ -150,27 +146,10 @@ pub fn run(args: &CoordinationArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// The coordination network of stored campaigns' members: an account (else the source)
-/// sharing a text (its normalised start) within `window` seconds of another.
+/// The coordination network of stored campaigns' members (objects: near-identical texts and
+/// hashtags; accounts: the author, else the source).
 pub fn network_of(campaigns: &[Vec<CampaignMember>], window: i64) -> CoordinationNetwork {
-    let shares: Vec<Share> = campaigns
-        .iter()
-        .flatten()
-        .filter_map(|member| {
-            let time = member.time?;
-            let text = fingerprint_text(&member.text);
-            let object: String = text.chars().take(OBJECT_CHARS).collect();
-            if object.is_empty() {
-                return None;
-            }
-            Some(Share {
-                object_id: object,
-                account_id: member.account.clone().unwrap_or_else(|| member.source.clone()),
-                content_id: member.id.clone(),
-                timestamp: time.timestamp(),
-            })
-        })
-        .collect();
+    let shares = infodemic_campaigns::shares::member_shares(campaigns.iter().flatten());
     let params = CoordinationParams { time_window_secs: window, min_participation: 2, edge_weight_quantile: 0.5 };
     coordination::detect(&shares, &params)
 }

@@ -110,6 +110,8 @@ pub enum CampaignsCommand {
         /// One line per input: {"id": ..., "campaign": ...}
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        alerts: AlertSinkArgs,
     },
     /// CooRTweet-compatible coordinated sharing: pairs of accounts sharing one object within
     /// a time window, from shares given as object_id, account_id, content_id, timestamp_share
@@ -126,6 +128,36 @@ pub enum ExportFormat {
     Gexf,
     /// A STIX 2.1 bundle (campaigns, DISARM attack patterns)
     Stix,
+}
+
+/// Where campaign alerts go besides the store (crawl, watch, replay).
+#[derive(Debug, Args, Clone, Default)]
+pub struct AlertSinkArgs {
+    /// Run this shell command for each alert, with the alert as JSON on stdin and
+    /// INFODEMIC_ALERT_CAMPAIGN, _KIND, _SUMMARY in its environment
+    #[arg(long, env = "INFODEMIC_ALERT_COMMAND", value_name = "COMMAND")]
+    pub alert_command: Option<String>,
+    /// POST each alert as JSON to this http(s) URL
+    #[arg(long, env = "INFODEMIC_ALERT_WEBHOOK", value_name = "URL")]
+    pub alert_webhook: Option<String>,
+}
+
+impl AlertSinkArgs {
+    /// The configured sinks; a webhook that is not an http(s) URL is the user's error.
+    pub fn sinks(&self) -> anyhow::Result<Vec<infodemic_pipeline::AlertSink>> {
+        let mut sinks = Vec::new();
+        if let Some(command) = self.alert_command.as_ref().filter(|c| !c.trim().is_empty()) {
+            sinks.push(infodemic_pipeline::AlertSink::Command(command.clone()));
+        }
+        if let Some(hook) = &self.alert_webhook {
+            let url = url::Url::parse(hook)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .ok_or_else(|| UsageError(format!("--alert-webhook {hook:?} is not an http(s) URL")))?;
+            sinks.push(infodemic_pipeline::AlertSink::Webhook(url));
+        }
+        Ok(sinks)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -149,7 +181,9 @@ pub fn run(args: &CampaignsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         Some(CampaignsCommand::Export { format, out, window }) => {
             export::export(global, *format, out.as_deref(), *window)
         }
-        Some(CampaignsCommand::Replay { file, all, json }) => replay::replay(global, file, *all, *json),
+        Some(CampaignsCommand::Replay { file, all, json, alerts }) => {
+            replay::replay(global, file, *all, *json, alerts.sinks()?)
+        }
         Some(CampaignsCommand::Coordination(args)) => coordination::run(args),
     }
 }

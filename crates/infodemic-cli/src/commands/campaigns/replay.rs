@@ -32,7 +32,13 @@ struct LineJson<'a> {
     opened: bool,
 }
 
-pub fn replay(global: &GlobalArgs, file: &Path, all: bool, json: bool) -> anyhow::Result<Exit> {
+pub fn replay(
+    global: &GlobalArgs,
+    file: &Path,
+    all: bool,
+    json: bool,
+    sinks: Vec<infodemic_pipeline::AlertSink>,
+) -> anyhow::Result<Exit> {
     let mut bytes = Vec::new();
     if file.as_os_str() == "-" {
         std::io::stdin().read_to_end(&mut bytes).context("cannot read stdin")?;
@@ -51,7 +57,8 @@ pub fn replay(global: &GlobalArgs, file: &Path, all: bool, json: bool) -> anyhow
     };
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
-    let tracker = runtime.block_on(CampaignTracker::open(&store, CampaignSettings::default()))?;
+    let tracker =
+        runtime.block_on(CampaignTracker::open(&store, CampaignSettings { sinks, ..CampaignSettings::default() }))?;
     let progress = counter(global.quiet || json, "lines replayed");
     let mut out = crate::output::stdout();
     let (mut assigned, mut again, mut opened, mut skipped, mut alerts) = (0usize, 0usize, 0usize, 0usize, 0usize);

@@ -209,7 +209,11 @@ pub fn show(global: &GlobalArgs, id: &str, window: i64, json: bool) -> anyhow::R
     }
     write_summary(&mut out, &campaign, &members, now)?;
     if !network.edges.is_empty() {
-        writeln!(out, "\nCoordination (accounts sharing one text within {}):", coordination::describe_window(window))?;
+        writeln!(
+            out,
+            "\nCoordination (accounts sharing one text or hashtag within {}):",
+            coordination::describe_window(window)
+        )?;
         for edge in network.edges.iter().take(20) {
             writeln!(
                 out,

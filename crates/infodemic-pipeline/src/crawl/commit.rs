@@ -1,0 +1,51 @@
+//! The commit stage (the sink): a scored batch's items, its feeds' states and its appearances
+//! in one store transaction, on the blocking pool. Committed items go on to the campaign stage.
+
+use infodemic_core::ScoredItem;
+use infodemic_store::SledStore;
+use tokio::sync::mpsc;
+
+use super::score::ScoredBatch;
+use super::{blocking, forward, CrawlEvent, CrawlObserver, CrawlSummary};
+use crate::Result;
+
+/// Commits every batch from `input`; hands the committed items to `campaigns`, when the
+/// campaign stage runs.
+///
+/// The store reports how many items it wrote, not which: it skips an item whose URL or content
+/// was stored meanwhile (rare: dedupe checked the store). A batch of which nothing was written
+/// is not handed on; otherwise the whole batch is, since the campaign stage skips items it has
+/// assigned before.
+///
+/// # Errors
+/// Store failures; nothing of the failed batch is written.
+pub(super) async fn run(
+    store: &SledStore,
+    observer: &dyn CrawlObserver,
+    mut input: mpsc::Receiver<ScoredBatch>,
+    campaigns: Option<mpsc::Sender<Vec<ScoredItem>>>,
+) -> Result<CrawlSummary> {
+    let mut summary = CrawlSummary::default();
+    while let Some(batch) = input.recv().await {
+        // The campaign stage failed: its error ends the run, nothing more is committed.
+        if campaigns.as_ref().is_some_and(mpsc::Sender::is_closed) {
+            break;
+        }
+        let ScoredBatch { scored, states, appearances } = batch;
+        let flagged = scored.iter().filter(|s| s.classification.flagged).count();
+        let store = store.clone();
+        let (report, scored) =
+            blocking(move || store.commit(&scored, &states, &appearances).map(|report| (report, scored))).await??;
+        summary.items_new += report.inserted;
+        summary.items_duplicate += report.duplicates;
+        summary.items_flagged += flagged;
+        observer.on_event(&CrawlEvent::BatchCommitted { stored: report.inserted, flagged });
+        tracing::info!(message = "Batch committed.", stored = report.inserted, flagged);
+        if let Some(campaigns) = &campaigns {
+            if report.inserted > 0 && !forward(campaigns, scored).await {
+                break;
+            }
+        }
+    }
+    Ok(summary)
+}

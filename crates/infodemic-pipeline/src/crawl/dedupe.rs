@@ -1,0 +1,182 @@
+//! The dedupe stage: a fetched feed's items → those relevant to health (where the feed asks for
+//! that) and new to the run and the store. A copy of a known item under another URL becomes an
+//! appearance of it.
+
+use std::collections::{HashMap, HashSet};
+
+use infodemic_core::health::is_health_related;
+use infodemic_core::simhash;
+use infodemic_core::{Appearance, ContentHash, Item, ItemId, Relation};
+use infodemic_crawler::{FeedFetch, FeedOutcome};
+use infodemic_store::{ItemReader, SledStore};
+use tokio::sync::mpsc;
+
+use super::fetch::Fetched;
+use super::{blocking, forward, CrawlSummary};
+use crate::Result;
+
+/// How far back a new item is compared with stored items for near-duplicates.
+pub(super) const NEAR_DUPLICATE_WINDOW: chrono::Duration = chrono::Duration::days(7);
+
+/// What a parsed feed's document gave, counted before its items were taken for dedupe.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Reading {
+    /// Items read from the document.
+    pub items: usize,
+    /// Entries that did not become an item (see `Normalized::entries_dropped`).
+    pub dropped: usize,
+}
+
+/// A feed's outcome after dedupe. A parsed feed's items are no longer in `outcome`: the new ones
+/// are in `fresh`, copies of known items in `appearances`.
+pub(super) struct DedupedFeed {
+    /// The fetch outcome (a parsed feed without its items).
+    pub outcome: FeedOutcome,
+    /// The document's counts, for a parsed feed.
+    pub reading: Reading,
+    /// Items new to the run and the store, in feed order.
+    pub fresh: Vec<Item>,
+    /// Copies of known items found in the feed.
+    pub appearances: Vec<Appearance>,
+}
+
+/// What the run has seen so far, to tell new items from known ones.
+pub(super) struct Deduper {
+    store: SledStore,
+    seen_urls: HashSet<String>,
+    seen_hashes: HashMap<ContentHash, ItemId>,
+    /// SimHash fingerprints of recent items (store and run), for near-duplicates.
+    recent: Vec<(u64, ItemId)>,
+    /// Texts of this run's new items, to confirm near-duplicates without the store.
+    run_texts: HashMap<ItemId, String>,
+    summary: CrawlSummary,
+}
+
+impl Deduper {
+    /// A deduper that knows the stored items' `recent` fingerprints.
+    pub(super) fn new(store: &SledStore, recent: Vec<(u64, ItemId)>) -> Self {
+        Self {
+            store: store.clone(),
+            seen_urls: HashSet::new(),
+            seen_hashes: HashMap::new(),
+            recent,
+            run_texts: HashMap::new(),
+            summary: CrawlSummary::default(),
+        }
+    }
+
+    /// Dedupes every feed taken from `input` and hands it to `output`.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub(super) async fn run(
+        mut self,
+        input: &mut Fetched<'_>,
+        output: mpsc::Sender<DedupedFeed>,
+    ) -> Result<CrawlSummary> {
+        while let Some(mut outcome) = input.next().await {
+            if output.is_closed() {
+                break;
+            }
+            let mut reading = Reading::default();
+            let mut fresh = Vec::new();
+            let mut appearances = Vec::new();
+            if let Ok(FeedFetch::Parsed { normalized, .. }) = &mut outcome.result {
+                reading = Reading { items: normalized.items.len(), dropped: normalized.entries_dropped() };
+                let spec = &outcome.spec;
+                let (relevant, off_topic): (Vec<Item>, Vec<Item>) = std::mem::take(&mut normalized.items)
+                    .into_iter()
+                    .partition(|item| spec.keeps(is_health_related(&item.classifier_input())));
+                self.summary.items_off_topic += off_topic.len();
+                fresh = self.fresh_items(relevant, &mut appearances).await?;
+            }
+            if !forward(&output, DedupedFeed { outcome, reading, fresh, appearances }).await {
+                break;
+            }
+        }
+        Ok(self.summary)
+    }
+
+    /// Drops items already stored or already seen in this run. A copy of a known item under
+    /// another URL (same content hash, or a SimHash within `NEAR_DUPLICATE_BITS`) is not a
+    /// new item: it is recorded as an appearance of the first one, so every source, time and
+    /// URL of a story stays known.
+    async fn fresh_items(&mut self, items: Vec<Item>, appearances: &mut Vec<Appearance>) -> Result<Vec<Item>> {
+        let store = self.store.clone();
+        let (items, known) = blocking(move || {
+            let mut known = Vec::with_capacity(items.len());
+            for item in &items {
+                let by_url = store.id_for_url(&item.canonical_url)?.is_some();
+                known.push((by_url, store.id_for_content(item.content_hash)?));
+            }
+            Ok::<_, infodemic_store::StoreError>((items, known))
+        })
+        .await??;
+        let mut fresh = Vec::new();
+        for (item, (url_stored, content_stored)) in items.into_iter().zip(known) {
+            if url_stored || !self.seen_urls.insert(item.canonical_url.clone()) {
+                self.summary.items_duplicate += 1;
+                continue;
+            }
+            let same_content = content_stored.or_else(|| self.seen_hashes.get(&item.content_hash).copied());
+            let relation = match same_content {
+                Some(canonical) => Some((canonical, Relation::SameContent)),
+                None => self.near_duplicate_of(&item).await?,
+            };
+            if let Some((canonical, relation)) = relation {
+                self.summary.items_duplicate += 1;
+                if matches!(relation, Relation::NearDuplicate { .. }) {
+                    self.summary.items_near_duplicate += 1;
+                }
+                self.summary.appearances += 1;
+                appearances.push(Appearance {
+                    item: canonical,
+                    source: item.source.clone(),
+                    url: item.url.clone(),
+                    seen_at: item.fetched_at,
+                    published: item.published,
+                    relation,
+                });
+                continue;
+            }
+            self.seen_hashes.insert(item.content_hash, item.id);
+            if let Some(fingerprint) = item.simhash {
+                self.recent.push((fingerprint, item.id));
+                self.run_texts.insert(item.id, item.classifier_input());
+            }
+            fresh.push(item);
+        }
+        Ok(fresh)
+    }
+
+    /// The known item `item` nearly copies: fingerprints within `NEAR_DUPLICATE_BITS`,
+    /// confirmed by trigram resemblance (fingerprints of unrelated texts can be close).
+    async fn near_duplicate_of(&self, item: &Item) -> Result<Option<(ItemId, Relation)>> {
+        let Some(fingerprint) = item.simhash else { return Ok(None) };
+        let mut candidates: Vec<(u32, ItemId)> = self
+            .recent
+            .iter()
+            .map(|(other, id)| (simhash::distance(fingerprint, *other), *id))
+            .filter(|(distance, _)| *distance <= simhash::NEAR_DUPLICATE_BITS)
+            .collect();
+        candidates.sort_unstable();
+        let text = item.classifier_input();
+        for (distance, id) in candidates.into_iter().take(5) {
+            let other = match self.run_texts.get(&id) {
+                Some(other) => other.clone(),
+                None => {
+                    let store = self.store.clone();
+                    let stored = blocking(move || store.get(id)).await??;
+                    match stored {
+                        Some(scored) => scored.item.classifier_input(),
+                        None => continue,
+                    }
+                }
+            };
+            if simhash::resemblance(&text, &other) >= simhash::MIN_RESEMBLANCE {
+                return Ok(Some((id, Relation::NearDuplicate { distance })));
+            }
+        }
+        Ok(None)
+    }
+}

@@ -1,0 +1,86 @@
+//! The score stage: a batch's items through the classifier (on its own thread), decided again
+//! with their feed's category (the source prior), and matched against known debunked claims.
+
+use std::collections::HashMap;
+
+use infodemic_classifier::ClassifierHandle;
+use infodemic_core::{Appearance, FeedCategory, FeedState, Item, ScoredItem, SourceId};
+use tokio::sync::mpsc;
+
+use super::enrich::EnrichedBatch;
+use super::{forward, CrawlSummary};
+use crate::claims::ClaimMatcher;
+use crate::Result;
+
+/// A batch ready for the store.
+pub(super) struct ScoredBatch {
+    /// New items with their classifications.
+    pub scored: Vec<ScoredItem>,
+    /// The new states of the feeds in the batch.
+    pub states: Vec<FeedState>,
+    /// Copies of known items found in this batch.
+    pub appearances: Vec<Appearance>,
+}
+
+/// Classifies and matches.
+pub(super) struct Scorer<'a> {
+    classifier: &'a ClassifierHandle,
+    matcher: ClaimMatcher,
+    /// Each feed's publisher category: the decision's source prior.
+    categories: HashMap<SourceId, FeedCategory>,
+    summary: CrawlSummary,
+}
+
+impl<'a> Scorer<'a> {
+    /// A scorer matching against `matcher`'s claims (and those batches bring).
+    pub(super) fn new(
+        classifier: &'a ClassifierHandle,
+        matcher: ClaimMatcher,
+        categories: HashMap<SourceId, FeedCategory>,
+    ) -> Self {
+        Self { classifier, matcher, categories, summary: CrawlSummary::default() }
+    }
+
+    /// Scores every batch from `input` and hands it to `output`.
+    ///
+    /// # Errors
+    /// Classifier failures.
+    pub(super) async fn run(
+        mut self,
+        mut input: mpsc::Receiver<EnrichedBatch>,
+        output: mpsc::Sender<ScoredBatch>,
+    ) -> Result<CrawlSummary> {
+        while let Some(batch) = input.recv().await {
+            if output.is_closed() {
+                break;
+            }
+            let EnrichedBatch { items, states, appearances, claims } = batch;
+            for (claim, embedding) in claims {
+                self.matcher.add(claim, &embedding);
+            }
+            let scored = self.score(items).await?;
+            if !forward(&output, ScoredBatch { scored, states, appearances }).await {
+                break;
+            }
+        }
+        Ok(self.summary)
+    }
+
+    async fn score(&mut self, items: Vec<Item>) -> Result<Vec<ScoredItem>> {
+        let texts: Vec<String> = items.iter().map(Item::classifier_input).collect();
+        let classifications = if texts.is_empty() { Vec::new() } else { self.classifier.classify(texts).await? };
+        let scored: Vec<ScoredItem> = items
+            .into_iter()
+            .zip(classifications)
+            .map(|(item, mut classification)| {
+                classification.redecide(self.classifier.policy(), self.categories.get(&item.source).copied());
+                if !self.matcher.is_empty() {
+                    self.matcher.apply(&item.classifier_input(), &mut classification);
+                }
+                ScoredItem { item, classification }
+            })
+            .collect();
+        self.summary.items_matching_claims += scored.iter().filter(|s| s.classification.claim_match.is_some()).count();
+        Ok(scored)
+    }
+}
