@@ -36,6 +36,7 @@ use campaign_corpus::{campaign_item, default_data_dir, framed, paraphrase, Rng};
 use chrono::{DateTime, Duration, Utc};
 use infodemic_campaigns::evaluate::score_clustering;
 use infodemic_campaigns::terms::term_counts;
+use infodemic_campaigns::{Grouper, GroupingConfig, GroupingInput};
 use infodemic_core::{Alert, CampaignId};
 use infodemic_pipeline::{CampaignItem, CampaignSettings, CampaignTracker};
 use infodemic_store::SledStore;
@@ -59,8 +60,6 @@ const SURGE_MULTIPLIERS: [f64; 2] = [5.0, 10.0];
 /// Extra items in a surge's first 2 hours from which the surge rules claim ≥ 90 % (see
 /// `infodemic_campaigns::surge`).
 const MIN_EXTRA_ITEMS: f64 = 16.0;
-/// Held-out claims share less than this share of their terms (Jaccard) with any background text.
-const MAX_HELD_OUT_OVERLAP: f64 = 0.25;
 
 struct Options {
     seed: u64,
@@ -70,11 +69,19 @@ struct Options {
     data: PathBuf,
     json: bool,
     explain: bool,
+    resurfacing: usize,
+    settings: CampaignSettings,
 }
 
 fn parse_args() -> Result<Options, String> {
     let mut options =
-        Options { seed: 1, campaigns: 100, surges: 40, background_rate: 3.0, data: default_data_dir(), json: false, explain: false };
+        Options { seed: 1, campaigns: 100, surges: 40, background_rate: 3.0,
+        data: default_data_dir(),
+        json: false,
+        explain: false,
+        resurfacing: 20,
+        settings: CampaignSettings::default(),
+    };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -88,9 +95,20 @@ fn parse_args() -> Result<Options, String> {
             "--data" => options.data = PathBuf::from(value()?),
             "--json" => options.json = true,
             "--explain" => options.explain = true,
+            "--resurfacing" => options.resurfacing = value()?.parse().map_err(|e| format!("--resurfacing: {e}"))?,
+            "--opening-items" => {
+                options.settings.surge.opening_items = value()?.parse().map_err(|e| format!("--opening-items: {e}"))?;
+            }
+            "--opening-hours" => {
+                options.settings.surge.opening_window_hours =
+                    value()?.parse().map_err(|e| format!("--opening-hours: {e}"))?;
+            }
+            "--threshold" => {
+                options.settings.grouping.threshold = value()?.parse().map_err(|e| format!("--threshold: {e}"))?;
+            }
             other => {
                 return Err(format!(
-                    "unknown argument {other} (--seed N, --campaigns N, --surges N, --background-rate R, --data DIR, --json, --explain)"
+                    "unknown argument {other} (--seed N, --campaigns N, --surges N, --background-rate R, --resurfacing N, --opening-items K, --opening-hours T, --threshold X, --data DIR, --json, --explain)"
                 ))
             }
         }
@@ -107,6 +125,28 @@ enum Gold {
     Background(usize),
     Planted(usize),
     Surge(usize),
+    /// A planted campaign of a claim the background already holds: a narrative resurfacing.
+    Resurfaced(usize),
+}
+
+impl Gold {
+    /// A clustering label: background items as singletons.
+    fn label(self) -> (u8, u64) {
+        match self {
+            Self::Background(i) => (0, i as u64),
+            Self::Planted(p) => (1, p as u64),
+            Self::Surge(s) => (2, s as u64),
+            Self::Resurfaced(r) => (3, r as u64),
+        }
+    }
+
+    /// Background items count as one group when composing campaigns.
+    fn group(self) -> Self {
+        match self {
+            Self::Background(_) => Self::Background(0),
+            other => other,
+        }
+    }
 }
 
 struct Generated {
@@ -114,13 +154,15 @@ struct Generated {
     gold: Gold,
 }
 
-struct PlantedSpec {
+/// A short campaign: one claim reposted over hours.
+struct BurstSpec {
     items: usize,
     hours: f64,
     posters: usize,
     start: DateTime<Utc>,
 }
 
+/// A long-running campaign with a surge.
 struct SurgeSpec {
     rate: f64,
     multiplier: f64,
@@ -128,6 +170,17 @@ struct SurgeSpec {
     /// Items of the campaign in the surge's first 2 hours, minus the baseline's expectation.
     extra_in_deadline: f64,
     baseline_items: usize,
+}
+
+struct World {
+    items: Vec<Generated>,
+    planted: Vec<BurstSpec>,
+    resurfaced: Vec<BurstSpec>,
+    surges: Vec<SurgeSpec>,
+    background_items: usize,
+    span_days: f64,
+    /// Candidate claims the grouper put into a background campaign (not unseen).
+    claims_rejected: usize,
 }
 
 fn at(unix: f64) -> DateTime<Utc> {
@@ -138,41 +191,78 @@ fn hours(h: f64) -> f64 {
     h * 3600.0
 }
 
-/// Claims for the planted and surge campaigns, and the background: held-out claims share
-/// under [`MAX_HELD_OUT_OVERLAP`] of their terms with every background text and each other.
-fn split_claims(pool: Vec<String>, wanted: usize) -> (Vec<String>, Vec<String>) {
-    let term_sets: Vec<BTreeSet<String>> = pool.iter().map(|t| term_counts(t).into_keys().collect()).collect();
-    let jaccard = |a: &BTreeSet<String>, b: &BTreeSet<String>| {
-        let shared = a.intersection(b).count();
-        let union = a.len() + b.len() - shared;
-        if union == 0 {
-            0.0
-        } else {
-            shared as f64 / union as f64
-        }
-    };
-    let mut held: Vec<usize> = Vec::new();
+fn eligible_claim(text: &str) -> bool {
+    (12..=60).contains(&text.split(' ').count()) && term_counts(text).len() >= 6
+}
+
+/// Splits the pool into held-out claims and the background. A claim is held out only when
+/// the grouper itself, holding the whole background and the claims held out before it (all
+/// at one instant, so no time decay helps), opens a new campaign for it: it is unseen in the
+/// grouper's own terms. Candidates that join a held-out claim's campaign are dropped; those
+/// that join a background campaign stay in the background.
+fn split_claims(pool: &[String], wanted: usize, config: &GroupingConfig) -> (Vec<String>, Vec<String>, usize) {
+    let mut candidates: Vec<usize> = Vec::new();
     for (index, text) in pool.iter().enumerate() {
+        if candidates.len() >= wanted * 3 {
+            break;
+        }
+        if eligible_claim(text) {
+            candidates.push(index);
+        }
+    }
+    let candidate_set: BTreeSet<usize> = candidates.iter().copied().collect();
+    let seen_at = at(START_UNIX as f64);
+    let mut grouper = Grouper::new(config.clone());
+    let mut assign = |text: &str| {
+        grouper.assign(&GroupingInput {
+            id: "",
+            url: "",
+            text,
+            time: None,
+            seen_at,
+            source: "",
+            account: None,
+            language: None,
+            links: &[],
+            simhash: infodemic_core::simhash::simhash(text),
+            embedding: None,
+            score: None,
+            fact_check: None,
+        })
+    };
+    for (index, text) in pool.iter().enumerate() {
+        if !candidate_set.contains(&index) {
+            assign(text);
+        }
+    }
+    let mut held: Vec<usize> = Vec::new();
+    let mut held_campaigns: BTreeSet<CampaignId> = BTreeSet::new();
+    let mut dropped: BTreeSet<usize> = BTreeSet::new();
+    let mut rejected = 0;
+    for index in candidates {
         if held.len() >= wanted {
             break;
         }
-        let words = text.split(' ').count();
-        if !(12..=60).contains(&words) || term_sets[index].len() < 6 {
-            continue;
-        }
-        let distinct = pool
-            .iter()
-            .enumerate()
-            .all(|(other, _)| other == index || jaccard(&term_sets[index], &term_sets[other]) < MAX_HELD_OUT_OVERLAP);
-        if distinct {
+        let assignment = assign(&pool[index]);
+        if assignment.opened {
             held.push(index);
+            held_campaigns.insert(assignment.campaign);
+        } else {
+            rejected += 1;
+            if held_campaigns.contains(&assignment.campaign) {
+                dropped.insert(index);
+            }
         }
     }
     let held_set: BTreeSet<usize> = held.iter().copied().collect();
     let claims = held.iter().map(|&i| pool[i].clone()).collect();
-    let background =
-        pool.into_iter().enumerate().filter(|(i, _)| !held_set.contains(i)).map(|(_, text)| text).collect();
-    (claims, background)
+    let background = pool
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !held_set.contains(i) && !dropped.contains(i))
+        .map(|(_, text)| text.clone())
+        .collect();
+    (claims, background, rejected)
 }
 
 /// One repost of `claim`: the claim itself for the first, then exact copies, framed copies
@@ -197,16 +287,39 @@ fn repost(claim: &str, first: bool, link: Option<&str>, rng: &mut Rng) -> (Strin
     (text, links)
 }
 
-fn poster(hosts: &[String], rng: &mut Rng, campaign: &str, index: usize) -> (String, String) {
-    (rng.pick(hosts).clone(), format!("@{campaign}_acct{index}_{}", rng.below(10_000)))
+fn posters(hosts: &[String], rng: &mut Rng, campaign: &str, count: usize) -> Vec<(String, String)> {
+    (0..count).map(|i| (rng.pick(hosts).clone(), format!("@{campaign}_acct{i}_{}", rng.below(10_000)))).collect()
 }
 
-struct World {
-    items: Vec<Generated>,
-    planted: Vec<PlantedSpec>,
-    surges: Vec<SurgeSpec>,
-    background_items: usize,
-    span_days: f64,
+/// 8 to 20 reposts of `claim` over 1 to 12 hours from 3 to 10 accounts, from `start`.
+fn burst(claim: &str, name: &str, gold: Gold, start: f64, hosts: &[String], rng: &mut Rng) -> (Vec<Generated>, BurstSpec) {
+    let n = rng.between(8, 20);
+    let duration = 1.0 + 11.0 * rng.uniform();
+    let n_posters = rng.between(3, 10);
+    let accounts = posters(hosts, rng, name, n_posters);
+    let link = rng.chance(0.5).then(|| format!("https://bit.ly/{:x}", rng.next_u64() & 0xff_ffff));
+    let mut offsets: Vec<f64> = (1..n).map(|_| rng.uniform() * hours(duration)).collect();
+    offsets.push(0.0);
+    offsets.sort_by(f64::total_cmp);
+    let mut items = Vec::new();
+    for (j, offset) in offsets.into_iter().enumerate() {
+        // Every account posts at least once, then at random.
+        let (host, account) = if j < n_posters { &accounts[j] } else { rng.pick(&accounts) };
+        let (text, links) = repost(claim, j == 0, link.as_deref(), rng);
+        items.push(Generated {
+            item: campaign_item(
+                format!("{name}-{j:02}"),
+                text,
+                at(start + offset),
+                format!("https://{host}/{}/status/{j}", account.trim_start_matches('@')),
+                host.clone(),
+                Some(account.clone()),
+                links,
+            ),
+            gold,
+        });
+    }
+    (items, BurstSpec { items: n, hours: duration, posters: n_posters, start: at(start) })
 }
 
 fn generate(options: &Options) -> Result<World, Box<dyn std::error::Error>> {
@@ -223,7 +336,7 @@ fn generate(options: &Options) -> Result<World, Box<dyn std::error::Error>> {
     let mut rng = Rng::new(options.seed);
     rng.shuffle(&mut pool);
     let wanted = options.campaigns + options.surges;
-    let (claims, background) = split_claims(pool, wanted);
+    let (claims, background, claims_rejected) = split_claims(&pool, wanted, &options.settings.grouping);
     if claims.len() < wanted {
         return Err(format!("only {} claims can be held out, {wanted} wanted", claims.len()).into());
     }
@@ -232,8 +345,10 @@ fn generate(options: &Options) -> Result<World, Box<dyn std::error::Error>> {
     // Background: a Poisson process.
     let mut clock = START_UNIX as f64;
     let mean_gap = 3600.0 / options.background_rate;
+    let mut background_times = Vec::with_capacity(background.len());
     for (index, text) in background.iter().enumerate() {
         clock += rng.exponential(mean_gap);
+        background_times.push(clock);
         let host = rng.pick(&hosts).clone();
         items.push(Generated {
             item: campaign_item(
@@ -248,45 +363,38 @@ fn generate(options: &Options) -> Result<World, Box<dyn std::error::Error>> {
             gold: Gold::Background(index),
         });
     }
-    let span = clock - START_UNIX as f64;
+    let end = clock;
+    let span = end - START_UNIX as f64;
     let background_items = items.len();
 
     let mut planted = Vec::new();
-    for p in 0..options.campaigns {
-        let claim = &claims[p];
-        let n = rng.between(8, 20);
-        let duration = 1.0 + 11.0 * rng.uniform();
-        let n_posters = rng.between(3, 10);
+    for (p, claim) in claims.iter().take(options.campaigns).enumerate() {
         let start = START_UNIX as f64 + hours(48.0) + rng.uniform() * (span - hours(72.0)).max(0.0);
-        let name = format!("p{p}");
-        let posters: Vec<(String, String)> = (0..n_posters).map(|i| poster(&hosts, &mut rng, &name, i)).collect();
-        let link = rng.chance(0.5).then(|| format!("https://bit.ly/{:x}", rng.next_u64() & 0xff_ffff));
-        let mut offsets: Vec<f64> = (1..n).map(|_| rng.uniform() * hours(duration)).collect();
-        offsets.push(0.0);
-        offsets.sort_by(f64::total_cmp);
-        for (j, offset) in offsets.into_iter().enumerate() {
-            // Every poster posts at least once, then at random.
-            let (host, account) = if j < n_posters { &posters[j] } else { rng.pick(&posters) };
-            let (text, links) = repost(claim, j == 0, link.as_deref(), &mut rng);
-            items.push(Generated {
-                item: campaign_item(
-                    format!("plant-{p:03}-{j:02}"),
-                    text,
-                    at(start + offset),
-                    format!("https://{host}/{}/status/{p}{j:02}", account.trim_start_matches('@')),
-                    host.clone(),
-                    Some(account.clone()),
-                    links,
-                ),
-                gold: Gold::Planted(p),
-            });
+        let (generated, spec) = burst(claim, &format!("plant-{p:03}"), Gold::Planted(p), start, &hosts, &mut rng);
+        items.extend(generated);
+        planted.push(spec);
+    }
+
+    // Resurfacing: a background claim pushed again 7 to 30 days after it appeared.
+    let mut resurfaced = Vec::new();
+    let mut used = BTreeSet::new();
+    let mut attempts = 0;
+    while resurfaced.len() < options.resurfacing && attempts < 100_000 {
+        attempts += 1;
+        let index = rng.below(background.len());
+        let start = background_times[index] + hours(24.0 * (7.0 + 23.0 * rng.uniform()));
+        if !eligible_claim(&background[index]) || start > end - hours(13.0) || !used.insert(index) {
+            continue;
         }
-        planted.push(PlantedSpec { items: n, hours: duration, posters: n_posters, start: at(start) });
+        let r = resurfaced.len();
+        let (generated, spec) =
+            burst(&background[index], &format!("resurf-{r:03}"), Gold::Resurfaced(r), start, &hosts, &mut rng);
+        items.extend(generated);
+        resurfaced.push(spec);
     }
 
     let mut surges = Vec::new();
-    for s in 0..options.surges {
-        let claim = &claims[options.campaigns + s];
+    for (s, claim) in claims.iter().skip(options.campaigns).enumerate() {
         let cell = s % (SURGE_RATES.len() * SURGE_MULTIPLIERS.len());
         let rate = SURGE_RATES[cell % SURGE_RATES.len()];
         let multiplier = SURGE_MULTIPLIERS[cell / SURGE_RATES.len()];
@@ -294,16 +402,16 @@ fn generate(options: &Options) -> Result<World, Box<dyn std::error::Error>> {
         let start = START_UNIX as f64 + hours(24.0) + rng.uniform() * (span - hours(24.0 * 12.0)).max(0.0);
         let surge_start = start + hours(24.0 * baseline_days);
         let surge_end = surge_start + hours(SURGE_HOURS);
-        let end = surge_end + hours(24.0);
-        let name = format!("s{s}");
+        let stop = surge_end + hours(24.0);
+        let name = format!("surge-{s:03}");
         let n_posters = rng.between(5, 15);
-        let posters: Vec<(String, String)> = (0..n_posters).map(|i| poster(&hosts, &mut rng, &name, i)).collect();
+        let accounts = posters(&hosts, &mut rng, &name, n_posters);
         let link = rng.chance(0.5).then(|| format!("https://bit.ly/{:x}", rng.next_u64() & 0xff_ffff));
         let mut time = start;
         let mut j = 0usize;
         let (mut in_deadline, mut baseline_items) = (0usize, 0usize);
-        while time < end {
-            let (host, account) = rng.pick(&posters).clone();
+        while time < stop {
+            let (host, account) = rng.pick(&accounts).clone();
             let (text, links) = repost(claim, j == 0, link.as_deref(), &mut rng);
             if time >= surge_start && time < surge_start + hours(SURGE_DEADLINE_HOURS as f64) {
                 in_deadline += 1;
@@ -313,10 +421,10 @@ fn generate(options: &Options) -> Result<World, Box<dyn std::error::Error>> {
             }
             items.push(Generated {
                 item: campaign_item(
-                    format!("surge-{s:03}-{j:04}"),
+                    format!("{name}-{j:04}"),
                     text,
                     at(time),
-                    format!("https://{host}/{}/status/{s}{j:04}", account.trim_start_matches('@')),
+                    format!("https://{host}/{}/status/{j}", account.trim_start_matches('@')),
                     host,
                     Some(account),
                     links,
@@ -326,7 +434,7 @@ fn generate(options: &Options) -> Result<World, Box<dyn std::error::Error>> {
             j += 1;
             let current = if time >= surge_start && time < surge_end { rate * multiplier } else { rate };
             let next = time + rng.exponential(3600.0 / current);
-            // A gap that crosses the surge's start restarts at it (memorylessness).
+            // A gap that crosses a change of rate restarts at it (the process is memoryless).
             time = if time < surge_start && next >= surge_start {
                 surge_start + rng.exponential(3600.0 / (rate * multiplier))
             } else if time < surge_end && next >= surge_end {
@@ -344,7 +452,7 @@ fn generate(options: &Options) -> Result<World, Box<dyn std::error::Error>> {
         });
     }
     items.sort_by(|a, b| a.item.time.cmp(&b.item.time).then_with(|| a.item.id.cmp(&b.item.id)));
-    Ok(World { items, planted, surges, background_items, span_days: span / 86_400.0 })
+    Ok(World { items, planted, resurfaced, surges, background_items, span_days: span / 86_400.0, claims_rejected })
 }
 
 /// An alert with the index (in feeding order) of the item that raised it.
@@ -354,10 +462,13 @@ struct RaisedAlert {
 }
 
 /// Feeds everything through the tracker; returns each item's campaign and the alerts.
-async fn run(items: &[Generated]) -> Result<(Vec<CampaignId>, Vec<RaisedAlert>), Box<dyn std::error::Error>> {
+async fn run(
+    items: &[Generated],
+    settings: CampaignSettings,
+) -> Result<(Vec<CampaignId>, Vec<RaisedAlert>), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let (store, _) = SledStore::open(&dir.path().join("store"))?;
-    let tracker = CampaignTracker::open(&store, CampaignSettings::default()).await?;
+    let tracker = CampaignTracker::open(&store, settings).await?;
     let mut campaigns = Vec::with_capacity(items.len());
     let mut raised = Vec::new();
     let mut sizes: HashMap<CampaignId, u32> = HashMap::new();
@@ -369,12 +480,12 @@ async fn run(items: &[Generated]) -> Result<(Vec<CampaignId>, Vec<RaisedAlert>),
             *size += 1;
             campaigns.push(assignment.campaign);
             // Alerts come in the order of the items that raised them, with the campaign's size
-            // and the item's time.
+            // then and the item's time.
             while let Some(alert) = alerts.peek() {
-                let matches = alert.campaign == assignment.campaign
+                let raised_here = alert.campaign == assignment.campaign
                     && Some(alert.at) == generated.item.time
                     && alert.size == *size;
-                if !matches {
+                if !raised_here {
                     break;
                 }
                 if let Some(alert) = alerts.next() {
@@ -426,436 +537,198 @@ fn ratio(part: usize, whole: usize) -> f64 {
     }
 }
 
-/// Purity and fragmentation of one gold group: the share of the items of the campaigns holding
-/// its items that are its own, how many campaigns hold them, and the largest one's share.
-fn group_purity(
-    members: &[usize],
-    campaigns: &[CampaignId],
-    golds: &[Gold],
-    sizes: &HashMap<CampaignId, usize>,
-) -> (f64, usize, f64) {
-    let gold = golds[members[0]];
-    let mut mine: BTreeMap<CampaignId, usize> = BTreeMap::new();
-    for &i in members {
-        *mine.entry(campaigns[i]).or_default() += 1;
-    }
-    let total: usize = mine.keys().map(|c| sizes[c]).sum();
-    let largest = mine.values().copied().max().unwrap_or(0);
-    let _ = gold;
-    (ratio(members.len(), total), mine.len(), ratio(largest, members.len()))
+/// What was fed, where it went, and the alerts, with the lookups the figures need.
+struct Outcome<'a> {
+    golds: Vec<Gold>,
+    campaigns: Vec<CampaignId>,
+    alerts: Vec<RaisedAlert>,
+    sizes: HashMap<CampaignId, usize>,
+    members: BTreeMap<Gold, Vec<usize>>,
+    /// The composition (per gold group) of the alerting campaign when each alert was raised.
+    at_alert: HashMap<usize, HashMap<Gold, usize>>,
+    /// Per planted or resurfaced campaign: its items fed when a campaign first held K of them.
+    k_reached: HashMap<Gold, usize>,
+    items: &'a [Generated],
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let options = parse_args()?;
-    let world = generate(&options)?;
-    let items = &world.items;
-    let golds: Vec<Gold> = items.iter().map(|g| g.gold).collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let started = std::time::Instant::now();
-    let (campaigns, alerts) = runtime.block_on(run(items))?;
-    let seconds = started.elapsed().as_secs_f64();
-
-    let mut sizes: HashMap<CampaignId, usize> = HashMap::new();
-    for c in &campaigns {
-        *sizes.entry(*c).or_default() += 1;
-    }
-    let mut by_gold: BTreeMap<Gold, Vec<usize>> = BTreeMap::new();
-    for (i, gold) in golds.iter().enumerate() {
-        let key = match gold {
-            Gold::Background(_) => continue,
-            other => *other,
-        };
-        by_gold.entry(key).or_default().push(i);
-    }
-    // Campaigns holding planted or surge items.
-    let mut planted_campaigns: BTreeSet<CampaignId> = BTreeSet::new();
-    for members in by_gold.values() {
-        planted_campaigns.extend(members.iter().map(|&i| campaigns[i]));
-    }
-
-    // Purity.
-    let mut planted_purity = Vec::new();
-    let mut planted_fragments = Vec::new();
-    let mut planted_largest = Vec::new();
-    let mut surge_purity = Vec::new();
-    let mut surge_largest = Vec::new();
-    for (gold, members) in &by_gold {
-        let (purity, fragments, largest) = group_purity(members, &campaigns, &golds, &sizes);
-        match gold {
-            Gold::Planted(_) => {
-                planted_purity.push(purity);
-                planted_fragments.push(fragments as f64);
-                planted_largest.push(largest);
-            }
-            Gold::Surge(_) => {
-                surge_purity.push(purity);
-                surge_largest.push(largest);
-            }
-            Gold::Background(_) => {}
-        }
-    }
-    let pure_share = ratio(planted_purity.iter().filter(|&&p| p >= 0.95).count(), planted_purity.len());
-
-    // B-cubed and friends.
-    let predicted: Vec<u64> = campaigns.iter().map(|c| c.0).collect();
-    let gold_singletons: Vec<(u8, u64)> = golds
-        .iter()
-        .map(|g| match g {
-            Gold::Background(i) => (0, *i as u64),
-            Gold::Planted(p) => (1, *p as u64),
-            Gold::Surge(s) => (2, *s as u64),
-        })
-        .collect();
-    let all_singletons = score_clustering(&gold_singletons, &predicted);
-    let gold_own: Vec<(u8, u64)> = golds
-        .iter()
-        .zip(&campaigns)
-        .map(|(g, c)| match g {
-            Gold::Background(_) => (0, c.0),
-            Gold::Planted(p) => (1, *p as u64),
-            Gold::Surge(s) => (2, *s as u64),
-        })
-        .collect();
-    let all_own = score_clustering(&gold_own, &predicted);
-    let planted_only: Vec<usize> = (0..items.len()).filter(|&i| !matches!(golds[i], Gold::Background(_))).collect();
-    let planted_scores = score_clustering(
-        &planted_only.iter().map(|&i| gold_singletons[i]).collect::<Vec<_>>(),
-        &planted_only.iter().map(|&i| predicted[i]).collect::<Vec<_>>(),
-    );
-
-    // Composition of each campaign as items arrive, to judge what an alert was about.
-    // `running[k]` = counts per gold of the campaign of item k, up to item k.
-    let alert_items: BTreeSet<usize> = alerts.iter().map(|a| a.item).collect();
-    let mut counts: HashMap<CampaignId, HashMap<Gold, usize>> = HashMap::new();
-    let mut at_alert: HashMap<usize, HashMap<Gold, usize>> = HashMap::new();
-    // Per planted campaign: the item index at which some campaign first held K of its items.
-    let mut k_reached: BTreeMap<usize, usize> = BTreeMap::new();
-    // Planted items fed so far, per planted campaign, at each item index (for items needed).
-    let mut fed: HashMap<Gold, usize> = HashMap::new();
-    let mut fed_at: Vec<usize> = Vec::with_capacity(items.len());
-    for (i, gold) in golds.iter().enumerate() {
-        let campaign_counts = counts.entry(campaigns[i]).or_default();
-        let key = match gold {
-            Gold::Background(_) => Gold::Background(0),
-            other => *other,
-        };
-        *campaign_counts.entry(key).or_default() += 1;
-        let so_far = fed.entry(*gold).or_default();
-        *so_far += 1;
-        fed_at.push(*so_far);
-        if let Gold::Planted(p) = gold {
-            if campaign_counts[gold] >= K_ITEMS && !k_reached.contains_key(p) {
-                k_reached.insert(*p, *so_far);
+impl<'a> Outcome<'a> {
+    fn new(items: &'a [Generated], campaigns: Vec<CampaignId>, alerts: Vec<RaisedAlert>) -> Self {
+        let golds: Vec<Gold> = items.iter().map(|g| g.gold).collect();
+        let mut sizes: HashMap<CampaignId, usize> = HashMap::new();
+        let mut members: BTreeMap<Gold, Vec<usize>> = BTreeMap::new();
+        for (i, (campaign, gold)) in campaigns.iter().zip(&golds).enumerate() {
+            *sizes.entry(*campaign).or_default() += 1;
+            if !matches!(gold, Gold::Background(_)) {
+                members.entry(*gold).or_default().push(i);
             }
         }
-        if alert_items.contains(&i) {
-            at_alert.insert(i, campaign_counts.clone());
+        let alert_items: BTreeSet<usize> = alerts.iter().map(|a| a.item).collect();
+        let mut counts: HashMap<CampaignId, HashMap<Gold, usize>> = HashMap::new();
+        let mut at_alert = HashMap::new();
+        let mut k_reached = HashMap::new();
+        let mut fed: HashMap<Gold, usize> = HashMap::new();
+        for (i, gold) in golds.iter().enumerate() {
+            let composition = counts.entry(campaigns[i]).or_default();
+            let held = composition.entry(gold.group()).or_default();
+            *held += 1;
+            let held = *held;
+            let so_far = fed.entry(*gold).or_default();
+            *so_far += 1;
+            if matches!(gold, Gold::Planted(_) | Gold::Resurfaced(_)) && held >= K_ITEMS {
+                k_reached.entry(*gold).or_insert(*so_far);
+            }
+            if alert_items.contains(&i) {
+                at_alert.insert(i, composition.clone());
+            }
+        }
+        Self { golds, campaigns, alerts, sizes, members, at_alert, k_reached, items }
+    }
+
+    /// Items of `gold` among the first `item + 1`.
+    fn fed_by(&self, gold: Gold, item: usize) -> usize {
+        self.golds[..=item].iter().filter(|g| **g == gold).count()
+    }
+
+    /// True when `gold`'s items were the majority of the alerting campaign when it alerted.
+    fn about(&self, raised: &RaisedAlert, gold: Gold) -> bool {
+        let mine = self.at_alert.get(&raised.item).and_then(|c| c.get(&gold)).copied().unwrap_or(0);
+        mine * 2 > raised.alert.size as usize
+    }
+
+    /// Purity and fragmentation of one gold group: the share of the items of the campaigns
+    /// holding its items that are its own, how many campaigns hold them, and the largest one's
+    /// share of them.
+    fn purity(&self, gold: Gold) -> (f64, usize, f64) {
+        let members = self.members.get(&gold).map_or(&[][..], Vec::as_slice);
+        let mut mine: BTreeMap<CampaignId, usize> = BTreeMap::new();
+        for &i in members {
+            *mine.entry(self.campaigns[i]).or_default() += 1;
+        }
+        let total: usize = mine.keys().map(|c| self.sizes[c]).sum();
+        let largest = mine.values().copied().max().unwrap_or(0);
+        (ratio(members.len(), total), mine.len(), ratio(largest, members.len()))
+    }
+
+    fn detect(&self, gold: Gold, spec: &BurstSpec) -> Detection {
+        let opening = self.alerts.iter().find(|a| a.alert.kind == "opening" && self.about(a, gold));
+        let any = self.alerts.iter().find(|a| self.about(a, gold));
+        let hours_after = |a: &RaisedAlert| (a.alert.at - spec.start).num_seconds() as f64 / 3600.0;
+        Detection {
+            opening_items: opening.map(|a| self.fed_by(gold, a.item)),
+            opening_hours: opening.map(hours_after),
+            any_items: any.map(|a| self.fed_by(gold, a.item)),
+            any_hours: any.map(hours_after),
+            k_items: self.k_reached.get(&gold).copied(),
         }
     }
-    let planted_items_fed_by = |gold: Gold, item: usize| -> usize {
-        // Items of `gold` among items[0..=item].
-        golds[..=item].iter().filter(|g| **g == gold).count()
-    };
+}
 
-    // Detection of planted campaigns: the first alert on a campaign where the planted
-    // campaign's items are the majority at the time.
-    struct Detection {
-        opening_items: Option<usize>,
-        opening_hours: Option<f64>,
-        any_items: Option<usize>,
-        k_items: Option<usize>,
-    }
-    let mut detections: Vec<Detection> = Vec::new();
-    for (p, spec) in world.planted.iter().enumerate() {
-        let gold = Gold::Planted(p);
-        let about = |raised: &RaisedAlert| {
-            let composition = &at_alert[&raised.item];
-            let mine = composition.get(&gold).copied().unwrap_or(0);
-            mine * 2 > raised.alert.size as usize
-        };
-        let opening = alerts.iter().find(|a| a.alert.kind == "opening" && about(a));
-        let any = alerts.iter().find(|a| about(a));
-        detections.push(Detection {
-            opening_items: opening.map(|a| planted_items_fed_by(gold, a.item)),
-            opening_hours: opening.map(|a| (a.alert.at - spec.start).num_seconds() as f64 / 3600.0),
-            any_items: any.map(|a| planted_items_fed_by(gold, a.item)),
-            k_items: k_reached.get(&p).copied(),
-        });
-    }
-    let _ = &fed_at;
-    let n_planted = detections.len();
+struct Detection {
+    opening_items: Option<usize>,
+    opening_hours: Option<f64>,
+    any_items: Option<usize>,
+    any_hours: Option<f64>,
+    k_items: Option<usize>,
+}
+
+struct DetectionFigures {
+    campaigns: usize,
+    opening_within: f64,
+    opening_ever: f64,
+    opening_needed_median: f64,
+    opening_hours_median: f64,
+    any_within: f64,
+    any_ever: f64,
+    any_needed_median: f64,
+    any_hours_median: f64,
+    k_within: f64,
+    k_ever: f64,
+    k_needed_median: f64,
+    histogram: BTreeMap<String, usize>,
+}
+
+fn detection_figures(detections: &[Detection]) -> DetectionFigures {
+    let n = detections.len();
     let within = |f: &dyn Fn(&Detection) -> Option<usize>| {
-        ratio(detections.iter().filter(|d| f(d).is_some_and(|n| n <= DETECT_WITHIN_ITEMS)).count(), n_planted)
+        ratio(detections.iter().filter(|d| f(d).is_some_and(|k| k <= DETECT_WITHIN_ITEMS)).count(), n)
     };
-    let detected = |f: &dyn Fn(&Detection) -> Option<usize>| {
-        ratio(detections.iter().filter(|d| f(d).is_some()).count(), n_planted)
-    };
-    let opening_within = within(&|d| d.opening_items);
-    let opening_detected = detected(&|d| d.opening_items);
-    let any_within = within(&|d| d.any_items);
-    let k_within = within(&|d| d.k_items);
-    let k_detected = detected(&|d| d.k_items);
-    let opening_needed: Vec<f64> = detections.iter().filter_map(|d| d.opening_items).map(|n| n as f64).collect();
-    let opening_delay: Vec<f64> = detections.iter().filter_map(|d| d.opening_hours).collect();
-    let k_needed: Vec<f64> = detections.iter().filter_map(|d| d.k_items).map(|n| n as f64).collect();
-    let mut needed_histogram: BTreeMap<String, usize> = BTreeMap::new();
-    for d in &detections {
+    let ever = |f: &dyn Fn(&Detection) -> Option<usize>| ratio(detections.iter().filter(|d| f(d).is_some()).count(), n);
+    let median_of = |f: &dyn Fn(&Detection) -> Option<f64>| median(&detections.iter().filter_map(f).collect::<Vec<_>>());
+    let mut histogram: BTreeMap<String, usize> = BTreeMap::new();
+    for d in detections {
         let key = match d.opening_items {
-            Some(n) if n <= 9 => format!("{n}"),
+            Some(k) if k <= 9 => format!("{k}"),
             Some(_) => "10+".to_owned(),
             None => "never".to_owned(),
         };
-        *needed_histogram.entry(key).or_default() += 1;
+        *histogram.entry(key).or_default() += 1;
     }
-    // By how long the campaign lasts (the opening rule looks at 6 hours) and by what the
-    // first five items span.
-    let mut by_duration: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    for (spec, d) in world.planted.iter().zip(&detections) {
-        let bucket = match spec.hours {
-            h if h < 4.0 => "1-4 h",
-            h if h < 8.0 => "4-8 h",
-            _ => "8-12 h",
-        };
-        let entry = by_duration.entry(bucket).or_default();
-        entry.0 += 1;
-        entry.1 += usize::from(d.opening_items.is_some_and(|n| n <= DETECT_WITHIN_ITEMS));
+    DetectionFigures {
+        campaigns: n,
+        opening_within: within(&|d| d.opening_items),
+        opening_ever: ever(&|d| d.opening_items),
+        opening_needed_median: median_of(&|d| d.opening_items.map(|k| k as f64)),
+        opening_hours_median: median_of(&|d| d.opening_hours),
+        any_within: within(&|d| d.any_items),
+        any_ever: ever(&|d| d.any_items),
+        any_needed_median: median_of(&|d| d.any_items.map(|k| k as f64)),
+        any_hours_median: median_of(&|d| d.any_hours),
+        k_within: within(&|d| d.k_items),
+        k_ever: ever(&|d| d.k_items),
+        k_needed_median: median_of(&|d| d.k_items.map(|k| k as f64)),
+        histogram,
     }
-    let mut fifth_item_within_window = 0usize;
-    let mut fifth_ok_detected = 0usize;
-    for (p, d) in detections.iter().enumerate() {
-        let gold = Gold::Planted(p);
-        let times: Vec<DateTime<Utc>> =
-            items.iter().filter(|g| g.gold == gold).filter_map(|g| g.item.time).take(K_ITEMS).collect();
-        if let (Some(first), Some(fifth)) = (times.first(), times.get(K_ITEMS - 1)) {
-            // The opening window: the first item's hour and the next 5 (hour bins).
-            let first_hour = first.timestamp().div_euclid(3600);
-            if fifth.timestamp().div_euclid(3600) < first_hour + 6 {
-                fifth_item_within_window += 1;
-                fifth_ok_detected += usize::from(d.opening_items.is_some_and(|n| n <= DETECT_WITHIN_ITEMS));
-            }
-        }
-    }
-
-    // Alerts: on background-only campaigns (false), on planted ones, early surge alerts.
-    let mut false_alerts: BTreeMap<String, usize> = BTreeMap::new();
-    let mut false_examples: Vec<Value> = Vec::new();
-    for raised in &alerts {
-        if !planted_campaigns.contains(&raised.alert.campaign) {
-            *false_alerts.entry(raised.alert.kind.clone()).or_default() += 1;
-            if false_examples.len() < 5 {
-                false_examples.push(json!({
-                    "campaign": raised.alert.campaign.to_string(),
-                    "kind": raised.alert.kind,
-                    "size": raised.alert.size,
-                    "summary": raised.alert.summary,
-                    "final_size": sizes.get(&raised.alert.campaign).copied().unwrap_or(0),
-                }));
-            }
-        }
-    }
-    let false_total: usize = false_alerts.values().sum();
-    let false_per_1000 = 1000.0 * false_total as f64 / world.background_items.max(1) as f64;
-
-    // Surges.
-    struct SurgeResult {
-        detected_2h: bool,
-        detected_6h: bool,
-        any_2h: bool,
-        delay_hours: Option<f64>,
-        early_alerts: usize,
-    }
-    let mut surge_results = Vec::new();
-    for (s, spec) in world.surges.iter().enumerate() {
-        let gold = Gold::Surge(s);
-        let members = &by_gold[&gold];
-        let holding: BTreeSet<CampaignId> = members.iter().map(|&i| campaigns[i]).collect();
-        let deadline = spec.surge_start + Duration::hours(SURGE_DEADLINE_HOURS);
-        let surge_alert = |raised: &&RaisedAlert| {
-            holding.contains(&raised.alert.campaign) && raised.alert.kind != "opening" && {
-                let composition = &at_alert[&raised.item];
-                composition.get(&gold).copied().unwrap_or(0) * 2 > raised.alert.size as usize
-            }
-        };
-        let first_after = alerts.iter().filter(surge_alert).find(|a| a.alert.at >= spec.surge_start);
-        let early = alerts.iter().filter(surge_alert).filter(|a| a.alert.at < spec.surge_start).count();
-        let any_2h = alerts.iter().any(|a| {
-            holding.contains(&a.alert.campaign) && a.alert.at >= spec.surge_start && a.alert.at <= deadline
-        });
-        let delay = first_after.map(|a| (a.alert.at - spec.surge_start).num_seconds() as f64 / 3600.0);
-        surge_results.push(SurgeResult {
-            detected_2h: delay.is_some_and(|d| d <= SURGE_DEADLINE_HOURS as f64),
-            detected_6h: delay.is_some_and(|d| d <= SURGE_HOURS),
-            any_2h,
-            delay_hours: delay,
-            early_alerts: early,
-        });
-    }
-    let surge_rate = |filter: &dyn Fn(&SurgeSpec) -> bool, pick: &dyn Fn(&SurgeResult) -> bool| {
-        let selected: Vec<&SurgeResult> =
-            world.surges.iter().zip(&surge_results).filter(|(spec, _)| filter(spec)).map(|(_, r)| r).collect();
-        (selected.iter().filter(|r| pick(r)).count(), selected.len())
-    };
-    let (s_all_hit, s_all_n) = surge_rate(&|_| true, &|r| r.detected_2h);
-    let (s_low_hit, s_low_n) = surge_rate(&|s| s.rate <= 1.0, &|r| r.detected_2h);
-    let (s_big_hit, s_big_n) = surge_rate(&|s| s.extra_in_deadline >= MIN_EXTRA_ITEMS, &|r| r.detected_2h);
-    let (s_6h_hit, _) = surge_rate(&|_| true, &|r| r.detected_6h);
-    let (s_any_hit, _) = surge_rate(&|_| true, &|r| r.any_2h);
-    let early_total: usize = surge_results.iter().map(|r| r.early_alerts).sum();
-    let baseline_total: usize = world.surges.iter().map(|s| s.baseline_items).sum();
-    let mut cells: Vec<Value> = Vec::new();
-    for rate in SURGE_RATES {
-        for multiplier in SURGE_MULTIPLIERS {
-            let in_cell = |s: &SurgeSpec| (s.rate - rate).abs() < 1e-9 && (s.multiplier - multiplier).abs() < 1e-9;
-            let (hit, n) = surge_rate(&in_cell, &|r| r.detected_2h);
-            let (hit6, _) = surge_rate(&in_cell, &|r| r.detected_6h);
-            let delays: Vec<f64> = world
-                .surges
-                .iter()
-                .zip(&surge_results)
-                .filter(|(s, _)| in_cell(s))
-                .filter_map(|(_, r)| r.delay_hours)
-                .collect();
-            let extra: Vec<f64> =
-                world.surges.iter().filter(|s| in_cell(s)).map(|s| s.extra_in_deadline).collect();
-            cells.push(json!({
-                "rate": rate, "multiplier": multiplier, "surges": n,
-                "detected_2h": hit, "detected_6h": hit6,
-                "median_delay_hours": r6(median(&delays)),
-                "mean_extra_items_2h": r6(mean(&extra)),
-            }));
-        }
-    }
-
-    let figures = json!({
-        "seed": options.seed,
-        "items": items.len(),
-        "background_items": world.background_items,
-        "background_days": r6(world.span_days),
-        "planted_campaigns": world.planted.len(),
-        "planted_items": world.planted.iter().map(|p| p.items).sum::<usize>(),
-        "planted_posters_mean": r6(mean(&world.planted.iter().map(|p| p.posters as f64).collect::<Vec<_>>())),
-        "surge_campaigns": world.surges.len(),
-        "surge_items": by_gold.iter().filter(|(g, _)| matches!(g, Gold::Surge(_))).map(|(_, m)| m.len()).sum::<usize>(),
-        "campaigns": sizes.len(),
-        "alerts": alerts.len(),
-        "assign_seconds": r6(seconds),
-        "purity": {
-            "planted_mean": r6(mean(&planted_purity)),
-            "planted_median": r6(median(&planted_purity)),
-            "planted_min": r6(planted_purity.iter().copied().fold(f64::INFINITY, f64::min)),
-            "planted_share_at_least_0_95": r6(pure_share),
-            "planted_fragments_mean": r6(mean(&planted_fragments)),
-            "planted_largest_share_mean": r6(mean(&planted_largest)),
-            "surge_mean": r6(mean(&surge_purity)),
-            "surge_largest_share_mean": r6(mean(&surge_largest)),
-        },
-        "clustering": {
-            "background_singletons": report_json(&all_singletons),
-            "background_own_campaigns": report_json(&all_own),
-            "planted_and_surge_items_only": report_json(&planted_scores),
-        },
-        "detection": {
-            "opening_alert_within_5_items": r6(opening_within),
-            "opening_alert_ever": r6(opening_detected),
-            "opening_items_needed_median": r6(median(&opening_needed)),
-            "opening_hours_after_first_item_median": r6(median(&opening_delay)),
-            "opening_items_needed_histogram": needed_histogram,
-            "any_alert_within_5_items": r6(any_within),
-            "k_items_within_5_items": r6(k_within),
-            "k_items_ever": r6(k_detected),
-            "k_items_needed_median": r6(median(&k_needed)),
-            "by_duration": by_duration.iter().map(|(k, (n, hit))| (k.to_string(), json!({"campaigns": n, "within_5_items": hit}))).collect::<BTreeMap<_, _>>(),
-            "fifth_item_inside_opening_window": fifth_item_within_window,
-            "of_those_detected_within_5_items": fifth_ok_detected,
-        },
-        "false_alerts": {
-            "total": false_total,
-            "per_1000_background_items": r6(false_per_1000),
-            "by_kind": false_alerts,
-            "examples": false_examples,
-        },
-        "surges": {
-            "detected_within_2h": s_all_hit, "surges": s_all_n,
-            "rate_0_2_to_1_detected_within_2h": s_low_hit, "rate_0_2_to_1_surges": s_low_n,
-            "at_least_16_extra_items_detected_within_2h": s_big_hit, "at_least_16_extra_items_surges": s_big_n,
-            "detected_within_6h": s_6h_hit,
-            "any_alert_on_holding_campaigns_within_2h": s_any_hit,
-            "surge_alerts_before_the_surge": early_total,
-            "baseline_items": baseline_total,
-            "cells": cells,
-        },
-    });
-    if options.json {
-        println!("{figures}");
-        return Ok(());
-    }
-    print_report(&figures, &options);
-    if options.explain {
-        let surge_detected: Vec<Option<f64>> = surge_results.iter().map(|r| r.delay_hours).collect();
-        explain(items, &campaigns, &detections.iter().map(|d| d.opening_items).collect::<Vec<_>>(), &surge_detected, &world);
-    }
-    Ok(())
 }
 
-/// Where the items of each planted campaign the opening alert missed went, and what the
-/// campaigns holding them started with.
-fn explain(
-    items: &[Generated],
-    campaigns: &[CampaignId],
-    opening: &[Option<usize>],
-    surge_delays: &[Option<f64>],
-    world: &World,
-) {
-    let mut first_item: HashMap<CampaignId, usize> = HashMap::new();
-    let mut sizes: HashMap<CampaignId, usize> = HashMap::new();
-    for (i, c) in campaigns.iter().enumerate() {
-        first_item.entry(*c).or_insert(i);
-        *sizes.entry(*c).or_default() += 1;
-    }
-    println!();
-    println!("Planted campaigns the opening alert missed or caught after the 5th item:");
-    for (p, spec) in world.planted.iter().enumerate() {
-        if opening[p].is_some_and(|n| n <= DETECT_WITHIN_ITEMS) {
-            continue;
-        }
-        println!(
-            "  p{p}: {} items over {:.1} h, opening alert {:?}",
-            spec.items,
-            spec.hours,
-            opening[p]
-        );
-        for (i, generated) in items.iter().enumerate().filter(|(_, g)| g.gold == Gold::Planted(p)) {
-            let campaign = campaigns[i];
-            let first = first_item[&campaign];
-            let offset = generated.item.time.map_or(0.0, |t| (t - spec.start).num_seconds() as f64 / 3600.0);
-            let opener = &items[first];
-            println!(
-                "    {:<14} +{offset:>5.2} h -> {campaign} (size {}, opened by {} at {}) {:.90}",
-                generated.item.id,
-                sizes[&campaign],
-                opener.item.id,
-                opener.item.time.map(|t| t.format("%m-%d %H:%M").to_string()).unwrap_or_default(),
-                generated.item.text
-            );
-        }
-    }
-    println!("Surge campaigns: first surge alert after the start, and the campaigns holding their items:");
-    for (s, spec) in world.surges.iter().enumerate() {
-        let members: Vec<usize> = (0..items.len()).filter(|&i| items[i].gold == Gold::Surge(s)).collect();
-        let mut holding: BTreeMap<CampaignId, (usize, usize)> = BTreeMap::new();
-        for &i in &members {
-            let entry = holding.entry(campaigns[i]).or_default();
-            if items[i].item.time.is_some_and(|t| t < spec.surge_start) {
-                entry.0 += 1;
-            } else {
-                entry.1 += 1;
+fn detection_json(f: &DetectionFigures) -> Value {
+    json!({
+        "campaigns": f.campaigns,
+        "opening_alert_within_5_items": r6(f.opening_within),
+        "opening_alert_ever": r6(f.opening_ever),
+        "opening_items_needed_median": r6(f.opening_needed_median),
+        "opening_hours_after_first_item_median": r6(f.opening_hours_median),
+        "opening_items_needed_histogram": f.histogram,
+        "any_alert_within_5_items": r6(f.any_within),
+        "any_alert_ever": r6(f.any_ever),
+        "any_alert_items_needed_median": r6(f.any_needed_median),
+        "any_alert_hours_after_first_item_median": r6(f.any_hours_median),
+        "k_items_within_5_items": r6(f.k_within),
+        "k_items_ever": r6(f.k_ever),
+        "k_items_needed_median": r6(f.k_needed_median),
+    })
+}
+
+struct SurgeResult {
+    delay_hours: Option<f64>,
+    any_2h: bool,
+    early_alerts: usize,
+}
+
+fn surge_results(outcome: &Outcome<'_>, surges: &[SurgeSpec]) -> Vec<SurgeResult> {
+    surges
+        .iter()
+        .enumerate()
+        .map(|(s, spec)| {
+            let gold = Gold::Surge(s);
+            let holding: BTreeSet<CampaignId> = outcome
+                .members
+                .get(&gold)
+                .map(|m| m.iter().map(|&i| outcome.campaigns[i]).collect())
+                .unwrap_or_default();
+            let deadline = spec.surge_start + Duration::hours(SURGE_DEADLINE_HOURS);
+            let surge_alert = |raised: &&RaisedAlert| {
+                holding.contains(&raised.alert.campaign) && raised.alert.kind != "opening" && outcome.about(raised, gold)
+            };
+            let first_after = outcome.alerts.iter().filter(surge_alert).find(|a| a.alert.at >= spec.surge_start);
+            SurgeResult {
+                delay_hours: first_after.map(|a| (a.alert.at - spec.surge_start).num_seconds() as f64 / 3600.0),
+                any_2h: outcome.alerts.iter().any(|a| {
+                    holding.contains(&a.alert.campaign) && a.alert.at >= spec.surge_start && a.alert.at <= deadline
+                }),
+                early_alerts: outcome.alerts.iter().filter(surge_alert).filter(|a| a.alert.at < spec.surge_start).count(),
             }
-        }
-        let parts: Vec<String> =
-            holding.iter().map(|(c, (before, after))| format!("{c}: {before} before, {after} from the surge on (size {})", sizes[c])).collect();
-        let delay = surge_delays[s].map_or("none".to_owned(), |d| format!("{d:.2} h"));
-        println!("  s{s} rate {} x{}: {delay}; {}", spec.rate, spec.multiplier, parts.join("; "));
-    }
+        })
+        .collect()
 }
 
 fn report_json(report: &infodemic_campaigns::evaluate::ClusteringReport) -> Value {
@@ -871,13 +744,228 @@ fn report_json(report: &infodemic_campaigns::evaluate::ClusteringReport) -> Valu
     })
 }
 
-fn print_report(f: &Value, options: &Options) {
-    let num = |path: &str| {
-        path.split('.').fold(f, |v, key| &v[key]).as_f64().unwrap_or(f64::NAN)
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let options = parse_args()?;
+    let world = generate(&options)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let started = std::time::Instant::now();
+    let (campaigns, alerts) = runtime.block_on(run(&world.items, options.settings.clone()))?;
+    let seconds = started.elapsed().as_secs_f64();
+    let outcome = Outcome::new(&world.items, campaigns, alerts);
+    let figures = evaluate(&outcome, &world, &options, seconds);
+    if options.json {
+        println!("{figures}");
+        return Ok(());
+    }
+    print_report(&figures, &options);
+    if options.explain {
+        explain(&outcome, &world);
+    }
+    Ok(())
+}
+
+fn evaluate(outcome: &Outcome<'_>, world: &World, options: &Options, seconds: f64) -> Value {
+    let golds = &outcome.golds;
+    // Purity of planted and surge campaigns.
+    let (mut planted_purity, mut planted_fragments, mut planted_largest) = (Vec::new(), Vec::new(), Vec::new());
+    for p in 0..world.planted.len() {
+        let (purity, fragments, largest) = outcome.purity(Gold::Planted(p));
+        planted_purity.push(purity);
+        planted_fragments.push(fragments as f64);
+        planted_largest.push(largest);
+    }
+    let (mut surge_purity, mut surge_largest) = (Vec::new(), Vec::new());
+    for s in 0..world.surges.len() {
+        let (purity, _, largest) = outcome.purity(Gold::Surge(s));
+        surge_purity.push(purity);
+        surge_largest.push(largest);
+    }
+    let pure_share = ratio(planted_purity.iter().filter(|&&p| p >= 0.95).count(), planted_purity.len());
+
+    // B-cubed and friends, resurfaced items left out (their claim is in the background).
+    let kept: Vec<usize> = (0..golds.len()).filter(|&i| !matches!(golds[i], Gold::Resurfaced(_))).collect();
+    let predicted: Vec<u64> = kept.iter().map(|&i| outcome.campaigns[i].0).collect();
+    let singletons: Vec<(u8, u64)> = kept.iter().map(|&i| golds[i].label()).collect();
+    let own: Vec<(u8, u64)> = kept
+        .iter()
+        .map(|&i| match golds[i] {
+            Gold::Background(_) => (0, outcome.campaigns[i].0),
+            other => other.label(),
+        })
+        .collect();
+    let planted_only: Vec<usize> = (0..kept.len()).filter(|&k| singletons[k].0 != 0).collect();
+    let all_singletons = score_clustering(&singletons, &predicted);
+    let all_own = score_clustering(&own, &predicted);
+    let planted_scores = score_clustering(
+        &planted_only.iter().map(|&k| singletons[k]).collect::<Vec<_>>(),
+        &planted_only.iter().map(|&k| predicted[k]).collect::<Vec<_>>(),
+    );
+
+    // Detection.
+    let planted_detections: Vec<Detection> =
+        world.planted.iter().enumerate().map(|(p, spec)| outcome.detect(Gold::Planted(p), spec)).collect();
+    let resurfaced_detections: Vec<Detection> =
+        world.resurfaced.iter().enumerate().map(|(r, spec)| outcome.detect(Gold::Resurfaced(r), spec)).collect();
+    let planted_figures = detection_figures(&planted_detections);
+    let resurfaced_figures = detection_figures(&resurfaced_detections);
+    let mut by_duration: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for (spec, d) in world.planted.iter().zip(&planted_detections) {
+        let bucket = match spec.hours {
+            h if h < 4.0 => "1-4 h",
+            h if h < 8.0 => "4-8 h",
+            _ => "8-12 h",
+        };
+        let entry = by_duration.entry(bucket).or_default();
+        entry.0 += 1;
+        entry.1 += usize::from(d.opening_items.is_some_and(|n| n <= DETECT_WITHIN_ITEMS));
+    }
+    // Campaigns whose 5th item falls inside the opening window (the first item's hour and the
+    // next opening_window_hours - 1), i.e. those the opening rule can catch by the 5th item.
+    let window = i64::from(options.settings.surge.opening_window_hours);
+    let (mut inside, mut inside_detected) = (0usize, 0usize);
+    for (p, d) in planted_detections.iter().enumerate() {
+        let times: Vec<DateTime<Utc>> = outcome
+            .items
+            .iter()
+            .filter(|g| g.gold == Gold::Planted(p))
+            .filter_map(|g| g.item.time)
+            .take(K_ITEMS)
+            .collect();
+        if let (Some(first), Some(fifth)) = (times.first(), times.get(K_ITEMS - 1)) {
+            if fifth.timestamp().div_euclid(3600) < first.timestamp().div_euclid(3600) + window {
+                inside += 1;
+                inside_detected += usize::from(d.opening_items.is_some_and(|n| n <= DETECT_WITHIN_ITEMS));
+            }
+        }
+    }
+
+    // Alerts on campaigns of background items only are false.
+    let mut campaign_has_planted: BTreeSet<CampaignId> = BTreeSet::new();
+    for members in outcome.members.values() {
+        campaign_has_planted.extend(members.iter().map(|&i| outcome.campaigns[i]));
+    }
+    let mut false_alerts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut false_examples: Vec<Value> = Vec::new();
+    for raised in outcome.alerts.iter().filter(|a| !campaign_has_planted.contains(&a.alert.campaign)) {
+        *false_alerts.entry(raised.alert.kind.clone()).or_default() += 1;
+        if false_examples.len() < 5 {
+            false_examples.push(json!({
+                "campaign": raised.alert.campaign.to_string(),
+                "kind": raised.alert.kind,
+                "size": raised.alert.size,
+                "summary": raised.alert.summary,
+                "final_size": outcome.sizes.get(&raised.alert.campaign).copied().unwrap_or(0),
+            }));
+        }
+    }
+    let false_total: usize = false_alerts.values().sum();
+    let false_per_1000 = 1000.0 * false_total as f64 / world.background_items.max(1) as f64;
+
+    // Surges.
+    let results = surge_results(outcome, &world.surges);
+    let count = |filter: &dyn Fn(&SurgeSpec) -> bool, pick: &dyn Fn(&SurgeResult) -> bool| {
+        let selected: Vec<&SurgeResult> =
+            world.surges.iter().zip(&results).filter(|(spec, _)| filter(spec)).map(|(_, r)| r).collect();
+        (selected.iter().filter(|r| pick(r)).count(), selected.len())
     };
-    let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+    let within_2h = |r: &SurgeResult| r.delay_hours.is_some_and(|d| d <= SURGE_DEADLINE_HOURS as f64);
+    let within_6h = |r: &SurgeResult| r.delay_hours.is_some_and(|d| d <= SURGE_HOURS);
+    let (all_hit, all_n) = count(&|_| true, &within_2h);
+    let (low_hit, low_n) = count(&|s| s.rate <= 1.0, &within_2h);
+    let (big_hit, big_n) = count(&|s| s.extra_in_deadline >= MIN_EXTRA_ITEMS, &within_2h);
+    let (hit_6h, _) = count(&|_| true, &within_6h);
+    let (any_hit, _) = count(&|_| true, &|r| r.any_2h);
+    let early_total: usize = results.iter().map(|r| r.early_alerts).sum();
+    let baseline_total: usize = world.surges.iter().map(|s| s.baseline_items).sum();
+    let mut cells: Vec<Value> = Vec::new();
+    for rate in SURGE_RATES {
+        for multiplier in SURGE_MULTIPLIERS {
+            let in_cell = |s: &SurgeSpec| (s.rate - rate).abs() < 1e-9 && (s.multiplier - multiplier).abs() < 1e-9;
+            let (hit, n) = count(&in_cell, &within_2h);
+            let (hit6, _) = count(&in_cell, &within_6h);
+            let delays: Vec<f64> =
+                world.surges.iter().zip(&results).filter(|(s, _)| in_cell(s)).filter_map(|(_, r)| r.delay_hours).collect();
+            let extra: Vec<f64> = world.surges.iter().filter(|s| in_cell(s)).map(|s| s.extra_in_deadline).collect();
+            cells.push(json!({
+                "rate": rate, "multiplier": multiplier, "surges": n,
+                "detected_2h": hit, "detected_6h": hit6,
+                "median_delay_hours": r6(median(&delays)),
+                "mean_extra_items_2h": r6(mean(&extra)),
+            }));
+        }
+    }
+
+    let group_items = |f: &dyn Fn(Gold) -> bool| golds.iter().filter(|g| f(**g)).count();
+    let mut planted_json = detection_json(&planted_figures);
+    planted_json["by_duration"] = json!(by_duration
+        .iter()
+        .map(|(k, (n, hit))| ((*k).to_owned(), json!({"campaigns": n, "within_5_items": hit})))
+        .collect::<BTreeMap<_, _>>());
+    planted_json["fifth_item_inside_opening_window"] = json!(inside);
+    planted_json["of_those_within_5_items"] = json!(inside_detected);
+    json!({
+        "seed": options.seed,
+        "settings": {
+            "threshold": options.settings.grouping.threshold,
+            "opening_items": options.settings.surge.opening_items,
+            "opening_window_hours": options.settings.surge.opening_window_hours,
+        },
+        "items": golds.len(),
+        "background_items": world.background_items,
+        "background_days": r6(world.span_days),
+        "claims_rejected_as_seen": world.claims_rejected,
+        "planted_campaigns": world.planted.len(),
+        "planted_items": group_items(&|g| matches!(g, Gold::Planted(_))),
+        "planted_posters_mean": r6(mean(&world.planted.iter().map(|p| p.posters as f64).collect::<Vec<_>>())),
+        "resurfaced_campaigns": world.resurfaced.len(),
+        "resurfaced_items": group_items(&|g| matches!(g, Gold::Resurfaced(_))),
+        "surge_campaigns": world.surges.len(),
+        "surge_items": group_items(&|g| matches!(g, Gold::Surge(_))),
+        "campaigns": outcome.sizes.len(),
+        "alerts": outcome.alerts.len(),
+        "assign_seconds": r6(seconds),
+        "purity": {
+            "planted_mean": r6(mean(&planted_purity)),
+            "planted_median": r6(median(&planted_purity)),
+            "planted_min": r6(planted_purity.iter().copied().fold(f64::INFINITY, f64::min)),
+            "planted_share_at_least_0_95": r6(pure_share),
+            "planted_fragments_mean": r6(mean(&planted_fragments)),
+            "planted_largest_share_mean": r6(mean(&planted_largest)),
+            "surge_mean": r6(mean(&surge_purity)),
+            "surge_min": r6(surge_purity.iter().copied().fold(f64::INFINITY, f64::min)),
+            "surge_largest_share_mean": r6(mean(&surge_largest)),
+        },
+        "clustering": {
+            "background_singletons": report_json(&all_singletons),
+            "background_own_campaigns": report_json(&all_own),
+            "planted_and_surge_items_only": report_json(&planted_scores),
+        },
+        "detection": planted_json,
+        "resurfacing": detection_json(&resurfaced_figures),
+        "false_alerts": {
+            "total": false_total,
+            "per_1000_background_items": r6(false_per_1000),
+            "by_kind": false_alerts,
+            "examples": false_examples,
+        },
+        "surges": {
+            "detected_within_2h": all_hit, "surges": all_n,
+            "rate_0_2_to_1_detected_within_2h": low_hit, "rate_0_2_to_1_surges": low_n,
+            "at_least_16_extra_items_detected_within_2h": big_hit, "at_least_16_extra_items_surges": big_n,
+            "detected_within_6h": hit_6h,
+            "any_alert_on_holding_campaigns_within_2h": any_hit,
+            "surge_alerts_before_the_surge": early_total,
+            "baseline_items": baseline_total,
+            "cells": cells,
+        },
+    })
+}
+
+fn print_report(f: &Value, options: &Options) {
+    let num = |path: &str| path.split('.').fold(f, |v, key| &v[key]).as_f64().unwrap_or(f64::NAN);
+    let pct = |path: &str| format!("{:.1} %", 100.0 * num(path));
     println!(
-        "seed {}: {} items = {} background over {:.0} days ({} items/h) + {} planted campaigns ({} items) + {} surge campaigns ({} items); {} campaigns, {} alerts; assigned in {:.1} s",
+        "seed {}: {} items = {} background over {:.0} days ({} items/h) + {} planted campaigns ({} items) + {} resurfacing ({} items) + {} surge campaigns ({} items)",
         options.seed,
         num("items"),
         num("background_items"),
@@ -885,61 +973,58 @@ fn print_report(f: &Value, options: &Options) {
         options.background_rate,
         num("planted_campaigns"),
         num("planted_items"),
+        num("resurfaced_campaigns"),
+        num("resurfaced_items"),
         num("surge_campaigns"),
         num("surge_items"),
+    );
+    println!(
+        "grouping threshold {:.2}, opening rule {} items in {} h; {} campaigns, {} alerts; assigned in {:.1} s; {} candidate claims refused as already seen",
+        num("settings.threshold"),
+        num("settings.opening_items"),
+        num("settings.opening_window_hours"),
         num("campaigns"),
         num("alerts"),
         num("assign_seconds"),
+        num("claims_rejected_as_seen"),
     );
     println!();
-    println!("{:<64} {:>10} {:>10} {:>7}", "figure", "measured", "target", "");
+    println!("{:<62} {:>16} {:>9} {:>6}", "figure", "measured", "target", "");
     let row = |name: &str, value: String, target: &str, ok: Option<bool>| {
-        println!("{name:<64} {value:>10} {target:>10} {:>7}", ok.map_or("", verdict));
+        let verdict = ok.map_or("", |ok| if ok { "met" } else { "MISSED" });
+        println!("{name:<62} {value:>16} {target:>9} {verdict:>6}");
     };
     let purity = num("purity.planted_mean");
     row("planted purity (mean over campaigns)", format!("{purity:.3}"), ">= 0.95", Some(purity >= 0.95));
-    row("  median / min", format!("{:.3}/{:.3}", num("purity.planted_median"), num("purity.planted_min")), "", None);
-    row("  planted campaigns with purity >= 0.95", format!("{:.1} %", 100.0 * num("purity.planted_share_at_least_0_95")), "", None);
+    row("  median / min", format!("{:.3} / {:.3}", num("purity.planted_median"), num("purity.planted_min")), "", None);
+    row("  planted campaigns with purity >= 0.95", pct("purity.planted_share_at_least_0_95"), "", None);
     row(
-        "  campaigns per planted campaign / largest one's share",
-        format!("{:.2}/{:.2}", num("purity.planted_fragments_mean"), num("purity.planted_largest_share_mean")),
+        "  campaigns holding one / largest one's share",
+        format!("{:.2} / {:.3}", num("purity.planted_fragments_mean"), num("purity.planted_largest_share_mean")),
         "",
         None,
     );
-    row("surge-campaign purity (mean)", format!("{:.3}", num("purity.surge_mean")), "", None);
+    row(
+        "surge-campaign purity mean / min",
+        format!("{:.3} / {:.3}", num("purity.surge_mean"), num("purity.surge_min")),
+        "",
+        None,
+    );
     for (label, key) in [
-        ("B-cubed P/R/F1, background as singletons", "background_singletons"),
-        ("B-cubed P/R/F1, background as its own campaigns", "background_own_campaigns"),
-        ("B-cubed P/R/F1, planted and surge items only", "planted_and_surge_items_only"),
+        ("B-cubed P / R / F1, background as singletons", "background_singletons"),
+        ("B-cubed P / R / F1, background as its own campaigns", "background_own_campaigns"),
+        ("B-cubed P / R / F1, planted and surge items only", "planted_and_surge_items_only"),
     ] {
-        row(
-            label,
-            format!(
-                "{:.2}/{:.2}/{:.2}",
-                num(&format!("clustering.{key}.bcubed_precision")),
-                num(&format!("clustering.{key}.bcubed_recall")),
-                num(&format!("clustering.{key}.bcubed_f1"))
-            ),
-            "",
-            None,
-        );
-        row(
-            "  ARI / purity",
-            format!(
-                "{:.3}/{:.3}",
-                num(&format!("clustering.{key}.ari")),
-                num(&format!("clustering.{key}.purity"))
-            ),
-            "",
-            None,
-        );
+        let get = |field: &str| num(&format!("clustering.{key}.{field}"));
+        row(label, format!("{:.3}/{:.3}/{:.3}", get("bcubed_precision"), get("bcubed_recall"), get("bcubed_f1")), "", None);
+        row("  ARI / purity", format!("{:.3} / {:.3}", get("ari"), get("purity")), "", None);
     }
     let within = num("detection.opening_alert_within_5_items");
-    row("planted detected by the opening alert within 5 items", format!("{:.1} %", 100.0 * within), ">= 95 %", Some(within >= 0.95));
+    row("planted: opening alert within 5 items", pct("detection.opening_alert_within_5_items"), ">= 95 %", Some(within >= 0.95));
     row(
-        "  opening alert ever / median items needed / median hours",
+        "  ever / median items needed / median hours",
         format!(
-            "{:.0} %/{:.0}/{:.1}",
+            "{:.0} % / {:.0} / {:.1}",
             100.0 * num("detection.opening_alert_ever"),
             num("detection.opening_items_needed_median"),
             num("detection.opening_hours_after_first_item_median")
@@ -948,85 +1033,82 @@ fn print_report(f: &Value, options: &Options) {
         None,
     );
     println!("    items needed: {}", f["detection"]["opening_items_needed_histogram"]);
-    println!("    within 5 items by campaign duration: {}", f["detection"]["by_duration"]);
+    println!("    within 5 items, by campaign duration: {}", f["detection"]["by_duration"]);
     row(
-        "  of campaigns whose 5th item is inside the 6 h window",
-        format!(
-            "{}/{}",
-            num("detection.of_those_detected_within_5_items"),
-            num("detection.fifth_item_inside_opening_window")
-        ),
+        "  of those whose 5th item is inside the opening window",
+        format!("{:.0} / {:.0}", num("detection.of_those_within_5_items"), num("detection.fifth_item_inside_opening_window")),
         "",
         None,
     );
-    row("  any alert (incl. surge rules) within 5 items", format!("{:.1} %", 100.0 * num("detection.any_alert_within_5_items")), "", None);
-    row(
-        "planted with a campaign of >= 5 of its items within 5 items",
-        format!("{:.1} %", 100.0 * num("detection.k_items_within_5_items")),
-        ">= 95 %",
-        Some(num("detection.k_items_within_5_items") >= 0.95),
-    );
+    row("  any alert (surge rules too) within 5 items", pct("detection.any_alert_within_5_items"), "", None);
+    let k_within = num("detection.k_items_within_5_items");
+    row("planted: a campaign holds 5 of its items by its 5th item", pct("detection.k_items_within_5_items"), ">= 95 %", Some(k_within >= 0.95));
     row(
         "  ever / median items needed",
-        format!("{:.0} %/{:.0}", 100.0 * num("detection.k_items_ever"), num("detection.k_items_needed_median")),
+        format!("{:.0} % / {:.0}", 100.0 * num("detection.k_items_ever"), num("detection.k_items_needed_median")),
         "",
         None,
     );
+    if num("resurfaced_campaigns") > 0.0 {
+        row("resurfacing claims: opening alert within 5 items", pct("resurfacing.opening_alert_within_5_items"), "", None);
+        row(
+            "  any alert within 5 items / ever",
+            format!("{} / {}", pct("resurfacing.any_alert_within_5_items"), pct("resurfacing.any_alert_ever")),
+            "",
+            None,
+        );
+        row(
+            "  median items / hours to the first alert",
+            format!(
+                "{:.0} / {:.1}",
+                num("resurfacing.any_alert_items_needed_median"),
+                num("resurfacing.any_alert_hours_after_first_item_median")
+            ),
+            "",
+            None,
+        );
+        row("  a campaign holds 5 of its items by its 5th item", pct("resurfacing.k_items_within_5_items"), "", None);
+    }
     let false_rate = num("false_alerts.per_1000_background_items");
-    row(
-        "false alerts per 1,000 background items",
-        format!("{false_rate:.2}"),
-        "<= 1",
-        Some(false_rate <= 1.0),
-    );
+    row("false alerts per 1,000 background items", format!("{false_rate:.2}"), "<= 1", Some(false_rate <= 1.0));
     println!("    by kind: {}", f["false_alerts"]["by_kind"]);
     if let Some(examples) = f["false_alerts"]["examples"].as_array() {
         for example in examples {
             println!("    e.g. {example}");
         }
     }
-    let hit = num("surges.detected_within_2h");
-    let n = num("surges.surges");
+    let share = |hit: &str, n: &str| num(hit) / num(n).max(1.0);
+    let all = share("surges.detected_within_2h", "surges.surges");
+    row("x5-x10 surges detected within 2 h, all baselines", format!("{:.1} %", 100.0 * all), ">= 90 %", Some(all >= 0.9));
+    let low = share("surges.rate_0_2_to_1_detected_within_2h", "surges.rate_0_2_to_1_surges");
+    row("  baselines 0.2-1 item/h", format!("{:.1} %", 100.0 * low), ">= 90 %", Some(low >= 0.9));
+    let big_n = num("surges.at_least_16_extra_items_surges");
+    let big = share("surges.at_least_16_extra_items_detected_within_2h", "surges.at_least_16_extra_items_surges");
     row(
-        "x5-x10 surges detected within 2 h (all rates)",
-        format!("{:.1} %", 100.0 * hit / n),
+        &format!("  surges bringing >= 16 extra items in 2 h ({big_n:.0})"),
+        format!("{:.1} %", 100.0 * big),
         ">= 90 %",
-        Some(hit / n >= 0.9),
+        Some(big_n > 0.0 && big >= 0.9),
     );
-    let (low_hit, low_n) = (num("surges.rate_0_2_to_1_detected_within_2h"), num("surges.rate_0_2_to_1_surges"));
-    row(
-        "  baselines 0.2-1 item/h",
-        format!("{:.1} %", 100.0 * low_hit / low_n),
-        ">= 90 %",
-        Some(low_hit / low_n >= 0.9),
-    );
-    let (big_hit, big_n) =
-        (num("surges.at_least_16_extra_items_detected_within_2h"), num("surges.at_least_16_extra_items_surges"));
-    row(
-        &format!("  surges with >= 16 extra items in 2 h ({big_n:.0})"),
-        format!("{:.1} %", 100.0 * big_hit / big_n.max(1.0)),
-        ">= 90 %",
-        Some(big_n > 0.0 && big_hit / big_n >= 0.9),
-    );
-    row("  detected within 6 h", format!("{:.1} %", 100.0 * num("surges.detected_within_6h") / n), "", None);
+    row("  detected within 6 h", format!("{:.1} %", 100.0 * share("surges.detected_within_6h", "surges.surges")), "", None);
     row(
         "  any alert (opening too) on a holding campaign within 2 h",
-        format!("{:.1} %", 100.0 * num("surges.any_alert_on_holding_campaigns_within_2h") / n),
+        format!("{:.1} %", 100.0 * share("surges.any_alert_on_holding_campaigns_within_2h", "surges.surges")),
         "",
         None,
     );
     row(
         "  surge alerts before the surge / baseline items",
-        format!("{:.0}/{:.0}", num("surges.surge_alerts_before_the_surge"), num("surges.baseline_items")),
+        format!("{:.0} / {:.0}", num("surges.surge_alerts_before_the_surge"), num("surges.baseline_items")),
         "",
         None,
     );
-    println!("    rate  mult  surges  within 2 h  within 6 h  median delay h  mean extra items in 2 h");
+    println!("    rate  mult  surges  within 2 h  within 6 h  median delay (h)  mean extra items in 2 h");
     if let Some(cells) = f["surges"]["cells"].as_array() {
         for cell in cells {
             let get = |k: &str| cell[k].as_f64().unwrap_or(f64::NAN);
             println!(
-                "    {:>4.1}  {:>4.0}  {:>6.0}  {:>10.0}  {:>10.0}  {:>14.2}  {:>23.1}",
+                "    {:>4.1}  {:>4.0}  {:>6.0}  {:>10.0}  {:>10.0}  {:>16.2}  {:>23.1}",
                 get("rate"),
                 get("multiplier"),
                 get("surges"),
@@ -1036,5 +1118,103 @@ fn print_report(f: &Value, options: &Options) {
                 get("mean_extra_items_2h")
             );
         }
+    }
+}
+
+/// Where the items of the campaigns the opening alert missed went, and what the campaigns
+/// holding them started with; where each surge campaign's items went.
+fn explain(outcome: &Outcome<'_>, world: &World) {
+    let items = outcome.items;
+    let mut first_item: HashMap<CampaignId, usize> = HashMap::new();
+    for (i, c) in outcome.campaigns.iter().enumerate() {
+        first_item.entry(*c).or_insert(i);
+    }
+    let bursts = world
+        .planted
+        .iter()
+        .enumerate()
+        .map(|(p, spec)| (Gold::Planted(p), spec))
+        .chain(world.resurfaced.iter().enumerate().map(|(r, spec)| (Gold::Resurfaced(r), spec)));
+    println!();
+    println!("Campaigns the opening alert missed or caught after the 5th item:");
+    for (gold, spec) in bursts {
+        let detection = outcome.detect(gold, spec);
+        if detection.opening_items.is_some_and(|n| n <= DETECT_WITHIN_ITEMS) {
+            continue;
+        }
+        println!(
+            "  {gold:?}: {} items over {:.1} h; opening alert at item {:?}, first alert of any kind at item {:?} ({:?} h)",
+            spec.items, spec.hours, detection.opening_items, detection.any_items, detection.any_hours.map(r6)
+        );
+        for &i in outcome.members.get(&gold).map_or(&[][..], Vec::as_slice) {
+            let generated = &items[i];
+            let campaign = outcome.campaigns[i];
+            let opener = &items[first_item[&campaign]];
+            let offset = generated.item.time.map_or(0.0, |t| (t - spec.start).num_seconds() as f64 / 3600.0);
+            println!(
+                "    {:<16} +{offset:>5.2} h -> {campaign} (size {}, opened by {} at {}) {:.80}",
+                generated.item.id,
+                outcome.sizes[&campaign],
+                opener.item.id,
+                opener.item.time.map(|t| t.format("%m-%d %H:%M").to_string()).unwrap_or_default(),
+                generated.item.text
+            );
+        }
+    }
+    println!("Planted and surge campaigns with purity under 0.95: what the campaigns holding them hold");
+    let mut composition: HashMap<CampaignId, BTreeMap<Gold, usize>> = HashMap::new();
+    for (campaign, gold) in outcome.campaigns.iter().zip(&outcome.golds) {
+        *composition.entry(*campaign).or_default().entry(gold.group()).or_default() += 1;
+    }
+    for gold in outcome.members.keys().filter(|g| matches!(g, Gold::Planted(_) | Gold::Surge(_))) {
+        let (purity, _, _) = outcome.purity(*gold);
+        if purity >= 0.95 {
+            continue;
+        }
+        let holding: BTreeSet<CampaignId> = outcome.members[gold].iter().map(|&i| outcome.campaigns[i]).collect();
+        let parts: Vec<String> = holding
+            .iter()
+            .map(|c| {
+                let opener = &items[first_item[c]];
+                format!("{c} (opened by {}): {:?}", opener.item.id, composition[c])
+            })
+            .collect();
+        println!("  {gold:?} purity {purity:.3}: {}", parts.join("; "));
+        let claim = &items[outcome.members[gold][0]].item.text;
+        println!("    claim: {claim:.150}");
+        for c in &holding {
+            let opener = &items[first_item[c]];
+            if opener.gold != *gold {
+                println!("    {c} opened by {:?}: {:.150}", opener.gold, opener.item.text);
+            }
+        }
+    }
+    println!("Surge campaigns: first surge alert after the start, and the campaigns holding their items:");
+    let results = surge_results(outcome, &world.surges);
+    for (s, (spec, result)) in world.surges.iter().zip(&results).enumerate() {
+        let mut holding: BTreeMap<CampaignId, (usize, usize)> = BTreeMap::new();
+        for &i in outcome.members.get(&Gold::Surge(s)).map_or(&[][..], Vec::as_slice) {
+            let entry = holding.entry(outcome.campaigns[i]).or_default();
+            if items[i].item.time.is_some_and(|t| t < spec.surge_start) {
+                entry.0 += 1;
+            } else {
+                entry.1 += 1;
+            }
+        }
+        let parts: Vec<String> = holding
+            .iter()
+            .map(|(c, (before, after))| {
+                let opener = &items[first_item[c]];
+                format!("{c} (size {}, opened by {}): {before} before, {after} from the surge on", outcome.sizes[c], opener.item.id)
+            })
+            .collect();
+        let delay = result.delay_hours.map_or("none".to_owned(), |d| format!("{d:.2} h"));
+        println!(
+            "  s{s} rate {} x{}: {delay}, {} early; {}",
+            spec.rate,
+            spec.multiplier,
+            result.early_alerts,
+            parts.join("; ")
+        );
     }
 }

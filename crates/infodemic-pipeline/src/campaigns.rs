@@ -449,17 +449,18 @@ mod tests {
         assert_eq!(claim_campaigns.len(), 1, "{whole:?}");
 
         let two = tempfile::tempdir().unwrap();
+        let (store, _) = SledStore::open(two.path()).unwrap();
         let mut split = Vec::new();
         let items = stream();
         for chunk in items.chunks(3) {
-            // A fresh store handle and tracker per chunk: what a restart sees.
-            let (store, tracker) = open_tracker(two.path(), Vec::new()).await;
+            // A tracker per chunk, restored from the store: what a restarted process sees
+            // (`tests/e2e/campaigns.rs` restarts the binary itself).
+            let tracker = CampaignTracker::open(&store, CampaignSettings::default()).await.unwrap();
             split.extend(tracker.assign(chunk.to_vec()).await.unwrap().assignments);
-            drop((store, tracker));
         }
         assert_eq!(split, whole);
 
-        let (store, tracker) = open_tracker(two.path(), Vec::new()).await;
+        let tracker = CampaignTracker::open(&store, CampaignSettings::default()).await.unwrap();
         let again = tracker.assign(stream()).await.unwrap();
         assert!(again.assignments.iter().all(|a| a.already_assigned), "replaying is idempotent");
         let campaign = store.campaign(*claim_campaigns.iter().next().unwrap()).unwrap().unwrap();

@@ -1,13 +1,21 @@
 //! The wiring: turns a catalogue into crawled, scored, stored items.
 //!
 //! # Architecture
-//! [`run_crawl`] is a small topology of bounded stages:
+//! [`run_crawl`] is a topology of stages, one module each under `crawl/`, connected by bounded
+//! channels (capacity in brackets; N is the feed concurrency):
 //!
 //! ```text
-//! feeds ──(buffer_unordered, N fetches)──▶ outcomes (bounded channel)
-//!       ──▶ dedupe against the run and the store ──▶ pending batch
-//!       ──▶ ClassifierHandle (its own thread) ──▶ SledStore::commit (blocking pool, one transaction)
+//! fetch (crawl_feed, N at a time: buffer_unordered) ──[N]──▶ dedupe (relevance; run + store)
+//!   ──[1]──▶ accept (feed states, next polls; batches of whole feeds)
+//!   ──[1]──▶ enrich (full texts, ClaimReview pages) ──[1]──▶ score (ClassifierHandle, claims)
+//!   ──[1]──▶ commit (SledStore::commit: blocking pool, one transaction)
+//!   ──[1]──▶ campaign (CampaignTracker: committed items to campaigns, alerts)
 //! ```
+//!
+//! The stages run concurrently as futures joined on the caller's task; each owns its state and
+//! its part of the summary. Cancellation takes effect where the fetched feeds are received:
+//! nothing more is taken, and everything taken flows through every stage. A failing stage ends
+//! the run with its own error: the stages upstream stop, those downstream drain.
 //!
 //! A batch always holds whole feeds: the items of a feed and its new state (ETag included)
 //! commit together, so an interrupted run can neither lose items behind a saved ETag nor
@@ -26,7 +34,9 @@ mod model;
 mod rescore;
 mod watch;
 
-pub use campaigns::{AlertSink, CampaignAssignment, CampaignBatchReport, CampaignItem, CampaignSettings, CampaignTracker};
+pub use campaigns::{
+    AlertSink, CampaignAssignment, CampaignBatchReport, CampaignItem, CampaignSettings, CampaignTracker,
+};
 pub use catalogue::{feeds_from_opml, feeds_to_opml, load_catalogue};
 pub use check::{check_feed, CheckedItem, FeedCheck};
 pub use claims::{import_claims, reembed_claims, reembed_stale_claims, ClaimImport, ClaimMatcher, ClaimReembed};

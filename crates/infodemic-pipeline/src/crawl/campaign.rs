@@ -1,5 +1,5 @@
 //! The campaign stage: committed items worth a review are assigned to campaigns, which may raise
-//! alerts. It runs after the commit, so a campaign never holds an item the store does not.
+//! alerts. It runs after the commit: only batches the store holds reach it.
 
 use infodemic_core::ScoredItem;
 use tokio::sync::mpsc;

@@ -337,10 +337,12 @@ pub struct DeferredFeed {
 ///
 /// Per-feed failures are recorded in the summary and the store; only infrastructure failures
 /// (store, classifier) are errors. When `cancel` fires, no new feed is started, the feeds
-/// already fetched are scored and committed, and the summary says `interrupted`.
+/// already fetched are scored, committed and assigned, and the summary says `interrupted`.
 ///
 /// # Errors
-/// Store or classifier failures, which end the run; batches committed before stay intact.
+/// Store or classifier failures (those of the stage that failed), which end the run; batches
+/// committed before stay intact, and what had passed the failed stage is still committed and
+/// assigned.
 pub async fn run_crawl(
     feeds: Vec<FeedSpec>,
     store: &SledStore,
