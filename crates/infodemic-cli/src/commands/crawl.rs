@@ -59,6 +59,8 @@ pub struct CrawlArgs {
     /// Print the summary as one JSON object
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub alerts: crate::commands::campaigns::AlertSinkArgs,
 }
 
 /// A delay in seconds: finite, 0 to 600.
@@ -92,6 +94,8 @@ pub fn run(args: &CrawlArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let model = global.load_model(options)?;
     let classifier =
         ClassifierHandle::spawn(Box::new(model.classifier), 2).context("cannot start the classifier thread")?;
+    let campaigns =
+        infodemic_pipeline::CampaignSettings { sinks: args.alerts.sinks()?, ..infodemic_pipeline::CampaignSettings::default() };
     let crawl_options = CrawlOptions {
         fetch: FetchConfig {
             timeout: Duration::from_secs(args.timeout),
@@ -101,6 +105,7 @@ pub fn run(args: &CrawlArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         },
         feed_concurrency: usize::from(args.concurrency),
         force: args.force,
+        campaigns: Some(campaigns),
         ..CrawlOptions::default()
     };
     let progress = CrawlProgress::new(global.quiet || args.json);

@@ -32,6 +32,8 @@ pub struct WatchArgs {
     /// Threads for inference [default: all cores]
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,
+    #[command(flatten)]
+    pub alerts: crate::commands::campaigns::AlertSinkArgs,
 }
 
 pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
@@ -55,6 +57,8 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let model = global.load_model(options)?;
     let classifier =
         ClassifierHandle::spawn(Box::new(model.classifier), 2).context("cannot start the classifier thread")?;
+    let campaigns =
+        infodemic_pipeline::CampaignSettings { sinks: args.alerts.sinks()?, ..infodemic_pipeline::CampaignSettings::default() };
     let watch_options = WatchOptions {
         crawl: CrawlOptions {
             fetch: FetchConfig {
@@ -63,6 +67,7 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                 ..FetchConfig::default()
             },
             feed_concurrency: usize::from(args.concurrency),
+            campaigns: Some(campaigns),
             ..CrawlOptions::default()
         },
         ..WatchOptions::default()
