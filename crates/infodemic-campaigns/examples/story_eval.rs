@@ -41,6 +41,9 @@ fn main() {
     if let Some(w) = args.get(5) {
         config.embedding_weight = w.parse().unwrap();
     }
+    if let Ok(m) = std::env::var("MERGE") {
+        config.merge_threshold = m.parse().unwrap();
+    }
     // Optional: embeddings for every row, little-endian f32, 384 per row, in stream order.
     let embeddings: Option<Vec<f32>> = std::env::var("STORY_EMB").ok().map(|path| {
         std::fs::read(path).unwrap().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
@@ -48,7 +51,7 @@ fn main() {
     let start = std::time::Instant::now();
     let mut grouper = Grouper::new(config.clone());
     let seen = DateTime::<Utc>::from_timestamp(1_600_000_000, 0).unwrap();
-    let predicted: Vec<u64> = rows
+    let predicted: Vec<infodemic_core::CampaignId> = rows
         .iter()
         .enumerate()
         .map(|(index, row)| {
@@ -67,22 +70,27 @@ fn main() {
                 score: None,
                 fact_check: None,
             };
-            grouper.assign(&input).campaign.0
+            grouper.assign(&input).campaign
         })
         .collect();
+    // Scored as the campaigns stand at the end: a merged campaign's items count as its
+    // successor's.
+    let predicted: Vec<u64> = predicted.into_iter().map(|id| grouper.resolve(id).0).collect();
     let elapsed = start.elapsed();
     if let Ok(out) = std::env::var("STORY_EVAL_OUT") {
-        let lines: Vec<String> = rows.iter().zip(&predicted).map(|(r, p)| format!("{}\t{}\t{}", r.id, r.story, p)).collect();
+        let lines: Vec<String> =
+            rows.iter().zip(&predicted).map(|(r, p)| format!("{}\t{}\t{}", r.id, r.story, p)).collect();
         std::fs::write(out, lines.join("\n")).unwrap();
     }
     let gold: Vec<&str> = rows.iter().map(|r| r.story.as_str()).collect();
     let report = score_clustering(&gold, &predicted);
     println!(
-        "threshold {} window {} decay {} embedding weight {}: B3 P {:.3} R {:.3} F1 {:.3} ARI {:.3} purity {:.3} clusters {} ({} items, {:.0} items/s)",
+        "threshold {} window {} decay {} embedding weight {} merge {}: B3 P {:.3} R {:.3} F1 {:.3} ARI {:.3} purity {:.3} clusters {} ({} items, {:.0} items/s)",
         config.threshold,
         config.time_window_days,
         config.time_decay_days,
         config.embedding_weight,
+        config.merge_threshold,
         report.precision,
         report.recall,
         report.f1,

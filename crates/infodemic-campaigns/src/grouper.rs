@@ -51,6 +51,9 @@ pub struct GroupingConfig {
     pub embedding_weight: f32,
     /// Candidate campaigns come from the item's rarest terms, at most this many.
     pub candidate_terms: usize,
+    /// When an item is similar enough to join two campaigns whose centres are at least this
+    /// similar (cosine), the younger campaign is merged into the older; above 1, never.
+    pub merge_threshold: f32,
 }
 
 impl Default for GroupingConfig {
@@ -63,6 +66,7 @@ impl Default for GroupingConfig {
             shared_link_bonus: 0.15,
             embedding_weight: 0.0,
             candidate_terms: 12,
+            merge_threshold: 0.6,
         }
     }
 }
@@ -109,6 +113,8 @@ pub struct Assignment {
     pub similarity: f32,
     /// True when the item repeats a member word for word or nearly (a copy).
     pub repeat: bool,
+    /// Campaigns the item's arrival merged into `campaign` (retired ids).
+    pub merged: Vec<CampaignId>,
 }
 
 /// The grouper's global state besides the campaigns: what a store keeps to resume.
@@ -251,7 +257,7 @@ impl Grouper {
         let vector = self.vector(&counts);
         let text_hash = text_hash(item.text);
 
-        let best = self.best_campaign(item, &vector, text_hash);
+        let (best, also_above) = self.best_campaign(item, &vector, text_hash);
         let (id, similarity, opened) = match best {
             Some((id, similarity)) if similarity >= self.config.threshold => (id, similarity, false),
             _ => {
@@ -262,7 +268,148 @@ impl Grouper {
         };
         let repeat = !opened && self.campaigns.get(&id).is_some_and(|c| is_copy(&c.profile, item.simhash, text_hash));
         self.add_member(id, item, &Joining { vector: &vector, text_hash, similarity, opened, repeat });
-        Assignment { campaign: id, opened, similarity, repeat }
+        let mut campaign = id;
+        let mut merged = Vec::new();
+        if !opened {
+            let at = item.time.unwrap_or(item.seen_at);
+            for other in also_above {
+                if self.centre_cosine(campaign, other) >= f64::from(self.config.merge_threshold) {
+                    let (survivor, retired) = (campaign.min(other), campaign.max(other));
+                    self.merge(survivor, retired, at);
+                    merged.push(retired);
+                    campaign = survivor;
+                }
+            }
+        }
+        Assignment { campaign, opened, similarity, repeat, merged }
+    }
+
+    /// Cosine of two active campaigns' lexical centres (0 when either is not active).
+    fn centre_cosine(&self, a: CampaignId, b: CampaignId) -> f64 {
+        let (Some(a), Some(b)) = (self.campaigns.get(&a), self.campaigns.get(&b)) else { return 0.0 };
+        if a.status != CampaignStatus::Active || b.status != CampaignStatus::Active {
+            return 0.0;
+        }
+        let (small, large) = if a.profile.terms.len() <= b.profile.terms.len() { (a, b) } else { (b, a) };
+        let dot: f64 = small
+            .profile
+            .terms
+            .iter()
+            .filter_map(|(term, w)| large.profile.terms.get(term).map(|v| f64::from(*w) * f64::from(*v)))
+            .sum();
+        let norms = (a.profile.norm_sq * b.profile.norm_sq).sqrt();
+        if norms > 0.0 {
+            dot / norms
+        } else {
+            0.0
+        }
+    }
+
+    /// Merges `retired` into `survivor`: the survivor takes its counts, profile and
+    /// techniques, both histories record it, and the retired id resolves to the survivor from
+    /// now on. Append-only: nothing of the retired campaign's history is lost.
+    fn merge(&mut self, survivor: CampaignId, retired: CampaignId, at: DateTime<Utc>) {
+        let Some(mut gone) = self.campaigns.remove(&retired) else { return };
+        for term in gone.profile.terms.keys() {
+            if let Some(ids) = self.postings.get_mut(term) {
+                ids.remove(&retired);
+            }
+        }
+        for hash in &gone.profile.texts {
+            if let Some(ids) = self.text_index.get_mut(hash) {
+                ids.remove(&retired);
+            }
+        }
+        let Some(kept) = self.campaigns.get_mut(&survivor) else {
+            self.campaigns.insert(retired, gone);
+            return;
+        };
+        kept.size = kept.size.saturating_add(gone.size);
+        kept.first_seen = kept.first_seen.min(gone.first_seen);
+        kept.last_seen = kept.last_seen.max(gone.last_seen);
+        for (map, other) in [
+            (&mut kept.sources, &gone.sources),
+            (&mut kept.accounts, &gone.accounts),
+            (&mut kept.languages, &gone.languages),
+        ] {
+            for (key, count) in other {
+                let entry = map.entry(key.clone()).or_default();
+                *entry = entry.saturating_add(*count);
+            }
+        }
+        for (hour, count) in &gone.hourly {
+            let entry = kept.hourly.entry(*hour).or_default();
+            *entry = entry.saturating_add(*count);
+        }
+        for (claim, reference) in &gone.fact_checks {
+            kept.fact_checks.entry(claim.clone()).or_insert_with(|| reference.clone());
+        }
+        if gone.scores.count > 0 {
+            if kept.scores.count == 0 {
+                kept.scores = gone.scores.clone();
+            } else {
+                kept.scores.count = kept.scores.count.saturating_add(gone.scores.count);
+                kept.scores.sum += gone.scores.sum;
+                kept.scores.min = kept.scores.min.min(gone.scores.min);
+                kept.scores.max = kept.scores.max.max(gone.scores.max);
+            }
+        }
+        for technique in &gone.techniques {
+            if !kept.techniques.iter().any(|t| t.id == technique.id) {
+                kept.techniques.push(technique.clone());
+            }
+        }
+        let profile = &mut kept.profile;
+        for (term, weight) in &gone.profile.terms {
+            *profile.terms.entry(term.clone()).or_default() += *weight;
+        }
+        let pruned = if profile.terms.len() > MAX_PROFILE_TERMS { prune_terms(&mut profile.terms) } else { Vec::new() };
+        profile.norm_sq = profile.terms.values().map(|w| f64::from(*w) * f64::from(*w)).sum();
+        if profile.embedding.len() == gone.profile.embedding.len() {
+            for (sum, value) in profile.embedding.iter_mut().zip(&gone.profile.embedding) {
+                *sum += value;
+            }
+        } else if profile.embedding.is_empty() {
+            profile.embedding.clone_from(&gone.profile.embedding);
+        }
+        profile.embedded = profile.embedded.saturating_add(gone.profile.embedded);
+        profile.simhashes.extend(gone.profile.simhashes.iter().copied());
+        let excess = profile.simhashes.len().saturating_sub(MAX_SIMHASHES);
+        profile.simhashes.drain(..excess);
+        for hash in &gone.profile.texts {
+            if profile.texts.len() < MAX_TEXT_HASHES && !profile.texts.contains(hash) {
+                profile.texts.push(*hash);
+            }
+        }
+        for (link, count) in &gone.profile.links {
+            if profile.links.contains_key(link) || profile.links.len() < MAX_LINKS {
+                let entry = profile.links.entry(link.clone()).or_default();
+                *entry = entry.saturating_add(*count);
+            }
+        }
+        profile.repeats = profile.repeats.saturating_add(gone.profile.repeats);
+        kept.history.push(CampaignEvent::Absorbed { at, from: retired });
+        // The index follows the survivor's profile exactly (see `add_member`).
+        let terms: Vec<String> = kept.profile.terms.keys().cloned().collect();
+        let texts = kept.profile.texts.clone();
+        for term in terms {
+            self.postings.entry(term).or_default().insert(survivor);
+        }
+        for term in pruned {
+            if let Some(ids) = self.postings.get_mut(&term) {
+                ids.remove(&survivor);
+            }
+        }
+        for hash in texts {
+            self.text_index.entry(hash).or_default().insert(survivor);
+        }
+        gone.status = CampaignStatus::Merged { into: survivor };
+        gone.history.push(CampaignEvent::MergedInto { at, into: survivor });
+        // A retired campaign keeps its summary; its profile is never compared again.
+        gone.profile = CampaignProfile { surge: std::mem::take(&mut gone.profile.surge), ..CampaignProfile::default() };
+        self.campaigns.insert(retired, gone);
+        self.dirty_campaigns.insert(survivor);
+        self.dirty_campaigns.insert(retired);
     }
 
     fn best_campaign(
@@ -270,7 +417,7 @@ impl Grouper {
         item: &GroupingInput<'_>,
         vector: &[(String, f64)],
         text_hash: u64,
-    ) -> Option<(CampaignId, f32)> {
+    ) -> (Option<(CampaignId, f32)>, Vec<CampaignId>) {
         let mut candidates: BTreeSet<CampaignId> = BTreeSet::new();
         if let Some(ids) = self.text_index.get(&text_hash) {
             candidates.extend(ids.iter().copied());
@@ -288,18 +435,25 @@ impl Grouper {
             }
         }
         let mut best: Option<(CampaignId, f32)> = None;
+        let mut above = Vec::new();
         for id in candidates {
             let Some(campaign) = self.campaigns.get(&id) else { continue };
             if campaign.status != CampaignStatus::Active {
                 continue;
             }
             let similarity = self.similarity(campaign, item, vector, text_hash);
+            if similarity >= self.config.threshold {
+                above.push(id);
+            }
             // Strictly greater: ties go to the older campaign (lower id, visited first).
             if best.is_none_or(|(_, s)| similarity > s) {
                 best = Some((id, similarity));
             }
         }
-        best
+        if let Some((id, _)) = best {
+            above.retain(|other| *other != id);
+        }
+        (best, above)
     }
 
     fn similarity(
@@ -556,4 +710,111 @@ fn text_hash(text: &str) -> u64 {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     hash
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + minutes * 60, 0).unwrap()
+    }
+
+    fn input<'a>(id: &'a str, text: &'a str, minutes: i64) -> GroupingInput<'a> {
+        GroupingInput {
+            id,
+            url: "",
+            text,
+            time: Some(at(minutes)),
+            seen_at: at(minutes),
+            source: "s",
+            account: None,
+            language: None,
+            links: &[],
+            simhash: simhash::simhash(text),
+            embedding: None,
+            score: None,
+            fact_check: None,
+        }
+    }
+
+    /// Two narratives that start apart and are bridged by items mixing both, among noise.
+    const STREAM: &[&str] = &[
+        "bleach cures covid in two days say doctors",
+        "city council approves road budget",
+        "drinking bleach cures covid doctors confirm",
+        "garlic soup prevents covid infection experts claim",
+        "local bakery wins national bread award",
+        "garlic soup prevents covid infection",
+        "bleach and garlic soup cure covid infection doctors confirm",
+        "bleach garlic soup cures covid infection in two days",
+        "museum opens medieval maps exhibition",
+        "bleach cures covid in two days say doctors",
+    ];
+
+    fn run(grouper: &mut Grouper, range: std::ops::Range<usize>) -> Vec<Assignment> {
+        range
+            .map(|i| {
+                let id = format!("i{i}");
+                grouper.assign(&input(&id, STREAM[i], i as i64 * 10))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn copies_join_and_unrelated_items_open_campaigns_in_order() {
+        let mut grouper = Grouper::new(GroupingConfig { merge_threshold: 2.0, ..GroupingConfig::default() });
+        let assignments = run(&mut grouper, 0..STREAM.len());
+        assert_eq!(assignments[0].campaign, CampaignId(1));
+        assert!(assignments[0].opened);
+        assert_eq!(assignments[1].campaign, CampaignId(2));
+        assert_eq!(assignments[2].campaign, CampaignId(1), "a rewording joins");
+        assert_eq!(assignments[9].campaign, CampaignId(1));
+        assert!(assignments[9].repeat, "a word-for-word copy is a repeat");
+        assert!(assignments[4].opened && assignments[8].opened);
+        let ids: Vec<u64> = assignments.iter().filter(|a| a.opened).map(|a| a.campaign.0).collect();
+        assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>(), "ids are minted in arrival order");
+    }
+
+    #[test]
+    fn a_restored_grouper_continues_exactly_where_a_running_one_is() {
+        let config = GroupingConfig { merge_threshold: 0.3, ..GroupingConfig::default() };
+        let mut whole = Grouper::new(config.clone());
+        let expected = run(&mut whole, 0..STREAM.len());
+        assert!(expected.iter().any(|a| !a.merged.is_empty()), "the stream should exercise a merge: {expected:?}");
+
+        for cut in 1..STREAM.len() {
+            let mut first = Grouper::new(config.clone());
+            let mut got = run(&mut first, 0..cut);
+            // What a store keeps: every campaign ever changed, the frequencies, the counters.
+            let changes = first.take_changes();
+            let mut restored =
+                Grouper::restore(config.clone(), changes.state, changes.document_frequencies, changes.campaigns);
+            got.extend(run(&mut restored, cut..STREAM.len()));
+            assert_eq!(got, expected, "cut at {cut}");
+            let mut a: Vec<&Campaign> = whole.campaigns().collect();
+            let mut b: Vec<&Campaign> = restored.campaigns().collect();
+            a.sort_by_key(|c| c.id);
+            b.sort_by_key(|c| c.id);
+            assert_eq!(a, b, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn a_merge_retires_the_younger_campaign_and_its_id_resolves() {
+        let mut grouper = Grouper::new(GroupingConfig { merge_threshold: 0.3, ..GroupingConfig::default() });
+        let assignments = run(&mut grouper, 0..STREAM.len());
+        let merge = assignments.iter().find(|a| !a.merged.is_empty()).unwrap();
+        let retired = merge.merged[0];
+        assert!(retired > merge.campaign, "the younger one is retired");
+        assert_eq!(grouper.resolve(retired), merge.campaign);
+        let gone = grouper.campaign(retired).unwrap();
+        assert_eq!(gone.status, CampaignStatus::Merged { into: merge.campaign });
+        assert!(matches!(gone.history.last(), Some(CampaignEvent::MergedInto { into, .. }) if *into == merge.campaign));
+        let kept = grouper.campaign(merge.campaign).unwrap();
+        assert!(kept.history.iter().any(|e| matches!(e, CampaignEvent::Absorbed { from, .. } if *from == retired)));
+        let members = assignments.iter().filter(|a| grouper.resolve(a.campaign) == merge.campaign).count();
+        assert_eq!(kept.size as usize, members, "the survivor counts every item of both");
+    }
 }

@@ -173,6 +173,14 @@ impl CampaignTracker {
         Ok(Self { inner: Arc::new(Mutex::new(inner)), sinks })
     }
 
+    /// The campaign that holds `id`'s items now (itself, or its successor after merges).
+    pub fn resolve(&self, id: CampaignId) -> CampaignId {
+        match self.inner.lock() {
+            Ok(inner) => inner.grouper.resolve(id),
+            Err(_) => id,
+        }
+    }
+
     /// Assigns the scored items worth a review (the others are not campaign material).
     ///
     /// # Errors
@@ -333,6 +341,11 @@ impl Inner {
             }
         }
         self.detectors.clear();
+        // Reported as the campaigns stand after the batch: an item whose campaign a later item
+        // merged into another is reported under the successor.
+        for assignment in &mut report.assignments {
+            assignment.campaign = self.grouper.resolve(assignment.campaign);
+        }
         let changes = self.grouper.take_changes();
         commit.counters =
             CampaignCounters { docs: changes.state.docs, next_id: changes.state.next_id, next_alert: self.next_alert };

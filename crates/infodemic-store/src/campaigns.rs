@@ -507,16 +507,45 @@ impl SledStore {
     ///
     /// # Errors
     /// Storage or decoding failures.
+    ///
+    /// A campaign that absorbed others lists their members too, after its own (merges are
+    /// recorded as `Absorbed` events; the members stay under the id they joined).
     pub fn campaign_members(&self, id: CampaignId, limit: Option<usize>) -> Result<Vec<CampaignMember>> {
         let members = self.tree("campaign_members")?;
-        members
-            .scan_prefix(id.0.to_be_bytes())
-            .take(limit.unwrap_or(usize::MAX))
-            .map(|entry| {
+        let limit = limit.unwrap_or(usize::MAX);
+        let mut found = Vec::new();
+        let mut pending = vec![id];
+        let mut visited = std::collections::BTreeSet::new();
+        while let Some(current) = pending.pop() {
+            // Bounded: each campaign is visited once.
+            if !visited.insert(current) {
+                continue;
+            }
+            for entry in members.scan_prefix(current.0.to_be_bytes()) {
+                if found.len() >= limit {
+                    return Ok(found);
+                }
                 let (_, bytes) = entry?;
-                decode::<StoredMemberV1>("campaign_members", MEMBER_VERSION, &bytes)?.into_domain("campaign_members")
-            })
-            .collect()
+                found.push(
+                    decode::<StoredMemberV1>("campaign_members", MEMBER_VERSION, &bytes)?
+                        .into_domain("campaign_members")?,
+                );
+            }
+            if let Some(campaign) = self.campaign(current)? {
+                let mut absorbed: Vec<CampaignId> = campaign
+                    .history
+                    .iter()
+                    .filter_map(|event| match event {
+                        CampaignEvent::Absorbed { from, .. } => Some(*from),
+                        _ => None,
+                    })
+                    .collect();
+                // Popped from the end: the earliest absorbed campaign is listed first.
+                absorbed.reverse();
+                pending.extend(absorbed);
+            }
+        }
+        Ok(found)
     }
 
     /// The campaign an item (or replayed input) was assigned to, if any.
@@ -623,5 +652,30 @@ mod tests {
         assert_eq!(store.campaign_of("zz").unwrap(), None);
         assert_eq!(store.alerts().unwrap(), vec![alert]);
         assert!(store.campaign(CampaignId(9)).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_campaign_lists_the_members_of_the_campaigns_it_absorbed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = SledStore::open(dir.path()).unwrap();
+        let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let mut kept = campaign(3);
+        kept.history.push(CampaignEvent::Absorbed { at, from: CampaignId(4) });
+        let mut gone = campaign(4);
+        gone.status = CampaignStatus::Merged { into: CampaignId(3) };
+        let commit = CampaignCommit {
+            campaigns: vec![kept, gone],
+            members: vec![
+                (CampaignId(3), 1, member("a")),
+                (CampaignId(4), 1, member("b")),
+                (CampaignId(3), 3, member("c")),
+            ],
+            ..CampaignCommit::default()
+        };
+        store.commit_campaigns(&commit).unwrap();
+        let ids: Vec<String> = store.campaign_members(CampaignId(3), None).unwrap().into_iter().map(|m| m.id).collect();
+        assert_eq!(ids, ["a", "c", "b"]);
+        assert_eq!(store.campaign_members(CampaignId(3), Some(2)).unwrap().len(), 2);
+        assert_eq!(store.campaign_members(CampaignId(4), None).unwrap().len(), 1);
     }
 }

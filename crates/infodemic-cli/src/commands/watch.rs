@@ -57,8 +57,10 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let model = global.load_model(options)?;
     let classifier =
         ClassifierHandle::spawn(Box::new(model.classifier), 2).context("cannot start the classifier thread")?;
-    let campaigns =
-        infodemic_pipeline::CampaignSettings { sinks: args.alerts.sinks()?, ..infodemic_pipeline::CampaignSettings::default() };
+    let campaigns = infodemic_pipeline::CampaignSettings {
+        sinks: args.alerts.sinks()?,
+        ..infodemic_pipeline::CampaignSettings::default()
+    };
     let watch_options = WatchOptions {
         crawl: CrawlOptions {
             fetch: FetchConfig {

@@ -107,7 +107,8 @@ pub enum CampaignsCommand {
         /// Assign every line, not only those the model flags for review
         #[arg(long)]
         all: bool,
-        /// One line per input: {"id": ..., "campaign": ...}
+        /// One line per input, once the file is assigned: {"id": ..., "campaign": ..., "opened": ...}
+        /// (the campaign as it stands at the end of the file, merges followed)
         #[arg(long)]
         json: bool,
         #[command(flatten)]

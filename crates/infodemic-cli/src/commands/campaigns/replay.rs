@@ -62,7 +62,7 @@ pub fn replay(
     let progress = counter(global.quiet || json, "lines replayed");
     let mut out = crate::output::stdout();
     let (mut assigned, mut again, mut opened, mut skipped, mut alerts) = (0usize, 0usize, 0usize, 0usize, 0usize);
-    let mut campaigns = std::collections::BTreeSet::new();
+    let mut lines: Vec<(Option<infodemic_core::CampaignId>, bool)> = Vec::new();
     for chunk in items.chunks(CHUNK) {
         // Without --all, only what the model flags for review is campaign material.
         let keep: Vec<bool> = match classifier.as_mut() {
@@ -87,32 +87,30 @@ pub fn replay(
         }
         let report = runtime.block_on(tracker.assign(chosen))?;
         let mut results = report.assignments.iter();
-        for (item, keep) in chunk.iter().zip(&keep) {
+        for keep in &keep {
             let result = if *keep { results.next() } else { None };
             match result {
                 Some(a) if a.already_assigned => again += 1,
                 Some(_) => assigned += 1,
                 None => skipped += 1,
             }
-            if let Some(a) = result {
-                campaigns.insert(a.campaign);
-            }
-            if json {
-                write_json_line(
-                    &mut out,
-                    &LineJson {
-                        id: &item.id,
-                        campaign: result.map(|a| a.campaign.to_string()),
-                        opened: result.is_some_and(|a| a.opened),
-                    },
-                )?;
-            }
+            lines.push((result.map(|a| a.campaign), result.is_some_and(|a| a.opened)));
         }
         opened += report.opened;
         alerts += report.alerts.len();
         progress.inc(chunk.len() as u64);
     }
     progress.finish_and_clear();
+    // Printed once the whole file is assigned, as the campaigns stand then: a line whose
+    // campaign a later line merged into another gets the successor, whatever the chunking.
+    let mut campaigns = std::collections::BTreeSet::new();
+    for (item, (campaign, opened)) in items.iter().zip(lines) {
+        let campaign = campaign.map(|c| tracker.resolve(c));
+        campaigns.extend(campaign);
+        if json {
+            write_json_line(&mut out, &LineJson { id: &item.id, campaign: campaign.map(|c| c.to_string()), opened })?;
+        }
+    }
     if !json {
         writeln!(
             out,
