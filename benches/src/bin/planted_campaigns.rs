@@ -4,7 +4,9 @@
 //! whether ×5 to ×10 surges on long-running campaigns are caught within 2 hours.
 //!
 //! ```sh
-//! cargo run --release -p infodemic-benches --bin planted_campaigns -- [--seed 1] [--campaigns 100] [--surges 40] [--json]
+//! cargo run --release -p infodemic-benches --bin planted_campaigns -- [--seed 1] [--json] [--explain]
+//!     [--campaigns 100] [--surges 40] [--resurfacing 20] [--background-rate 3]
+//!     [--opening-items K] [--opening-hours T] [--threshold X] [--no-simhash] [--data DIR]
 //! ```
 //!
 //! - **Background**: the claims Cheng et al. (`covid19-rumor-cheng2020/news.csv`) label false
@@ -12,17 +14,25 @@
 //!   model flags for review are), each once, arriving as a Poisson process (`--background-rate`
 //!   items/h, 3 by default, so weeks of it) from sources drawn from the 200 commonest hosts of
 //!   the story stream. Read from `../shared/datasets`, never copied.
-//! - **Planted campaigns** (`--campaigns`): a claim held out of the background (no background
-//!   text shares a quarter of its terms), 8 to 20 items over 1 to 12 hours from 3 to 10
-//!   accounts: the claim, exact copies, copies with a prefix or suffix ("BREAKING:", "Share
-//!   before they delete this!", hashtags, a shared link), and paraphrases (synonym swaps, word
-//!   drops, clause reorderings).
+//! - **Planted campaigns** (`--campaigns`): a claim held out of the background (no text of the
+//!   pool shares a quarter of its terms, and the grouper itself opens a new campaign for it),
+//!   8 to 20 items over 1 to 12 hours from 3 to 10 accounts: the claim, exact copies, copies
+//!   with a prefix or suffix ("BREAKING:", "Share before they delete this!", hashtags, a shared
+//!   link), and paraphrases (synonym swaps, word drops, clause reorderings).
+//! - **Resurfacing** (`--resurfacing`): the same kind of burst for a claim the background
+//!   already carried 7 to 30 days before (reported apart: its campaign is not new).
 //! - **Surges** (`--surges`): long-running campaigns of another held-out claim, Poisson at
 //!   0.2, 0.5, 1 or 2 items/h for 7 to 10 days, then ×5 or ×10 for 6 hours, then back to the
 //!   baseline for a day.
 //!
-//! Everything is merged in time order and assigned in batches of 1,000. Deterministic for a
-//! seed (a xorshift generator; no other randomness).
+//! Everything is merged in time order and assigned in batches of 1,000. Purity counts, for
+//! each planted campaign, the share of its own items among all items of the campaigns holding
+//! them (at the end, through merges). A planted campaign is detected by the first alert on a
+//! campaign whose items were then mostly its own, after the number of its items fed by then; a
+//! false alert is one on a campaign of background items only; a surge is detected by an EARS
+//! or CUSUM alert on a campaign holding it within 2 hours of its start. `--explain` prints the
+//! misses, the impure campaigns and fingerprint collisions; `--no-simhash` drops fingerprints
+//! (no near-duplicate rule), to compare. Deterministic for a seed (a xorshift generator).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A bench binary reports on the terminal.
 
@@ -37,7 +47,7 @@ use chrono::{DateTime, Duration, Utc};
 use infodemic_campaigns::evaluate::score_clustering;
 use infodemic_campaigns::terms::term_counts;
 use infodemic_campaigns::{Grouper, GroupingConfig, GroupingInput};
-use infodemic_core::{Alert, CampaignId};
+use infodemic_core::{Alert, CampaignId, CampaignStatus};
 use infodemic_pipeline::{CampaignItem, CampaignSettings, CampaignTracker};
 use infodemic_store::SledStore;
 use serde_json::{json, Value};
@@ -57,6 +67,8 @@ const SURGE_HOURS: f64 = 6.0;
 /// Baseline rates (items/h) and multipliers of the surge grid.
 const SURGE_RATES: [f64; 4] = [0.2, 0.5, 1.0, 2.0];
 const SURGE_MULTIPLIERS: [f64; 2] = [5.0, 10.0];
+/// Held-out claims share less than this share of their terms (Jaccard) with any other text.
+const MAX_HELD_OUT_OVERLAP: f64 = 0.25;
 /// Extra items in a surge's first 2 hours from which the surge rules claim ≥ 90 % (see
 /// `infodemic_campaigns::surge`).
 const MIN_EXTRA_ITEMS: f64 = 16.0;
@@ -71,16 +83,21 @@ struct Options {
     explain: bool,
     resurfacing: usize,
     settings: CampaignSettings,
+    no_simhash: bool,
 }
 
 fn parse_args() -> Result<Options, String> {
-    let mut options =
-        Options { seed: 1, campaigns: 100, surges: 40, background_rate: 3.0,
+    let mut options = Options {
+        seed: 1,
+        campaigns: 100,
+        surges: 40,
+        background_rate: 3.0,
         data: default_data_dir(),
         json: false,
         explain: false,
         resurfacing: 20,
         settings: CampaignSettings::default(),
+        no_simhash: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -95,6 +112,7 @@ fn parse_args() -> Result<Options, String> {
             "--data" => options.data = PathBuf::from(value()?),
             "--json" => options.json = true,
             "--explain" => options.explain = true,
+            "--no-simhash" => options.no_simhash = true,
             "--resurfacing" => options.resurfacing = value()?.parse().map_err(|e| format!("--resurfacing: {e}"))?,
             "--opening-items" => {
                 options.settings.surge.opening_items = value()?.parse().map_err(|e| format!("--opening-items: {e}"))?;
@@ -108,12 +126,12 @@ fn parse_args() -> Result<Options, String> {
             }
             other => {
                 return Err(format!(
-                    "unknown argument {other} (--seed N, --campaigns N, --surges N, --background-rate R, --resurfacing N, --opening-items K, --opening-hours T, --threshold X, --data DIR, --json, --explain)"
+                    "unknown argument {other} (--seed N, --campaigns N, --surges N, --background-rate R, --resurfacing N, --opening-items K, --opening-hours T, --threshold X, --no-simhash, --data DIR, --json, --explain)"
                 ))
             }
         }
     }
-    if !(options.background_rate > 0.0) {
+    if !options.background_rate.is_finite() || options.background_rate <= 0.0 {
         return Err("--background-rate must be positive".to_owned());
     }
     Ok(options)
@@ -195,19 +213,40 @@ fn eligible_claim(text: &str) -> bool {
     (12..=60).contains(&text.split(' ').count()) && term_counts(text).len() >= 6
 }
 
-/// Splits the pool into held-out claims and the background. A claim is held out only when
-/// the grouper itself, holding the whole background and the claims held out before it (all
-/// at one instant, so no time decay helps), opens a new campaign for it: it is unseen in the
-/// grouper's own terms. Candidates that join a held-out claim's campaign are dropped; those
-/// that join a background campaign stay in the background.
+/// Splits the pool into held-out claims and the background. A claim is held out only when no
+/// other text of the pool shares [`MAX_HELD_OUT_OVERLAP`] of its terms (Jaccard) and the
+/// grouper itself, holding the whole background and the claims held out before it (all at one
+/// instant, so no time decay helps), opens a new campaign for it: it is unseen in the
+/// grouper's own terms too. Candidates that join a held-out claim's campaign are dropped;
+/// the others stay in the background.
 fn split_claims(pool: &[String], wanted: usize, config: &GroupingConfig) -> (Vec<String>, Vec<String>, usize) {
+    let term_sets: Vec<BTreeSet<String>> = pool.iter().map(|t| term_counts(t).into_keys().collect()).collect();
+    let overlap = |a: &BTreeSet<String>, b: &BTreeSet<String>| {
+        let shared = a.intersection(b).count();
+        let union = a.len() + b.len() - shared;
+        if union == 0 {
+            0.0
+        } else {
+            shared as f64 / union as f64
+        }
+    };
     let mut candidates: Vec<usize> = Vec::new();
+    let mut overlapping = 0;
     for (index, text) in pool.iter().enumerate() {
         if candidates.len() >= wanted * 3 {
             break;
         }
-        if eligible_claim(text) {
+        if !eligible_claim(text) {
+            continue;
+        }
+        let alone = term_sets
+            .iter()
+            .enumerate()
+            .all(|(other, terms)| other == index || overlap(&term_sets[index], terms) < MAX_HELD_OUT_OVERLAP);
+        if alone {
             candidates.push(index);
+        } else {
+            overlapping += 1;
         }
     }
     let candidate_set: BTreeSet<usize> = candidates.iter().copied().collect();
@@ -238,7 +277,7 @@ fn split_claims(pool: &[String], wanted: usize, config: &GroupingConfig) -> (Vec
     let mut held: Vec<usize> = Vec::new();
     let mut held_campaigns: BTreeSet<CampaignId> = BTreeSet::new();
     let mut dropped: BTreeSet<usize> = BTreeSet::new();
-    let mut rejected = 0;
+    let mut rejected = overlapping;
     for index in candidates {
         if held.len() >= wanted {
             break;
@@ -292,7 +331,14 @@ fn posters(hosts: &[String], rng: &mut Rng, campaign: &str, count: usize) -> Vec
 }
 
 /// 8 to 20 reposts of `claim` over 1 to 12 hours from 3 to 10 accounts, from `start`.
-fn burst(claim: &str, name: &str, gold: Gold, start: f64, hosts: &[String], rng: &mut Rng) -> (Vec<Generated>, BurstSpec) {
+fn burst(
+    claim: &str,
+    name: &str,
+    gold: Gold,
+    start: f64,
+    hosts: &[String],
+    rng: &mut Rng,
+) -> (Vec<Generated>, BurstSpec) {
     let n = rng.between(8, 20);
     let duration = 1.0 + 11.0 * rng.uniform();
     let n_posters = rng.between(3, 10);
@@ -452,54 +498,104 @@ fn generate(options: &Options) -> Result<World, Box<dyn std::error::Error>> {
         });
     }
     items.sort_by(|a, b| a.item.time.cmp(&b.item.time).then_with(|| a.item.id.cmp(&b.item.id)));
+    if options.no_simhash {
+        for generated in &mut items {
+            generated.item.simhash = None;
+        }
+    }
     Ok(World { items, planted, resurfaced, surges, background_items, span_days: span / 86_400.0, claims_rejected })
 }
 
-/// An alert with the index (in feeding order) of the item that raised it.
+/// An alert with the index (in feeding order) of the item that raised it. `alert.campaign` is
+/// the campaign as it stands at the end (resolved through merges); `raised_on` the id it was
+/// raised on.
 struct RaisedAlert {
     alert: Alert,
+    raised_on: CampaignId,
     item: usize,
 }
 
-/// Feeds everything through the tracker; returns each item's campaign and the alerts.
-async fn run(
-    items: &[Generated],
-    settings: CampaignSettings,
-) -> Result<(Vec<CampaignId>, Vec<RaisedAlert>), Box<dyn std::error::Error>> {
+/// What a run gives: each item's campaign at the end (resolved through merges), the alerts,
+/// campaigns merged away, and alerts that could only be matched to an item by time.
+struct RunOutput {
+    campaigns: Vec<CampaignId>,
+    /// Each item's campaign as its batch reported it (before later merges).
+    batch_campaigns: Vec<CampaignId>,
+    alerts: Vec<RaisedAlert>,
+    merged: usize,
+    loosely_matched: usize,
+}
+
+/// Retired campaign ids and their successors, from the store.
+fn merge_map(store: &SledStore) -> Result<HashMap<CampaignId, CampaignId>, Box<dyn std::error::Error>> {
+    Ok(store
+        .campaigns()?
+        .into_iter()
+        .filter_map(|c| match c.status {
+            CampaignStatus::Merged { into } => Some((c.id, into)),
+            CampaignStatus::Active => None,
+        })
+        .collect())
+}
+
+fn resolve(merges: &HashMap<CampaignId, CampaignId>, id: CampaignId) -> CampaignId {
+    let mut current = id;
+    for _ in 0..=merges.len() {
+        match merges.get(&current) {
+            Some(next) => current = *next,
+            None => break,
+        }
+    }
+    current
+}
+
+/// Feeds everything through the tracker in batches.
+async fn run(items: &[Generated], settings: CampaignSettings) -> Result<RunOutput, Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let (store, _) = SledStore::open(&dir.path().join("store"))?;
     let tracker = CampaignTracker::open(&store, settings).await?;
     let mut campaigns = Vec::with_capacity(items.len());
     let mut raised = Vec::new();
-    let mut sizes: HashMap<CampaignId, u32> = HashMap::new();
+    let mut loosely_matched = 0;
     for (batch_index, batch) in items.chunks(BATCH).enumerate() {
         let report = tracker.assign(batch.iter().map(|g| g.item.clone()).collect()).await?;
-        let mut alerts = report.alerts.into_iter().peekable();
-        for (offset, (assignment, generated)) in report.assignments.iter().zip(batch).enumerate() {
-            let size = sizes.entry(assignment.campaign).or_default();
-            *size += 1;
-            campaigns.push(assignment.campaign);
-            // Alerts come in the order of the items that raised them, with the campaign's size
-            // then and the item's time.
-            while let Some(alert) = alerts.peek() {
-                let raised_here = alert.campaign == assignment.campaign
-                    && Some(alert.at) == generated.item.time
-                    && alert.size == *size;
-                if !raised_here {
-                    break;
-                }
-                if let Some(alert) = alerts.next() {
-                    raised.push(RaisedAlert { alert, item: batch_index * BATCH + offset });
-                }
-            }
+        // Assignments are reported as campaigns stand after the batch; alerts name the
+        // campaign they were raised on, which a later item of the batch may have merged.
+        let merges = merge_map(&store)?;
+        campaigns.extend(report.assignments.iter().map(|a| a.campaign));
+        // Alerts come in the order of the items that raised them, with the item's time.
+        let mut cursor = 0;
+        for alert in report.alerts {
+            let resolved = resolve(&merges, alert.campaign);
+            let time_matches = |k: &usize| batch[*k].item.time == Some(alert.at);
+            let strict = (cursor..batch.len()).find(|k| time_matches(k) && report.assignments[*k].campaign == resolved);
+            let found = strict.or_else(|| {
+                let loose = (cursor..batch.len()).find(|k| time_matches(k));
+                loosely_matched += usize::from(loose.is_some());
+                loose
+            });
+            let Some(k) = found else {
+                return Err(format!(
+                    "alert {} on {} at {} matches no item of its batch",
+                    alert.seq, alert.campaign, alert.at
+                )
+                .into());
+            };
+            cursor = k;
+            raised.push(RaisedAlert { raised_on: alert.campaign, alert, item: batch_index * BATCH + k });
         }
-        if let Some(left) = alerts.next() {
-            return Err(format!("alert {} on {} not matched to an item", left.seq, left.campaign).into());
-        }
+    }
+    let merges = merge_map(&store)?;
+    let batch_campaigns = campaigns.clone();
+    for campaign in &mut campaigns {
+        *campaign = resolve(&merges, *campaign);
+    }
+    for raised in &mut raised {
+        raised.alert.campaign = resolve(&merges, raised.raised_on);
     }
     drop(tracker);
     drop(store);
-    Ok((campaigns, raised))
+    Ok(RunOutput { campaigns, batch_campaigns, alerts: raised, merged: merges.len(), loosely_matched })
 }
 
 fn mean(values: &[f64]) -> f64 {
@@ -653,7 +749,8 @@ fn detection_figures(detections: &[Detection]) -> DetectionFigures {
         ratio(detections.iter().filter(|d| f(d).is_some_and(|k| k <= DETECT_WITHIN_ITEMS)).count(), n)
     };
     let ever = |f: &dyn Fn(&Detection) -> Option<usize>| ratio(detections.iter().filter(|d| f(d).is_some()).count(), n);
-    let median_of = |f: &dyn Fn(&Detection) -> Option<f64>| median(&detections.iter().filter_map(f).collect::<Vec<_>>());
+    let median_of =
+        |f: &dyn Fn(&Detection) -> Option<f64>| median(&detections.iter().filter_map(f).collect::<Vec<_>>());
     let mut histogram: BTreeMap<String, usize> = BTreeMap::new();
     for d in detections {
         let key = match d.opening_items {
@@ -717,7 +814,9 @@ fn surge_results(outcome: &Outcome<'_>, surges: &[SurgeSpec]) -> Vec<SurgeResult
                 .unwrap_or_default();
             let deadline = spec.surge_start + Duration::hours(SURGE_DEADLINE_HOURS);
             let surge_alert = |raised: &&RaisedAlert| {
-                holding.contains(&raised.alert.campaign) && raised.alert.kind != "opening" && outcome.about(raised, gold)
+                holding.contains(&raised.alert.campaign)
+                    && raised.alert.kind != "opening"
+                    && outcome.about(raised, gold)
             };
             let first_after = outcome.alerts.iter().filter(surge_alert).find(|a| a.alert.at >= spec.surge_start);
             SurgeResult {
@@ -725,7 +824,12 @@ fn surge_results(outcome: &Outcome<'_>, surges: &[SurgeSpec]) -> Vec<SurgeResult
                 any_2h: outcome.alerts.iter().any(|a| {
                     holding.contains(&a.alert.campaign) && a.alert.at >= spec.surge_start && a.alert.at <= deadline
                 }),
-                early_alerts: outcome.alerts.iter().filter(surge_alert).filter(|a| a.alert.at < spec.surge_start).count(),
+                early_alerts: outcome
+                    .alerts
+                    .iter()
+                    .filter(surge_alert)
+                    .filter(|a| a.alert.at < spec.surge_start)
+                    .count(),
             }
         })
         .collect()
@@ -749,17 +853,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let world = generate(&options)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let started = std::time::Instant::now();
-    let (campaigns, alerts) = runtime.block_on(run(&world.items, options.settings.clone()))?;
+    let output = runtime.block_on(run(&world.items, options.settings.clone()))?;
     let seconds = started.elapsed().as_secs_f64();
-    let outcome = Outcome::new(&world.items, campaigns, alerts);
-    let figures = evaluate(&outcome, &world, &options, seconds);
+    let (merged, loosely_matched) = (output.merged, output.loosely_matched);
+    let batch_campaigns = output.batch_campaigns;
+    let outcome = Outcome::new(&world.items, output.campaigns, output.alerts);
+    let mut figures = evaluate(&outcome, &world, &options, seconds);
+    figures["campaigns_merged"] = json!(merged);
+    figures["alerts_matched_by_time_only"] = json!(loosely_matched);
     if options.json {
         println!("{figures}");
         return Ok(());
     }
     print_report(&figures, &options);
     if options.explain {
-        explain(&outcome, &world);
+        explain(&outcome, &world, &batch_campaigns);
     }
     Ok(())
 }
@@ -883,8 +991,13 @@ fn evaluate(outcome: &Outcome<'_>, world: &World, options: &Options, seconds: f6
             let in_cell = |s: &SurgeSpec| (s.rate - rate).abs() < 1e-9 && (s.multiplier - multiplier).abs() < 1e-9;
             let (hit, n) = count(&in_cell, &within_2h);
             let (hit6, _) = count(&in_cell, &within_6h);
-            let delays: Vec<f64> =
-                world.surges.iter().zip(&results).filter(|(s, _)| in_cell(s)).filter_map(|(_, r)| r.delay_hours).collect();
+            let delays: Vec<f64> = world
+                .surges
+                .iter()
+                .zip(&results)
+                .filter(|(s, _)| in_cell(s))
+                .filter_map(|(_, r)| r.delay_hours)
+                .collect();
             let extra: Vec<f64> = world.surges.iter().filter(|s| in_cell(s)).map(|s| s.extra_in_deadline).collect();
             cells.push(json!({
                 "rate": rate, "multiplier": multiplier, "surges": n,
@@ -906,6 +1019,7 @@ fn evaluate(outcome: &Outcome<'_>, world: &World, options: &Options, seconds: f6
     json!({
         "seed": options.seed,
         "settings": {
+            "simhash": !options.no_simhash,
             "threshold": options.settings.grouping.threshold,
             "opening_items": options.settings.surge.opening_items,
             "opening_window_hours": options.settings.surge.opening_window_hours,
@@ -979,15 +1093,23 @@ fn print_report(f: &Value, options: &Options) {
         num("surge_items"),
     );
     println!(
-        "grouping threshold {:.2}, opening rule {} items in {} h; {} campaigns, {} alerts; assigned in {:.1} s; {} candidate claims refused as already seen",
+        "fingerprints {}, grouping threshold {:.2}, opening rule {} items in {} h; {} campaigns ({} more merged away), {} alerts; assigned in {:.1} s; {} candidate claims refused as already seen",
+        if f["settings"]["simhash"].as_bool().unwrap_or(true) { "on" } else { "off" },
         num("settings.threshold"),
         num("settings.opening_items"),
         num("settings.opening_window_hours"),
         num("campaigns"),
+        num("campaigns_merged"),
         num("alerts"),
         num("assign_seconds"),
         num("claims_rejected_as_seen"),
     );
+    if num("alerts_matched_by_time_only") > 0.0 {
+        println!(
+            "({} alerts were matched to the item that raised them by time only)",
+            num("alerts_matched_by_time_only")
+        );
+    }
     println!();
     println!("{:<62} {:>16} {:>9} {:>6}", "figure", "measured", "target", "");
     let row = |name: &str, value: String, target: &str, ok: Option<bool>| {
@@ -1016,11 +1138,21 @@ fn print_report(f: &Value, options: &Options) {
         ("B-cubed P / R / F1, planted and surge items only", "planted_and_surge_items_only"),
     ] {
         let get = |field: &str| num(&format!("clustering.{key}.{field}"));
-        row(label, format!("{:.3}/{:.3}/{:.3}", get("bcubed_precision"), get("bcubed_recall"), get("bcubed_f1")), "", None);
+        row(
+            label,
+            format!("{:.3}/{:.3}/{:.3}", get("bcubed_precision"), get("bcubed_recall"), get("bcubed_f1")),
+            "",
+            None,
+        );
         row("  ARI / purity", format!("{:.3} / {:.3}", get("ari"), get("purity")), "", None);
     }
     let within = num("detection.opening_alert_within_5_items");
-    row("planted: opening alert within 5 items", pct("detection.opening_alert_within_5_items"), ">= 95 %", Some(within >= 0.95));
+    row(
+        "planted: opening alert within 5 items",
+        pct("detection.opening_alert_within_5_items"),
+        ">= 95 %",
+        Some(within >= 0.95),
+    );
     row(
         "  ever / median items needed / median hours",
         format!(
@@ -1036,13 +1168,22 @@ fn print_report(f: &Value, options: &Options) {
     println!("    within 5 items, by campaign duration: {}", f["detection"]["by_duration"]);
     row(
         "  of those whose 5th item is inside the opening window",
-        format!("{:.0} / {:.0}", num("detection.of_those_within_5_items"), num("detection.fifth_item_inside_opening_window")),
+        format!(
+            "{:.0} / {:.0}",
+            num("detection.of_those_within_5_items"),
+            num("detection.fifth_item_inside_opening_window")
+        ),
         "",
         None,
     );
     row("  any alert (surge rules too) within 5 items", pct("detection.any_alert_within_5_items"), "", None);
     let k_within = num("detection.k_items_within_5_items");
-    row("planted: a campaign holds 5 of its items by its 5th item", pct("detection.k_items_within_5_items"), ">= 95 %", Some(k_within >= 0.95));
+    row(
+        "planted: a campaign holds 5 of its items by its 5th item",
+        pct("detection.k_items_within_5_items"),
+        ">= 95 %",
+        Some(k_within >= 0.95),
+    );
     row(
         "  ever / median items needed",
         format!("{:.0} % / {:.0}", 100.0 * num("detection.k_items_ever"), num("detection.k_items_needed_median")),
@@ -1050,7 +1191,12 @@ fn print_report(f: &Value, options: &Options) {
         None,
     );
     if num("resurfaced_campaigns") > 0.0 {
-        row("resurfacing claims: opening alert within 5 items", pct("resurfacing.opening_alert_within_5_items"), "", None);
+        row(
+            "resurfacing claims: opening alert within 5 items",
+            pct("resurfacing.opening_alert_within_5_items"),
+            "",
+            None,
+        );
         row(
             "  any alert within 5 items / ever",
             format!("{} / {}", pct("resurfacing.any_alert_within_5_items"), pct("resurfacing.any_alert_ever")),
@@ -1079,7 +1225,12 @@ fn print_report(f: &Value, options: &Options) {
     }
     let share = |hit: &str, n: &str| num(hit) / num(n).max(1.0);
     let all = share("surges.detected_within_2h", "surges.surges");
-    row("x5-x10 surges detected within 2 h, all baselines", format!("{:.1} %", 100.0 * all), ">= 90 %", Some(all >= 0.9));
+    row(
+        "x5-x10 surges detected within 2 h, all baselines",
+        format!("{:.1} %", 100.0 * all),
+        ">= 90 %",
+        Some(all >= 0.9),
+    );
     let low = share("surges.rate_0_2_to_1_detected_within_2h", "surges.rate_0_2_to_1_surges");
     row("  baselines 0.2-1 item/h", format!("{:.1} %", 100.0 * low), ">= 90 %", Some(low >= 0.9));
     let big_n = num("surges.at_least_16_extra_items_surges");
@@ -1090,7 +1241,12 @@ fn print_report(f: &Value, options: &Options) {
         ">= 90 %",
         Some(big_n > 0.0 && big >= 0.9),
     );
-    row("  detected within 6 h", format!("{:.1} %", 100.0 * share("surges.detected_within_6h", "surges.surges")), "", None);
+    row(
+        "  detected within 6 h",
+        format!("{:.1} %", 100.0 * share("surges.detected_within_6h", "surges.surges")),
+        "",
+        None,
+    );
     row(
         "  any alert (opening too) on a holding campaign within 2 h",
         format!("{:.1} %", 100.0 * share("surges.any_alert_on_holding_campaigns_within_2h", "surges.surges")),
@@ -1123,7 +1279,7 @@ fn print_report(f: &Value, options: &Options) {
 
 /// Where the items of the campaigns the opening alert missed went, and what the campaigns
 /// holding them started with; where each surge campaign's items went.
-fn explain(outcome: &Outcome<'_>, world: &World) {
+fn explain(outcome: &Outcome<'_>, world: &World, batch_campaigns: &[CampaignId]) {
     let items = outcome.items;
     let mut first_item: HashMap<CampaignId, usize> = HashMap::new();
     for (i, c) in outcome.campaigns.iter().enumerate() {
@@ -1182,6 +1338,21 @@ fn explain(outcome: &Outcome<'_>, world: &World) {
         println!("  {gold:?} purity {purity:.3}: {}", parts.join("; "));
         let claim = &items[outcome.members[gold][0]].item.text;
         println!("    claim: {claim:.150}");
+        // The campaigns its items went to, in arrival order, as runs.
+        let mut runs: Vec<(CampaignId, usize, String)> = Vec::new();
+        for &i in &outcome.members[gold] {
+            let campaign = outcome.campaigns[i];
+            match runs.last_mut() {
+                Some((last, n, _)) if *last == campaign => *n += 1,
+                _ => runs.push((
+                    campaign,
+                    1,
+                    items[i].item.time.map(|t| t.format("%m-%d %H:%M").to_string()).unwrap_or_default(),
+                )),
+            }
+        }
+        let runs: Vec<String> = runs.iter().take(30).map(|(c, n, t)| format!("{c}x{n}@{t}")).collect();
+        println!("    arrivals: {}", runs.join(" "));
         for c in &holding {
             let opener = &items[first_item[c]];
             if opener.gold != *gold {
@@ -1189,6 +1360,8 @@ fn explain(outcome: &Outcome<'_>, world: &World) {
             }
         }
     }
+    astray(outcome, batch_campaigns);
+    fingerprint_collisions(outcome.items);
     println!("Surge campaigns: first surge alert after the start, and the campaigns holding their items:");
     let results = surge_results(outcome, &world.surges);
     for (s, (spec, result)) in world.surges.iter().zip(&results).enumerate() {
@@ -1205,10 +1378,28 @@ fn explain(outcome: &Outcome<'_>, world: &World) {
             .iter()
             .map(|(c, (before, after))| {
                 let opener = &items[first_item[c]];
-                format!("{c} (size {}, opened by {}): {before} before, {after} from the surge on", outcome.sizes[c], opener.item.id)
+                format!(
+                    "{c} (size {}, opened by {}): {before} before, {after} from the surge on",
+                    outcome.sizes[c], opener.item.id
+                )
             })
             .collect();
         let delay = result.delay_hours.map_or("none".to_owned(), |d| format!("{d:.2} h"));
+        if result.delay_hours.is_none_or(|d| d > SURGE_DEADLINE_HOURS as f64) {
+            let alerts: Vec<String> = outcome
+                .alerts
+                .iter()
+                .filter(|a| holding.contains_key(&a.alert.campaign))
+                .map(|a| {
+                    let hours = (a.alert.at - spec.surge_start).num_seconds() as f64 / 3600.0;
+                    format!(
+                        "{} on {} at {hours:+.1} h (size {}): {}",
+                        a.alert.kind, a.raised_on, a.alert.size, a.alert.summary
+                    )
+                })
+                .collect();
+            println!("  s{s}: alerts on the campaigns holding it: {}", alerts.join(" | "));
+        }
         println!(
             "  s{s} rate {} x{}: {delay}, {} early; {}",
             spec.rate,
@@ -1217,4 +1408,119 @@ fn explain(outcome: &Outcome<'_>, world: &World) {
             parts.join("; ")
         );
     }
+}
+
+/// Planted, surge and resurfacing items that joined a campaign opened by another gold group,
+/// and whether a near-duplicate fingerprint (the grouper's `is_copy`: within
+/// `NEAR_DUPLICATE_BITS` of one of the campaign's last 64 members) explains it.
+fn astray(outcome: &Outcome<'_>, batch_campaigns: &[CampaignId]) {
+    use infodemic_core::simhash::{distance, resemblance, NEAR_DUPLICATE_BITS};
+    let items = outcome.items;
+    let mut history: HashMap<CampaignId, Vec<usize>> = HashMap::new();
+    let mut opener: HashMap<CampaignId, Gold> = HashMap::new();
+    let (mut total, mut by_fingerprint) = (0usize, 0usize);
+    let mut examples = Vec::new();
+    for (i, generated) in items.iter().enumerate() {
+        let campaign = batch_campaigns[i];
+        let opened_by = *opener.entry(campaign).or_insert(generated.gold.group());
+        let members = history.entry(campaign).or_default();
+        if !matches!(generated.gold, Gold::Background(_)) && opened_by != generated.gold.group() && !members.is_empty()
+        {
+            total += 1;
+            let recent = &members[members.len().saturating_sub(64)..];
+            let closest = generated.item.simhash.and_then(|fingerprint| {
+                recent
+                    .iter()
+                    .filter_map(|&j| items[j].item.simhash.map(|other| (distance(fingerprint, other), j)))
+                    .min()
+            });
+            if let Some((bits, j)) = closest.filter(|(bits, _)| *bits <= NEAR_DUPLICATE_BITS) {
+                by_fingerprint += 1;
+                if examples.len() < 6 {
+                    examples.push(format!(
+                        "    {} -> {campaign} ({bits} bits from {}, trigram resemblance {:.2}):\n      {:.120}\n      {:.120}",
+                        generated.item.id,
+                        items[j].item.id,
+                        resemblance(&generated.item.text, &items[j].item.text),
+                        generated.item.text,
+                        items[j].item.text
+                    ));
+                }
+            }
+        }
+        members.push(i);
+    }
+    println!(
+        "Planted items that joined a campaign another group opened: {total}; with a fingerprint within {NEAR_DUPLICATE_BITS} bits of one of its last 64 members: {by_fingerprint}"
+    );
+    for example in examples {
+        println!("{example}");
+    }
+}
+
+/// Pairs of items of different claims (at least one planted) whose fingerprints are within
+/// `NEAR_DUPLICATE_BITS`: what the grouper's `is_copy` would take for a copy, since it checks
+/// no resemblance.
+fn fingerprint_collisions(items: &[Generated]) {
+    use infodemic_core::simhash::{distance, resemblance, NEAR_DUPLICATE_BITS};
+    let fingerprints: Vec<(u64, Gold)> =
+        items.iter().filter_map(|g| g.item.simhash.map(|f| (f, g.gold.group()))).collect();
+    let indexes: Vec<usize> =
+        items.iter().enumerate().filter(|(_, g)| g.item.simhash.is_some()).map(|(i, _)| i).collect();
+    let (mut pairs, mut colliding, mut low_resemblance) = (0u64, 0u64, 0u64);
+    let mut items_hit = vec![false; fingerprints.len()];
+    let mut examples = Vec::new();
+    for a in 0..fingerprints.len() {
+        for b in a + 1..fingerprints.len() {
+            let ((fa, ga), (fb, gb)) = (fingerprints[a], fingerprints[b]);
+            if ga == gb || (matches!(ga, Gold::Background(_)) && matches!(gb, Gold::Background(_))) {
+                continue;
+            }
+            pairs += 1;
+            if distance(fa, fb) <= NEAR_DUPLICATE_BITS {
+                colliding += 1;
+                items_hit[a] = true;
+                items_hit[b] = true;
+                let (ta, tb) = (&items[indexes[a]].item.text, &items[indexes[b]].item.text);
+                if resemblance(ta, tb) < infodemic_core::simhash::MIN_RESEMBLANCE {
+                    low_resemblance += 1;
+                    if examples.len() < 4 {
+                        examples.push(format!(
+                            "    {} bits, resemblance {:.2}:\n      {:.110}\n      {:.110}",
+                            distance(fa, fb),
+                            resemblance(ta, tb),
+                            ta,
+                            tb
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    println!(
+        "Fingerprints of different claims within {NEAR_DUPLICATE_BITS} bits: {colliding} of {pairs} pairs ({low_resemblance} with trigram resemblance under {}), touching {} of {} fingerprinted items",
+        infodemic_core::simhash::MIN_RESEMBLANCE,
+        items_hit.iter().filter(|h| **h).count(),
+        fingerprints.len()
+    );
+    for example in examples {
+        println!("{example}");
+    }
+    // The background alone: real texts, no frames added by this generator.
+    let background: Vec<usize> =
+        indexes.iter().copied().filter(|&i| matches!(items[i].gold, Gold::Background(_))).collect();
+    let (mut pairs, mut unrelated) = (0u64, 0u64);
+    for (k, &a) in background.iter().enumerate() {
+        for &b in &background[k + 1..] {
+            pairs += 1;
+            let (Some(fa), Some(fb)) = (items[a].item.simhash, items[b].item.simhash) else { continue };
+            if distance(fa, fb) <= NEAR_DUPLICATE_BITS && resemblance(&items[a].item.text, &items[b].item.text) < 0.1 {
+                unrelated += 1;
+            }
+        }
+    }
+    println!(
+        "Background texts alone (real, unframed): {unrelated} of {pairs} pairs within {NEAR_DUPLICATE_BITS} bits with trigram resemblance under 0.1 ({:.1e} per pair)",
+        unrelated as f64 / pairs.max(1) as f64
+    );
 }

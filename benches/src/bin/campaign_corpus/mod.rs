@@ -306,15 +306,6 @@ pub fn reorder_clauses(text: &str) -> String {
     text.to_owned()
 }
 
-/// The words of a text as a set (lowercase alphanumeric runs of two characters or more), for
-/// telling held-out claims from background ones.
-pub fn word_set(text: &str) -> std::collections::BTreeSet<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.chars().count() >= 2)
-        .map(str::to_lowercase)
-        .collect()
-}
-
 /// A campaign item as the replay command builds one: a SimHash of the text, no embedding, no
 /// score.
 pub fn campaign_item(
