@@ -29,6 +29,17 @@ const MAX_LINKS: usize = 256;
 /// Terms kept in a campaign's centre: the weakest are pruned past this (deterministically),
 /// so a campaign of thousands of items stays a bounded record.
 const MAX_PROFILE_TERMS: usize = 600;
+/// A fingerprint match counts as a copy only with at least this lexical cosine: among
+/// thousands of candidates, unrelated texts land within the fingerprint distance more often
+/// than SimHash's independence assumption says (measured by `benches/src/bin/planted_campaigns.rs`).
+const NEAR_DUPLICATE_MIN_LEXICAL: f64 = 0.2;
+/// Terms in more than this share of the documents bring no candidates (unless the item has no
+/// rarer term)...
+const COMMON_TERM_SHARE: f64 = 0.03;
+/// ...nor more than this many documents, whichever is larger.
+const COMMON_TERM_MIN_DOCS: f64 = 50.0;
+/// Candidate terms of an item all of whose terms are common: its rarest ones.
+const FALLBACK_CANDIDATE_TERMS: usize = 2;
 /// Characters of an item's text kept in a member record.
 const MEMBER_TEXT_CHARS: usize = 280;
 
@@ -266,7 +277,12 @@ impl Grouper {
                 (id, 1.0, true)
             }
         };
-        let repeat = !opened && self.campaigns.get(&id).is_some_and(|c| is_copy(&c.profile, item.simhash, text_hash));
+        let repeat = !opened
+            && self.campaigns.get(&id).is_some_and(|c| {
+                c.profile.texts.contains(&text_hash)
+                    || (self.lexical(c, &vector) >= NEAR_DUPLICATE_MIN_LEXICAL
+                        && is_copy(&c.profile, item.simhash, text_hash))
+            });
         self.add_member(id, item, &Joining { vector: &vector, text_hash, similarity, opened, repeat });
         let mut campaign = id;
         let mut merged = Vec::new();
@@ -429,7 +445,14 @@ impl Grouper {
             let df_b = self.document_frequency.get(&b.0).copied().unwrap_or(0);
             df_a.cmp(&df_b).then_with(|| a.0.cmp(&b.0))
         });
-        for (term, _) in by_rarity.into_iter().take(self.config.candidate_terms) {
+        // Terms in many documents ("coronavirus" in a COVID stream) would bring in a large
+        // share of all campaigns; they still count in the similarity, but bring candidates only
+        // when the item has no rarer term.
+        let common = (self.state.docs as f64 * COMMON_TERM_SHARE).max(COMMON_TERM_MIN_DOCS);
+        let is_rare = |term: &str| f64::from(self.document_frequency.get(term).copied().unwrap_or(0)) <= common;
+        let rare = by_rarity.iter().take_while(|(term, _)| is_rare(term)).count();
+        let take = if rare == 0 { FALLBACK_CANDIDATE_TERMS } else { rare.min(self.config.candidate_terms) };
+        for (term, _) in by_rarity.into_iter().take(take) {
             if let Some(ids) = self.postings.get(term) {
                 candidates.extend(ids.iter().copied());
             }
@@ -456,6 +479,17 @@ impl Grouper {
         (best, above)
     }
 
+    /// Cosine of the item's vector with the campaign's centre.
+    fn lexical(&self, campaign: &Campaign, vector: &[(String, f64)]) -> f64 {
+        let profile = &campaign.profile;
+        let dot: f64 = vector.iter().filter_map(|(term, w)| profile.terms.get(term).map(|c| w * f64::from(*c))).sum();
+        if profile.norm_sq > 0.0 {
+            dot / profile.norm_sq.sqrt()
+        } else {
+            0.0
+        }
+    }
+
     fn similarity(
         &self,
         campaign: &Campaign,
@@ -464,8 +498,7 @@ impl Grouper {
         text_hash: u64,
     ) -> f32 {
         let profile = &campaign.profile;
-        let dot: f64 = vector.iter().filter_map(|(term, w)| profile.terms.get(term).map(|c| w * f64::from(*c))).sum();
-        let lexical = if profile.norm_sq > 0.0 { dot / profile.norm_sq.sqrt() } else { 0.0 };
+        let lexical = self.lexical(campaign, vector);
         let mut similarity = lexical as f32;
         if self.config.embedding_weight > 0.0 && profile.embedded > 0 {
             if let Some(embedding) = item.embedding {
@@ -475,7 +508,7 @@ impl Grouper {
         }
         if profile.texts.contains(&text_hash) {
             similarity = similarity.max(1.0);
-        } else if is_copy(profile, item.simhash, text_hash) {
+        } else if lexical >= NEAR_DUPLICATE_MIN_LEXICAL && is_copy(profile, item.simhash, text_hash) {
             similarity = similarity.max(self.config.near_duplicate_similarity);
         }
         let shared_links = item.links.iter().filter(|link| profile.links.contains_key(*link)).count().min(2);

@@ -309,6 +309,9 @@ impl Inner {
             batch_ids.insert(&item.id, id);
             report.opened += usize::from(assignment.opened);
             let at = item.time.unwrap_or(item.seen_at);
+            if !assignment.merged.is_empty() {
+                self.rebuild_surge_state(id, &assignment.merged, at);
+            }
             let surge_summary = self.observe_surge(id, at, &mut commit, &mut report)?;
             if let Some(campaign) = self.grouper.campaign_mut(id) {
                 let found = techniques::newly_detected(campaign, surge_summary.as_deref());
@@ -354,6 +357,28 @@ impl Inner {
         report.alerts.clone_from(&commit.alerts);
         self.store.commit_campaigns(&commit)?;
         Ok(report)
+    }
+
+    /// After a merge the survivor's volume is both campaigns' volume: its detector is rebuilt
+    /// from the merged hourly counts (without the item being assigned, which is observed next),
+    /// so the merged flow is not mistaken for a surge against the survivor's old baseline.
+    /// Signals raised while replaying history are not alerts: they were (or were not) raised
+    /// when it happened.
+    fn rebuild_surge_state(&mut self, survivor: CampaignId, retired: &[CampaignId], at: DateTime<Utc>) {
+        for id in retired {
+            self.detectors.remove(id);
+        }
+        let Some(campaign) = self.grouper.campaign(survivor) else { return };
+        let mut hourly = campaign.hourly.clone();
+        let hour = infodemic_campaigns::surge::hour_index(at);
+        if let Some(count) = hourly.get_mut(&hour) {
+            *count = count.saturating_sub(1);
+        }
+        let mut detector = SurgeDetector::new();
+        for (hour, count) in hourly {
+            let _replayed = detector.observe(hour, count, &self.surge);
+        }
+        self.detectors.insert(survivor, detector);
     }
 
     /// Feeds the campaign's surge detector; returns the summary of a volume surge it raised.
