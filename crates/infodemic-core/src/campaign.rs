@@ -235,6 +235,97 @@ impl Campaign {
     }
 }
 
+/// Hours of counts a [`CampaignHead`] keeps, back from the campaign's last item: enough for
+/// "items in the last 24 hours" at any moment from then on.
+pub const HEAD_RECENT_HOURS: i64 = 24;
+
+/// What listing and ranking campaigns needs, kept apart so that a list of thousands of
+/// campaigns does not decode their sources, counts and history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CampaignHead {
+    /// Its id.
+    pub id: CampaignId,
+    /// Active or merged.
+    pub status: CampaignStatus,
+    /// Items.
+    pub size: u32,
+    /// Earliest item time.
+    pub first_seen: DateTime<Utc>,
+    /// Latest item time.
+    pub last_seen: DateTime<Utc>,
+    /// Items per hour in the [`HEAD_RECENT_HOURS`] up to `last_seen`.
+    pub recent: BTreeMap<i64, u32>,
+}
+
+impl CampaignHead {
+    /// The head of `campaign`.
+    pub fn of(campaign: &Campaign) -> Self {
+        let end = campaign.last_seen.timestamp().div_euclid(3600);
+        Self {
+            id: campaign.id,
+            status: campaign.status,
+            size: campaign.size,
+            first_seen: campaign.first_seen,
+            last_seen: campaign.last_seen,
+            recent: campaign
+                .hourly
+                .range(end.saturating_sub(HEAD_RECENT_HOURS - 1)..=end)
+                .map(|(h, n)| (*h, *n))
+                .collect(),
+        }
+    }
+
+    /// Items in the 24 hours up to and including the hour of `now` (as
+    /// [`Campaign::recent_items`] with 24 hours, for any `now` at or after `last_seen`).
+    pub fn recent_items(&self, now: DateTime<Utc>) -> u32 {
+        let end = now.timestamp().div_euclid(3600);
+        self.recent
+            .range(end.saturating_sub(HEAD_RECENT_HOURS - 1)..=end)
+            .fold(0u32, |sum, (_, n)| sum.saturating_add(*n))
+    }
+}
+
+/// Which campaigns a listing shows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CampaignFilter {
+    /// Only campaigns with an item at or after this.
+    pub since: Option<DateTime<Utc>>,
+    /// Only campaigns with at least this many items.
+    pub min_size: u32,
+    /// `Some(true)`: active only; `Some(false)`: merged only; `None`: both.
+    pub active: Option<bool>,
+    /// At most this many (0: all).
+    pub limit: usize,
+}
+
+/// The "now" of recent growth for a set of campaigns: their newest item (never later than
+/// `wall_clock`), so that an archive replayed today still shows which campaigns grew last.
+pub fn growth_now(heads: &[CampaignHead], wall_clock: DateTime<Utc>) -> DateTime<Utc> {
+    heads.iter().map(|h| h.last_seen).max().unwrap_or(wall_clock).min(wall_clock)
+}
+
+/// The campaigns `filter` keeps, most recent growth first (then newest, largest, oldest id).
+pub fn rank_campaigns(heads: &[CampaignHead], filter: &CampaignFilter, now: DateTime<Utc>) -> Vec<CampaignId> {
+    let mut kept: Vec<(u32, &CampaignHead)> = heads
+        .iter()
+        .filter(|h| match filter.active {
+            Some(true) => h.status == CampaignStatus::Active,
+            Some(false) => h.status != CampaignStatus::Active,
+            None => true,
+        })
+        .filter(|h| h.size >= filter.min_size)
+        .filter(|h| filter.since.is_none_or(|since| h.last_seen >= since))
+        .map(|h| (h.recent_items(now), h))
+        .collect();
+    kept.sort_by(|(ga, a), (gb, b)| {
+        gb.cmp(ga).then(b.last_seen.cmp(&a.last_seen)).then(b.size.cmp(&a.size)).then(a.id.cmp(&b.id))
+    });
+    if filter.limit > 0 {
+        kept.truncate(filter.limit);
+    }
+    kept.into_iter().map(|(_, h)| h.id).collect()
+}
+
 /// What the grouping compares new items with; opaque to everyone but `infodemic-campaigns`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CampaignProfile {
@@ -302,6 +393,39 @@ mod tests {
         let json = serde_json::to_string(&id).unwrap_or_default();
         assert_eq!(json, "\"c42\"");
         assert_eq!(serde_json::from_str::<CampaignId>(&json).ok(), Some(id));
+    }
+
+    #[test]
+    fn heads_rank_by_growth_as_full_campaigns_would() {
+        let at = |hours: i64| DateTime::from_timestamp(1_700_000_000 + hours * 3600, 0).unwrap_or_default();
+        let head = |id: u64, hourly: &[(i64, u32)], size: u32| {
+            let hour0 = at(0).timestamp().div_euclid(3600);
+            let hourly: BTreeMap<i64, u32> = hourly.iter().map(|(h, n)| (hour0 + h, *n)).collect();
+            let first = *hourly.keys().next().unwrap_or(&hour0);
+            let last = *hourly.keys().last().unwrap_or(&hour0);
+            let campaign_recent = hourly;
+            let end = last;
+            CampaignHead {
+                id: CampaignId(id),
+                status: CampaignStatus::Active,
+                size,
+                first_seen: DateTime::from_timestamp(first * 3600, 0).unwrap_or_default(),
+                last_seen: DateTime::from_timestamp(last * 3600, 0).unwrap_or_default(),
+                recent: campaign_recent.range(end - HEAD_RECENT_HOURS + 1..=end).map(|(h, n)| (*h, *n)).collect(),
+            }
+        };
+        let heads = vec![
+            head(1, &[(0, 50)], 50),           // big, old
+            head(2, &[(90, 3), (100, 4)], 7),  // grew last day
+            head(3, &[(60, 9), (100, 1)], 10), // one item last day
+        ];
+        let now = growth_now(&heads, at(1000));
+        assert_eq!(now, heads[1].last_seen);
+        assert_eq!(heads[1].recent_items(now), 7);
+        let ranked = rank_campaigns(&heads, &CampaignFilter::default(), now);
+        assert_eq!(ranked, [CampaignId(2), CampaignId(3), CampaignId(1)]);
+        let filter = CampaignFilter { min_size: 8, limit: 1, ..CampaignFilter::default() };
+        assert_eq!(rank_campaigns(&heads, &filter, now), [CampaignId(3)]);
     }
 
     #[test]

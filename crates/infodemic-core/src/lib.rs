@@ -23,8 +23,8 @@ pub mod url_canon;
 mod verdict;
 
 pub use campaign::{
-    Alert, Campaign, CampaignCounters, CampaignEvent, CampaignId, CampaignIdParseError, CampaignMember,
-    CampaignProfile, CampaignStatus, ScoreStats, Technique,
+    growth_now, rank_campaigns, Alert, Campaign, CampaignCounters, CampaignEvent, CampaignFilter, CampaignHead,
+    CampaignId, CampaignIdParseError, CampaignMember, CampaignProfile, CampaignStatus, ScoreStats, Technique,
 };
 pub use claim::{ClaimId, ClaimIdParseError, ClaimOrigin, DebunkedClaim};
 pub use decision::{Decision, DecisionPolicy, ModelOutputs, Stance, REFUTE_GATE};

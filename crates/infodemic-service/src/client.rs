@@ -4,7 +4,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use infodemic_core::{
-    Alert, Appearance, Campaign, CampaignId, CampaignMember, FeedSpec, FeedState, ItemId, ItemQuery, ScoredItem,
+    Alert, Appearance, Campaign, CampaignHead, CampaignId, CampaignMember, FeedSpec, FeedState, ItemId, ItemQuery,
+    ScoredItem,
 };
 use infodemic_store::{CampaignReader, ItemReader, StoreError, StoreStats};
 use serde::de::DeserializeOwned;
@@ -157,6 +158,10 @@ impl ItemReader for ServiceClient {
 impl CampaignReader for ServiceClient {
     fn campaigns(&self) -> Result<Vec<Campaign>, StoreError> {
         self.get("/v1/campaigns")
+    }
+
+    fn campaign_heads(&self) -> Result<Vec<CampaignHead>, StoreError> {
+        self.get("/v1/campaign-heads")
     }
 
     fn campaign(&self, id: CampaignId) -> Result<Option<Campaign>, StoreError> {

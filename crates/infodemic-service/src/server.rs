@@ -69,6 +69,7 @@ pub async fn serve(
         .route("/v1/stats", get(stats))
         .route("/v1/feeds/states", get(feed_states))
         .route("/v1/campaigns", get(campaigns))
+        .route("/v1/campaign-heads", get(campaign_heads))
         .route("/v1/campaigns/{id}", get(campaign))
         .route("/v1/campaigns/{id}/members", get(campaign_members))
         .route("/v1/campaign-of/{member}", get(campaign_of))
@@ -240,4 +241,8 @@ async fn campaign_of(
 
 async fn alerts(_: Authorized, State(state): State<AppState>) -> Result<impl IntoResponse, Failure> {
     Ok(Json(blocking(&state.store, |store| store.alerts()).await?))
+}
+
+async fn campaign_heads(_: Authorized, State(state): State<AppState>) -> Result<impl IntoResponse, Failure> {
+    Ok(Json(blocking(&state.store, |store| store.campaign_heads()).await?))
 }

@@ -213,6 +213,7 @@ async fn campaigns_and_alerts_are_read_through_the_running_service() {
     tokio::task::spawn_blocking(move || {
         let client = ServiceClient::discover(&data_dir).unwrap().expect("service announced");
         assert_eq!(client.campaigns().unwrap(), vec![campaign.clone()]);
+        assert_eq!(client.campaign_heads().unwrap(), vec![infodemic_core::CampaignHead::of(&campaign)]);
         assert_eq!(client.campaign(CampaignId(7)).unwrap(), Some(campaign));
         assert_eq!(client.campaign(CampaignId(8)).unwrap(), None);
         assert_eq!(client.campaign_members(CampaignId(7), Some(5)).unwrap(), vec![member]);

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use infodemic_core::{
-    Alert, Campaign, CampaignCounters, CampaignEvent, CampaignId, CampaignMember, CampaignProfile, CampaignStatus,
-    ScoreStats, Technique,
+    Alert, Campaign, CampaignCounters, CampaignEvent, CampaignHead, CampaignId, CampaignMember, CampaignProfile,
+    CampaignStatus, ScoreStats, Technique,
 };
 use serde::{Deserialize, Serialize};
 use sled::transaction::ConflictableTransactionError;
@@ -28,6 +28,7 @@ const PROFILE_VERSION: u8 = 1;
 const MEMBER_VERSION: u8 = 1;
 const ALERT_VERSION: u8 = 1;
 const COUNTERS_VERSION: u8 = 1;
+const HEAD_VERSION: u8 = 1;
 /// Terms a summary keeps for listings.
 const LISTED_TERMS: usize = 12;
 
@@ -127,6 +128,47 @@ struct StoredProfileV1 {
     repeats: u32,
     links: BTreeMap<String, u32>,
     surge: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredHeadV1 {
+    id: u64,
+    merged_into: Option<u64>,
+    size: u32,
+    first_seen_us: i64,
+    last_seen_us: i64,
+    recent: Vec<(i64, u32)>,
+}
+
+impl From<&CampaignHead> for StoredHeadV1 {
+    fn from(h: &CampaignHead) -> Self {
+        Self {
+            id: h.id.0,
+            merged_into: match h.status {
+                CampaignStatus::Active => None,
+                CampaignStatus::Merged { into } => Some(into.0),
+            },
+            size: h.size,
+            first_seen_us: micros(h.first_seen),
+            last_seen_us: micros(h.last_seen),
+            recent: h.recent.iter().map(|(k, v)| (*k, *v)).collect(),
+        }
+    }
+}
+
+fn decode_head(bytes: &[u8]) -> Result<CampaignHead> {
+    let stored: StoredHeadV1 = decode("campaign_heads", HEAD_VERSION, bytes)?;
+    Ok(CampaignHead {
+        id: CampaignId(stored.id),
+        status: match stored.merged_into {
+            None => CampaignStatus::Active,
+            Some(into) => CampaignStatus::Merged { into: CampaignId(into) },
+        },
+        size: stored.size,
+        first_seen: from_micros("campaign_heads", stored.first_seen_us)?,
+        last_seen: from_micros("campaign_heads", stored.last_seen_us)?,
+        recent: stored.recent.into_iter().collect(),
+    })
 }
 
 #[derive(Serialize, Deserialize)]
@@ -359,6 +401,9 @@ fn campaign_from_key(tree: &'static str, bytes: &[u8]) -> Result<CampaignId> {
     Ok(CampaignId(u64::from_be_bytes(array)))
 }
 
+/// A campaign's key, summary, profile and head, encoded before the transaction.
+type EncodedCampaign = ([u8; 8], Vec<u8>, Vec<u8>, Vec<u8>);
+
 /// A member's key, record, id and campaign key, encoded before the transaction.
 type EncodedMember = ([u8; 12], Vec<u8>, Vec<u8>, [u8; 8]);
 
@@ -381,7 +426,8 @@ impl SledStore {
     pub fn commit_campaigns(&self, commit: &CampaignCommit) -> Result<()> {
         let [campaigns, profiles, members, member_index, terms, alerts] = self.campaign_trees()?;
         let meta = self.tree("meta")?;
-        let encoded_campaigns: Vec<([u8; 8], Vec<u8>, Vec<u8>)> = commit
+        let heads = self.tree("campaign_heads")?;
+        let encoded_campaigns: Vec<EncodedCampaign> = commit
             .campaigns
             .iter()
             .map(|c| {
@@ -389,6 +435,7 @@ impl SledStore {
                     c.id.0.to_be_bytes(),
                     records::encode(CAMPAIGN_VERSION, &StoredCampaignV1::from(c)),
                     records::encode(PROFILE_VERSION, &StoredProfileV1::from(&c.profile)),
+                    records::encode(HEAD_VERSION, &StoredHeadV1::from(&CampaignHead::of(c))),
                 )
             })
             .collect();
@@ -427,11 +474,12 @@ impl SledStore {
                 next_alert: commit.counters.next_alert,
             },
         );
-        [&campaigns, &profiles, &members, &member_index, &terms, &alerts, &meta]
+        [&campaigns, &profiles, &members, &member_index, &terms, &alerts, &meta, &heads]
             .transaction(|trees| {
-                for (key, summary, profile) in &encoded_campaigns {
+                for (key, summary, profile, head) in &encoded_campaigns {
                     trees[0].insert(&key[..], summary.as_slice())?;
                     trees[1].insert(&key[..], profile.as_slice())?;
+                    trees[7].insert(&key[..], head.as_slice())?;
                 }
                 for (key, member, id, campaign) in &encoded_members {
                     trees[2].insert(&key[..], member.as_slice())?;
@@ -493,6 +541,21 @@ impl SledStore {
     pub fn campaigns(&self) -> Result<Vec<Campaign>> {
         let campaigns = self.tree("campaigns")?;
         campaigns.iter().map(|entry| decode_campaign(&entry?.1, None)).collect()
+    }
+
+    /// Every campaign's head (what listing and ranking need), by id: much cheaper than
+    /// [`SledStore::campaigns`] when there are thousands.
+    ///
+    /// # Errors
+    /// Storage or decoding failures.
+    pub fn campaign_heads(&self) -> Result<Vec<CampaignHead>> {
+        let heads = self.tree("campaign_heads")?;
+        let campaigns = self.tree("campaigns")?;
+        // A store grouped before heads were kept has none: they come from the summaries.
+        if heads.len() < campaigns.len() {
+            return Ok(self.campaigns()?.iter().map(CampaignHead::of).collect());
+        }
+        heads.iter().map(|entry| decode_head(&entry?.1)).collect()
     }
 
     /// One campaign's summary.
@@ -642,6 +705,7 @@ mod tests {
         assert_eq!(snapshot.counters, commit.counters);
         assert_eq!(snapshot.terms, commit.terms);
         assert_eq!(snapshot.campaigns, vec![campaign(3)]);
+        assert_eq!(store.campaign_heads().unwrap(), vec![CampaignHead::of(&campaign(3))]);
         let listed = store.campaigns().unwrap();
         assert_eq!(listed[0].profile.terms, campaign(3).profile.terms, "the strongest terms come with a listing");
         assert!(listed[0].profile.texts.is_empty(), "the rest of the profile does not");

@@ -22,8 +22,8 @@ mod sled_store;
 mod stats;
 
 use infodemic_core::{
-    Alert, Appearance, Campaign, CampaignId, CampaignMember, DebunkedClaim, FeedState, ItemId, ItemQuery, ModelRef,
-    ScoredItem,
+    Alert, Appearance, Campaign, CampaignHead, CampaignId, CampaignMember, DebunkedClaim, FeedState, ItemId, ItemQuery,
+    ModelRef, ScoredItem,
 };
 
 pub use campaigns::{CampaignCommit, GroupingSnapshot};
@@ -98,6 +98,12 @@ pub trait CampaignReader {
     /// Storage or decoding failures.
     fn campaigns(&self) -> Result<Vec<Campaign>>;
 
+    /// Every campaign's head: what listing and ranking need.
+    ///
+    /// # Errors
+    /// Storage or decoding failures.
+    fn campaign_heads(&self) -> Result<Vec<CampaignHead>>;
+
     /// One campaign's summary.
     ///
     /// # Errors
@@ -126,6 +132,10 @@ pub trait CampaignReader {
 impl CampaignReader for SledStore {
     fn campaigns(&self) -> Result<Vec<Campaign>> {
         SledStore::campaigns(self)
+    }
+
+    fn campaign_heads(&self) -> Result<Vec<CampaignHead>> {
+        SledStore::campaign_heads(self)
     }
 
     fn campaign(&self, id: CampaignId) -> Result<Option<Campaign>> {

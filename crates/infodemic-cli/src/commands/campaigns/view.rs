@@ -7,7 +7,10 @@ use chrono::{DateTime, Utc};
 use infodemic_campaigns::coordination::CoordinationEdge;
 use infodemic_campaigns::export::campaign_sparkline;
 use infodemic_core::text::ellipsize;
-use infodemic_core::{Campaign, CampaignEvent, CampaignMember, CampaignStatus, Technique};
+use infodemic_core::{
+    growth_now, rank_campaigns, Campaign, CampaignEvent, CampaignFilter, CampaignHead, CampaignMember, CampaignStatus,
+    Technique,
+};
 use serde::Serialize;
 
 use super::{coordination, open_for_reading, resolve, ListArgs, StatusFilter};
@@ -118,44 +121,48 @@ impl<'a> CampaignJson<'a> {
     }
 }
 
-/// The "now" of recent growth: the newest item in the store, so that an archive replayed
-/// today still shows which campaigns grew last.
-fn store_now(campaigns: &[Campaign]) -> DateTime<Utc> {
-    campaigns.iter().map(|c| c.last_seen).max().unwrap_or_else(Utc::now).min(Utc::now())
-}
-
 pub fn list(global: &GlobalArgs, args: &ListArgs) -> anyhow::Result<Exit> {
     let backend = open_for_reading(global)?;
     let store = backend.as_ref().map(Backend::campaigns);
-    let all = match store {
-        Some(store) => store.campaigns()?,
-        None => Vec::new(),
+    let filter = CampaignFilter {
+        since: args.since,
+        min_size: args.min_size,
+        active: match args.status {
+            StatusFilter::Active => Some(true),
+            StatusFilter::Merged => Some(false),
+            StatusFilter::All => None,
+        },
+        limit: args.limit,
     };
-    let now = store_now(&all);
-    let mut campaigns: Vec<&Campaign> = all
-        .iter()
-        .filter(|c| match args.status {
-            StatusFilter::Active => c.status == CampaignStatus::Active,
-            StatusFilter::Merged => c.status != CampaignStatus::Active,
-            StatusFilter::All => true,
-        })
-        .filter(|c| c.size >= args.min_size)
-        .filter(|c| args.since.is_none_or(|since| c.last_seen >= since))
-        .filter(|c| args.source.as_ref().is_none_or(|source| c.sources.contains_key(source)))
-        .collect();
-    campaigns.sort_by(|a, b| {
-        b.recent_items(now, GROWTH_HOURS)
-            .cmp(&a.recent_items(now, GROWTH_HOURS))
-            .then(b.last_seen.cmp(&a.last_seen))
-            .then(b.size.cmp(&a.size))
-            .then(a.id.cmp(&b.id))
-    });
-    if args.limit > 0 {
-        campaigns.truncate(args.limit);
+    // Ranking reads only the campaigns' heads; the campaigns shown are then read whole. A
+    // source filter needs every campaign's sources, so it reads them all.
+    let (heads, by_source) = match (store, &args.source) {
+        (None, _) => (Vec::new(), None),
+        (Some(store), None) => (store.campaign_heads()?, None),
+        (Some(store), Some(source)) => {
+            let mut all = store.campaigns()?;
+            all.retain(|c| c.sources.contains_key(source));
+            (all.iter().map(CampaignHead::of).collect(), Some(all))
+        }
+    };
+    let now = growth_now(&heads, Utc::now());
+    let ranked = rank_campaigns(&heads, &filter, now);
+    let mut campaigns: Vec<Campaign> = Vec::with_capacity(ranked.len());
+    if let Some(mut all) = by_source {
+        for id in &ranked {
+            if let Some(index) = all.iter().position(|c| c.id == *id) {
+                campaigns.push(all.swap_remove(index));
+            }
+        }
+    } else if let Some(store) = store {
+        for id in &ranked {
+            campaigns.extend(store.campaign(*id)?);
+        }
     }
+    let nothing_stored = heads.is_empty() && args.source.is_none();
     let mut out = crate::output::stdout();
     if args.json {
-        for campaign in campaigns {
+        for campaign in &campaigns {
             let members = match store {
                 Some(store) => store.campaign_members(campaign.id, None)?,
                 None => Vec::new(),
@@ -169,12 +176,12 @@ pub fn list(global: &GlobalArgs, args: &ListArgs) -> anyhow::Result<Exit> {
             out,
             "No campaigns{}. Items the model flags for review are grouped as they are crawled; \
              `infodemic campaigns replay FILE` groups a JSON-lines file.",
-            if all.is_empty() { "" } else { " match these filters" }
+            if nothing_stored { "" } else { " match these filters" }
         )?;
         return Ok(Exit::Success);
     }
     let mut table = new_table(&["ID", "SIZE", "24H", "SOURCES", "FIRST", "LAST", "TIMELINE", "REPRESENTATIVE"]);
-    for campaign in campaigns {
+    for campaign in &campaigns {
         table.add_row(vec![
             campaign.id.to_string(),
             campaign.size.to_string(),
@@ -198,7 +205,7 @@ pub fn show(global: &GlobalArgs, id: &str, window: i64, json: bool) -> anyhow::R
     let campaign = resolve(store, id)?;
     let members = store.campaign_members(campaign.id, None)?;
     let network = coordination::network_of(std::slice::from_ref(&members), window);
-    let now = store_now(&store.campaigns()?);
+    let now = growth_now(&store.campaign_heads()?, Utc::now());
     let mut out = crate::output::stdout();
     if json {
         let mut value = CampaignJson::new(&campaign, &members, now);
