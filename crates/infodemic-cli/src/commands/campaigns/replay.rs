@@ -45,9 +45,12 @@ pub fn replay(
     } else {
         bytes = std::fs::read(file).map_err(|e| UsageError(format!("cannot read {}: {e}", file.display())))?;
     }
-    let items = parse_lines(&bytes, Utc::now()).map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
-
     let store = global.open_store()?;
+    // The stream's clock continues from what earlier replays into this data dir reached.
+    let resume_clock = store.campaign_heads()?.iter().map(|head| head.last_seen).max();
+    let items =
+        parse_lines(&bytes, Utc::now(), resume_clock).map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
+
     let mut classifier = if all {
         None
     } else {
@@ -126,7 +129,11 @@ pub fn replay(
 
 /// Reads every line; any bad line fails the whole input before anything is assigned, naming
 /// the lines, so a replay is never half-applied.
-fn parse_lines(bytes: &[u8], now: DateTime<Utc>) -> Result<Vec<CampaignItem>, String> {
+fn parse_lines(
+    bytes: &[u8],
+    now: DateTime<Utc>,
+    resume_clock: Option<DateTime<Utc>>,
+) -> Result<Vec<CampaignItem>, String> {
     let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8: {e}"))?;
     let mut items = Vec::new();
     let mut errors = Vec::new();
@@ -159,9 +166,10 @@ fn parse_lines(bytes: &[u8], now: DateTime<Utc>) -> Result<Vec<CampaignItem>, St
         return Err(format!("{message} (nothing was assigned)"));
     }
     // A replay runs on the stream's clock: an undated line arrives at the newest time seen so
-    // far (before any, at the first dated line's time), not at the wall-clock time of the
-    // replay, which would put archive items in today's timeline and alerts.
-    let mut clock = items.iter().find_map(|item| item.time).unwrap_or(now);
+    // far (in this file or, for a file replayed after others, in the store; before any, at the
+    // first dated line's time), not at the wall-clock time of the replay, which would put
+    // archive items in today's timeline and alerts.
+    let mut clock = resume_clock.or_else(|| items.iter().find_map(|item| item.time)).unwrap_or(now);
     for item in &mut items {
         if let Some(time) = item.time {
             clock = clock.max(time);
@@ -248,7 +256,7 @@ mod tests {
 
 {"id": 7, "text": "t", "time": null, "url": "https://b.example/y", "account": "@x", "links": ["https://l"]}
 "#;
-        let items = parse_lines(input, now()).unwrap_or_default();
+        let items = parse_lines(input, now(), None).unwrap_or_default();
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].source, "a.example");
         assert_eq!(items[0].time.map(|t| t.timestamp()), Some(1_584_144_000));
@@ -259,9 +267,18 @@ mod tests {
     }
 
     #[test]
+    fn undated_lines_continue_the_clock_of_earlier_replays() {
+        let earlier = DateTime::from_timestamp(1_600_000_000, 0);
+        let items = parse_lines(b"{\"id\": \"u\", \"text\": \"x\"}\n", now(), earlier).unwrap_or_default();
+        assert_eq!(items[0].seen_at, earlier.unwrap_or_default());
+        let items = parse_lines(b"{\"id\": \"u\", \"text\": \"x\"}\n", now(), None).unwrap_or_default();
+        assert_eq!(items[0].seen_at, now(), "with no time anywhere, the wall clock");
+    }
+
+    #[test]
     fn bad_lines_are_all_named_and_nothing_is_kept() {
         let input = b"{\"id\": \"a\", \"text\": \"x\"}\nnot json\n{\"text\": \"no id\"}\n{\"id\": \"a\", \"text\": \"again\"}\n{\"id\": \"b\", \"text\": \"x\", \"time\": \"yesterday\"}\n";
-        let error = parse_lines(input, now()).err().unwrap_or_default();
+        let error = parse_lines(input, now(), None).err().unwrap_or_default();
         assert!(error.contains("line 2: not JSON"), "{error}");
         assert!(error.contains("line 3: missing `id`"), "{error}");
         assert!(error.contains("line 4: id \"a\" repeats"), "{error}");
