@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use campaign_corpus::{campaign_item, default_data_dir, disk_bytes, framed, memory_mib, paraphrase, Rng};
 use chrono::{DateTime, Utc};
-use infodemic_campaigns::{Grouper, GroupingConfig, GroupingInput};
+use infodemic_campaigns::{Grouper, GrouperState, GroupingConfig};
 use infodemic_core::{growth_now, rank_campaigns, Campaign, CampaignFilter, CampaignStatus};
 use infodemic_pipeline::{CampaignItem, CampaignSettings, CampaignTracker};
 use infodemic_store::SledStore;
@@ -235,22 +235,7 @@ fn grouper_phases(items: &[CampaignItem]) -> (Duration, Duration, usize) {
     for batch in items.chunks(BATCH) {
         let started = Instant::now();
         for item in batch {
-            let input = GroupingInput {
-                id: &item.id,
-                url: &item.url,
-                text: &item.text,
-                time: item.time,
-                seen_at: item.seen_at,
-                source: &item.source,
-                account: item.account.as_deref(),
-                language: item.language.as_deref(),
-                links: &item.links,
-                simhash: item.simhash,
-                embedding: item.embedding.as_deref(),
-                score: item.score,
-                fact_check: None,
-            };
-            grouper.assign(&input);
+            grouper.assign(&item.grouping_input());
         }
         let middle = Instant::now();
         let taken = grouper.take_changes();
@@ -262,18 +247,14 @@ fn grouper_phases(items: &[CampaignItem]) -> (Duration, Duration, usize) {
     (assign, changes, campaigns)
 }
 
-/// Candidate sets as the grouper builds them, rebuilt from the final store: the postings of
-/// the `candidate_terms` rarest terms of each of the last `sample` items (document
-/// frequencies and campaign profiles as they stand at the end, which is what the next item
-/// would see).
+/// Candidate sets as the grouper builds them, from a grouper restored from the final store
+/// (what the next item would see): its own candidate rule, for the last `sample` items.
 struct Candidates {
     sampled: usize,
     active_campaigns: usize,
     mean: f64,
     p50: usize,
     p99: usize,
-    postings_visited_mean: f64,
-    items_using_all_terms: f64,
     top_terms: Vec<(String, usize, u32)>,
 }
 
@@ -283,67 +264,28 @@ fn candidate_diagnostic(
     sample: usize,
 ) -> Result<Candidates, Box<dyn std::error::Error>> {
     let snapshot = store.grouping_snapshot()?;
-    let candidate_terms = GroupingConfig::default().candidate_terms;
-    let df: HashMap<String, u32> = snapshot.terms.into_iter().collect();
-    let mut postings: HashMap<&str, Vec<u32>> = HashMap::new();
+    let df: HashMap<String, u32> = snapshot.terms.iter().cloned().collect();
+    let mut postings: HashMap<&str, usize> = HashMap::new();
     let active: Vec<&Campaign> = snapshot.campaigns.iter().filter(|c| c.status == CampaignStatus::Active).collect();
-    for (index, campaign) in active.iter().enumerate() {
+    for campaign in &active {
         for term in campaign.profile.terms.keys() {
-            postings.entry(term.as_str()).or_default().push(u32::try_from(index).unwrap_or(u32::MAX));
+            *postings.entry(term.as_str()).or_default() += 1;
         }
     }
-    let mut sizes = Vec::new();
-    let mut visited_total = 0usize;
-    let mut using_all = 0usize;
-    let mut seen = vec![false; active.len()];
-    for item in items.iter().rev().take(sample) {
-        let counts = infodemic_campaigns::terms::term_counts(&item.text);
-        let mut terms: Vec<&String> = counts.keys().collect();
-        terms.sort_by(|a, b| {
-            let (x, y) = (df.get(*a).copied().unwrap_or(0), df.get(*b).copied().unwrap_or(0));
-            x.cmp(&y).then_with(|| a.cmp(b))
-        });
-        if terms.len() <= candidate_terms {
-            using_all += 1;
-        }
-        let mut union = Vec::new();
-        for term in terms.into_iter().take(candidate_terms) {
-            if let Some(ids) = postings.get(term.as_str()) {
-                visited_total += ids.len();
-                for &id in ids {
-                    let slot = &mut seen[id as usize];
-                    if !*slot {
-                        *slot = true;
-                        union.push(id);
-                    }
-                }
-            }
-        }
-        sizes.push(union.len());
-        for id in union {
-            seen[id as usize] = false;
-        }
-    }
+    let mut top: Vec<(String, usize, u32)> =
+        postings.iter().map(|(term, n)| ((*term).to_owned(), *n, df.get(*term).copied().unwrap_or(0))).collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    top.truncate(8);
+    let active_campaigns = active.len();
+    let state = GrouperState { docs: snapshot.counters.docs, next_id: snapshot.counters.next_id };
+    let grouper = Grouper::restore(GroupingConfig::default(), state, snapshot.terms, snapshot.campaigns);
+    let mut sizes: Vec<usize> =
+        items.iter().rev().take(sample).map(|item| grouper.candidate_count(&item.text)).collect();
     let sampled = sizes.len().max(1);
     let mean = sizes.iter().sum::<usize>() as f64 / sampled as f64;
     sizes.sort_unstable();
     let at = |p: f64| sizes.get(((sizes.len().max(1) - 1) as f64 * p).round() as usize).copied().unwrap_or(0);
-    let mut top: Vec<(String, usize, u32)> = postings
-        .iter()
-        .map(|(term, ids)| ((*term).to_owned(), ids.len(), df.get(*term).copied().unwrap_or(0)))
-        .collect();
-    top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    top.truncate(8);
-    Ok(Candidates {
-        sampled: sizes.len(),
-        active_campaigns: active.len(),
-        mean,
-        p50: at(0.5),
-        p99: at(0.99),
-        postings_visited_mean: visited_total as f64 / sampled as f64,
-        items_using_all_terms: using_all as f64 / sampled as f64,
-        top_terms: top,
-    })
+    Ok(Candidates { sampled: sizes.len(), active_campaigns, mean, p50: at(0.5), p99: at(0.99), top_terms: top })
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -462,8 +404,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "sampled_items": candidates.sampled,
             "active_campaigns": candidates.active_campaigns,
             "mean": candidates.mean, "p50": candidates.p50, "p99": candidates.p99,
-            "postings_visited_mean": candidates.postings_visited_mean,
-            "items_with_at_most_candidate_terms": candidates.items_using_all_terms,
             "top_terms": candidates.top_terms.iter().map(|(t, n, df)| serde_json::json!({"term": t, "campaigns": n, "df": df})).collect::<Vec<_>>(),
         },
         "grouper_only": phases.map(|(assign, changes, campaigns)| serde_json::json!({
@@ -501,16 +441,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     println!(
-        "  candidate campaigns per item at the end (last {} items, {} active campaigns): mean {:.0} ({:.1} %), p50 {}, p99 {}; postings entries visited {:.0}; {:.0} % of items have <= {} terms, so their commonest terms are used too",
+        "  candidate campaigns per item at the end (last {} items, {} active campaigns): mean {:.0} ({:.1} %), p50 {}, p99 {}",
         candidates.sampled,
         candidates.active_campaigns,
         candidates.mean,
         100.0 * candidates.mean / candidates.active_campaigns.max(1) as f64,
         candidates.p50,
         candidates.p99,
-        candidates.postings_visited_mean,
-        100.0 * candidates.items_using_all_terms,
-        GroupingConfig::default().candidate_terms
     );
     let top: Vec<String> =
         candidates.top_terms.iter().map(|(t, n, df)| format!("{t} ({n} campaigns, df {df})")).collect();

@@ -434,6 +434,37 @@ impl Grouper {
         vector: &[(String, f64)],
         text_hash: u64,
     ) -> (Option<(CampaignId, f32)>, Vec<CampaignId>) {
+        let mut best: Option<(CampaignId, f32)> = None;
+        let mut above = Vec::new();
+        for id in self.candidates(vector, text_hash) {
+            let Some(campaign) = self.campaigns.get(&id) else { continue };
+            if campaign.status != CampaignStatus::Active {
+                continue;
+            }
+            let similarity = self.similarity(campaign, item, vector, text_hash);
+            if similarity >= self.config.threshold {
+                above.push(id);
+            }
+            // Strictly greater: ties go to the older campaign (lower id, visited first).
+            if best.is_none_or(|(_, s)| similarity > s) {
+                best = Some((id, similarity));
+            }
+        }
+        if let Some((id, _)) = best {
+            above.retain(|other| *other != id);
+        }
+        (best, above)
+    }
+
+    /// How many campaigns a text would be compared with now (what the inverted index yields):
+    /// for benchmarks that explain where assignment time goes.
+    pub fn candidate_count(&self, text: &str) -> usize {
+        self.candidates(&self.vector(&term_counts(text)), text_hash(text)).len()
+    }
+
+    /// The campaigns an item is compared with: those holding its text word for word, and those
+    /// sharing one of its rarest terms.
+    fn candidates(&self, vector: &[(String, f64)], text_hash: u64) -> BTreeSet<CampaignId> {
         let mut candidates: BTreeSet<CampaignId> = BTreeSet::new();
         if let Some(ids) = self.text_index.get(&text_hash) {
             candidates.extend(ids.iter().copied());
@@ -457,26 +488,7 @@ impl Grouper {
                 candidates.extend(ids.iter().copied());
             }
         }
-        let mut best: Option<(CampaignId, f32)> = None;
-        let mut above = Vec::new();
-        for id in candidates {
-            let Some(campaign) = self.campaigns.get(&id) else { continue };
-            if campaign.status != CampaignStatus::Active {
-                continue;
-            }
-            let similarity = self.similarity(campaign, item, vector, text_hash);
-            if similarity >= self.config.threshold {
-                above.push(id);
-            }
-            // Strictly greater: ties go to the older campaign (lower id, visited first).
-            if best.is_none_or(|(_, s)| similarity > s) {
-                best = Some((id, similarity));
-            }
-        }
-        if let Some((id, _)) = best {
-            above.retain(|other| *other != id);
-        }
-        (best, above)
+        candidates
     }
 
     /// Cosine of the item's vector with the campaign's centre.

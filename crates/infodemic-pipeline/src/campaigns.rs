@@ -103,6 +103,27 @@ impl CampaignItem {
     }
 }
 
+impl CampaignItem {
+    /// The grouping's view of the item, borrowed.
+    pub fn grouping_input(&self) -> GroupingInput<'_> {
+        GroupingInput {
+            id: &self.id,
+            url: &self.url,
+            text: &self.text,
+            time: self.time,
+            seen_at: self.seen_at,
+            source: &self.source,
+            account: self.account.as_deref(),
+            language: self.language.as_deref(),
+            links: &self.links,
+            simhash: self.simhash,
+            embedding: self.embedding.as_deref(),
+            score: self.score,
+            fact_check: self.fact_check.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
+        }
+    }
+}
+
 /// Where one item went.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CampaignAssignment {
@@ -289,22 +310,7 @@ impl Inner {
                 });
                 continue;
             }
-            let input = GroupingInput {
-                id: &item.id,
-                url: &item.url,
-                text: &item.text,
-                time: item.time,
-                seen_at: item.seen_at,
-                source: &item.source,
-                account: item.account.as_deref(),
-                language: item.language.as_deref(),
-                links: &item.links,
-                simhash: item.simhash,
-                embedding: item.embedding.as_deref(),
-                score: item.score,
-                fact_check: item.fact_check.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
-            };
-            let assignment = self.grouper.assign(&input);
+            let assignment = self.grouper.assign(&item.grouping_input());
             let id = assignment.campaign;
             batch_ids.insert(&item.id, id);
             report.opened += usize::from(assignment.opened);
@@ -312,7 +318,7 @@ impl Inner {
             if !assignment.merged.is_empty() {
                 self.rebuild_surge_state(id, &assignment.merged, at);
             }
-            let surge_summary = self.observe_surge(id, at, &mut commit, &mut report)?;
+            let surge_summary = self.observe_surge(id, at, &mut commit);
             if let Some(campaign) = self.grouper.campaign_mut(id) {
                 let found = techniques::newly_detected(campaign, surge_summary.as_deref());
                 for technique in found {
@@ -382,14 +388,8 @@ impl Inner {
     }
 
     /// Feeds the campaign's surge detector; returns the summary of a volume surge it raised.
-    fn observe_surge(
-        &mut self,
-        id: CampaignId,
-        at: DateTime<Utc>,
-        commit: &mut CampaignCommit,
-        report: &mut CampaignBatchReport,
-    ) -> Result<Option<String>> {
-        let Some(campaign) = self.grouper.campaign(id) else { return Ok(None) };
+    fn observe_surge(&mut self, id: CampaignId, at: DateTime<Utc>, commit: &mut CampaignCommit) -> Option<String> {
+        let campaign = self.grouper.campaign(id)?;
         let detector = match self.detectors.entry(id) {
             std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
             std::collections::hash_map::Entry::Vacant(entry) => {
@@ -418,8 +418,7 @@ impl Inner {
             self.grouper.record_event(id, CampaignEvent::Alert { at, summary: alert.summary.clone() });
             commit.alerts.push(alert);
         }
-        let _ = report;
-        Ok(surge_summary)
+        surge_summary
     }
 }
 

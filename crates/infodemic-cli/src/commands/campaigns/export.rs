@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Context;
 use chrono::Utc;
 use infodemic_campaigns::export::{self as render, NetworkEdge};
-use infodemic_core::{CampaignId, CampaignStatus};
+use infodemic_core::{growth_now, CampaignHead, CampaignId, CampaignStatus};
 
 use super::{coordination, open_for_reading, resolve, CampaignJson, ExportFormat};
 use crate::cli::GlobalArgs;
@@ -45,7 +45,8 @@ pub fn export(global: &GlobalArgs, format: ExportFormat, out: Option<&Path>, win
     let mut buffer: Vec<u8> = Vec::new();
     match format {
         ExportFormat::Json => {
-            let now = campaigns.iter().map(|c| c.last_seen).max().unwrap_or_else(Utc::now);
+            let heads: Vec<CampaignHead> = campaigns.iter().map(CampaignHead::of).collect();
+            let now = growth_now(&heads, Utc::now());
             for campaign in &campaigns {
                 let members = match store {
                     Some(store) => store.campaign_members(campaign.id, None)?,
