@@ -22,6 +22,10 @@ const CHUNK: usize = 1000;
 const MAX_LINES: usize = 5_000_000;
 /// Longer texts are cut: the grouping reads the start of a text.
 const MAX_TEXT_CHARS: usize = 20_000;
+/// Longer ids are refused: an id is a key, not a text.
+const MAX_ID_CHARS: usize = 512;
+/// A line's time later than this after the replay's wall clock is implausible.
+const MAX_FUTURE_DAYS: i64 = 2;
 /// Bad lines listed in the error before "and N more".
 const ERRORS_SHOWN: usize = 10;
 
@@ -192,6 +196,9 @@ fn parse_line(line: &str, now: DateTime<Utc>) -> Result<CampaignItem, String> {
     let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
     let Value::Object(object) = value else { return Err("not a JSON object".to_owned()) };
     let id = string_field(&object, "id")?.filter(|s| !s.trim().is_empty()).ok_or("missing `id`")?;
+    if id.chars().count() > MAX_ID_CHARS {
+        return Err(format!("`id` is longer than {MAX_ID_CHARS} characters"));
+    }
     let text = string_field(&object, "text")?.ok_or("missing `text`")?;
     let text: String = text.chars().take(MAX_TEXT_CHARS).collect();
     let time = match object.get("time") {
@@ -208,6 +215,10 @@ fn parse_line(line: &str, now: DateTime<Utc>) -> Result<CampaignItem, String> {
         }
         Some(other) => return Err(format!("`time` must be a string or seconds, not {other}")),
     };
+    // As the crawler reads publication times: before the Unix epoch or days in the future is a
+    // broken date, read as no date rather than stretching a campaign over centuries.
+    let plausible = DateTime::UNIX_EPOCH..=now + chrono::Duration::days(MAX_FUTURE_DAYS);
+    let time = time.filter(|t| plausible.contains(t));
     let url = string_field(&object, "url")?.unwrap_or_default();
     // `host` is the story-clustering sets' name for the source.
     let source = match string_field(&object, "source")? {
@@ -273,6 +284,19 @@ mod tests {
         assert_eq!(items[0].seen_at, earlier.unwrap_or_default());
         let items = parse_lines(b"{\"id\": \"u\", \"text\": \"x\"}\n", now(), None).unwrap_or_default();
         assert_eq!(items[0].seen_at, now(), "with no time anywhere, the wall clock");
+    }
+
+    #[test]
+    fn implausible_times_are_undated_and_huge_ids_refused() {
+        let input = br#"{"id": "old", "text": "t", "time": -8000000000}
+{"id": "future", "text": "t", "time": "9999-12-31T23:59:59Z"}
+{"id": "ok", "text": "t", "time": "2020-03-14T00:00:00Z"}
+"#;
+        let items = parse_lines(input, now(), None).unwrap_or_default();
+        assert_eq!(items.iter().map(|i| i.time.is_some()).collect::<Vec<_>>(), [false, false, true]);
+        let long = format!("{{\"id\": \"{}\", \"text\": \"t\"}}\n", "e".repeat(MAX_ID_CHARS + 1));
+        let error = parse_lines(long.as_bytes(), now(), None).err().unwrap_or_default();
+        assert!(error.contains("line 1: `id` is longer than 512 characters"), "{error}");
     }
 
     #[test]
