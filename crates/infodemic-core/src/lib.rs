@@ -17,6 +17,7 @@ pub mod language;
 pub mod metrics;
 pub mod polling;
 mod query;
+pub mod review;
 pub mod simhash;
 pub mod text;
 pub mod url_canon;
@@ -33,4 +34,8 @@ pub use feed_state::{FeedHealth, FeedState, HttpValidators};
 pub use id::{ContentHash, IdParseError, ItemId};
 pub use item::{Appearance, ClaimMatch, Classification, Evidence, Item, Label, ModelRef, Relation, ScoredItem};
 pub use query::{ItemQuery, SortOrder};
+pub use review::{
+    Agreement, NewVerdict, RecordedVerdicts, RejectedVerdict, ReviewAction, ReviewFilter, ReviewInputError,
+    ReviewState, VerdictEvent, VerdictLabel, VerdictScale,
+};
 pub use verdict::{Verdict, VerdictParseError};

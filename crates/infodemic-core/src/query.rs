@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{ScoredItem, SourceId};
+use crate::{ReviewFilter, ScoredItem, SourceId};
 
 /// Order of query results.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -37,6 +37,10 @@ pub struct ItemQuery {
     pub limit: Option<usize>,
     /// Result order.
     pub order: SortOrder,
+    /// Only unreviewed (or only reviewed) items. The store applies it: [`ItemQuery::matches`]
+    /// sees one item, not its review log.
+    #[serde(default)]
+    pub review_state: ReviewFilter,
 }
 
 impl ItemQuery {

@@ -15,6 +15,7 @@
 
 mod campaigns;
 mod error;
+mod reviews;
 pub mod keys;
 pub mod migrations;
 pub mod records;
@@ -29,6 +30,7 @@ use infodemic_core::{
 pub use campaigns::{CampaignCommit, GroupingSnapshot};
 
 pub use error::StoreError;
+pub use reviews::ReviewHead;
 pub use sled_store::{CommitReport, SledStore};
 pub use stats::{Counts, StoreStats};
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use infodemic_core::{
     Appearance, ClaimId, Classification, ContentHash, DebunkedClaim, FeedSpec, FeedState, ItemId, ItemQuery, ModelRef,
-    ScoredItem, SortOrder,
+    ReviewFilter, ScoredItem, SortOrder,
 };
 use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
@@ -27,7 +27,7 @@ type StopBelow = dyn Fn(&[u8]) -> bool;
 #[derive(Clone, Debug)]
 pub struct SledStore {
     path: PathBuf,
-    db: sled::Db,
+    pub(crate) db: sled::Db,
     meta: sled::Tree,
     items: sled::Tree,
     by_url: sled::Tree,
@@ -40,6 +40,8 @@ pub struct SledStore {
     subscriptions: sled::Tree,
     by_simhash: sled::Tree,
     appearances: sled::Tree,
+    /// Held while a batch of verdicts derives and writes item heads (see `reviews.rs`).
+    pub(crate) review_lock: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 /// What a [`SledStore::commit`] did.
@@ -80,6 +82,7 @@ impl SledStore {
             subscriptions: tree("subscriptions")?,
             by_simhash: tree("idx_simhash")?,
             appearances: tree("appearances")?,
+            review_lock: std::sync::Arc::default(),
             db,
         };
         let outcome = store.check_schema()?;
@@ -130,6 +133,11 @@ impl SledStore {
             }
         }
         Ok((states, unreadable))
+    }
+
+    /// The items tree.
+    pub(crate) fn items_tree(&self) -> &sled::Tree {
+        &self.items
     }
 
     /// A tree by name (opened once by sled, then a cheap handle).
@@ -509,6 +517,10 @@ impl SledStore {
         I: Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
     {
         let limit = query.limit.unwrap_or(usize::MAX);
+        let reviewed = match query.review_state {
+            ReviewFilter::Any => None,
+            wanted => Some((self.tree("reviewed")?, wanted == ReviewFilter::Reviewed)),
+        };
         let mut out = Vec::new();
         for entry in keys {
             if out.len() >= limit {
@@ -519,6 +531,13 @@ impl SledStore {
                 break;
             }
             let Some(id) = keys::id_suffix(&key) else { continue };
+            // The review log is asked before the item is decoded: a queue skips reviewed items
+            // for the price of a key lookup.
+            if let Some((tree, want_reviewed)) = &reviewed {
+                if Self::is_reviewed(tree, id)? != *want_reviewed {
+                    continue;
+                }
+            }
             if let Some(scored) = self.load(id)? {
                 if query.matches(&scored) {
                     out.push(scored);
@@ -621,13 +640,13 @@ impl ItemReader for SledStore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use chrono::{Duration, TimeZone};
     use infodemic_core::{Classification, Item, SourceId};
 
     use super::*;
 
-    fn scored(url: &str, source: &str, days_ago: i64, score: f32) -> ScoredItem {
+    pub(crate) fn scored(url: &str, source: &str, days_ago: i64, score: f32) -> ScoredItem {
         let now = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
         let title = format!("title of {url}");
         ScoredItem {
