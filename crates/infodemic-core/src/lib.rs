@@ -35,7 +35,7 @@ pub use id::{ContentHash, IdParseError, ItemId};
 pub use item::{Appearance, ClaimMatch, Classification, Evidence, Item, Label, ModelRef, Relation, ScoredItem};
 pub use query::{ItemQuery, SortOrder};
 pub use review::{
-    Agreement, NewVerdict, RecordedVerdicts, RejectedVerdict, ReviewAction, ReviewFilter, ReviewInputError,
-    ReviewState, VerdictEvent, VerdictLabel, VerdictScale,
+    Agreement, CampaignRef, NewVerdict, QueueEntry, QueueOrder, QueueRequest, RecordedVerdicts, RejectedVerdict,
+    ReviewAction, ReviewFilter, ReviewInputError, ReviewState, VerdictEvent, VerdictLabel, VerdictScale,
 };
 pub use verdict::{Verdict, VerdictParseError};

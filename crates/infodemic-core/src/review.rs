@@ -10,7 +10,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{ItemId, ModelRef};
+use crate::{CampaignId, ItemId, ModelRef, ScoredItem};
 
 /// The longest reviewer name, note or verdict name accepted: a note is a sentence or a
 /// paragraph, never a document.
@@ -316,6 +316,49 @@ pub enum ReviewFilter {
     Unreviewed,
     /// Items with one.
     Reviewed,
+}
+
+/// The order of the review queue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QueueOrder {
+    /// Highest score first.
+    #[default]
+    Score,
+    /// Members of the largest campaigns first (highest score first within one), then items
+    /// in no campaign by score.
+    CampaignSize,
+}
+
+/// What the review queue is asked.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueueRequest {
+    /// Filters, as `query` takes them (the review state is always "unreviewed").
+    pub query: crate::ItemQuery,
+    /// The order.
+    #[serde(default)]
+    pub order: QueueOrder,
+    /// Only members of this campaign (and of those it absorbed).
+    #[serde(default)]
+    pub campaign: Option<CampaignId>,
+}
+
+/// A campaign as the queue shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignRef {
+    /// The live campaign (after merges).
+    pub id: CampaignId,
+    /// Its size.
+    pub size: u32,
+}
+
+/// One item of the review queue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueueEntry {
+    /// The item.
+    pub scored: ScoredItem,
+    /// Its campaign, where it has one.
+    pub campaign: Option<CampaignRef>,
 }
 
 /// Why a verdict cannot be recorded: the reviewer's input, never the store.

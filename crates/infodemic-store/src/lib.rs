@@ -15,16 +15,16 @@
 
 mod campaigns;
 mod error;
-mod reviews;
 pub mod keys;
 pub mod migrations;
 pub mod records;
+mod reviews;
 mod sled_store;
 mod stats;
 
 use infodemic_core::{
     Alert, Appearance, Campaign, CampaignHead, CampaignId, CampaignMember, DebunkedClaim, FeedState, ItemId, ItemQuery,
-    ModelRef, ScoredItem,
+    ModelRef, NewVerdict, QueueEntry, QueueRequest, RecordedVerdicts, ScoredItem, VerdictEvent, VerdictScale,
 };
 
 pub use campaigns::{CampaignCommit, GroupingSnapshot};
@@ -154,5 +154,82 @@ impl CampaignReader for SledStore {
 
     fn alerts(&self) -> Result<Vec<Alert>> {
         SledStore::alerts(self)
+    }
+}
+
+/// Reviewers' verdicts: read the logs, append to them. Implemented by [`SledStore`] and by a
+/// client of the running service (whose own scale then applies: it loaded the same data
+/// directory's `verdicts.toml`).
+pub trait ReviewLog {
+    /// The scale verdicts are checked against.
+    ///
+    /// # Errors
+    /// Only remote failures.
+    fn verdict_scale(&self, local: &VerdictScale) -> Result<VerdictScale>;
+
+    /// An item's log, oldest first.
+    ///
+    /// # Errors
+    /// Storage or decoding failures.
+    fn verdicts(&self, item: ItemId) -> Result<Vec<VerdictEvent>>;
+
+    /// Every reviewed item's derived state, by item id, at most `limit`.
+    ///
+    /// # Errors
+    /// Storage or decoding failures.
+    fn review_heads(&self, limit: Option<usize>) -> Result<Vec<ReviewHead>>;
+
+    /// Unreviewed items, filtered and ordered as asked.
+    ///
+    /// # Errors
+    /// Storage or decoding failures.
+    fn review_queue(&self, request: &QueueRequest) -> Result<Vec<QueueEntry>>;
+
+    /// Records a batch now (see [`SledStore::record_verdicts`]).
+    ///
+    /// # Errors
+    /// Storage failures; nothing is written then.
+    fn record_verdicts(
+        &self,
+        batch: &[NewVerdict],
+        scale: &VerdictScale,
+        all_or_nothing: bool,
+    ) -> Result<RecordedVerdicts>;
+
+    /// Withdraws `reviewer`'s standing verdicts on `items` now.
+    ///
+    /// # Errors
+    /// Storage failures; nothing is written then.
+    fn undo_verdicts(&self, items: &[ItemId], reviewer: &str) -> Result<RecordedVerdicts>;
+}
+
+impl ReviewLog for SledStore {
+    fn verdict_scale(&self, local: &VerdictScale) -> Result<VerdictScale> {
+        Ok(local.clone())
+    }
+
+    fn verdicts(&self, item: ItemId) -> Result<Vec<VerdictEvent>> {
+        SledStore::verdicts(self, item)
+    }
+
+    fn review_heads(&self, limit: Option<usize>) -> Result<Vec<ReviewHead>> {
+        SledStore::review_heads(self, limit)
+    }
+
+    fn review_queue(&self, request: &QueueRequest) -> Result<Vec<QueueEntry>> {
+        SledStore::review_queue(self, request)
+    }
+
+    fn record_verdicts(
+        &self,
+        batch: &[NewVerdict],
+        scale: &VerdictScale,
+        all_or_nothing: bool,
+    ) -> Result<RecordedVerdicts> {
+        SledStore::record_verdicts(self, batch, scale, chrono::Utc::now(), all_or_nothing)
+    }
+
+    fn undo_verdicts(&self, items: &[ItemId], reviewer: &str) -> Result<RecordedVerdicts> {
+        SledStore::undo_verdicts(self, items, reviewer, chrono::Utc::now())
     }
 }

@@ -11,15 +11,20 @@ use std::sync::PoisonError;
 use chrono::{DateTime, Utc};
 use infodemic_core::review::{check_note, check_reviewer};
 use infodemic_core::{
-    Agreement, ItemId, ModelRef, NewVerdict, RecordedVerdicts, RejectedVerdict, ReviewAction, ReviewInputError,
-    ReviewState, VerdictEvent, VerdictScale,
+    Agreement, CampaignHead, CampaignId, CampaignRef, CampaignStatus, ItemId, ItemQuery, ModelRef, NewVerdict,
+    QueueEntry, QueueOrder, QueueRequest, RecordedVerdicts, RejectedVerdict, ReviewAction, ReviewFilter,
+    ReviewInputError, ReviewState, VerdictEvent, VerdictScale,
 };
 use serde::{Deserialize, Serialize};
 use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
 
 use crate::records;
-use crate::{Result, SledStore, StoreError};
+use crate::{ItemReader, Result, SledStore, StoreError};
+
+/// Merges followed at most this far when resolving an item's live campaign (merges chain
+/// younger into older campaigns, so chains are short; the bound guards a corrupt cycle).
+const MAX_MERGE_HOPS: usize = 32;
 
 const EVENT_VERSION: u8 = 1;
 const HEAD_VERSION: u8 = 1;
@@ -301,6 +306,93 @@ impl SledStore {
         Ok(RecordedVerdicts { recorded, rejected })
     }
 
+    /// The review queue: unreviewed items matching the request's query (its `review_state`
+    /// is set to unreviewed), at most its limit, in its order, each with its live campaign.
+    ///
+    /// # Errors
+    /// sled failures or a corrupt record.
+    pub fn review_queue(&self, request: &QueueRequest) -> Result<Vec<QueueEntry>> {
+        let query = ItemQuery { review_state: ReviewFilter::Unreviewed, ..request.query.clone() };
+        let order = if request.campaign.is_some() { QueueOrder::CampaignSize } else { request.order };
+        let limit = query.limit.unwrap_or(usize::MAX);
+        let heads: std::collections::HashMap<CampaignId, CampaignHead> =
+            self.campaign_heads()?.into_iter().map(|head| (head.id, head)).collect();
+        let mut entries: Vec<QueueEntry> = Vec::new();
+        if order == QueueOrder::CampaignSize {
+            let reviewed = self.tree(REVIEWED_TREE)?;
+            let mut live: Vec<&CampaignHead> = heads
+                .values()
+                .filter(|head| head.status == CampaignStatus::Active)
+                .filter(|head| request.campaign.is_none_or(|wanted| head.id == wanted))
+                .collect();
+            live.sort_by_key(|head| (std::cmp::Reverse(head.size), head.id));
+            for head in live {
+                if entries.len() >= limit {
+                    break;
+                }
+                let mut members = Vec::new();
+                for member in self.campaign_members(head.id, None)? {
+                    let Ok(id) = member.id.parse::<ItemId>() else { continue };
+                    if Self::is_reviewed(&reviewed, id)? {
+                        continue;
+                    }
+                    if let Some(scored) = self.get(id)? {
+                        if query.matches(&scored) {
+                            members.push(scored);
+                        }
+                    }
+                }
+                members.sort_by(|a, b| b.classification.score.total_cmp(&a.classification.score));
+                let campaign = Some(CampaignRef { id: head.id, size: head.size });
+                entries.extend(members.into_iter().map(|scored| QueueEntry { scored, campaign }));
+            }
+            entries.truncate(limit);
+        }
+        // A campaign's queue is its members only.
+        if entries.len() < limit && request.campaign.is_none() {
+            let seen: std::collections::HashSet<ItemId> = entries.iter().map(|e| e.scored.item.id).collect();
+            let rest = ItemQuery {
+                order: infodemic_core::SortOrder::Score,
+                limit: Some(limit - entries.len() + seen.len()),
+                ..query.clone()
+            };
+            for scored in self.query(&rest)? {
+                if entries.len() >= limit {
+                    break;
+                }
+                if seen.contains(&scored.item.id) {
+                    continue;
+                }
+                let campaign = self.live_campaign(&scored.item.id.to_string(), &heads)?;
+                if order == QueueOrder::CampaignSize && campaign.is_some() {
+                    // Listed above with its campaign, unless the filters left it out there.
+                    continue;
+                }
+                entries.push(QueueEntry { scored, campaign });
+            }
+        }
+        Ok(entries)
+    }
+
+    /// The campaign an item belongs to now, following merges.
+    fn live_campaign(
+        &self,
+        member: &str,
+        heads: &std::collections::HashMap<CampaignId, CampaignHead>,
+    ) -> Result<Option<CampaignRef>> {
+        let Some(mut id) = self.campaign_of(member)? else { return Ok(None) };
+        for _ in 0..MAX_MERGE_HOPS {
+            match heads.get(&id) {
+                Some(head) => match head.status {
+                    CampaignStatus::Active => return Ok(Some(CampaignRef { id, size: head.size })),
+                    CampaignStatus::Merged { into } => id = into,
+                },
+                None => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
     /// The model and score an item carries now.
     fn seen_by_reviewer(&self, item: ItemId) -> Result<Option<(ModelRef, Option<f32>)>> {
         let Some(bytes) = self.items_tree().get(item.as_bytes())? else { return Ok(None) };
@@ -476,6 +568,10 @@ mod tests {
         };
         let queue: Vec<ItemId> = store.query(&query).unwrap().iter().map(|s| s.item.id).collect();
         assert_eq!(queue, [ids[1], ids[2]]);
+        let request =
+            QueueRequest { query: ItemQuery { limit: Some(10), ..ItemQuery::default() }, ..Default::default() };
+        let entries: Vec<ItemId> = store.review_queue(&request).unwrap().iter().map(|e| e.scored.item.id).collect();
+        assert_eq!(entries, [ids[1], ids[2]], "highest score first, reviewed left out");
         let reviewed = ItemQuery { review_state: infodemic_core::ReviewFilter::Reviewed, ..query };
         let done: Vec<ItemId> = store.query(&reviewed).unwrap().iter().map(|s| s.item.id).collect();
         assert_eq!(done, [ids[0]]);
