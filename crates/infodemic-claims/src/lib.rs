@@ -57,6 +57,7 @@ mod error;
 pub mod import;
 pub mod index;
 mod jsonld;
+pub mod publish;
 pub mod verdict;
 
 pub use error::{ClaimsError, Location, Result};

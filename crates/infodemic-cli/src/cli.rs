@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::{campaigns, claims, classify, crawl, eval, feeds, model, query, rescore, show, stats, watch};
+use crate::commands::{
+    campaigns, claims, classify, crawl, eval, feeds, model, query, rescore, review, show, stats, watch,
+};
 
 /// Watch the public web for health misinformation: crawl feeds, score every item with a local
 /// ONNX model, store it, and query what was flagged.
@@ -55,8 +57,10 @@ pub enum Command {
     Feeds(feeds::FeedsArgs),
     /// List stored items
     Query(query::QueryArgs),
-    /// Everything stored about one item
+    /// Everything stored about one item, its verdicts included
     Show(show::ShowArgs),
+    /// Fact-checkers' verdicts: the queue of unreviewed items, record a verdict, undo
+    Review(review::ReviewArgs),
     /// Counts per day, source, label and language
     Stats(stats::StatsArgs),
     /// Score texts from a file or stdin (plain lines or JSON lines with `text`)

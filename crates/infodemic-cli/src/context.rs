@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use infodemic_classifier::SessionOptions;
-use infodemic_core::FeedSpec;
+use infodemic_core::{FeedSpec, VerdictScale};
 use infodemic_pipeline::{load_model, LoadedModel};
 use infodemic_service::ServiceClient;
-use infodemic_store::{CampaignReader, ItemReader, SledStore, StoreError};
+use infodemic_store::{CampaignReader, ItemReader, ReviewLog, SledStore, StoreError};
 
 use crate::cli::GlobalArgs;
 use crate::exit::UsageError;
@@ -65,11 +65,53 @@ impl GlobalArgs {
         }
     }
 
+    /// The verdicts reviewers choose from: the data directory's `verdicts.toml` when there
+    /// is one, else the ClaimReview-style default.
+    pub fn verdict_scale(&self) -> anyhow::Result<VerdictScale> {
+        let path = self.data_dir()?.join(VERDICTS_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(VerdictScale::default()),
+            Err(error) => return Err(anyhow::Error::new(error).context(format!("cannot read {}", path.display()))),
+        };
+        let scale: VerdictScale =
+            toml::from_str(&text).map_err(|e| UsageError(format!("{}: {}", path.display(), e.message())))?;
+        scale.validate().map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+        Ok(scale)
+    }
+
+    /// [`Self::open_backend`] for commands that write: a store held by a short-lived command
+    /// (`infodemic query --json | infodemic review --batch -`) is waited for, up to
+    /// [`LOCK_WAIT`]; a running service is used at once.
+    pub fn open_backend_waiting(&self) -> anyhow::Result<Option<Backend>> {
+        let started = std::time::Instant::now();
+        loop {
+            match self.open_backend(false) {
+                Err(error)
+                    if started.elapsed() < LOCK_WAIT
+                        && error
+                            .downcast_ref::<StoreError>()
+                            .is_some_and(|e| matches!(e, StoreError::Locked { .. })) =>
+                {
+                    // The holder announces no release: poll the lock.
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Locates, verifies and loads the model.
     pub fn load_model(&self, options: SessionOptions) -> anyhow::Result<LoadedModel> {
         Ok(load_model(self.ort_lib.as_deref(), self.model.as_deref(), options)?)
     }
 }
+
+/// How long a writing command waits for another command to release the store.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The data directory's verdict scale file.
+pub const VERDICTS_FILE: &str = "verdicts.toml";
 
 /// Where reading commands get their answers: the store itself, or the running service.
 #[derive(Debug)]
@@ -91,6 +133,14 @@ impl Backend {
 
     /// The campaign read side.
     pub fn campaigns(&self) -> &dyn CampaignReader {
+        match self {
+            Backend::Local(store) => store,
+            Backend::Service(client) => client,
+        }
+    }
+
+    /// Reviewers' verdicts.
+    pub fn reviews(&self) -> &dyn ReviewLog {
         match self {
             Backend::Local(store) => store,
             Backend::Service(client) => client,

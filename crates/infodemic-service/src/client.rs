@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use infodemic_core::{
     Alert, Appearance, Campaign, CampaignHead, CampaignId, CampaignMember, FeedSpec, FeedState, ItemId, ItemQuery,
-    ScoredItem,
+    NewVerdict, QueueEntry, QueueRequest, RecordedVerdicts, ScoredItem, VerdictEvent, VerdictScale,
 };
-use infodemic_store::{CampaignReader, ItemReader, StoreError, StoreStats};
+use infodemic_store::{CampaignReader, ItemReader, ReviewHead, ReviewLog, StoreError, StoreStats};
 use serde::de::DeserializeOwned;
 
 use crate::{ServiceError, ServiceInfo};
@@ -190,6 +190,45 @@ impl CampaignReader for ServiceClient {
 
     fn alerts(&self) -> Result<Vec<Alert>, StoreError> {
         self.get("/v1/alerts")
+    }
+}
+
+impl ReviewLog for ServiceClient {
+    /// The service's scale: it checks every verdict sent to it.
+    fn verdict_scale(&self, _local: &VerdictScale) -> Result<VerdictScale, StoreError> {
+        self.get("/v1/verdict-scale")
+    }
+
+    fn verdicts(&self, item: ItemId) -> Result<Vec<VerdictEvent>, StoreError> {
+        self.get(&format!("/v1/items/{item}/verdicts"))
+    }
+
+    fn review_heads(&self, limit: Option<usize>) -> Result<Vec<ReviewHead>, StoreError> {
+        match limit {
+            Some(limit) => self.get(&format!("/v1/reviewed?limit={limit}")),
+            None => self.get("/v1/reviewed"),
+        }
+    }
+
+    fn review_queue(&self, request: &QueueRequest) -> Result<Vec<QueueEntry>, StoreError> {
+        self.post("/v1/review/queue", request)
+    }
+
+    /// Checked against the service's scale, not `_scale`.
+    fn record_verdicts(
+        &self,
+        batch: &[NewVerdict],
+        _scale: &VerdictScale,
+        all_or_nothing: bool,
+    ) -> Result<RecordedVerdicts, StoreError> {
+        self.post("/v1/verdicts", &crate::server::VerdictBatch { verdicts: batch.to_vec(), all_or_nothing })
+    }
+
+    fn undo_verdicts(&self, items: &[ItemId], reviewer: &str) -> Result<RecordedVerdicts, StoreError> {
+        self.post(
+            "/v1/verdicts/undo",
+            &crate::server::UndoBatch { items: items.to_vec(), reviewer: reviewer.to_owned() },
+        )
     }
 }
 

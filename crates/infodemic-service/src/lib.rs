@@ -21,11 +21,12 @@
 
 mod client;
 mod info;
+mod review_page;
 mod server;
 
 pub use client::ServiceClient;
 pub use info::{ServiceInfo, INFO_FILE};
-pub use server::{serve, ServiceHandle};
+pub use server::{serve, ServeOptions, ServiceHandle};
 
 /// The answer to a health check with `nonce`: SHA-256 of the token and the nonce, in hex. Only
 /// a holder of the token can give it, and it reveals nothing of the token.

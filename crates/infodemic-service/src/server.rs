@@ -1,5 +1,6 @@
 //! The HTTP side: axum on 127.0.0.1, bearer token, store calls on the blocking pool.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -9,8 +10,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use infodemic_core::{CampaignId, FeedSpec, ItemId, ItemQuery};
-use infodemic_store::{ItemReader, SledStore, StoreError};
+use infodemic_core::{CampaignId, FeedSpec, ItemId, ItemQuery, NewVerdict, QueueRequest, VerdictScale};
+use infodemic_store::{ItemReader, ReviewLog, SledStore, StoreError};
 use subtle::ConstantTimeEq;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -18,9 +19,34 @@ use tokio_util::sync::CancellationToken;
 use crate::{ServiceError, ServiceInfo};
 
 #[derive(Clone)]
-struct AppState {
-    store: SledStore,
-    token: Arc<str>,
+pub(crate) struct AppState {
+    pub(crate) store: SledStore,
+    pub(crate) token: Arc<str>,
+    pub(crate) scale: Arc<VerdictScale>,
+    pub(crate) page: Arc<crate::review_page::PageSecurity>,
+    pub(crate) default_reviewer: Arc<str>,
+}
+
+/// How to serve.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Where to listen: 127.0.0.1 on a free port by default. Any address that is not loopback
+    /// makes the review page ask for the token.
+    pub listen: SocketAddr,
+    /// The verdicts reviewers choose from.
+    pub scale: VerdictScale,
+    /// Whose verdicts the review page records when the reviewer gives no name.
+    pub default_reviewer: String,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            scale: VerdictScale::default(),
+            default_reviewer: "reviewer".to_owned(),
+        }
+    }
 }
 
 /// A running service; it stops when its cancellation token fires.
@@ -40,7 +66,8 @@ impl ServiceHandle {
     }
 }
 
-/// Starts serving `store` on 127.0.0.1 and announces it in `data_dir/service.json`.
+/// Starts serving `store` (the API and the review page) where `options` say, and announces
+/// it in `data_dir/service.json`.
 ///
 /// # Errors
 /// When the socket cannot be bound or the info file written.
@@ -48,8 +75,9 @@ pub async fn serve(
     store: SledStore,
     data_dir: &Path,
     cancel: CancellationToken,
+    options: ServeOptions,
 ) -> Result<ServiceHandle, ServiceError> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let listener = tokio::net::TcpListener::bind(options.listen).await?;
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|e| ServiceError::Info(format!("no random token: {e}")))?;
     let token = hex::encode(secret);
@@ -60,7 +88,15 @@ pub async fn serve(
         started: chrono::Utc::now(),
     };
     info.write(data_dir)?;
-    let state = AppState { store, token: token.into() };
+    let bound = listener.local_addr()?;
+    let page = crate::review_page::PageSecurity::new(&token, bound);
+    let state = AppState {
+        store,
+        token: token.into(),
+        scale: Arc::new(options.scale),
+        page: Arc::new(page),
+        default_reviewer: options.default_reviewer.into(),
+    };
     let router = Router::new()
         .route("/v1/health", get(health))
         .route("/v1/items/query", post(query))
@@ -76,6 +112,13 @@ pub async fn serve(
         .route("/v1/alerts", get(alerts))
         .route("/v1/feeds/subscriptions", get(subscriptions).post(subscribe))
         .route("/v1/feeds/subscriptions/{id}", delete(unsubscribe))
+        .route("/v1/verdict-scale", get(verdict_scale))
+        .route("/v1/items/{id}/verdicts", get(verdicts))
+        .route("/v1/reviewed", get(reviewed))
+        .route("/v1/review/queue", post(review_queue))
+        .route("/v1/verdicts", post(record_verdicts))
+        .route("/v1/verdicts/undo", post(undo_verdicts))
+        .merge(crate::review_page::routes())
         .with_state(state);
     let task = tokio::spawn(async move {
         let shutdown = cancel.cancelled_owned();
@@ -87,8 +130,8 @@ pub async fn serve(
     Ok(ServiceHandle { info, data_dir: data_dir.to_path_buf(), task })
 }
 
-/// Every route but health needs `Authorization: Bearer <token>`.
-struct Authorized;
+/// Every API route but health needs `Authorization: Bearer <token>`.
+pub(crate) struct Authorized;
 
 impl FromRequestParts<AppState> for Authorized {
     type Rejection = StatusCode;
@@ -110,7 +153,7 @@ impl FromRequestParts<AppState> for Authorized {
 }
 
 /// A store failure as an HTTP answer.
-struct Failure(String);
+pub(crate) struct Failure(pub(crate) String);
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
@@ -118,7 +161,7 @@ impl IntoResponse for Failure {
     }
 }
 
-async fn blocking<T, F>(store: &SledStore, work: F) -> Result<T, Failure>
+pub(crate) async fn blocking<T, F>(store: &SledStore, work: F) -> Result<T, Failure>
 where
     F: FnOnce(&SledStore) -> Result<T, StoreError> + Send + 'static,
     T: Send + 'static,
@@ -245,4 +288,69 @@ async fn alerts(_: Authorized, State(state): State<AppState>) -> Result<impl Int
 
 async fn campaign_heads(_: Authorized, State(state): State<AppState>) -> Result<impl IntoResponse, Failure> {
     Ok(Json(blocking(&state.store, |store| store.campaign_heads()).await?))
+}
+
+async fn verdict_scale(_: Authorized, State(state): State<AppState>) -> Json<VerdictScale> {
+    Json(state.scale.as_ref().clone())
+}
+
+async fn verdicts(
+    _: Authorized,
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, Failure> {
+    let Ok(id) = id.parse::<ItemId>() else { return Ok(StatusCode::BAD_REQUEST.into_response()) };
+    Ok(Json(blocking(&state.store, move |store| store.verdicts(id)).await?).into_response())
+}
+
+async fn reviewed(
+    _: Authorized,
+    State(state): State<AppState>,
+    Query(query): Query<LimitQuery>,
+) -> Result<impl IntoResponse, Failure> {
+    Ok(Json(blocking(&state.store, move |store| store.review_heads(query.limit)).await?))
+}
+
+async fn review_queue(
+    _: Authorized,
+    State(state): State<AppState>,
+    Json(request): Json<QueueRequest>,
+) -> Result<impl IntoResponse, Failure> {
+    Ok(Json(blocking(&state.store, move |store| store.review_queue(&request)).await?))
+}
+
+/// A batch of verdicts sent to the service.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct VerdictBatch {
+    pub(crate) verdicts: Vec<NewVerdict>,
+    pub(crate) all_or_nothing: bool,
+}
+
+/// Undo requests sent to the service.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct UndoBatch {
+    pub(crate) items: Vec<ItemId>,
+    pub(crate) reviewer: String,
+}
+
+async fn record_verdicts(
+    _: Authorized,
+    State(state): State<AppState>,
+    Json(batch): Json<VerdictBatch>,
+) -> Result<impl IntoResponse, Failure> {
+    let scale = state.scale.clone();
+    Ok(Json(
+        blocking(&state.store, move |store| {
+            ReviewLog::record_verdicts(store, &batch.verdicts, &scale, batch.all_or_nothing)
+        })
+        .await?,
+    ))
+}
+
+async fn undo_verdicts(
+    _: Authorized,
+    State(state): State<AppState>,
+    Json(batch): Json<UndoBatch>,
+) -> Result<impl IntoResponse, Failure> {
+    Ok(Json(blocking(&state.store, move |store| ReviewLog::undo_verdicts(store, &batch.items, &batch.reviewer)).await?))
 }

@@ -4,7 +4,7 @@
 
 use chrono::{TimeZone, Utc};
 use infodemic_core::{Classification, ContentHash, FeedSpec, Item, ItemId, ItemQuery, ModelRef, ScoredItem, SourceId};
-use infodemic_service::{serve, ServiceClient, ServiceInfo};
+use infodemic_service::{serve, ServeOptions, ServiceClient, ServiceInfo};
 use infodemic_store::{ItemReader, SledStore};
 use tokio_util::sync::CancellationToken;
 
@@ -49,7 +49,7 @@ async fn the_cli_reads_and_subscribes_through_the_running_service() {
     let item = scored("https://e.org/a");
     store.commit(std::slice::from_ref(&item), &[], &[]).unwrap();
     let cancel = CancellationToken::new();
-    let handle = serve(store, dir.path(), cancel.clone()).await.unwrap();
+    let handle = serve(store, dir.path(), cancel.clone(), ServeOptions::default()).await.unwrap();
 
     let data_dir = dir.path().to_path_buf();
     let expected = item.clone();
@@ -134,7 +134,7 @@ async fn tokens_are_random_and_the_info_file_is_private_even_over_a_planted_temp
     std::fs::set_permissions(&temp, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
     let (store, _) = SledStore::open(&dir.path().join("store")).unwrap();
     let cancel = CancellationToken::new();
-    let handle = serve(store, dir.path(), cancel.clone()).await.unwrap();
+    let handle = serve(store, dir.path(), cancel.clone(), ServeOptions::default()).await.unwrap();
     let token = handle.info.token.clone();
     assert_eq!(token.len(), 64);
     assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
@@ -153,7 +153,7 @@ async fn tokens_are_random_and_the_info_file_is_private_even_over_a_planted_temp
 
     let (store, _) = SledStore::open(&dir.path().join("store2")).unwrap();
     let cancel = CancellationToken::new();
-    let again = serve(store, dir.path(), cancel.clone()).await.unwrap();
+    let again = serve(store, dir.path(), cancel.clone(), ServeOptions::default()).await.unwrap();
     assert_ne!(again.info.token, token);
     cancel.cancel();
     again.stopped().await;
@@ -208,7 +208,7 @@ async fn campaigns_and_alerts_are_read_through_the_running_service() {
         })
         .unwrap();
     let cancel = CancellationToken::new();
-    let handle = serve(store, dir.path(), cancel.clone()).await.unwrap();
+    let handle = serve(store, dir.path(), cancel.clone(), ServeOptions::default()).await.unwrap();
     let data_dir = dir.path().to_path_buf();
     tokio::task::spawn_blocking(move || {
         let client = ServiceClient::discover(&data_dir).unwrap().expect("service announced");

@@ -9,6 +9,7 @@ pub mod feeds;
 pub mod model;
 pub mod query;
 pub mod rescore;
+pub mod review;
 pub mod show;
 pub mod stats;
 pub mod watch;

@@ -70,7 +70,7 @@ pub enum Sort {
     Score,
 }
 
-fn score_arg(value: &str) -> Result<f32, String> {
+pub fn score_arg(value: &str) -> Result<f32, String> {
     let score: f32 = value.parse().map_err(|_| format!("`{value}` is not a number"))?;
     if (0.0..=1.0).contains(&score) {
         Ok(score)
@@ -104,6 +104,7 @@ pub fn run(args: QueryArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             Sort::Newest => SortOrder::Newest,
             Sort::Score => SortOrder::Score,
         },
+        ..ItemQuery::default()
     };
     let items = match global.open_backend(false)? {
         Some(backend) => backend.reader().query(&query)?,

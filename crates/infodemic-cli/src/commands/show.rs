@@ -27,13 +27,18 @@ fn id_arg(value: &str) -> Result<ItemId, String> {
 pub fn run(args: &ShowArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let backend = global.open_backend(false)?;
     let found = match &backend {
-        Some(backend) => backend.reader().get(args.id)?.map(|scored| (scored, backend.reader().appearances(args.id))),
+        Some(backend) => backend
+            .reader()
+            .get(args.id)?
+            .map(|scored| (scored, backend.reader().appearances(args.id), backend.reviews().verdicts(args.id))),
         None => None,
     };
-    let Some((scored, appearances)) = found else {
+    let Some((scored, appearances, verdicts)) = found else {
         return Err(UsageError(format!("no item with id {}", args.id)).into());
     };
     let appearances = appearances?;
+    let verdicts = verdicts?;
+    let review = infodemic_core::ReviewState::derive(&verdicts);
     let mut out = crate::output::stdout();
     if args.json {
         #[derive(serde::Serialize)]
@@ -42,8 +47,24 @@ pub fn run(args: &ShowArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             item: ItemRow<'a>,
             links: &'a [String],
             appearances: &'a [infodemic_core::Appearance],
+            /// The current verdict, or null.
+            verdict: Option<&'a str>,
+            /// Whether the reviewers with a standing verdict agree.
+            agreement: infodemic_core::Agreement,
+            /// Each reviewer's standing verdict.
+            standing: &'a [infodemic_core::review::StandingVerdict],
+            /// Every event, oldest first.
+            verdicts: &'a [infodemic_core::VerdictEvent],
         }
-        let shown = Shown { item: ItemRow::new(&scored, true), links: &scored.item.links, appearances: &appearances };
+        let shown = Shown {
+            item: ItemRow::new(&scored, true),
+            links: &scored.item.links,
+            appearances: &appearances,
+            verdict: review.current.as_deref(),
+            agreement: review.agreement,
+            standing: &review.standing,
+            verdicts: &verdicts,
+        };
         write_json_line(&mut out, &shown)?;
         return Ok(Exit::Success);
     }
@@ -108,6 +129,31 @@ pub fn run(args: &ShowArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             appearance.seen_at.format("%Y-%m-%d %H:%M")
         );
         field(&mut out, if index == 0 { "also seen" } else { "" }, &line)?;
+    }
+    match &review.current {
+        Some(current) => field(&mut out, "verdict", &format!("{current} ({})", review.agreement))?,
+        None => field(&mut out, "verdict", "not reviewed (infodemic review ID --verdict VERDICT)")?,
+    }
+    if review.agreement == infodemic_core::Agreement::Disagreed {
+        for standing in &review.standing {
+            field(&mut out, "", &format!("{}: {}", standing.reviewer, standing.verdict))?;
+        }
+    }
+    for (index, event) in verdicts.iter().enumerate() {
+        let action = match event.action {
+            infodemic_core::ReviewAction::Verdict => event.verdict.clone(),
+            infodemic_core::ReviewAction::Undo => format!("undid {}", event.verdict),
+        };
+        let seen = event.score.map_or_else(|| "-".to_owned(), |s| format!("{s:.2}"));
+        let note = event.note.as_deref().map_or_else(String::new, |n| format!(": {n}"));
+        let line = format!(
+            "{} {} {action} (saw {seen}, {} {}){note}",
+            event.time.format("%Y-%m-%d %H:%M"),
+            event.reviewer,
+            event.model.id,
+            event.model.version
+        );
+        field(&mut out, if index == 0 { "history" } else { "" }, &line)?;
     }
     writeln!(out)?;
     writeln!(out, "{}", item.text)?;

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args;
 use infodemic_classifier::{ClassifierHandle, SessionOptions};
 use infodemic_pipeline::{watch, CrawlOptions, FetchConfig, NoProgress, WatchOptions};
-use infodemic_service::serve;
+use infodemic_service::{serve, ServeOptions};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::GlobalArgs;
@@ -28,6 +28,15 @@ pub struct WatchArgs {
     /// Do not serve the local API (other commands then cannot read the store while this runs)
     #[arg(long)]
     pub no_api: bool,
+
+    /// Where the local API and the review page listen; an address that is not loopback makes
+    /// the review page ask for the token in service.json
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0", conflicts_with = "no_api")]
+    pub listen: std::net::SocketAddr,
+
+    /// Whose verdicts the review page records when the reviewer gives no name [default: the user's login name]
+    #[arg(long, value_name = "NAME", env = "INFODEMIC_REVIEWER")]
+    pub reviewer: Option<String>,
 
     /// Threads for inference [default: all cores]
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -74,6 +83,8 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         },
         ..WatchOptions::default()
     };
+    let scale = global.verdict_scale()?;
+    let default_reviewer = crate::commands::review::reviewer_name(args.reviewer.as_deref())?;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     let data_dir = global.data_dir()?;
@@ -84,7 +95,18 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         let service = if args.no_api {
             None
         } else {
-            Some(serve(store.clone(), &data_dir, cancel.clone()).await.context("cannot start the local API")?)
+            let options = ServeOptions { listen: args.listen, scale, default_reviewer };
+            let service = serve(store.clone(), &data_dir, cancel.clone(), options)
+                .await
+                .with_context(|| format!("cannot start the local API on {}", args.listen))?;
+            if !args.listen.ip().is_loopback() {
+                tracing::warn!(
+                    message = "The local API listens beyond this machine; the review page asks for the token.",
+                    address = %service.info.address
+                );
+            }
+            tracing::info!(message = "Review page.", url = %format!("http://{}/review", service.info.address));
+            Some(service)
         };
         tracing::info!(message = "Watching.", data_dir = %store.path().display());
         let summary = watch(&store, &classifier, &watch_options, &NoProgress, cancel.clone()).await;
