@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
-    campaigns, claims, classify, crawl, eval, feeds, model, query, rescore, review, show, stats, watch,
+    campaigns, claims, classify, crawl, eval, export, feeds, model, query, rescore, review, show, stats, watch,
 };
 
 /// Watch the public web for health misinformation: crawl feeds, score every item with a local
@@ -61,6 +61,8 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Fact-checkers' verdicts: the queue of unreviewed items, record a verdict, undo
     Review(review::ReviewArgs),
+    /// Reviewed items as schema.org ClaimReview JSON-LD, or as labeled rows for training
+    Export(export::ExportArgs),
     /// Counts per day, source, label and language
     Stats(stats::StatsArgs),
     /// Score texts from a file or stdin (plain lines or JSON lines with `text`)

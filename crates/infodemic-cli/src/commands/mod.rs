@@ -5,6 +5,7 @@ pub mod claims;
 pub mod classify;
 pub mod crawl;
 pub mod eval;
+pub mod export;
 pub mod feeds;
 pub mod model;
 pub mod query;

@@ -1,0 +1,237 @@
+//! `infodemic export`: reviewed items for publication (schema.org ClaimReview) and for
+//! training (labeled JSON lines that `models/train/` reads).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use infodemic_claims::publish::{claim_review, Publisher};
+use infodemic_core::{Agreement, ReviewState, ScoredItem, VerdictScale};
+
+use crate::cli::GlobalArgs;
+use crate::exit::{Exit, UsageError};
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// What to write
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+
+    /// Write here instead of stdout (replaced whole: written to a temporary file, then renamed)
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// claimreview: one object per line instead of one JSON array
+    #[arg(long)]
+    pub jsonl: bool,
+
+    /// claimreview: the organisation publishing the reviews (schema.org `author`)
+    #[arg(long, value_name = "NAME", env = "INFODEMIC_PUBLISHER")]
+    pub publisher: Option<String>,
+
+    /// claimreview: the organisation's web site
+    #[arg(long, value_name = "URL", env = "INFODEMIC_PUBLISHER_URL")]
+    pub publisher_url: Option<String>,
+
+    /// claimreview: the address of each review's page, `{id}` standing for the item id
+    /// (e.g. https://checks.example.org/items/{id})
+    #[arg(long, value_name = "TEMPLATE")]
+    pub review_url: Option<String>,
+
+    /// Include items whose reviewers disagree (left out by default: not ready to publish or
+    /// to train on)
+    #[arg(long)]
+    pub include_disputed: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// schema.org ClaimReview JSON-LD of every reviewed item whose verdict rates a claim
+    Claimreview,
+    /// JSON lines of reviewed items with their labels (`mis`, `claim`), for models/train/
+    Labeled,
+}
+
+/// One line of the labeled export: what `models/train/data_v3.py --reviews` reads.
+#[derive(serde::Serialize)]
+struct LabeledRow<'a> {
+    id: String,
+    title: &'a str,
+    text: &'a str,
+    url: &'a str,
+    source: &'a str,
+    language: Option<&'a str>,
+    published: Option<String>,
+    verdict: &'a str,
+    /// 1: false or misleading; 0: accurate, out of scope or no claim; -1: unknown (unproven).
+    mis: i8,
+    /// 0 when the text states no checkable claim.
+    claim: i8,
+    agreement: &'static str,
+    reviewers: usize,
+    model: &'a infodemic_core::ModelRef,
+    score: Option<f32>,
+}
+
+fn agreement_name(agreement: Agreement) -> &'static str {
+    match agreement {
+        Agreement::Unreviewed => "unreviewed",
+        Agreement::Single => "single",
+        Agreement::Agreed => "agreed",
+        Agreement::Disagreed => "disagreed",
+    }
+}
+
+/// What was written and what was left out, reported on stderr.
+#[derive(Default)]
+struct Tally {
+    written: usize,
+    disputed: usize,
+    unrated: usize,
+    missing: usize,
+}
+
+pub fn run(args: &ExportArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    let publisher = match args.format {
+        ExportFormat::Claimreview => Some(publisher(args)?),
+        ExportFormat::Labeled => None,
+    };
+    let Some(backend) = global.open_backend(false)? else {
+        return Err(UsageError("the store is empty: nothing reviewed to export".to_owned()).into());
+    };
+    let scale = backend.reviews().verdict_scale(&global.verdict_scale()?)?;
+    let heads = backend.reviews().review_heads(None)?;
+    let mut buffer: Vec<u8> = Vec::new();
+    let mut tally = Tally::default();
+    let mut reviews = Vec::new();
+    for head in &heads {
+        if head.agreement == Agreement::Disagreed && !args.include_disputed {
+            tally.disputed += 1;
+            continue;
+        }
+        let Some(scored) = backend.reader().get(head.item)? else {
+            tally.missing += 1;
+            continue;
+        };
+        let events = backend.reviews().verdicts(head.item)?;
+        let state = ReviewState::derive(&events);
+        match &publisher {
+            Some(publisher) => match claim_review(&scored, &state, &events, &scale, publisher) {
+                Some(review) => reviews.push(review),
+                None => tally.unrated += 1,
+            },
+            None => {
+                if write_labeled(&mut buffer, &scored, &state, &scale)? {
+                    tally.written += 1;
+                } else {
+                    tally.missing += 1;
+                }
+            }
+        }
+    }
+    if publisher.is_some() {
+        tally.written = reviews.len();
+        if args.jsonl {
+            for review in &reviews {
+                serde_json::to_writer(&mut buffer, review)?;
+                buffer.push(b'\n');
+            }
+        } else {
+            serde_json::to_writer_pretty(&mut buffer, &reviews)?;
+            buffer.push(b'\n');
+        }
+    }
+    write_output(args.output.as_deref(), &buffer)?;
+    let mut err = std::io::stderr().lock();
+    let what = match args.format {
+        ExportFormat::Claimreview => "ClaimReview object(s)",
+        ExportFormat::Labeled => "labeled row(s)",
+    };
+    writeln!(err, "{} {what} written from {} reviewed item(s).", tally.written, heads.len())?;
+    if tally.disputed > 0 {
+        writeln!(err, "{} item(s) left out: reviewers disagree (--include-disputed to keep them).", tally.disputed)?;
+    }
+    if tally.unrated > 0 {
+        writeln!(err, "{} item(s) left out: their verdict rates no claim (not-health, not-a-claim).", tally.unrated)?;
+    }
+    if tally.missing > 0 {
+        writeln!(err, "{} item(s) left out: the item or its verdict is no longer known.", tally.missing)?;
+    }
+    Ok(Exit::Success)
+}
+
+fn publisher(args: &ExportArgs) -> anyhow::Result<Publisher> {
+    let Some(name) = args.publisher.as_deref().map(str::trim).filter(|n| !n.is_empty()) else {
+        return Err(UsageError(
+            "ClaimReview names who reviewed: --publisher NAME (or INFODEMIC_PUBLISHER), and --publisher-url URL"
+                .to_owned(),
+        )
+        .into());
+    };
+    if let Some(template) = &args.review_url {
+        let probe = template.replace("{id}", "0123456789abcdef");
+        let parsed = url::Url::parse(&probe).map_err(|e| UsageError(format!("--review-url: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") || !template.contains("{id}") {
+            return Err(UsageError("--review-url must be an http(s) address holding {id}".to_owned()).into());
+        }
+    }
+    if let Some(url) = &args.publisher_url {
+        url::Url::parse(url).map_err(|e| UsageError(format!("--publisher-url: {e}")))?;
+    }
+    Ok(Publisher {
+        name: name.to_owned(),
+        url: args.publisher_url.clone(),
+        review_url_template: args.review_url.clone(),
+    })
+}
+
+/// One labeled line; `false` when the item has no current verdict on this scale.
+fn write_labeled(
+    out: &mut Vec<u8>,
+    scored: &ScoredItem,
+    state: &ReviewState,
+    scale: &VerdictScale,
+) -> anyhow::Result<bool> {
+    let Some(current) = state.current.as_deref() else { return Ok(false) };
+    let Some(label) = scale.get(current) else { return Ok(false) };
+    let item = &scored.item;
+    let row = LabeledRow {
+        id: item.id.to_string(),
+        title: &item.title,
+        text: &item.text,
+        url: &item.url,
+        source: item.source.as_str(),
+        language: item.language.as_deref(),
+        published: item.published.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        verdict: current,
+        mis: match label.misinformation {
+            Some(true) => 1,
+            Some(false) => 0,
+            None => -1,
+        },
+        claim: i8::from(label.claim),
+        agreement: agreement_name(state.agreement),
+        reviewers: state.standing.len(),
+        model: &scored.classification.model,
+        score: scored.classification.shown_score(),
+    };
+    serde_json::to_writer(&mut *out, &row)?;
+    out.push(b'\n');
+    Ok(true)
+}
+
+/// Stdout, or a file replaced whole.
+fn write_output(path: Option<&std::path::Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    let Some(path) = path else {
+        let mut out = crate::output::stdout();
+        out.write_all(bytes)?;
+        out.flush()?;
+        return Ok(());
+    };
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = path.with_file_name(format!(".{file_name}.partial"));
+    std::fs::write(&temp, bytes).with_context(|| format!("cannot write {}", temp.display()))?;
+    std::fs::rename(&temp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
