@@ -31,5 +31,9 @@ mod hostile_output;
 mod interrupt;
 /// `model selftest` / `verify` against the recorded outputs, `eval` per kind.
 mod model;
+/// Review: the queue, verdicts, batches, undo, `show --json`, ClaimReview and labeled exports.
+mod review;
+/// The review page in headless Chromium: keyboard verdicts, hostile content, CSP.
+mod review_browser;
 /// `rescore`: a newer model applied to stored items, resumable, filtered, indexes kept.
 mod rescore;

@@ -10,8 +10,31 @@ use sha2::{Digest, Sha256};
 ///
 /// Short enough to type (`infodemic show 3f2a…`), long enough that collisions stay
 /// negligible for the millions of items one machine keeps.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ItemId(pub [u8; 8]);
+
+/// In JSON (and other human-readable formats) the id is its 16 hex characters, as every
+/// command prints it; binary formats keep the 8 bytes.
+impl Serialize for ItemId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.serialize_str(&self.to_string())
+        } else {
+            self.0.serialize(serializer)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ItemId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if deserializer.is_human_readable() {
+            let text = String::deserialize(deserializer)?;
+            text.parse().map_err(serde::de::Error::custom)
+        } else {
+            <[u8; 8]>::deserialize(deserializer).map(Self)
+        }
+    }
+}
 
 impl ItemId {
     /// Derives the id from a canonical URL.
@@ -96,6 +119,14 @@ mod tests {
         let parsed: ItemId = id.to_string().parse().unwrap();
         assert_eq!(parsed, id);
         assert_eq!(id.to_string().len(), 16);
+    }
+
+    #[test]
+    fn item_ids_are_hex_in_json_and_refused_when_malformed() {
+        let id = ItemId([0xab; 8]);
+        assert_eq!(serde_json::to_string(&id).unwrap(), "\"abababababababab\"");
+        assert_eq!(serde_json::from_str::<ItemId>("\"abababababababab\"").unwrap(), id);
+        assert!(serde_json::from_str::<ItemId>("\"zz\"").is_err());
     }
 
     #[test]
