@@ -24,13 +24,17 @@ dropped everywhere):
                dev_a / dev_b (split by pair)
   templated    debunks made from the false claims of FIT rows with hardcases/train templates, and
                false denials of FIT true statements with the same templates -> fit
+  reviews      (only when asked: load(reviews=...) or INFODEMIC_REVIEWS) fact-checkers' verdicts from
+               `infodemic export --format labeled` -> fit only; see read_reviews / merge_reviews
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import sys
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +48,7 @@ HERE = Path(__file__).resolve().parent
 HARD = HERE / "hardcases"
 SEED = 42
 SOURCE_ORDER = ("hard", "constraint", "cheng", "checkcovid", "truthfulqa", "fullfact", "reddit", "medquad",
-                "clinc", "templated")
+                "clinc", "templated", "reviews")  # reviews: always last, merged after the rest (merge_reviews)
 SPLITS = ("fit", "dev", "test")
 KINDS = ("false_claim", "debunk", "guidance", "news", "question", "chatter", "true_claim")
 # kind -> (mis, claim, refute)
@@ -375,8 +379,172 @@ def decorrelated(rows: list[Row], seed: int = SEED, evidence_share: float = 0.5,
 DENIAL_SOURCES = {"hard": 1.0, "truthfulqa": 1.0, "medquad": 0.02}
 
 
+# --------------------------------------------------------------------------- reviewed items
+# Fact-checkers' verdicts, as `infodemic export --format labeled` writes them: one JSON object a
+# line per reviewed item,
+#   {"id", "title", "text", "url", "source", "language", "published", "verdict", "mis", "claim",
+#    "agreement", "reviewers", "model": {"id", "version"}, "score"}
+# mis: 1 (false / misleading / missing-context), 0 (true / not-health / not-a-claim), -1 (unproven:
+# unknown, not trained on); claim: 1, or 0 for not-a-claim. The labels come from the export's
+# mis/claim fields, never from verdict names (a data directory's verdicts.toml may rename them).
+#
+# Rows become source "reviews", split "fit" -- never dev or test: reviewed items are the ones the
+# model (or a person) picked out for review, so they are not a sample of anything, and dev/test
+# are fixed yardsticks that must not move with the review queue. Held-out figures on reviews come
+# from cross-validation within them (retrain_head.py). refute is -1 (unknown: an export does not
+# say whether a text refutes something) except for not-a-claim rows (0: no claim, no refutation).
+REVIEWS_ENV = "INFODEMIC_REVIEWS"   # files, separated by os.pathsep (":")
+REVIEW_AGREEMENTS = ("single", "agreed", "disagreed")
+MAX_REPORTED_PROBLEMS = 50          # bad lines printed (all are counted)
+
+
+class ReviewsError(ValueError):
+    """No usable reviewed row (or an unreadable file): nothing to train on."""
+
+
+def review_paths() -> list[Path]:
+    """The files named by INFODEMIC_REVIEWS (none when unset or empty)."""
+    return [Path(p) for p in os.environ.get(REVIEWS_ENV, "").split(os.pathsep) if p.strip()]
+
+
+def review_text(title: str, text: str) -> str:
+    """The text the classifier reads for an item: the title, then the body -- exactly the Rust
+    `Item::classifier_input` (title without its trailing dots + ". " + body; either alone when the
+    other is empty). textprep.prepare is applied after, as for every other row."""
+    if not text:
+        return title
+    if not title:
+        return text
+    return f"{title.rstrip('.')}. {text}"
+
+
+def _review_row(o, path: Path, line: int) -> tuple[Row | None, str]:
+    """(row, "") or (None, why the line is not usable)."""
+    if not isinstance(o, dict):
+        return None, "not a JSON object"
+    item_id = o.get("id")
+    if not isinstance(item_id, str) or not item_id.strip():
+        return None, "no item id"
+    parts = {}
+    for name in ("title", "text"):
+        v = o.get(name)
+        if v is None:
+            v = ""
+        if not isinstance(v, str):
+            return None, f"`{name}` is not a string"
+        parts[name] = v
+    mis, claim = o.get("mis"), o.get("claim")
+    if isinstance(mis, bool) or mis not in (1, 0, -1):
+        return None, f"`mis` must be 1, 0 or -1, not {json.dumps(mis)}"
+    if isinstance(claim, bool) or claim not in (1, 0):
+        return None, f"`claim` must be 1 or 0, not {json.dumps(claim)}"
+    agreement = o.get("agreement")
+    if agreement not in REVIEW_AGREEMENTS:
+        return None, f"`agreement` must be one of {', '.join(REVIEW_AGREEMENTS)}, not {json.dumps(agreement)}"
+    verdict = o.get("verdict")
+    if not isinstance(verdict, str) or not verdict:
+        return None, "no verdict"
+    raw = review_text(parts["title"], parts["text"])
+    text = prepare(raw)
+    if not normalise(text):
+        return None, "no text (title and text empty once links and handles are removed)"
+    mis, claim = int(mis), int(claim)
+    kind = "unproven" if mis < 0 else "false_claim" if mis == 1 else "true_claim" if claim == 1 else "chatter"
+    model = o.get("model") if isinstance(o.get("model"), dict) else {}
+    return Row(text, mis, claim, 0 if claim == 0 else -1, "reviews", "fit", kind=kind, group=item_id,
+               extra={"id": item_id, "verdict": verdict, "agreement": agreement, "reviewers": o.get("reviewers"),
+                      "url": o.get("url"), "feed": o.get("source"), "language": o.get("language"),
+                      "model": model, "score": o.get("score"), "title": parts["title"], "body": parts["text"],
+                      "raw_text": raw, "file": str(path),
+                      "line": line}), ""
+
+
+def read_reviews(paths, *, keep_disagreed: bool = False, report=sys.stderr) -> tuple[list[Row], dict]:
+    """The usable rows of labeled exports, in file order, one per item id (a later row for the same
+    id -- a later export -- replaces an earlier one). A line that is not a usable row is reported
+    as FILE:LINE: why, and skipped; rows whose reviewers disagree are skipped unless
+    keep_disagreed (the export gives one verdict, not each reviewer's). Raises ReviewsError when a
+    file cannot be read or no usable row is left."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    by_id: "OrderedDict[str, Row]" = OrderedDict()
+    stats: dict = defaultdict(int)
+    problems: list[str] = []
+    for path in map(Path, paths):
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            raise ReviewsError(f"{path}: cannot read the labeled export: {e}") from e
+        for n, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            stats["lines"] += 1
+            try:
+                o = json.loads(line)
+            except json.JSONDecodeError as e:
+                row, why = None, f"not JSON ({e.msg} at column {e.colno})"
+            else:
+                row, why = _review_row(o, path, n)
+            if row is None:
+                stats["bad"] += 1
+                problems.append(f"{path}:{n}: skipped: {why}")
+                continue
+            if row.extra["agreement"] == "disagreed" and not keep_disagreed:
+                stats["disagreed"] += 1
+                continue
+            if row.group in by_id:
+                stats["superseded"] += 1
+                del by_id[row.group]
+            by_id[row.group] = row
+    for p in problems[:MAX_REPORTED_PROBLEMS]:
+        print(p, file=report)
+    if len(problems) > MAX_REPORTED_PROBLEMS:
+        print(f"... and {len(problems) - MAX_REPORTED_PROBLEMS} more bad lines", file=report)
+    rows = list(by_id.values())
+    stats["usable"] = len(rows)
+    for r in rows:
+        stats[{1: "mis", 0: "not_mis", -1: "mis_unknown"}[r.mis]] += 1
+    if not rows:
+        names = ", ".join(map(str, paths)) or "(no file)"
+        raise ReviewsError(f"{names}: no usable reviewed row ({dict(stats)}); see the lines reported above")
+    return rows, dict(stats)
+
+
+def merge_reviews(taken: "dict[str, set[int]]", rows: list[Row]) -> tuple[list[Row], dict]:
+    """Reviewed rows deduplicated like the rest (data.normalise of the prepared text), after it:
+    a reviewed text that any other source already has is dropped (the other row, perhaps a dev
+    or test row, stays untouched: reviews never change the evaluation sets), counted as
+    `duplicate_of_data`, or `conflicting_with_data` when the known labels differ (worth a look:
+    one of the two labels is wrong). `taken`: normalised text -> the `mis` labels other sources
+    gave it. Among reviews, the first row of a text with a known `mis` stays (`duplicate` counts
+    the others); texts whose reviews disagree on a known `mis` are dropped (`conflicting`)."""
+    stats: dict = defaultdict(int)
+    groups: "OrderedDict[str, list[Row]]" = OrderedDict()
+    for r in rows:
+        groups.setdefault(normalise(r.text), []).append(r)
+    kept = []
+    for key, items in groups.items():
+        if key in taken:
+            known = {r.mis for r in items if r.mis >= 0}
+            clash = bool(known - {m for m in taken[key] if m >= 0})
+            stats["conflicting_with_data" if clash else "duplicate_of_data"] += len(items)
+            continue
+        if len({r.mis for r in items if r.mis >= 0}) > 1:
+            stats["conflicting"] += len(items)
+            continue
+        keep = next((r for r in items if r.mis >= 0), items[0])
+        kept.append(keep)
+        stats["duplicate"] += len(items) - 1
+    stats["kept"] = len(kept)
+    return kept, dict(stats)
+
+
 # --------------------------------------------------------------------------- assembly
-def load(templated_share: float = 0.6, denial_share: float = 0.0) -> tuple[list[Row], dict]:
+def load(templated_share: float = 0.6, denial_share: float = 0.0,
+         reviews: "list[str | Path] | None" = None) -> tuple[list[Row], dict]:
+    """Every set, deduplicated. `reviews`: labeled exports to add (None: INFODEMIC_REVIEWS, see
+    review_paths; [] : none); they are merged after the rest (merge_reviews), so without them
+    the rows are exactly what they were before reviews existed."""
     raw = hard() + constraint() + cheng() + checkcovid() + truthfulqa() + fullfact() + reddit() + medquad() + clinc()
     for r in raw:
         r.text = prepare(r.text)
@@ -403,18 +571,41 @@ def load(templated_share: float = 0.6, denial_share: float = 0.0) -> tuple[list[
     for r in kept:
         if not r.kind:
             r.kind = ("false_claim" if r.mis else "true_claim") if r.claim == 1 else "chatter"
-    return kept, {k: dict(v) for k, v in stats.items()}
+    out = {k: dict(v) for k, v in stats.items()}
+    paths = review_paths() if reviews is None else list(reviews)
+    if paths:
+        reviewed, read_stats = read_reviews(paths)
+        added, merge_stats = merge_reviews({k: {r.mis for r in v} for k, v in groups.items()}, reviewed)
+        kept += added
+        out["reviews"] = {**read_stats, **merge_stats}
+    return kept, out
 
 
 def summary(rows: list[Row]) -> dict:
-    out: dict = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    out: dict = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
     for r in rows:
-        out[r.source][r.split][r.mis] += 1
-    return {s: {sp: {"n": a + b, "mis": b} for sp, (a, b) in v.items()} for s, v in out.items()}
+        out[r.source][r.split][r.mis] += 1  # index -1: mis unknown (reviews: unproven)
+    return {s: {sp: {"n": a + b + u, "mis": b, **({"mis_unknown": u} if u else {})} for sp, (a, b, u) in v.items()}
+            for s, v in out.items()}
 
 
 if __name__ == "__main__":
-    rows, stats = load()
+    import argparse
+    ap = argparse.ArgumentParser(description="v3 data: counts per source and split")
+    ap.add_argument("--reviews", action="append", metavar="FILE",
+                    help=f"a labeled export to add (repeatable; default: ${REVIEWS_ENV})")
+    ap.add_argument("--reviews-only", action="store_true",
+                    help="only read and check the reviewed rows (no datasets needed)")
+    args = ap.parse_args()
+    try:
+        if args.reviews_only:
+            rows, read_stats = read_reviews(args.reviews or review_paths())
+            rows, merge_stats = merge_reviews({}, rows)
+            stats = {"reviews": {**read_stats, **merge_stats}}
+        else:
+            rows, stats = load(reviews=args.reviews)
+    except ReviewsError as e:
+        sys.exit(f"data_v3: {e}")
     print(json.dumps(stats, indent=1))
     print(json.dumps(summary(rows), indent=1))
     print(len(rows))

@@ -48,7 +48,9 @@ SEED = 42
 # Row weights per source in the fit and dev losses (times each row's own weight): what the model
 # should learn from, not how many rows a set happens to have.
 SOURCE_WEIGHT = {"constraint": 1.0, "cheng": 1.0, "checkcovid": 1.5, "truthfulqa": 2.0, "reddit": 1.0,
-                 "medquad": 0.5, "clinc": 0.5, "hard": 2.0, "templated": 1.0, "fullfact": 1.0}
+                 "medquad": 0.5, "clinc": 0.5, "hard": 2.0, "templated": 1.0, "fullfact": 1.0,
+                 # Fact-checkers' verdicts (`infodemic export --format labeled`): hand-judged, like "hard".
+                 "reviews": 2.0}
 
 
 def set_weights(spec: str | None) -> None:

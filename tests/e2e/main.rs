@@ -35,5 +35,7 @@ mod model;
 mod review;
 /// The review page in headless Chromium: keyboard verdicts, hostile content, CSP.
 mod review_browser;
+/// Verdicts exported as labeled rows train a model with `models/train/`.
+mod training_loop;
 /// `rescore`: a newer model applied to stored items, resumable, filtered, indexes kept.
 mod rescore;
