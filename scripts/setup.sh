@@ -9,12 +9,28 @@
 #                                              (models/train/reference.py) on this machine,
 #                                              and stix2 into .venv-stix/, which the STIX
 #                                              export test uses to check bundles strictly
+#   bash scripts/setup.sh --browser            also Debian's chromium and chromium-driver (with
+#                                              apt-get, as root or through sudo) when
+#                                              /usr/bin/chromium or /usr/bin/chromedriver is
+#                                              missing: the review page's end-to-end test drives
+#                                              headless Chromium through chromedriver
 #
-# Idempotent: does nothing when everything is already in place.
+# The options combine (test.sh passes both). Idempotent: does nothing when everything is
+# already in place.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 lib="$root/.ort/onnxruntime/capi/libonnxruntime.so.1.31.1"
 python="${PYTHON:-python3}"
+
+python_reference=false
+browser=false
+for arg in "$@"; do
+  case "$arg" in
+    --python-reference) python_reference=true ;;
+    --browser) browser=true ;;
+    *) echo "setup: unknown option $arg (known: --python-reference, --browser)" >&2; exit 2 ;;
+  esac
+done
 
 need_python() {
   if ! command -v "$python" >/dev/null; then
@@ -45,7 +61,7 @@ else
   echo "setup: done (${lib#"$root"/})"
 fi
 
-if [[ "${1:-}" == "--python-reference" ]]; then
+if [[ "$python_reference" == true ]]; then
   # The Python side of the parity tests: onnxruntime (already in .ort/) needs numpy; the
   # reference tokenises with the Python tokenizers package. Same pins as models/train.
   if [[ -f "$root/.pyref/.complete" ]]; then
@@ -73,5 +89,35 @@ if [[ "${1:-}" == "--python-reference" ]]; then
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "stix2==3.0.2"
     touch "$venv/.complete"
     echo "setup: done (.venv-stix/)"
+  fi
+fi
+
+if [[ "$browser" == true ]]; then
+  # The browser test (tests/e2e/review_browser.rs) starts /usr/bin/chromedriver, which starts
+  # /usr/bin/chromium: Debian's packages, whose versions always match. No browser download by
+  # a test tool: nothing but the distribution's archive is used.
+  if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then
+    echo "setup: chromium and chromedriver already installed"
+  else
+    if ! command -v apt-get >/dev/null; then
+      echo "setup: /usr/bin/chromium and /usr/bin/chromedriver are needed; without apt-get, install" \
+        "Chromium and its matching chromedriver at those paths by hand" >&2
+      exit 1
+    fi
+    as_root=()
+    if [[ "$(id -u)" -ne 0 ]]; then
+      command -v sudo >/dev/null || { echo "setup: installing chromium needs root (or sudo)" >&2; exit 1; }
+      as_root=(sudo)
+    fi
+    echo "setup: installing chromium and chromium-driver with apt-get (the review page's browser test)"
+    # Without recommends (printing, notifications, udev); fonts-liberation is the one kept, so
+    # that pages and screenshots have readable text.
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      chromium chromium-driver fonts-liberation
+    for program in /usr/bin/chromium /usr/bin/chromedriver; do
+      test -x "$program" || { echo "setup: the packages installed no $program" >&2; exit 1; }
+    done
+    echo "setup: done ($(/usr/bin/chromedriver --version | head -n1))"
   fi
 fi

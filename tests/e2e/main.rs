@@ -31,11 +31,11 @@ mod hostile_output;
 mod interrupt;
 /// `model selftest` / `verify` against the recorded outputs, `eval` per kind.
 mod model;
+/// `rescore`: a newer model applied to stored items, resumable, filtered, indexes kept.
+mod rescore;
 /// Review: the queue, verdicts, batches, undo, `show --json`, ClaimReview and labeled exports.
 mod review;
 /// The review page in headless Chromium: keyboard verdicts, hostile content, CSP.
 mod review_browser;
 /// Verdicts exported as labeled rows train a model with `models/train/`.
 mod training_loop;
-/// `rescore`: a newer model applied to stored items, resumable, filtered, indexes kept.
-mod rescore;

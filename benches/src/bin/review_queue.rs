@@ -63,7 +63,7 @@ fn item(index: usize) -> ScoredItem {
             published: Some(time),
             fetched_at: time,
             author: Some(format!("author {}", index % 500)),
-            source: SourceId::new(&format!("outlet-{}", index % 40)).unwrap_or_else(|_| unreachable!()),
+            source: SourceId::new(format!("outlet-{}", index % 40)).unwrap_or_else(|_| unreachable!()),
             language: Some("en".to_owned()),
             links: Vec::new(),
             simhash: None,

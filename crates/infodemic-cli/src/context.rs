@@ -93,7 +93,9 @@ impl GlobalArgs {
                             .downcast_ref::<StoreError>()
                             .is_some_and(|e| matches!(e, StoreError::Locked { .. })) =>
                 {
-                    // The holder announces no release: poll the lock.
+                    // Another process's flock announces no release: polling is the only way
+                    // to wait for it. Not async code, not a test.
+                    #[allow(clippy::disallowed_methods)]
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 }
                 other => return other,

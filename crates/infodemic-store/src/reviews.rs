@@ -354,7 +354,7 @@ impl SledStore {
             let rest = ItemQuery {
                 order: infodemic_core::SortOrder::Score,
                 limit: Some(limit - entries.len() + seen.len()),
-                ..query.clone()
+                ..query
             };
             for scored in self.query(&rest)? {
                 if entries.len() >= limit {

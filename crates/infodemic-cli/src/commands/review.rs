@@ -163,7 +163,7 @@ pub fn run(args: ReviewArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     match args.command {
         Some(ReviewCommand::Queue(queue)) => run_queue(&queue, global),
         Some(ReviewCommand::Undo(undo)) => run_undo(&undo, global),
-        None => run_record(args.record, global),
+        None => run_record(&args.record, global),
     }
 }
 
@@ -236,7 +236,7 @@ struct Row {
     verdict: NewVerdict,
 }
 
-fn run_record(args: RecordArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+fn run_record(args: &RecordArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let reviewer = reviewer_name(args.reviewer.as_deref())?;
     let given =
         usize::from(!args.items.is_empty()) + usize::from(args.campaign.is_some()) + usize::from(args.batch.is_some());

@@ -53,14 +53,14 @@ fn external_link(url: &str, label: &str) -> Markup {
     }
 }
 
-fn page(title: &str, reviewer: &str, body: Markup) -> Markup {
+fn page(title: &str, reviewer: &str, body: &Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
+                meta name="referrer" content="same-origin";
                 title { (title) " · infodemic review" }
                 link rel="stylesheet" href="/review/assets/review.css";
                 script src="/review/assets/review.js" defer {}
@@ -190,7 +190,7 @@ pub(crate) fn queue(view: &QueueView<'_>) -> String {
             form method="dialog" { button { "Close" } }
         }
     };
-    page("Queue", view.reviewer, body).into_string()
+    page("Queue", view.reviewer, &body).into_string()
 }
 
 pub(crate) struct ItemView<'a> {
@@ -299,7 +299,7 @@ pub(crate) fn item(view: &ItemView<'_>) -> String {
             section.text { h2 { "Text" } div.body { (shown(&item.text, SHOWN_TEXT_CHARS)) } }
         }
     };
-    page(&shown(&item.title, 80), view.reviewer, body).into_string()
+    page(&shown(&item.title, 80), view.reviewer, &body).into_string()
 }
 
 pub(crate) fn login(error: Option<&str>) -> String {
@@ -312,11 +312,11 @@ pub(crate) fn login(error: Option<&str>) -> String {
             button type="submit" { "Log in" }
         }
     };
-    page("Log in", "", body).into_string()
+    page("Log in", "", &body).into_string()
 }
 
 pub(crate) fn message(title: &str, text: &str) -> String {
-    page(title, "", html! { h1 { (title) } p { (text) } }).into_string()
+    page(title, "", &html! { h1 { (title) } p { (text) } }).into_string()
 }
 
 /// The queue's address with the row to select after a verdict: the reviewed row leaves the

@@ -54,17 +54,15 @@ fn see_other(location: &str) -> Response {
     response
 }
 
-/// `Ok` when the request may see the page, else the answer to give.
-fn admit(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+/// `None` when the request may see the page, else the answer to give instead.
+fn refusal(state: &AppState, headers: &HeaderMap) -> Option<Response> {
     match state.page.admit(headers) {
-        Ok(()) => Ok(()),
-        Err(Refusal::Login) => Err(see_other("/review/login")),
+        Ok(()) => None,
+        Err(Refusal::Login) => Some(see_other("/review/login")),
         Err(Refusal::Host) => {
             tracing::warn!(message = "Review page request with a foreign Host header refused.");
-            Err(page(
-                StatusCode::MISDIRECTED_REQUEST,
-                html::message("Refused", "This page answers on its own address only."),
-            ))
+            let body = html::message("Refused", "This page answers on its own address only.");
+            Some(page(StatusCode::MISDIRECTED_REQUEST, body))
         }
     }
 }
@@ -128,7 +126,7 @@ fn queue_address(params: &html::QueueParams) -> String {
 }
 
 async fn queue(State(state): State<AppState>, headers: HeaderMap, Query(params): Query<html::QueueParams>) -> Response {
-    if let Err(refused) = admit(&state, &headers) {
+    if let Some(refused) = refusal(&state, &headers) {
         return refused;
     }
     let (entries, error) = match queue_request(&params) {
@@ -154,7 +152,7 @@ async fn queue(State(state): State<AppState>, headers: HeaderMap, Query(params):
 }
 
 async fn item(State(state): State<AppState>, headers: HeaderMap, UrlPath(id): UrlPath<String>) -> Response {
-    if let Err(refused) = admit(&state, &headers) {
+    if let Some(refused) = refusal(&state, &headers) {
         return refused;
     }
     item_page(&state, &id, None, StatusCode::OK).await
@@ -216,7 +214,7 @@ async fn record(
     UrlPath(id): UrlPath<String>,
     Form(form): Form<VerdictForm>,
 ) -> Response {
-    if let Err(refused) = admit(&state, &headers) {
+    if let Some(refused) = refusal(&state, &headers) {
         return refused;
     }
     if !state.page.same_origin_post(&headers, &form.csrf) {
@@ -248,7 +246,7 @@ async fn undo(
     UrlPath(id): UrlPath<String>,
     Form(form): Form<VerdictForm>,
 ) -> Response {
-    if let Err(refused) = admit(&state, &headers) {
+    if let Some(refused) = refusal(&state, &headers) {
         return refused;
     }
     if !state.page.same_origin_post(&headers, &form.csrf) {
