@@ -12,6 +12,9 @@
 //! |   | the server's Retry-After);
 //! |   | nothing rewritten: v2 records read with zeros, rewritten by the next crawl of the feed |
 //!
+//! New trees need no schema step: the campaign trees and the review trees (`verdict_events`,
+//! `reviewed`) read as empty in a store that never had them.
+//!
 //! Feed-state v1 records are read as they are (the missing fields have safe values) and
 //! rewritten as v2 by the next crawl of their feed. Claim v1 records are read as embedded by an
 //! unknown model and rewritten as v2 when they are embedded again (the next crawl, `claims
