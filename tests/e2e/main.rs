@@ -11,6 +11,10 @@ mod support;
 
 /// Campaigns: replay, list, show, plot, export, alerts, coordination.
 mod campaigns;
+/// Research exports: formats, filters, pseudonyms, splits, the dataset card.
+mod export;
+/// `import`: outside labels and ClaimReview joining the store as items with verdicts.
+mod import;
 /// Debunked claims: import, list, match, and matches on crawled items.
 mod claims;
 /// `classify` on plain and JSON lines, `--eval`.

@@ -91,3 +91,19 @@ mod properties {
         }
     }
 }
+
+/// Whether a spreadsheet would run a cell starting like `text` as a formula (or the start of
+/// one): `=`, `+`, `-`, `@`, a tab or a carriage return first, as OWASP lists them. The one rule
+/// every CSV writer of the project follows.
+pub fn starts_like_formula(text: &str) -> bool {
+    text.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// A CSV cell a spreadsheet shows as text: one that [`starts_like_formula`] gets a leading `'`.
+pub fn csv_cell(text: &str) -> std::borrow::Cow<'_, str> {
+    if starts_like_formula(text) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}

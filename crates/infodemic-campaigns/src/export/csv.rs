@@ -55,21 +55,18 @@ pub fn campaigns_csv(campaigns: &[Campaign]) -> Result<String> {
 }
 
 /// A cell of feed text: on one line, without control characters, and with a leading `'` when
-/// it starts like a formula. The rule is the CLI's `csv_cell` (infodemic-cli
-/// `output/safe.rs`, as OWASP advises): `=`, `+`, `-`, `@`, tab or carriage return first. It is
+/// it starts like a formula (`infodemic_core::text::starts_like_formula`, the rule every CSV
+/// writer of the project follows: `=`, `+`, `-`, `@`, tab or carriage return first). It is
 /// checked on the text as given and as cleaned, since removing a control character can bring
 /// a `=` to the front.
 fn feed_cell(text: &str) -> String {
     let clean = one_line(text);
+    use infodemic_core::text::starts_like_formula;
     if starts_like_formula(text) || starts_like_formula(&clean) {
         format!("'{clean}")
     } else {
         clean
     }
-}
-
-fn starts_like_formula(text: &str) -> bool {
-    text.starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 
 fn time(at: DateTime<Utc>) -> String {

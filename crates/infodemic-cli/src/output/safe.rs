@@ -88,13 +88,10 @@ pub fn stdout() -> SafeWriter<io::StdoutLock<'static>> {
 }
 
 /// A CSV cell a spreadsheet will show as text: one starting with `=`, `+`, `-`, `@`, a tab or a
-/// carriage return (a formula, or the start of one) gets a leading `'`, as OWASP advises.
+/// carriage return (a formula, or the start of one) gets a leading `'`, as OWASP advises. The
+/// rule lives in core, where the export and campaign writers use it too.
 pub fn csv_cell(text: &str) -> Cow<'_, str> {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        Cow::Owned(format!("'{text}"))
-    } else {
-        Cow::Borrowed(text)
-    }
+    infodemic_core::text::csv_cell(text)
 }
 
 #[cfg(test)]
