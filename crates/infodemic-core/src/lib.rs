@@ -33,7 +33,7 @@ pub use feed::{FeedCategory, FeedKind, FeedSpec, RelevanceFilter, SourceId, Sour
 pub use feed_state::{FeedHealth, FeedState, HttpValidators};
 pub use id::{ContentHash, IdParseError, ItemId};
 pub use item::{Appearance, ClaimMatch, Classification, Evidence, Item, Label, ModelRef, Relation, ScoredItem};
-pub use query::{ItemQuery, SortOrder};
+pub use query::{ItemCursor, ItemQuery, SortOrder};
 pub use review::{
     Agreement, CampaignRef, NewVerdict, QueueEntry, QueueOrder, QueueRequest, RecordedVerdicts, RejectedVerdict,
     ReviewAction, ReviewFilter, ReviewInputError, ReviewState, VerdictEvent, VerdictLabel, VerdictScale,

@@ -41,6 +41,26 @@ pub struct ItemQuery {
     /// sees one item, not its review log.
     #[serde(default)]
     pub review_state: ReviewFilter,
+    /// Newest-first pages: only items strictly after this one in that order (older, or as old
+    /// with a smaller id). Ignored by score order.
+    #[serde(default)]
+    pub after: Option<ItemCursor>,
+}
+
+/// A place in the newest-first order: an item's effective time and id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemCursor {
+    /// Publication time, else fetch time.
+    pub time: DateTime<Utc>,
+    /// The item.
+    pub id: crate::ItemId,
+}
+
+impl ItemCursor {
+    /// The cursor just past `scored`.
+    pub fn of(scored: &ScoredItem) -> Self {
+        Self { time: scored.item.effective_time(), id: scored.item.id }
+    }
 }
 
 impl ItemQuery {

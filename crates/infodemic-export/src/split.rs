@@ -127,6 +127,16 @@ impl Splitter {
         Self { spec, seed, stories, test_sources }
     }
 
+    /// A `source` split holding out exactly `test_sources` (the others are train).
+    pub fn with_test_sources(
+        spec: SplitSpec,
+        seed: u64,
+        test_sources: &[String],
+        stories: HashMap<CampaignId, StoryInfo>,
+    ) -> Self {
+        Self { spec, seed, stories, test_sources: test_sources.iter().cloned().collect() }
+    }
+
     /// The held-out sources of a `source` split, sorted.
     pub fn test_sources(&self) -> Vec<String> {
         let mut sources: Vec<String> = self.test_sources.iter().cloned().collect();

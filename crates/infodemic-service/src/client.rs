@@ -188,6 +188,10 @@ impl CampaignReader for ServiceClient {
         self.get(&format!("/v1/campaign-of/{}", encode_segment(member_id)))
     }
 
+    fn campaigns_of(&self, member_ids: &[String]) -> Result<Vec<Option<CampaignId>>, StoreError> {
+        self.post("/v1/campaign-of", &member_ids)
+    }
+
     fn alerts(&self) -> Result<Vec<Alert>, StoreError> {
         self.get("/v1/alerts")
     }
@@ -208,6 +212,10 @@ impl ReviewLog for ServiceClient {
             Some(limit) => self.get(&format!("/v1/reviewed?limit={limit}")),
             None => self.get("/v1/reviewed"),
         }
+    }
+
+    fn review_heads_of(&self, items: &[ItemId]) -> Result<Vec<Option<ReviewHead>>, StoreError> {
+        self.post("/v1/reviewed/of", &items)
     }
 
     fn review_queue(&self, request: &QueueRequest) -> Result<Vec<QueueEntry>, StoreError> {

@@ -115,6 +115,8 @@ pub async fn serve(
         .route("/v1/verdict-scale", get(verdict_scale))
         .route("/v1/items/{id}/verdicts", get(verdicts))
         .route("/v1/reviewed", get(reviewed))
+        .route("/v1/reviewed/of", post(reviewed_of))
+        .route("/v1/campaign-of", post(campaigns_of))
         .route("/v1/review/queue", post(review_queue))
         .route("/v1/verdicts", post(record_verdicts))
         .route("/v1/verdicts/undo", post(undo_verdicts))
@@ -353,4 +355,31 @@ async fn undo_verdicts(
     Json(batch): Json<UndoBatch>,
 ) -> Result<impl IntoResponse, Failure> {
     Ok(Json(blocking(&state.store, move |store| ReviewLog::undo_verdicts(store, &batch.items, &batch.reviewer)).await?))
+}
+
+/// The most ids one batched lookup takes: a page of an export.
+const MAX_LOOKUP: usize = 10_000;
+
+async fn reviewed_of(
+    _: Authorized,
+    State(state): State<AppState>,
+    Json(items): Json<Vec<ItemId>>,
+) -> Result<Response, Failure> {
+    if items.len() > MAX_LOOKUP {
+        return Ok(StatusCode::PAYLOAD_TOO_LARGE.into_response());
+    }
+    Ok(Json(blocking(&state.store, move |store| ReviewLog::review_heads_of(store, &items)).await?).into_response())
+}
+
+async fn campaigns_of(
+    _: Authorized,
+    State(state): State<AppState>,
+    Json(members): Json<Vec<String>>,
+) -> Result<Response, Failure> {
+    if members.len() > MAX_LOOKUP {
+        return Ok(StatusCode::PAYLOAD_TOO_LARGE.into_response());
+    }
+    let found =
+        blocking(&state.store, move |store| infodemic_store::CampaignReader::campaigns_of(store, &members)).await?;
+    Ok(Json(found).into_response())
 }

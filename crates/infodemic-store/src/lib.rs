@@ -124,6 +124,14 @@ pub trait CampaignReader {
     /// Storage or decoding failures.
     fn campaign_of(&self, member_id: &str) -> Result<Option<CampaignId>>;
 
+    /// [`Self::campaign_of`] for many members at once (one request to a service).
+    ///
+    /// # Errors
+    /// Storage or decoding failures.
+    fn campaigns_of(&self, member_ids: &[String]) -> Result<Vec<Option<CampaignId>>> {
+        member_ids.iter().map(|id| self.campaign_of(id)).collect()
+    }
+
     /// Every alert, oldest first.
     ///
     /// # Errors
@@ -179,6 +187,12 @@ pub trait ReviewLog {
     /// Storage or decoding failures.
     fn review_heads(&self, limit: Option<usize>) -> Result<Vec<ReviewHead>>;
 
+    /// The derived state of each of `items` (`None` for an unreviewed one), in order.
+    ///
+    /// # Errors
+    /// Storage or decoding failures.
+    fn review_heads_of(&self, items: &[ItemId]) -> Result<Vec<Option<ReviewHead>>>;
+
     /// Unreviewed items, filtered and ordered as asked.
     ///
     /// # Errors
@@ -214,6 +228,10 @@ impl ReviewLog for SledStore {
 
     fn review_heads(&self, limit: Option<usize>) -> Result<Vec<ReviewHead>> {
         SledStore::review_heads(self, limit)
+    }
+
+    fn review_heads_of(&self, items: &[ItemId]) -> Result<Vec<Option<ReviewHead>>> {
+        items.iter().map(|item| SledStore::review_head(self, *item)).collect()
     }
 
     fn review_queue(&self, request: &QueueRequest) -> Result<Vec<QueueEntry>> {

@@ -547,9 +547,14 @@ impl SledStore {
         Ok(out)
     }
 
+    /// The `idx_time` key range of a query: `since` to `until`, and before the page cursor.
     fn time_range(query: &ItemQuery) -> (Vec<u8>, Vec<u8>) {
         let start = query.since.map_or([0u8; 8], keys::time_key).to_vec();
-        let end = query.until.map_or([0xffu8; 8], keys::time_key).to_vec();
+        let mut end = query.until.map_or([0xffu8; 8], keys::time_key).to_vec();
+        if let Some(after) = query.after {
+            // Newest first walks keys downwards: the next page ends just below the cursor.
+            end = end.min(keys::by_time(after.time, after.id));
+        }
         (start, end)
     }
 }
@@ -583,19 +588,21 @@ impl ItemReader for SledStore {
     fn query(&self, query: &ItemQuery) -> Result<Vec<ScoredItem>> {
         match query.order {
             SortOrder::Newest if !query.sources.is_empty() => {
-                // Per-source index ranges, merged newest first.
+                // Per-source index ranges, merged newest first. Each source gives at most the
+                // limit: the newest N overall are among each source's newest N.
                 let (start, end) = Self::time_range(query);
-                let mut keyed: Vec<(DateTime<Utc>, ScoredItem)> = Vec::new();
-                let unlimited = ItemQuery { limit: None, ..query.clone() };
+                let mut keyed: Vec<(DateTime<Utc>, ItemId, ScoredItem)> = Vec::new();
                 for source in &query.sources {
                     let prefix = keys::source_prefix(source.as_str());
                     let range = [prefix.as_slice(), &start].concat()..[prefix.as_slice(), &end].concat();
-                    for scored in self.collect(self.by_source.range(range).rev(), &unlimited, None)? {
-                        keyed.push((scored.item.effective_time(), scored));
+                    for scored in self.collect(self.by_source.range(range).rev(), query, None)? {
+                        keyed.push((scored.item.effective_time(), scored.item.id, scored));
                     }
                 }
-                keyed.sort_by_key(|(time, _)| std::cmp::Reverse(*time));
-                Ok(keyed.into_iter().map(|(_, s)| s).take(query.limit.unwrap_or(usize::MAX)).collect())
+                // The order of idx_time (time, then id), reversed: pages resume where they stop.
+                keyed.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+                keyed.dedup_by_key(|(_, id, _)| *id);
+                Ok(keyed.into_iter().map(|(_, _, s)| s).take(query.limit.unwrap_or(usize::MAX)).collect())
             }
             SortOrder::Newest => {
                 let (start, end) = Self::time_range(query);
@@ -997,6 +1004,30 @@ pub(crate) mod tests {
         store.by_score.insert(keys::by_score(0.3, item.item.id), &[]).unwrap();
         let error = store.verify().unwrap_err();
         assert!(error.to_string().contains("idx_score has a stale entry"), "{error}");
+    }
+
+    #[test]
+    fn newest_first_pages_cover_every_item_once_even_at_equal_times() {
+        let (_dir, store) = open();
+        let mut items: Vec<ScoredItem> =
+            (0..7).map(|i| scored(&format!("https://e.org/{i}"), "a", i / 3, 0.5)).collect();
+        items.extend((7..10).map(|i| scored(&format!("https://e.org/{i}"), "b", 1, 0.5)));
+        store.commit(&items, &[], &[]).unwrap();
+        for sources in [vec![], vec![SourceId::new("a").unwrap(), SourceId::new("b").unwrap()]] {
+            let mut seen = Vec::new();
+            let mut after = None;
+            loop {
+                let page = store
+                    .query(&ItemQuery { limit: Some(2), after, sources: sources.clone(), ..ItemQuery::default() })
+                    .unwrap();
+                let Some(last) = page.last() else { break };
+                after = Some(infodemic_core::ItemCursor::of(last));
+                seen.extend(page.iter().map(|s| s.item.id));
+            }
+            let all = store.query(&ItemQuery { sources: sources.clone(), ..ItemQuery::default() }).unwrap();
+            assert_eq!(seen, all.iter().map(|s| s.item.id).collect::<Vec<_>>(), "pages = one query, in order");
+            assert_eq!(seen.len(), 10);
+        }
     }
 
     #[test]

@@ -1,57 +1,17 @@
-//! `infodemic export`: reviewed items for publication (schema.org ClaimReview) and for
-//! training (labeled JSON lines that `models/train/` reads).
+//! `export --format claimreview|labeled`: reviewed items, for publication and for training.
 
+use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
 use infodemic_claims::publish::{claim_review, Publisher};
 use infodemic_core::{Agreement, ReviewState, ScoredItem, VerdictScale};
+use infodemic_store::ReviewHead;
 
+use super::scan::Scan;
+use super::{ExportArgs, ExportFormat};
 use crate::cli::GlobalArgs;
 use crate::exit::{Exit, UsageError};
-
-#[derive(Debug, Args)]
-pub struct ExportArgs {
-    /// What to write
-    #[arg(long, value_enum)]
-    pub format: ExportFormat,
-
-    /// Write here instead of stdout (replaced whole: written to a temporary file, then renamed)
-    #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
-    /// claimreview: one object per line instead of one JSON array
-    #[arg(long)]
-    pub jsonl: bool,
-
-    /// claimreview: the organisation publishing the reviews (schema.org `author`)
-    #[arg(long, value_name = "NAME", env = "INFODEMIC_PUBLISHER")]
-    pub publisher: Option<String>,
-
-    /// claimreview: the organisation's web site
-    #[arg(long, value_name = "URL", env = "INFODEMIC_PUBLISHER_URL")]
-    pub publisher_url: Option<String>,
-
-    /// claimreview: the address of each review's page, `{id}` standing for the item id
-    /// (e.g. https://checks.example.org/items/{id})
-    #[arg(long, value_name = "TEMPLATE")]
-    pub review_url: Option<String>,
-
-    /// Include items whose reviewers disagree (left out by default: not ready to publish or
-    /// to train on)
-    #[arg(long)]
-    pub include_disputed: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ExportFormat {
-    /// schema.org ClaimReview JSON-LD of every reviewed item whose verdict rates a claim
-    Claimreview,
-    /// JSON lines of reviewed items with their labels (`mis`, `claim`), for models/train/
-    Labeled,
-}
 
 /// One line of the labeled export: what `models/train/data_v3.py --reviews` reads.
 #[derive(serde::Serialize)]
@@ -69,7 +29,7 @@ struct LabeledRow<'a> {
     /// 0 when the text states no checkable claim.
     claim: i8,
     agreement: &'static str,
-    reviewers: usize,
+    reviewers: u32,
     model: &'a infodemic_core::ModelRef,
     score: Option<f32>,
 }
@@ -95,43 +55,56 @@ struct Tally {
 pub fn run(args: &ExportArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let publisher = match args.format {
         ExportFormat::Claimreview => Some(publisher(args)?),
-        ExportFormat::Labeled => None,
+        _ => None,
     };
     let Some(backend) = global.open_backend(false)? else {
         return Err(UsageError("the store is empty: nothing reviewed to export".to_owned()).into());
     };
     let scale = backend.reviews().verdict_scale(&global.verdict_scale()?)?;
-    let heads = backend.reviews().review_heads(None)?;
+    let mut scan = Scan::new(&backend, &args.filters, true, HashMap::new())?;
     let mut buffer: Vec<u8> = Vec::new();
     let mut tally = Tally::default();
     let mut reviews = Vec::new();
-    for head in &heads {
-        if head.agreement == Agreement::Disagreed && !args.include_disputed {
-            tally.disputed += 1;
-            continue;
+    let mut reviewed = 0usize;
+    let limit = args.filters.limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+    'pages: loop {
+        let page = scan.next_page()?;
+        if page.is_empty() {
+            break;
         }
-        let Some(scored) = backend.reader().get(head.item)? else {
-            tally.missing += 1;
-            continue;
-        };
-        let events = backend.reviews().verdicts(head.item)?;
-        let state = ReviewState::derive(&events);
-        match &publisher {
-            Some(publisher) => match claim_review(&scored, &state, &events, &scale, publisher) {
-                Some(review) => reviews.push(review),
-                None => tally.unrated += 1,
-            },
-            None => {
-                if write_labeled(&mut buffer, &scored, &state, &scale)? {
-                    tally.written += 1;
-                } else {
-                    tally.missing += 1;
+        for scanned in page {
+            if tally.written >= limit {
+                break 'pages;
+            }
+            let Some(head) = &scanned.head else { continue };
+            reviewed += 1;
+            if head.agreement == Agreement::Disagreed && !args.include_disputed {
+                tally.disputed += 1;
+                continue;
+            }
+            match &publisher {
+                Some(publisher) => {
+                    let events = backend.reviews().verdicts(head.item)?;
+                    let state = ReviewState::derive(&events);
+                    match claim_review(&scanned.scored, &state, &events, &scale, publisher) {
+                        Some(review) => {
+                            reviews.push(review);
+                            tally.written += 1;
+                        }
+                        None => tally.unrated += 1,
+                    }
+                }
+                None => {
+                    if write_labeled(&mut buffer, &scanned.scored, head, &scale)? {
+                        tally.written += 1;
+                    } else {
+                        tally.missing += 1;
+                    }
                 }
             }
         }
     }
     if publisher.is_some() {
-        tally.written = reviews.len();
         if args.jsonl {
             for review in &reviews {
                 serde_json::to_writer(&mut buffer, review)?;
@@ -146,9 +119,9 @@ pub fn run(args: &ExportArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let mut err = std::io::stderr().lock();
     let what = match args.format {
         ExportFormat::Claimreview => "ClaimReview object(s)",
-        ExportFormat::Labeled => "labeled row(s)",
+        _ => "labeled row(s)",
     };
-    writeln!(err, "{} {what} written from {} reviewed item(s).", tally.written, heads.len())?;
+    writeln!(err, "{} {what} written from {reviewed} reviewed item(s).", tally.written)?;
     if tally.disputed > 0 {
         writeln!(err, "{} item(s) left out: reviewers disagree (--include-disputed to keep them).", tally.disputed)?;
     }
@@ -156,7 +129,7 @@ pub fn run(args: &ExportArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         writeln!(err, "{} item(s) left out: their verdict rates no claim (not-health, not-a-claim).", tally.unrated)?;
     }
     if tally.missing > 0 {
-        writeln!(err, "{} item(s) left out: the item or its verdict is no longer known.", tally.missing)?;
+        writeln!(err, "{} item(s) left out: their verdict is not on the scale.", tally.missing)?;
     }
     Ok(Exit::Success)
 }
@@ -186,14 +159,14 @@ fn publisher(args: &ExportArgs) -> anyhow::Result<Publisher> {
     })
 }
 
-/// One labeled line; `false` when the item has no current verdict on this scale.
+/// One labeled line; `false` when the item's verdict is not on this scale.
 fn write_labeled(
     out: &mut Vec<u8>,
     scored: &ScoredItem,
-    state: &ReviewState,
+    head: &ReviewHead,
     scale: &VerdictScale,
 ) -> anyhow::Result<bool> {
-    let Some(current) = state.current.as_deref() else { return Ok(false) };
+    let current = head.current.as_str();
     let Some(label) = scale.get(current) else { return Ok(false) };
     let item = &scored.item;
     let row = LabeledRow {
@@ -211,8 +184,8 @@ fn write_labeled(
             None => -1,
         },
         claim: i8::from(label.claim),
-        agreement: agreement_name(state.agreement),
-        reviewers: state.standing.len(),
+        agreement: agreement_name(head.agreement),
+        reviewers: head.reviewers,
         model: &scored.classification.model,
         score: scored.classification.shown_score(),
     };
