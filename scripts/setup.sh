@@ -7,6 +7,8 @@
 #   bash scripts/setup.sh --python-reference   also numpy and tokenizers into .pyref/, so that
 #                                              the parity tests can run the Python reference
 #                                              (models/train/reference.py) on this machine,
+#                                              pyarrow and duckdb there too, which the Parquet
+#                                              export test reads its file back with,
 #                                              and stix2 into .venv-stix/, which the STIX
 #                                              export test uses to check bundles strictly
 #   bash scripts/setup.sh --browser            also Debian's chromium and chromium-driver (with
@@ -64,13 +66,17 @@ fi
 if [[ "$python_reference" == true ]]; then
   # The Python side of the parity tests: onnxruntime (already in .ort/) needs numpy; the
   # reference tokenises with the Python tokenizers package. Same pins as models/train.
-  if [[ -f "$root/.pyref/.complete" ]]; then
+  # pyarrow and duckdb (neither needs another package) read back the Parquet files of
+  # crates/infodemic-export/tests/parquet_pyarrow.rs: two readers independent of the Rust writer.
+  pyref_pins=("numpy==2.4.6" "tokenizers==0.23.3" "pyarrow==26.0.1" "duckdb==2.0.1")
+  # The marker holds the pins it was made with: a change of pins reinstalls, nothing else does.
+  if [[ -f "$root/.pyref/.complete" && "$(<"$root/.pyref/.complete")" == "${pyref_pins[*]}" ]]; then
     echo "setup: Python reference packages already installed in .pyref/"
   else
-    need_python "numpy and tokenizers"
-    echo "setup: installing numpy==2.4.6 and tokenizers==0.23.3 into .pyref/ (parity tests)"
-    install_into "$root/.pyref" "numpy==2.4.6" "tokenizers==0.23.3"
-    touch "$root/.pyref/.complete"
+    need_python "${pyref_pins[*]}"
+    echo "setup: installing ${pyref_pins[*]} into .pyref/ (parity and Parquet tests)"
+    install_into "$root/.pyref" "${pyref_pins[@]}"
+    echo "${pyref_pins[*]}" >"$root/.pyref/.complete"
     echo "setup: done (.pyref/)"
   fi
 

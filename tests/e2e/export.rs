@@ -189,3 +189,38 @@ fn pseudonyms_are_stable_with_the_key_and_hide_authors() {
     }
     assert!(card(&data.path().join("p1.jsonl.card.json"))["pseudonymized"] == true);
 }
+
+#[test]
+fn parquet_holds_the_same_rows_and_pyarrow_reads_it() {
+    let data = crawled();
+    let jsonl = data.path().join("items.jsonl");
+    let parquet = data.path().join("items.parquet");
+    assert!(cli(data.path(), &["export", "--format", "jsonl", "--out", jsonl.to_str().unwrap()]).status.success());
+    let output = cli(data.path(), &["export", "--format", "parquet", "--out", parquet.to_str().unwrap()]);
+    assert!(output.status.success(), "{output:?}");
+    let script = "import json, sys, pyarrow.parquet as pq\n\
+                  rows = pq.read_table(sys.argv[1]).to_pylist()\n\
+                  print(json.dumps(rows))";
+    let python = std::env::var("INFODEMIC_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let read = std::process::Command::new(python)
+        .env("PYTHONPATH", crate::support::workspace().join(".pyref"))
+        .args(["-c", script, parquet.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(read.status.success(), "pyarrow must read it (bash scripts/setup.sh --python-reference): {read:?}");
+    let from_parquet: Vec<Value> = serde_json::from_slice(&read.stdout).unwrap();
+    let from_jsonl = lines(&jsonl);
+    assert_eq!(from_parquet.len(), from_jsonl.len());
+    for (a, b) in from_parquet.iter().zip(&from_jsonl) {
+        for column in
+            ["id", "url", "title", "text", "source", "author", "published", "flagged", "model_version", "verdict"]
+        {
+            assert_eq!(a[column], b[column], "{column}");
+        }
+        match (a["score"].as_f64(), b["score"].as_f64()) {
+            (Some(x), Some(y)) => assert!((x - y).abs() < 1e-6, "{x} {y}"),
+            (x, y) => assert_eq!(x, y, "a null score stays null"),
+        }
+    }
+    assert_eq!(card(&data.path().join("items.parquet.card.json"))["files"][0]["sha256"], sha256(&parquet));
+}

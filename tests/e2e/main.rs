@@ -11,10 +11,6 @@ mod support;
 
 /// Campaigns: replay, list, show, plot, export, alerts, coordination.
 mod campaigns;
-/// Research exports: formats, filters, pseudonyms, splits, the dataset card.
-mod export;
-/// `import`: outside labels and ClaimReview joining the store as items with verdicts.
-mod import;
 /// Debunked claims: import, list, match, and matches on crawled items.
 mod claims;
 /// `classify` on plain and JSON lines, `--eval`.
@@ -25,12 +21,16 @@ mod crash;
 mod crawl;
 /// Misuse: unknown flags, bad dates, missing files, a held lock, a missing runtime.
 mod errors;
+/// Research exports: formats, filters, pseudonyms, splits, the dataset card.
+mod export;
 /// Subscriptions (`feeds`) and the `watch` scheduler.
 mod feeds;
 /// Feeds built to cost unbounded work: the binary's work stays bounded.
 mod hostile_feeds;
 /// Hostile text shown safely: no control character reaches a terminal, no CSV cell is a formula.
 mod hostile_output;
+/// `import`: outside labels and ClaimReview joining the store as items with verdicts.
+mod import;
 /// Ctrl-C during a crawl leaves a consistent store.
 mod interrupt;
 /// `model selftest` / `verify` against the recorded outputs, `eval` per kind.

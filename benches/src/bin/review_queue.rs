@@ -15,75 +15,12 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::{TimeZone, Utc};
-use infodemic_core::{
-    Classification, ContentHash, Evidence, Item, ItemId, ModelRef, NewVerdict, ScoredItem, SourceId, VerdictScale,
-};
+use chrono::Utc;
+use infodemic_benches::{arg, synthetic_item as item, synthetic_score as score_of};
+use infodemic_core::{NewVerdict, ScoredItem, VerdictScale};
 use infodemic_service::{serve, ServeOptions};
 use infodemic_store::SledStore;
 use tokio_util::sync::CancellationToken;
-
-const TOPICS: [&str; 8] = [
-    "Garlic water cures the virus overnight, a doctor says, and hospitals hide it.",
-    "The health ministry updated its vaccination schedule for children under five.",
-    "Wearing a mask for an hour lowers oxygen to dangerous levels, a post claims.",
-    "Researchers report a measles outbreak in three districts; clinics extend hours.",
-    "A viral video says 5G towers spread the disease; engineers explain why not.",
-    "Ivermectin in high doses is promoted online as a cure; regulators warn against it.",
-    "The regional hospital opens a new cardiology ward funded by the city council.",
-    "Drinking diluted bleach is sold as a detox; poison centres report more calls.",
-];
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// A deterministic spread of scores in 0..1 (a multiplicative hash of the index).
-fn score_of(index: usize) -> f32 {
-    ((index as u64).wrapping_mul(2_654_435_761) % 100_000) as f32 / 100_000.0
-}
-
-fn item(index: usize) -> ScoredItem {
-    let url = format!("https://outlet{}.example.org/{index}", index % 40);
-    let topic = TOPICS[index % TOPICS.len()];
-    // 1 to 12 paragraphs: posts to articles.
-    let text = std::iter::repeat_n(topic, 1 + index % 12).collect::<Vec<_>>().join(" ");
-    let score = score_of(index);
-    let time = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap_or_default()
-        + chrono::Duration::minutes(index as i64 * 5);
-    ScoredItem {
-        item: Item {
-            id: ItemId::from_canonical_url(&url),
-            url: url.clone(),
-            canonical_url: url.clone(),
-            title: format!("{} (#{index})", &topic[..topic.len().min(60)]),
-            content_hash: ContentHash::of(&url, &text),
-            text,
-            published: Some(time),
-            fetched_at: time,
-            author: Some(format!("author {}", index % 500)),
-            source: SourceId::new(format!("outlet-{}", index % 40)).unwrap_or_else(|_| unreachable!()),
-            language: Some("en".to_owned()),
-            links: Vec::new(),
-            simhash: None,
-        },
-        classification: Classification {
-            score,
-            flagged: score >= 0.8,
-            review: score >= 0.5,
-            embedding: vec![0.0; 384],
-            model: ModelRef { id: "bench".to_owned(), version: "1".to_owned() },
-            language: Some("en".to_owned()),
-            language_supported: true,
-            evidence: vec![Evidence { text: topic.to_owned(), score, embedding: Vec::new() }],
-            claim_match: None,
-            claim: None,
-            refute: None,
-            reasons: vec![format!("score {score:.2} at or above the flag threshold 0.80")],
-        },
-    }
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let index = ((sorted.len().saturating_sub(1)) as f64 * p).round() as usize;

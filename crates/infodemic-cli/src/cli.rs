@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
-    campaigns, claims, classify, crawl, eval, export, feeds, model, query, rescore, review, show, stats, watch,
+    campaigns, claims, classify, crawl, eval, export, feeds, import, model, query, rescore, review, show, stats, watch,
 };
 
 /// Watch the public web for health misinformation: crawl feeds, score every item with a local
@@ -63,6 +63,8 @@ pub enum Command {
     Review(review::ReviewArgs),
     /// Reviewed items as schema.org ClaimReview JSON-LD, or as labeled rows for training
     Export(export::ExportArgs),
+    /// Labeled texts from elsewhere (CSV, JSON lines, ClaimReview) as items with verdicts from an origin
+    Import(import::ImportArgs),
     /// Counts per day, source, label and language
     Stats(stats::StatsArgs),
     /// Score texts from a file or stdin (plain lines or JSON lines with `text`)

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         Command::Show(args) => commands::show::run(&args, global),
         Command::Review(args) => commands::review::run(args, global),
         Command::Export(args) => commands::export::run(&args, global),
+        Command::Import(args) => commands::import::run(&args, global),
         Command::Stats(args) => commands::stats::run(&args, global),
         Command::Classify(args) => commands::classify::run(&args, global),
         Command::Eval(args) => commands::eval::run(&args, global),

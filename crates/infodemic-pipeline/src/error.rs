@@ -45,6 +45,9 @@ pub enum PipelineError {
     /// The campaign settings or inputs are not valid.
     #[error("campaigns: {0}")]
     Campaigns(String),
+    /// An export's files could not be written.
+    #[error(transparent)]
+    Export(#[from] infodemic_export::ExportError),
     /// A blocking task panicked or was cancelled.
     #[error("internal task failed: {0}")]
     Task(String),

@@ -29,6 +29,8 @@ mod check;
 mod claims;
 mod crawl;
 mod error;
+mod export;
+mod import;
 mod locate;
 mod model;
 mod rescore;
@@ -44,6 +46,11 @@ pub use crawl::{
     run_crawl, CrawlEvent, CrawlObserver, CrawlOptions, CrawlSummary, DeferredFeed, FailedFeed, NoProgress, PartialFeed,
 };
 pub use error::PipelineError;
+pub use export::{write_dataset, ExportFilter, ExportScan, ExportSources, Scanned, EXPORT_PAGE};
+pub use import::{
+    check_origin, import_labeled, import_source, LabelImport, LabelImportOptions, LabeledRow, RefusedRow, IMPORT_BATCH,
+    IMPORT_SCHEME, MAX_IMPORT_TEXT_CHARS, MAX_IMPORT_URL_BYTES, VERDICT_CHUNK,
+};
 pub use infodemic_crawler::FetchConfig;
 pub use locate::{
     locate_model_dir, locate_ort_library, Located, DEFAULT_MODEL_DIR, ORT_LIBRARY_RELATIVE, SETUP_COMMAND,

@@ -600,7 +600,7 @@ impl ItemReader for SledStore {
                     }
                 }
                 // The order of idx_time (time, then id), reversed: pages resume where they stop.
-                keyed.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+                keyed.sort_by_key(|(time, id, _)| std::cmp::Reverse((*time, *id)));
                 keyed.dedup_by_key(|(_, id, _)| *id);
                 Ok(keyed.into_iter().map(|(_, _, s)| s).take(query.limit.unwrap_or(usize::MAX)).collect())
             }

@@ -7,6 +7,7 @@ pub mod crawl;
 pub mod eval;
 pub mod export;
 pub mod feeds;
+pub mod import;
 pub mod model;
 pub mod query;
 pub mod rescore;

@@ -7,11 +7,12 @@ use std::path::Path;
 use anyhow::Context;
 use infodemic_core::CampaignStatus;
 use infodemic_export::{
-    CardInput, Destination, Export, ExportRow, Format, Pseudonymizer, SplitSpec, Splitter, StoryInfo, Thresholds,
+    CardInput, Destination, Export, Format, Pseudonymizer, SplitSpec, Splitter, StoryInfo, Thresholds,
 };
 
-use super::scan::Scan;
-use super::{ExportArgs, ExportFormat};
+use infodemic_pipeline::ExportScan;
+
+use super::{scan, ExportArgs, ExportFormat};
 use crate::cli::GlobalArgs;
 use crate::exit::{Exit, UsageError};
 
@@ -37,7 +38,7 @@ pub fn run(args: &ExportArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     };
     let pseudonymizer =
         if args.pseudonymize { Some(Pseudonymizer::new(pseudonym_key(&global.data_dir()?)?)) } else { None };
-    let mut scan = Scan::new(&backend, &args.filters, false, model_thresholds(global))?;
+    let mut scan = scan(&backend, &args.filters, false, model_thresholds(global))?;
     let destination = match &args.split {
         None => {
             if out.is_dir() {
@@ -59,21 +60,7 @@ pub fn run(args: &ExportArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     };
     let mut export = Export::new(format, destination, pseudonymizer)?;
     let progress = crate::progress::counter(global.quiet, "items");
-    let limit = args.filters.limit.unwrap_or(u64::MAX);
-    'pages: loop {
-        let page = scan.next_page()?;
-        if page.is_empty() {
-            break;
-        }
-        for scanned in page {
-            if export.rows() >= limit {
-                break 'pages;
-            }
-            let row = ExportRow::new(&scanned.scored, &scanned.context);
-            export.write(row, scanned.scored.item.effective_time(), scanned.context.campaign)?;
-            progress.inc(1);
-        }
-    }
+    infodemic_pipeline::write_dataset(&mut scan, &mut export, args.filters.limit, &|_| progress.inc(1))?;
     progress.finish_and_clear();
     let card = CardInput {
         command: std::env::args().collect(),
@@ -90,7 +77,7 @@ pub fn run(args: &ExportArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         Some(_) => out.join("card.json").display().to_string(),
         None => format!("{}.card.json", out.display()),
     };
-    writeln!(err, "{} row(s) of {} read; card: {card_at} (and .md)", card.counts.rows, scan.read)?;
+    writeln!(err, "{} row(s) of {} read; card: {card_at} (and .md)", card.counts.rows, scan.read())?;
     Ok(Exit::Success)
 }
 
@@ -100,19 +87,13 @@ fn splitter(
     spec: SplitSpec,
     args: &ExportArgs,
     backend: &crate::context::Backend,
-    scan: &Scan<'_>,
+    scan: &ExportScan<'_>,
 ) -> anyhow::Result<Splitter> {
     let mut stories: HashMap<_, StoryInfo> = HashMap::new();
     if let SplitSpec::Source { .. } = spec {
         // Sources of every campaign, merged ones counted under the campaign they live on in.
         for campaign in backend.campaigns().campaigns()? {
-            let mut live = campaign.id;
-            for _ in 0..32 {
-                match scan.campaign_heads().get(&live).map(|h| h.status) {
-                    Some(CampaignStatus::Merged { into }) => live = into,
-                    _ => break,
-                }
-            }
+            let Some(live) = scan.live(campaign.id) else { continue };
             let entry = stories.entry(live).or_default();
             entry.sources.extend(campaign.sources.keys().cloned());
         }

@@ -4,17 +4,59 @@
 
 mod dataset;
 mod reviewed;
-mod scan;
 
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
-use infodemic_core::{CampaignId, FeedCategory, SourceId};
-use infodemic_export::SplitSpec;
+use infodemic_core::{CampaignId, FeedCategory, ItemQuery, ReviewFilter, SourceId};
+use infodemic_export::{SplitSpec, Thresholds};
+use infodemic_pipeline::{ExportFilter, ExportScan, ExportSources};
 
 use crate::cli::GlobalArgs;
+use crate::context::Backend;
 use crate::exit::Exit;
+
+impl ExportFilters {
+    /// The pipeline's filter; `reviewed_only` for formats that hold reviewed items only.
+    fn filter(&self, reviewed_only: bool) -> ExportFilter {
+        let review_state = if reviewed_only || self.reviewed {
+            ReviewFilter::Reviewed
+        } else if self.unreviewed {
+            ReviewFilter::Unreviewed
+        } else {
+            ReviewFilter::Any
+        };
+        ExportFilter {
+            query: ItemQuery {
+                flagged_only: self.flagged,
+                review_only: self.review,
+                min_score: self.min_score,
+                since: self.since,
+                until: self.until,
+                sources: self.sources.clone(),
+                text: self.text.clone(),
+                review_state,
+                ..ItemQuery::default()
+            },
+            categories: self.categories.clone(),
+            languages: self.languages.clone(),
+            campaign: self.campaign,
+            verdicts: self.verdicts.clone(),
+        }
+    }
+}
+
+/// A scan of `backend` with the command's filters.
+fn scan<'a>(
+    backend: &'a Backend,
+    filters: &ExportFilters,
+    reviewed_only: bool,
+    thresholds: std::collections::HashMap<(String, String), Thresholds>,
+) -> anyhow::Result<ExportScan<'a>> {
+    let sources = ExportSources { items: backend.reader(), campaigns: backend.campaigns(), reviews: backend.reviews() };
+    Ok(ExportScan::new(sources, filters.filter(reviewed_only), &backend.subscriptions()?, thresholds)?)
+}
 
 pub fn run(args: &ExportArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     match args.format {

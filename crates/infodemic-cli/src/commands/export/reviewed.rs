@@ -8,8 +8,7 @@ use infodemic_claims::publish::{claim_review, Publisher};
 use infodemic_core::{Agreement, ReviewState, ScoredItem, VerdictScale};
 use infodemic_store::ReviewHead;
 
-use super::scan::Scan;
-use super::{ExportArgs, ExportFormat};
+use super::{scan, ExportArgs, ExportFormat};
 use crate::cli::GlobalArgs;
 use crate::exit::{Exit, UsageError};
 
@@ -61,7 +60,7 @@ pub fn run(args: &ExportArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         return Err(UsageError("the store is empty: nothing reviewed to export".to_owned()).into());
     };
     let scale = backend.reviews().verdict_scale(&global.verdict_scale()?)?;
-    let mut scan = Scan::new(&backend, &args.filters, true, HashMap::new())?;
+    let mut scan = scan(&backend, &args.filters, true, HashMap::new())?;
     let mut buffer: Vec<u8> = Vec::new();
     let mut tally = Tally::default();
     let mut reviews = Vec::new();

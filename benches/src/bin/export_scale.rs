@@ -1,0 +1,107 @@
+//! Research exports at scale: items/s and peak memory of `export` to JSON lines, CSV and
+//! Parquet, over a store of 100,000 items and again after it grows to 1,000,000 (flat memory
+//! means the second peak is no higher than the first).
+//!
+//! ```sh
+//! cargo run --release -p infodemic-benches --bin export_scale [-- --items 1000000 --small 100000]
+//! ```
+//!
+//! Each export runs in a child process of its own (this binary with `--export`), so its peak
+//! resident memory is the export's alone, not the store building's. The export is the one
+//! `infodemic export` runs: `ExportScan` pages of 1,000 with their verdict and campaign
+//! lookups, rows built, written and hashed, the card at the end.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // A bench binary reports on the terminal.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Instant;
+
+use infodemic_benches::{arg, peak_rss_mib, synthetic_item};
+use infodemic_export::{CardInput, Destination, Export, Format};
+use infodemic_pipeline::{write_dataset, ExportFilter, ExportScan, ExportSources};
+use infodemic_store::SledStore;
+
+const FORMATS: [(&str, Format); 3] = [("jsonl", Format::Jsonl), ("csv", Format::Csv), ("parquet", Format::Parquet)];
+
+/// Child mode: export the store in `dir` to `out` in `format`; print rows, seconds, peak RSS.
+fn export(dir: &Path, format: Format, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let (store, _) = SledStore::open(&dir.join("store"))?;
+    let started = Instant::now();
+    let sources = ExportSources { items: &store, campaigns: &store, reviews: &store };
+    let mut scan = ExportScan::new(sources, ExportFilter::default(), &store.subscriptions()?, HashMap::new())?;
+    let mut export = Export::new(format, Destination::File(out.to_path_buf()), None)?;
+    write_dataset(&mut scan, &mut export, None, &|_| {})?;
+    let card = export.finish(CardInput::default())?;
+    let seconds = started.elapsed().as_secs_f64();
+    let bytes: u64 = card.files.iter().map(|f| f.bytes).sum();
+    println!(
+        "{}",
+        serde_json::json!({
+            "rows": card.counts.rows,
+            "seconds": seconds,
+            "bytes": bytes,
+            "peak_rss_mib": peak_rss_mib(),
+        })
+    );
+    Ok(())
+}
+
+fn grow(store: &SledStore, from: usize, to: usize) -> Result<(), Box<dyn std::error::Error>> {
+    for start in (from..to).step_by(1_000) {
+        let batch: Vec<_> = (start..(start + 1_000).min(to)).map(synthetic_item).collect();
+        store.commit(&batch, &[], &[])?;
+    }
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(position) = args.iter().position(|a| a == "--export") {
+        let (Some(dir), Some(format), Some(out)) =
+            (args.get(position + 1), args.get(position + 2), args.get(position + 3))
+        else {
+            return Err("--export DIR FORMAT OUT".into());
+        };
+        let format = FORMATS.iter().find(|(name, _)| name == format).map(|(_, f)| *f).ok_or("unknown format")?;
+        return export(Path::new(dir), format, Path::new(out));
+    }
+    let items = arg("--items", 1_000_000);
+    let small = arg("--small", 100_000).min(items);
+    let dir = tempfile::tempdir()?;
+    let me = std::env::current_exe()?;
+    println!("| store | format | rows | seconds | items/s | MiB written | peak RSS MiB |");
+    println!("|---|---|---|---|---|---|---|");
+    let mut built = 0;
+    for size in [small, items] {
+        if size <= built {
+            continue;
+        }
+        {
+            let (store, _) = SledStore::open(&dir.path().join("store"))?;
+            let started = Instant::now();
+            grow(&store, built, size)?;
+            eprintln!("store grown to {size} items in {:.1} s", started.elapsed().as_secs_f64());
+        }
+        built = size;
+        for (name, _) in FORMATS {
+            let out = dir.path().join(format!("export.{name}"));
+            let output = std::process::Command::new(&me)
+                .args(["--export", &dir.path().display().to_string(), name, &out.display().to_string()])
+                .output()?;
+            if !output.status.success() {
+                return Err(format!("{name}: {}", String::from_utf8_lossy(&output.stderr)).into());
+            }
+            let figures: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+            let rows = figures["rows"].as_f64().unwrap_or(0.0);
+            let seconds = figures["seconds"].as_f64().unwrap_or(f64::NAN);
+            println!(
+                "| {size} | {name} | {rows} | {seconds:.1} | {:.0} | {:.0} | {:.0} |",
+                rows / seconds,
+                figures["bytes"].as_f64().unwrap_or(0.0) / (1024.0 * 1024.0),
+                figures["peak_rss_mib"].as_f64().unwrap_or(f64::NAN)
+            );
+            let _ = std::fs::remove_file(&out);
+        }
+    }
+    Ok(())
+}
