@@ -3,10 +3,11 @@
 //! means the second peak is no higher than the first).
 //!
 //! ```sh
-//! cargo run --release -p infodemic-benches --bin export_scale [-- --items 1000000 --small 100000]
+//! cargo run --release -p infodemic-benches --bin export_scale [-- --items 1000000 --small 100000 --formats scan,jsonl,csv,parquet]
 //! ```
 //!
-//! Each export runs in a child process of its own (this binary with `--export`), so its peak
+//! `scan` is the baseline: the same pages and rows, nothing written. Each export runs in a
+//! child process of its own (this binary with `--export`), so its peak
 //! resident memory is the export's alone, not the store building's. The export is the one
 //! `infodemic export` runs: `ExportScan` pages of 1,000 with their verdict and campaign
 //! lookups, rows built, written and hashed, the card at the end.
@@ -22,6 +23,35 @@ use infodemic_pipeline::{write_dataset, ExportFilter, ExportScan, ExportSources}
 use infodemic_store::SledStore;
 
 const FORMATS: [(&str, Format); 3] = [("jsonl", Format::Jsonl), ("csv", Format::Csv), ("parquet", Format::Parquet)];
+
+/// Child mode, `scan`: page through the store and build every row, writing nothing. Its peak
+/// memory is the store's (sled's page cache fills up to its capacity as the store grows): the
+/// baseline an export's peak is compared with.
+fn scan_only(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let (store, _) = SledStore::open(&dir.join("store"))?;
+    let started = Instant::now();
+    let sources = ExportSources { items: &store, campaigns: &store, reviews: &store };
+    let mut scan = ExportScan::new(sources, ExportFilter::default(), &store.subscriptions()?, HashMap::new())?;
+    let mut rows = 0u64;
+    let mut bytes = 0u64;
+    loop {
+        let page = scan.next_page()?;
+        if page.is_empty() {
+            break;
+        }
+        for scanned in page {
+            let row = infodemic_export::ExportRow::new(&scanned.scored, &scanned.context);
+            bytes += row.text.len() as u64;
+            rows += 1;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({ "rows": rows, "seconds": seconds, "bytes": bytes, "peak_rss_mib": peak_rss_mib() })
+    );
+    Ok(())
+}
 
 /// Child mode: export the store in `dir` to `out` in `format`; print rows, seconds, peak RSS.
 fn export(dir: &Path, format: Format, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
@@ -62,9 +92,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         else {
             return Err("--export DIR FORMAT OUT".into());
         };
+        if format == "scan" {
+            return scan_only(Path::new(dir));
+        }
         let format = FORMATS.iter().find(|(name, _)| name == format).map(|(_, f)| *f).ok_or("unknown format")?;
         return export(Path::new(dir), format, Path::new(out));
     }
+    let formats: Vec<String> = args
+        .iter()
+        .position(|a| a == "--formats")
+        .and_then(|i| args.get(i + 1))
+        .map_or_else(|| "scan,jsonl,csv,parquet".to_owned(), Clone::clone)
+        .split(',')
+        .map(str::to_owned)
+        .collect();
     let items = arg("--items", 1_000_000);
     let small = arg("--small", 100_000).min(items);
     let dir = tempfile::tempdir()?;
@@ -83,7 +124,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             eprintln!("store grown to {size} items in {:.1} s", started.elapsed().as_secs_f64());
         }
         built = size;
-        for (name, _) in FORMATS {
+        for name in &formats {
+            let name = name.as_str();
             let out = dir.path().join(format!("export.{name}"));
             let output = std::process::Command::new(&me)
                 .args(["--export", &dir.path().display().to_string(), name, &out.display().to_string()])
