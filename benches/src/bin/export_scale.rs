@@ -60,7 +60,7 @@ fn export(dir: &Path, format: Format, out: &Path) -> Result<(), Box<dyn std::err
     let sources = ExportSources { items: &store, campaigns: &store, reviews: &store };
     let mut scan = ExportScan::new(sources, ExportFilter::default(), &store.subscriptions()?, HashMap::new())?;
     let mut export = Export::new(format, Destination::File(out.to_path_buf()), None)?;
-    write_dataset(&mut scan, &mut export, None, &|_| {})?;
+    write_dataset(&mut scan, &mut export, None, None, &|_| {})?;
     let card = export.finish(CardInput::default())?;
     let seconds = started.elapsed().as_secs_f64();
     let bytes: u64 = card.files.iter().map(|f| f.bytes).sum();

@@ -22,7 +22,7 @@ pub use card::{CardCounts, DatasetCard};
 pub use error::ExportError;
 pub use pseudonym::Pseudonymizer;
 pub use row::{ExportRow, RowContext, Thresholds, COLUMNS};
-pub use split::{Side, SplitSpec, Splitter, StoryInfo};
+pub use split::{Side, SplitSpec, Splitter, Story, StoryGrouper, StoryMap, STORY_SIMHASH_BITS};
 pub use writer::{open_sink, FileSummary, Format, PartialFile, RowSink};
 
 /// Where an export writes: one file, or one file per split in a directory.
@@ -75,8 +75,9 @@ impl Export {
         Ok(Self { format, destination, pseudonymizer, sinks, single, counts: CardCounts::default() })
     }
 
-    /// Writes one row: its split assigned from `time` (publication, else fetch) and `campaign`,
-    /// pseudonymized if asked.
+    /// Writes one row, pseudonymized if asked. With a split, the row goes to the side of its
+    /// `story` (a story of the row alone when `None`; `time` is its publication, else fetch,
+    /// time).
     ///
     /// # Errors
     /// I/O failures.
@@ -84,12 +85,15 @@ impl Export {
         &mut self,
         mut row: ExportRow,
         time: chrono::DateTime<chrono::Utc>,
-        campaign: Option<infodemic_core::CampaignId>,
+        story: Option<&Story>,
     ) -> Result<(), ExportError> {
         let sink = match &self.destination {
             Destination::File(_) => self.single.as_mut(),
             Destination::Split(_, splitter) => {
-                let side = splitter.side(&row.id, time, &row.source, campaign);
+                let side = match story {
+                    Some(story) => splitter.side(story),
+                    None => splitter.side(&Story::single(&row.id, time, &row.source)),
+                };
                 row.split = Some(side.name().to_owned());
                 self.sinks.get_mut(&side)
             }

@@ -84,21 +84,183 @@ impl Side {
     }
 }
 
-/// What a campaign needs for the split: when it started, and its sources.
+/// The unit a split keeps whole: the items of one story (members of one campaign, and
+/// near-copies of one text), with what decides its side.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct StoryInfo {
-    /// Its earliest item.
-    pub first_seen: Option<DateTime<Utc>>,
-    /// Every source among its items.
+pub struct Story {
+    /// A stable name (its smallest item id): what a random split hashes.
+    pub key: String,
+    /// Its earliest item (publication, else fetch time): what a time split compares.
+    pub first_seen: DateTime<Utc>,
+    /// Every source among its items: what a source split checks.
     pub sources: Vec<String>,
 }
 
-/// Assigns rows to sides.
+impl Story {
+    /// A story of one item.
+    pub fn single(id: &str, time: DateTime<Utc>, source: &str) -> Self {
+        Self { key: id.to_owned(), first_seen: time, sources: vec![source.to_owned()] }
+    }
+}
+
+/// SimHash bits two texts may differ by and still be grouped as one story. Four bands of 16
+/// bits find every such pair (three differing bits leave one band whole), and buckets stay
+/// small at a million items. Looser near-copies (up to `NEAR_DUPLICATE_BITS`, confirmed by
+/// resemblance) seen within the crawler's window are already appearances, not rows.
+pub const STORY_SIMHASH_BITS: u32 = 3;
+const BANDS: u32 = 4;
+
+/// Groups items into stories, item by item (a first pass over what an export will write):
+/// union-find over campaign membership and near-identical SimHash fingerprints.
+#[derive(Debug, Default)]
+pub struct StoryGrouper {
+    ids: HashMap<String, u32>,
+    parent: Vec<u32>,
+    /// Per item: its time and the index of its source.
+    items: Vec<(DateTime<Utc>, u32)>,
+    fingerprints: Vec<Option<u64>>,
+    sources: Vec<String>,
+    source_index: HashMap<String, u32>,
+    names: Vec<String>,
+    campaigns: HashMap<CampaignId, u32>,
+    bands: HashMap<(u32, u16), Vec<u32>>,
+}
+
+impl StoryGrouper {
+    fn root(&mut self, mut node: u32) -> u32 {
+        while self.parent[node as usize] != node {
+            let grand = self.parent[self.parent[node as usize] as usize];
+            self.parent[node as usize] = grand;
+            node = grand;
+        }
+        node
+    }
+
+    fn union(&mut self, a: u32, b: u32) {
+        let (ra, rb) = (self.root(a), self.root(b));
+        if ra != rb {
+            // The smaller index wins: the result does not depend on hash map order.
+            let (keep, merge) = if ra < rb { (ra, rb) } else { (rb, ra) };
+            self.parent[merge as usize] = keep;
+        }
+    }
+
+    /// Adds an item; an item given twice counts once.
+    pub fn add(
+        &mut self,
+        id: &str,
+        time: DateTime<Utc>,
+        source: &str,
+        campaign: Option<CampaignId>,
+        simhash: Option<u64>,
+    ) {
+        if self.ids.contains_key(id) {
+            return;
+        }
+        let node = u32::try_from(self.parent.len()).unwrap_or(u32::MAX);
+        self.ids.insert(id.to_owned(), node);
+        self.parent.push(node);
+        self.names.push(id.to_owned());
+        let next_source = u32::try_from(self.sources.len()).unwrap_or(u32::MAX);
+        let source_id = *self.source_index.entry(source.to_owned()).or_insert(next_source);
+        if source_id == next_source {
+            self.sources.push(source.to_owned());
+        }
+        self.items.push((time, source_id));
+        self.fingerprints.push(simhash);
+        if let Some(campaign) = campaign {
+            match self.campaigns.get(&campaign).copied() {
+                Some(first) => self.union(first, node),
+                None => {
+                    self.campaigns.insert(campaign, node);
+                }
+            }
+        }
+        if let Some(fingerprint) = simhash {
+            for band in 0..BANDS {
+                let value = ((fingerprint >> (band * 16)) & 0xffff) as u16;
+                let bucket = self.bands.get(&(band, value)).cloned().unwrap_or_default();
+                for other in bucket {
+                    let near = self.fingerprints[other as usize].is_some_and(|theirs| {
+                        infodemic_core::simhash::distance(theirs, fingerprint) <= STORY_SIMHASH_BITS
+                    });
+                    if near {
+                        self.union(other, node);
+                    }
+                }
+                self.bands.entry((band, value)).or_default().push(node);
+            }
+        }
+    }
+
+    /// The stories, ready to be looked up by item id.
+    pub fn finish(mut self) -> StoryMap {
+        let count = u32::try_from(self.parent.len()).unwrap_or(u32::MAX);
+        let roots: Vec<u32> = (0..count).map(|node| self.root(node)).collect();
+        let mut stories: HashMap<u32, Story> = HashMap::new();
+        let mut sources: HashMap<u32, std::collections::BTreeSet<u32>> = HashMap::new();
+        for (node, root) in roots.iter().enumerate() {
+            let (time, source) = self.items[node];
+            let name = &self.names[node];
+            let story = stories.entry(*root).or_insert_with(|| Story {
+                key: name.clone(),
+                first_seen: time,
+                sources: Vec::new(),
+            });
+            story.first_seen = story.first_seen.min(time);
+            if *name < story.key {
+                story.key.clone_from(name);
+            }
+            sources.entry(*root).or_default().insert(source);
+        }
+        for (root, story) in &mut stories {
+            let indexes = sources.get(root).cloned().unwrap_or_default();
+            let mut names: Vec<String> = indexes.iter().map(|s| self.sources[*s as usize].clone()).collect();
+            names.sort();
+            story.sources = names;
+        }
+        let mut all_sources = self.sources;
+        all_sources.sort();
+        StoryMap { ids: self.ids, roots, stories, sources: all_sources }
+    }
+}
+
+/// Every item's story.
+#[derive(Debug, Default)]
+pub struct StoryMap {
+    ids: HashMap<String, u32>,
+    roots: Vec<u32>,
+    stories: HashMap<u32, Story>,
+    sources: Vec<String>,
+}
+
+impl StoryMap {
+    /// The story of an item, if the first pass saw it.
+    pub fn story(&self, id: &str) -> Option<&Story> {
+        let node = self.ids.get(id)?;
+        self.stories.get(self.roots.get(*node as usize)?)
+    }
+
+    /// Every source among the items, sorted.
+    pub fn sources(&self) -> &[String] {
+        &self.sources
+    }
+
+    /// How many stories hold more than one item.
+    pub fn multi_item_stories(&self) -> usize {
+        let mut sizes: HashMap<u32, usize> = HashMap::new();
+        for root in &self.roots {
+            *sizes.entry(*root).or_default() += 1;
+        }
+        sizes.values().filter(|size| **size > 1).count()
+    }
+}
+
+/// Assigns stories to sides.
 #[derive(Debug)]
 pub struct Splitter {
     spec: SplitSpec,
     seed: u64,
-    stories: HashMap<CampaignId, StoryInfo>,
     test_sources: HashSet<String>,
 }
 
@@ -112,8 +274,8 @@ fn unit(seed: u64, key: &str) -> f64 {
 
 impl Splitter {
     /// A splitter; `sources` are every source the export may hold (for `source` splits, the
-    /// held-out ones are chosen among them), `stories` what is known of campaigns.
-    pub fn new(spec: SplitSpec, seed: u64, sources: &[String], stories: HashMap<CampaignId, StoryInfo>) -> Self {
+    /// held-out ones are chosen among them).
+    pub fn new(spec: SplitSpec, seed: u64, sources: &[String]) -> Self {
         let mut test_sources = HashSet::new();
         if let SplitSpec::Source { test } = spec {
             let mut ranked: Vec<&String> = sources.iter().collect();
@@ -124,17 +286,12 @@ impl Splitter {
                 ((ranked.len() as f64 * test).round() as usize).clamp(1, ranked.len().saturating_sub(1).max(1));
             test_sources = ranked.into_iter().take(wanted).cloned().collect();
         }
-        Self { spec, seed, stories, test_sources }
+        Self { spec, seed, test_sources }
     }
 
     /// A `source` split holding out exactly `test_sources` (the others are train).
-    pub fn with_test_sources(
-        spec: SplitSpec,
-        seed: u64,
-        test_sources: &[String],
-        stories: HashMap<CampaignId, StoryInfo>,
-    ) -> Self {
-        Self { spec, seed, stories, test_sources: test_sources.iter().cloned().collect() }
+    pub fn with_test_sources(spec: SplitSpec, seed: u64, test_sources: &[String]) -> Self {
+        Self { spec, seed, test_sources: test_sources.iter().cloned().collect() }
     }
 
     /// The held-out sources of a `source` split, sorted.
@@ -144,35 +301,17 @@ impl Splitter {
         sources
     }
 
-    /// The side of an item: by its story when it has one.
-    pub fn side(&self, id: &str, time: DateTime<Utc>, source: &str, campaign: Option<CampaignId>) -> Side {
-        let story = campaign.and_then(|c| self.stories.get(&c).map(|info| (c, info)));
-        match &self.spec {
-            SplitSpec::Time(cut) => {
-                let time = story.and_then(|(_, info)| info.first_seen).map_or(time, |first| first.min(time));
-                if time < *cut {
-                    Side::Train
-                } else {
-                    Side::Test
-                }
-            }
-            SplitSpec::Random { train } => {
-                let key = story.map_or_else(|| format!("item:{id}"), |(c, _)| format!("campaign:{c}"));
-                if unit(self.seed, &key) < *train {
-                    Side::Train
-                } else {
-                    Side::Test
-                }
-            }
-            SplitSpec::Source { .. } => {
-                let held_out = self.test_sources.contains(source)
-                    || story.is_some_and(|(_, info)| info.sources.iter().any(|s| self.test_sources.contains(s)));
-                if held_out {
-                    Side::Test
-                } else {
-                    Side::Train
-                }
-            }
+    /// The side of a story: every item of it goes there.
+    pub fn side(&self, story: &Story) -> Side {
+        let train = match &self.spec {
+            SplitSpec::Time(cut) => story.first_seen < *cut,
+            SplitSpec::Random { train } => unit(self.seed, &story.key) < *train,
+            SplitSpec::Source { .. } => !story.sources.iter().any(|s| self.test_sources.contains(s)),
+        };
+        if train {
+            Side::Train
+        } else {
+            Side::Test
         }
     }
 }
@@ -199,53 +338,67 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_story_never_straddles_a_time_split() {
-        let mut stories = HashMap::new();
-        stories
-            .insert(CampaignId(1), StoryInfo { first_seen: Some(at(1) - chrono::Duration::days(2)), sources: vec![] });
-        let splitter = Splitter::new(SplitSpec::Time(at(1)), 0, &[], stories);
-        // A later member of a story that began before the cut goes with its story.
-        assert_eq!(splitter.side("a", at(5), "s", Some(CampaignId(1))), Side::Train);
-        assert_eq!(splitter.side("b", at(5), "s", None), Side::Test);
-        assert_eq!(splitter.side("c", at(1) - chrono::Duration::seconds(1), "s", None), Side::Train);
+    fn story(key: &str, day: u32, sources: &[&str]) -> Story {
+        Story { key: key.to_owned(), first_seen: at(day), sources: sources.iter().map(|s| (*s).to_owned()).collect() }
     }
 
     #[test]
-    fn random_splits_follow_the_seed_and_keep_stories_whole() {
-        let mut stories = HashMap::new();
-        stories.insert(CampaignId(7), StoryInfo::default());
-        let splitter = Splitter::new(SplitSpec::Random { train: 0.8 }, 42, &[], stories.clone());
-        let sides: HashSet<Side> =
-            (0..50).map(|i| splitter.side(&format!("{i}"), at(1), "s", Some(CampaignId(7)))).collect();
-        assert_eq!(sides.len(), 1, "one story, one side");
-        let train = (0..10_000).filter(|i| splitter.side(&format!("{i}"), at(1), "s", None) == Side::Train).count();
+    fn time_splits_go_by_the_story_start() {
+        let splitter = Splitter::new(SplitSpec::Time(at(3)), 0, &[]);
+        assert_eq!(splitter.side(&story("a", 2, &["s"])), Side::Train);
+        assert_eq!(splitter.side(&story("a", 3, &["s"])), Side::Test);
+    }
+
+    #[test]
+    fn random_splits_follow_the_seed() {
+        let splitter = Splitter::new(SplitSpec::Random { train: 0.8 }, 42, &[]);
+        let side = |s: &Splitter, i: usize| s.side(&story(&format!("{i}"), 1, &["s"]));
+        let train = (0..10_000).filter(|i| side(&splitter, *i) == Side::Train).count();
         assert!((7_700..8_300).contains(&train), "{train}");
-        let again = Splitter::new(SplitSpec::Random { train: 0.8 }, 42, &[], stories.clone());
-        let other = Splitter::new(SplitSpec::Random { train: 0.8 }, 43, &[], stories);
-        let same = (0..100)
-            .all(|i| splitter.side(&format!("{i}"), at(1), "s", None) == again.side(&format!("{i}"), at(1), "s", None));
-        let differs = (0..100)
-            .any(|i| splitter.side(&format!("{i}"), at(1), "s", None) != other.side(&format!("{i}"), at(1), "s", None));
-        assert!(same && differs);
+        let again = Splitter::new(SplitSpec::Random { train: 0.8 }, 42, &[]);
+        let other = Splitter::new(SplitSpec::Random { train: 0.8 }, 43, &[]);
+        assert!((0..100).all(|i| side(&splitter, i) == side(&again, i)));
+        assert!((0..100).any(|i| side(&splitter, i) != side(&other, i)));
     }
 
     #[test]
     fn source_splits_hold_out_whole_sources_and_their_stories() {
         let sources: Vec<String> = (0..10).map(|i| format!("s{i}")).collect();
-        let mut stories = HashMap::new();
-        let splitter = Splitter::new(SplitSpec::Source { test: 0.2 }, 1, &sources, HashMap::new());
+        let splitter = Splitter::new(SplitSpec::Source { test: 0.2 }, 1, &sources);
         let held = splitter.test_sources();
         assert_eq!(held.len(), 2);
         let kept = sources.iter().find(|s| !held.contains(s)).cloned().unwrap_or_default();
-        stories.insert(CampaignId(3), StoryInfo { first_seen: None, sources: vec![kept.clone(), held[0].clone()] });
-        let splitter = Splitter::new(SplitSpec::Source { test: 0.2 }, 1, &sources, stories);
-        assert_eq!(splitter.side("a", at(1), &held[0], None), Side::Test);
-        assert_eq!(splitter.side("b", at(1), &kept, None), Side::Train);
+        assert_eq!(splitter.side(&story("a", 1, &[&held[0]])), Side::Test);
+        assert_eq!(splitter.side(&story("b", 1, &[&kept])), Side::Train);
         assert_eq!(
-            splitter.side("c", at(1), &kept, Some(CampaignId(3))),
+            splitter.side(&story("c", 1, &[&kept, &held[0]])),
             Side::Test,
             "its story reached a held-out source"
         );
+    }
+
+    #[test]
+    fn campaigns_and_near_copies_make_one_story() {
+        let mut grouper = StoryGrouper::default();
+        let base: u64 = 0x0123_4567_89ab_cdef;
+        grouper.add("b", at(5), "s1", None, Some(base));
+        grouper.add("c", at(2), "s2", None, Some(base ^ 0b101)); // 2 bits apart: a near copy
+        grouper.add("d", at(9), "s3", None, Some(base ^ 0xffff_0000_0000_0000)); // 16 bits apart
+        grouper.add("e", at(7), "s4", Some(CampaignId(4)), Some(base ^ 0x00ff_ff00_0000_0000));
+        grouper.add("a", at(8), "s5", Some(CampaignId(4)), None);
+        grouper.add("z", at(1), "s6", None, None);
+        grouper.add("b", at(1), "s9", None, None); // given twice: counted once
+        let map = grouper.finish();
+        let near = map.story("b").cloned().unwrap_or_default();
+        assert_eq!(map.story("c"), Some(&near));
+        assert_eq!((near.key.as_str(), near.first_seen), ("b", at(2)));
+        assert_eq!(near.sources, ["s1", "s2"]);
+        let campaign = map.story("a").cloned().unwrap_or_default();
+        assert_eq!(map.story("e"), Some(&campaign), "campaign members are one story");
+        assert_eq!((campaign.key.as_str(), campaign.first_seen), ("a", at(7)));
+        assert_ne!(map.story("d"), Some(&near), "16 bits apart is another story");
+        assert_eq!(map.story("z").map(|s| s.key.as_str()), Some("z"));
+        assert_eq!(map.story("unknown"), None);
+        assert_eq!(map.multi_item_stories(), 2);
     }
 }

@@ -9,7 +9,7 @@ use infodemic_core::{
     CampaignHead, CampaignId, CampaignStatus, FeedCategory, FeedSpec, ItemCursor, ItemQuery, ReviewFilter, ScoredItem,
     SortOrder,
 };
-use infodemic_export::{Export, ExportRow, RowContext, Thresholds};
+use infodemic_export::{Export, ExportRow, RowContext, StoryGrouper, StoryMap, Thresholds};
 use infodemic_store::{CampaignReader, ItemReader, ReviewHead, ReviewLog};
 
 use crate::PipelineError;
@@ -195,14 +195,43 @@ impl<'a> ExportScan<'a> {
     }
 }
 
-/// Writes every kept item of `scan` into `export`, at most `limit` rows; `progress` hears of
-/// each row written.
+/// The stories of every kept item of `scan` (a first pass, for splits): members of one
+/// campaign, and texts whose SimHash fingerprints are within
+/// [`infodemic_export::STORY_SIMHASH_BITS`], are one story. Holds a few dozen bytes per item.
+///
+/// # Errors
+/// Store failures.
+pub fn group_stories(scan: &mut ExportScan<'_>, limit: Option<u64>) -> Result<StoryMap, PipelineError> {
+    let limit = limit.unwrap_or(u64::MAX);
+    let mut grouper = StoryGrouper::default();
+    let mut seen = 0u64;
+    'pages: loop {
+        let page = scan.next_page()?;
+        if page.is_empty() {
+            break;
+        }
+        for scanned in page {
+            if seen >= limit {
+                break 'pages;
+            }
+            seen += 1;
+            let item = &scanned.scored.item;
+            let id = item.id.to_string();
+            grouper.add(&id, item.effective_time(), item.source.as_str(), scanned.context.campaign, item.simhash);
+        }
+    }
+    Ok(grouper.finish())
+}
+
+/// Writes every kept item of `scan` into `export`, at most `limit` rows, each with its story
+/// from `stories` when splitting; `progress` hears of each row written.
 ///
 /// # Errors
 /// Store failures, or the export's (a file that cannot be written).
 pub fn write_dataset(
     scan: &mut ExportScan<'_>,
     export: &mut Export,
+    stories: Option<&StoryMap>,
     limit: Option<u64>,
     progress: &dyn Fn(u64),
 ) -> Result<(), PipelineError> {
@@ -217,7 +246,8 @@ pub fn write_dataset(
                 return Ok(());
             }
             let row = ExportRow::new(&scanned.scored, &scanned.context);
-            export.write(row, scanned.scored.item.effective_time(), scanned.context.campaign)?;
+            let story = stories.and_then(|stories| stories.story(&row.id));
+            export.write(row, scanned.scored.item.effective_time(), story)?;
             progress(export.rows());
         }
     }

@@ -46,7 +46,7 @@ pub use crawl::{
     run_crawl, CrawlEvent, CrawlObserver, CrawlOptions, CrawlSummary, DeferredFeed, FailedFeed, NoProgress, PartialFeed,
 };
 pub use error::PipelineError;
-pub use export::{write_dataset, ExportFilter, ExportScan, ExportSources, Scanned, EXPORT_PAGE};
+pub use export::{group_stories, write_dataset, ExportFilter, ExportScan, ExportSources, Scanned, EXPORT_PAGE};
 pub use import::{
     check_origin, import_labeled, import_source, LabelImport, LabelImportOptions, LabeledRow, RefusedRow, IMPORT_BATCH,
     IMPORT_SCHEME, MAX_IMPORT_TEXT_CHARS, MAX_IMPORT_URL_BYTES, VERDICT_CHUNK,

@@ -5,12 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use infodemic_core::CampaignStatus;
-use infodemic_export::{
-    CardInput, Destination, Export, Format, Pseudonymizer, SplitSpec, Splitter, StoryInfo, Thresholds,
-};
-
-use infodemic_pipeline::ExportScan;
+use infodemic_export::{CardInput, Destination, Export, Format, Pseudonymizer, SplitSpec, Splitter, Thresholds};
 
 use super::{scan, ExportArgs, ExportFormat};
 use crate::cli::GlobalArgs;
@@ -38,7 +33,8 @@ pub fn run(args: &ExportArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     };
     let pseudonymizer =
         if args.pseudonymize { Some(Pseudonymizer::new(pseudonym_key(&global.data_dir()?)?)) } else { None };
-    let mut scan = scan(&backend, &args.filters, false, model_thresholds(global))?;
+    let thresholds = model_thresholds(global);
+    let mut stories = None;
     let destination = match &args.split {
         None => {
             if out.is_dir() {
@@ -55,12 +51,25 @@ pub fn run(args: &ExportArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                 );
             }
             let spec = SplitSpec::parse(spec).map_err(|e| UsageError(e.to_string()))?;
-            Destination::Split(out.to_path_buf(), splitter(spec, args, &backend, &scan)?)
+            // A first pass groups the items into stories, so none straddles the split.
+            let mut first = scan(&backend, &args.filters, false, HashMap::new())?;
+            let grouped = infodemic_pipeline::group_stories(&mut first, args.filters.limit)?;
+            let splitter = if args.test_sources.is_empty() {
+                Splitter::new(spec, args.seed, grouped.sources())
+            } else {
+                Splitter::with_test_sources(spec, args.seed, &args.test_sources)
+            };
+            tracing::info!(message = "Stories grouped for the split.", multi_item = grouped.multi_item_stories());
+            stories = Some(grouped);
+            Destination::Split(out.to_path_buf(), splitter)
         }
     };
+    let mut scan = scan(&backend, &args.filters, false, thresholds)?;
     let mut export = Export::new(format, destination, pseudonymizer)?;
     let progress = crate::progress::counter(global.quiet, "items");
-    infodemic_pipeline::write_dataset(&mut scan, &mut export, args.filters.limit, &|_| progress.inc(1))?;
+    infodemic_pipeline::write_dataset(&mut scan, &mut export, stories.as_ref(), args.filters.limit, &|_| {
+        progress.inc(1);
+    })?;
     progress.finish_and_clear();
     let card = CardInput {
         command: std::env::args().collect(),
@@ -79,42 +88,6 @@ pub fn run(args: &ExportArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     };
     writeln!(err, "{} row(s) of {} read; card: {card_at} (and .md)", card.counts.rows, scan.read())?;
     Ok(Exit::Success)
-}
-
-/// The splitter of `spec`: stories from the campaigns, held-out sources from the seed or
-/// `--test-source`.
-fn splitter(
-    spec: SplitSpec,
-    args: &ExportArgs,
-    backend: &crate::context::Backend,
-    scan: &ExportScan<'_>,
-) -> anyhow::Result<Splitter> {
-    let mut stories: HashMap<_, StoryInfo> = HashMap::new();
-    if let SplitSpec::Source { .. } = spec {
-        // Sources of every campaign, merged ones counted under the campaign they live on in.
-        for campaign in backend.campaigns().campaigns()? {
-            let Some(live) = scan.live(campaign.id) else { continue };
-            let entry = stories.entry(live).or_default();
-            entry.sources.extend(campaign.sources.keys().cloned());
-        }
-    } else {
-        for (id, head) in scan.campaign_heads() {
-            if head.status == CampaignStatus::Active {
-                stories.insert(*id, StoryInfo { first_seen: Some(head.first_seen), sources: Vec::new() });
-            }
-        }
-    }
-    let mut sources: Vec<String> =
-        backend.reader().feed_states()?.into_iter().map(|s| s.source.as_str().to_owned()).collect();
-    sources.extend(backend.subscriptions()?.into_iter().map(|s| s.id.as_str().to_owned()));
-    sources.sort();
-    sources.dedup();
-    let splitter = if args.test_sources.is_empty() {
-        Splitter::new(spec, args.seed, &sources, stories)
-    } else {
-        Splitter::with_test_sources(spec, args.seed, &args.test_sources, stories)
-    };
-    Ok(splitter)
 }
 
 /// The thresholds of every model in the models directory, by (id, version): rows carry the
