@@ -81,7 +81,8 @@ pub struct ExportArgs {
     #[arg(long)]
     pub jsonl: bool,
 
-    /// claimreview: the organisation publishing the reviews (schema.org `author`)
+    /// claimreview: the organisation publishing the reviews (schema.org `author`; without it, a
+    /// placeholder and a warning)
     #[arg(long, value_name = "NAME", env = "INFODEMIC_PUBLISHER")]
     pub publisher: Option<String>,
 

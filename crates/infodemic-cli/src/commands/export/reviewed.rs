@@ -133,13 +133,22 @@ pub fn run(args: &ExportArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Success)
 }
 
+/// The author of reviews exported without `--publisher`.
+const UNNAMED_PUBLISHER: &str = "infodemic user (publisher not named)";
+
 fn publisher(args: &ExportArgs) -> anyhow::Result<Publisher> {
-    let Some(name) = args.publisher.as_deref().map(str::trim).filter(|n| !n.is_empty()) else {
-        return Err(UsageError(
-            "ClaimReview names who reviewed: --publisher NAME (or INFODEMIC_PUBLISHER), and --publisher-url URL"
-                .to_owned(),
-        )
-        .into());
+    // ClaimReview names who reviewed; without --publisher the author is a placeholder that
+    // says so, and the user is told (a publishable file needs the real name).
+    let name = match args.publisher.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        Some(name) => name,
+        None => {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "warning: no --publisher (or INFODEMIC_PUBLISHER): the reviews' author is \"{UNNAMED_PUBLISHER}\"; \
+                 name your organisation before publishing"
+            );
+            UNNAMED_PUBLISHER
+        }
     };
     if let Some(template) = &args.review_url {
         let probe = template.replace("{id}", "0123456789abcdef");
