@@ -98,7 +98,9 @@ pub async fn serve(
         default_reviewer: options.default_reviewer.into(),
     };
     let router = Router::new()
+        .route("/healthz", get(healthz))
         .route("/v1/health", get(health))
+        .route("/v1/openapi.json", get(openapi))
         .route("/v1/items/query", post(query))
         .route("/v1/items/{id}", get(item))
         .route("/v1/items/{id}/appearances", get(appearances))
@@ -173,6 +175,16 @@ where
         .await
         .map_err(|e| Failure(e.to_string()))?
         .map_err(|e| Failure(e.to_string()))
+}
+
+/// Liveness for probes and service managers: `ok` while the service answers.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The OpenAPI description of every route (kept true by `tests/openapi.rs`).
+async fn openapi() -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], include_str!("openapi.json"))
 }
 
 /// `?nonce=N` of a health check.
