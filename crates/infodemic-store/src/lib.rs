@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 mod campaigns;
+mod counters;
 mod error;
 pub mod keys;
 pub mod migrations;

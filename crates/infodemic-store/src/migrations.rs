@@ -13,7 +13,8 @@
 //! |   | nothing rewritten: v2 records read with zeros, rewritten by the next crawl of the feed |
 //!
 //! New trees need no schema step: the campaign trees and the review trees (`verdict_events`,
-//! `reviewed`) read as empty in a store that never had them.
+//! `reviewed`) read as empty in a store that never had them, and the `counts` of `stats` are
+//! built at open when `meta/counts_version` is missing (and again after any migration).
 //!
 //! Feed-state v1 records are read as they are (the missing fields have safe values) and
 //! rewritten as v2 by the next crawl of their feed. Claim v1 records are read as embedded by an

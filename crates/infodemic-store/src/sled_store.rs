@@ -28,7 +28,7 @@ type StopBelow = dyn Fn(&[u8]) -> bool;
 pub struct SledStore {
     path: PathBuf,
     pub(crate) db: sled::Db,
-    meta: sled::Tree,
+    pub(crate) meta: sled::Tree,
     items: sled::Tree,
     by_url: sled::Tree,
     by_hash: sled::Tree,
@@ -40,6 +40,7 @@ pub struct SledStore {
     subscriptions: sled::Tree,
     by_simhash: sled::Tree,
     appearances: sled::Tree,
+    counts: sled::Tree,
     /// Held while a batch of verdicts derives and writes item heads (see `reviews.rs`).
     pub(crate) review_lock: std::sync::Arc<std::sync::Mutex<()>>,
 }
@@ -82,10 +83,12 @@ impl SledStore {
             subscriptions: tree("subscriptions")?,
             by_simhash: tree("idx_simhash")?,
             appearances: tree("appearances")?,
+            counts: tree(crate::counters::COUNTS_TREE)?,
             review_lock: std::sync::Arc::default(),
             db,
         };
         let outcome = store.check_schema()?;
+        store.ensure_counters()?;
         Ok((store, outcome))
     }
 
@@ -112,6 +115,10 @@ impl SledStore {
         };
         self.meta.insert(SCHEMA_KEY, &CURRENT_SCHEMA.to_be_bytes())?;
         self.db.flush()?;
+        if matches!(outcome, SchemaOutcome::Migrated { .. }) {
+            // Items were rewritten: count them again.
+            self.recount()?;
+        }
         Ok(outcome)
     }
 
@@ -212,10 +219,12 @@ impl SledStore {
             &self.feeds,
             &self.by_simhash,
             &self.appearances,
+            &self.counts,
         );
         let report = trees.transaction(
-            |(items, by_url, by_hash, by_time, by_score, by_source, feeds, by_simhash, appearance_tree)| {
+            |(items, by_url, by_hash, by_time, by_score, by_source, feeds, by_simhash, appearance_tree, counts)| {
                 let mut report = CommitReport::default();
+                let mut delta = crate::counters::CountDelta::default();
                 for (scored, record) in &encoded {
                     let item = &scored.item;
                     let id = item.id;
@@ -235,8 +244,10 @@ impl SledStore {
                     if let Some(simhash) = item.simhash {
                         by_simhash.insert(keys::by_time(time, id), &simhash.to_be_bytes())?;
                     }
+                    delta.add(scored, 1);
                     report.inserted += 1;
                 }
+                delta.apply(counts)?;
                 for (key, record) in &encoded_states {
                     feeds.insert(key.as_slice(), record.as_slice())?;
                 }
@@ -438,18 +449,22 @@ impl SledStore {
     /// # Errors
     /// sled or decoding failures; nothing of the batch is written then.
     pub fn reclassify(&self, updates: &[(ItemId, Classification)]) -> Result<usize> {
-        let trees = (&self.items, &self.by_score);
-        let rewritten = trees.transaction(|(items, by_score)| {
+        let trees = (&self.items, &self.by_score, &self.counts);
+        let rewritten = trees.transaction(|(items, by_score, counts)| {
             let mut rewritten = 0;
+            let mut delta = crate::counters::CountDelta::default();
             for (id, classification) in updates {
                 let Some(bytes) = items.get(id.as_bytes())? else { continue };
                 let mut scored = records::decode_item(&bytes).map_err(ConflictableTransactionError::Abort)?;
                 by_score.remove(keys::by_score(index_score(&scored), *id))?;
+                delta.add(&scored, -1);
                 scored.classification = classification.clone();
+                delta.add(&scored, 1);
                 items.insert(id.as_bytes(), records::encode_item(&scored))?;
                 by_score.insert(keys::by_score(index_score(&scored), *id), &[])?;
                 rewritten += 1;
             }
+            delta.apply(counts)?;
             Ok::<_, ConflictableTransactionError<StoreError>>(rewritten)
         })?;
         self.db.flush()?;
@@ -503,6 +518,9 @@ impl SledStore {
         }
         if self.by_url.len() != ids.len() || self.by_hash.len() != ids.len() {
             return Err(inconsistent("url or hash index size differs from item count"));
+        }
+        if self.counted_stats()? != self.decoded_stats()? {
+            return Err(inconsistent("the counts kept for `stats` differ from the items"));
         }
         Ok(ids.len())
     }
@@ -617,18 +635,8 @@ impl ItemReader for SledStore {
     }
 
     fn stats(&self) -> Result<StoreStats> {
-        let mut stats = StoreStats::default();
-        for entry in self.items.iter() {
-            let (_, value) = entry?;
-            let scored = records::decode_item(&value)?;
-            let flagged = scored.classification.flagged;
-            stats.total.add(flagged);
-            stats.per_day.entry(scored.item.effective_time().date_naive()).or_default().add(flagged);
-            stats.per_source.entry(scored.item.source.as_str().to_owned()).or_default().add(flagged);
-            *stats.per_label.entry(scored.classification.label().as_str().to_owned()).or_default() += 1;
-            let language = scored.item.language.clone().unwrap_or_else(|| "unknown".to_owned());
-            stats.per_language.entry(language).or_default().add(flagged);
-        }
+        // Kept at commit: no item is decoded here.
+        let mut stats = self.counted_stats()?;
         stats.claims = self.claims.len() as u64;
         for state in self.feed_states()? {
             stats.feeds += 1;
@@ -1004,6 +1012,48 @@ pub(crate) mod tests {
         store.by_score.insert(keys::by_score(0.3, item.item.id), &[]).unwrap();
         let error = store.verify().unwrap_err();
         assert!(error.to_string().contains("idx_score has a stale entry"), "{error}");
+    }
+
+    #[test]
+    fn stats_come_from_counts_kept_at_commit_and_reclassify() {
+        let (_dir, store) = open();
+        let items = [
+            scored("https://e.org/a", "a", 1, 0.9),
+            scored("https://e.org/b", "a", 2, 0.1),
+            scored("https://e.org/c", "b", 2, 0.7),
+        ];
+        store.commit(&items, &[], &[]).unwrap();
+        store.commit(&items[..1], &[], &[]).unwrap(); // a duplicate counts nothing
+        assert_eq!(store.counted_stats().unwrap(), store.decoded_stats().unwrap());
+        let stats = store.stats().unwrap();
+        assert_eq!((stats.total.items, stats.total.flagged), (3, 2));
+        assert_eq!(stats.per_source["a"].items, 2);
+        assert_eq!(stats.per_label["misinformation"], 2);
+        let mut unflagged = items[0].classification.clone();
+        unflagged.flagged = false;
+        unflagged.score = 0.2;
+        store.reclassify(&[(items[0].item.id, unflagged)]).unwrap();
+        let stats = store.stats().unwrap();
+        assert_eq!((stats.total.items, stats.total.flagged), (3, 1));
+        assert_eq!(stats.per_label.get("misinformation"), Some(&1));
+        assert_eq!(store.counted_stats().unwrap(), store.decoded_stats().unwrap());
+        store.verify().unwrap();
+    }
+
+    #[test]
+    fn a_store_without_counts_gets_them_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (store, _) = SledStore::open(&dir.path().join("db")).unwrap();
+            store.commit(&[scored("https://e.org/a", "a", 1, 0.9)], &[], &[]).unwrap();
+            // As a build without counters left it.
+            store.counts.clear().unwrap();
+            store.meta.remove(b"counts_version").unwrap();
+            assert!(store.verify().is_err(), "verify notices counts that disagree");
+        }
+        let (store, _) = SledStore::open(&dir.path().join("db")).unwrap();
+        assert_eq!(store.stats().unwrap().total.items, 1);
+        store.verify().unwrap();
     }
 
     #[test]
