@@ -6,7 +6,8 @@
 //! cargo run --release -p infodemic-benches --bin export_scale [-- --items 1000000 --small 100000 --formats scan,jsonl,csv,parquet]
 //! ```
 //!
-//! `scan` is the baseline: the same pages and rows, nothing written. Each export runs in a
+//! `stats` times what `infodemic stats` reads (p50 of 20, in the seconds column). `scan` is
+//! the baseline: the same pages and rows, nothing written. Each export runs in a
 //! child process of its own (this binary with `--export`), so its peak
 //! resident memory is the export's alone, not the store building's. The export is the one
 //! `infodemic export` runs: `ExportScan` pages of 1,000 with their verdict and campaign
@@ -53,6 +54,24 @@ fn scan_only(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// Child mode, `stats`: what `infodemic stats` reads (the counts kept at commit), 20 times;
+/// prints the p50 in the `seconds` field.
+fn stats_only(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    use infodemic_store::ItemReader;
+    let (store, _) = SledStore::open(&dir.join("store"))?;
+    let mut times = Vec::new();
+    let mut rows = 0;
+    for _ in 0..20 {
+        let started = Instant::now();
+        rows = store.stats()?.total.items;
+        times.push(started.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    let p50 = times[times.len() / 2];
+    println!("{}", serde_json::json!({ "rows": rows, "seconds": p50, "bytes": 0, "peak_rss_mib": peak_rss_mib() }));
+    Ok(())
+}
+
 /// Child mode: export the store in `dir` to `out` in `format`; print rows, seconds, peak RSS.
 fn export(dir: &Path, format: Format, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let (store, _) = SledStore::open(&dir.join("store"))?;
@@ -94,6 +113,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         if format == "scan" {
             return scan_only(Path::new(dir));
+        }
+        if format == "stats" {
+            return stats_only(Path::new(dir));
         }
         let format = FORMATS.iter().find(|(name, _)| name == format).map(|(_, f)| *f).ok_or("unknown format")?;
         return export(Path::new(dir), format, Path::new(out));
