@@ -148,10 +148,8 @@ fn rating_node(label: &VerdictLabel, rating: u8) -> Value {
     Value::Object(node)
 }
 
-/// `itemReviewed`: the claim, as it appeared in the item.
-fn claim_node(item: &Item) -> Value {
-    let mut node = Map::new();
-    node.insert("@type".into(), "Claim".into());
+/// What the claim and its appearance both say of the item: when, by whom, in what language.
+fn insert_item_facts(node: &mut Map<String, Value>, item: &Item) {
     if let Some(published) = item.published {
         node.insert("datePublished".into(), iso_8601(published).into());
     }
@@ -161,6 +159,13 @@ fn claim_node(item: &Item) -> Value {
     if let Some(language) = language(item) {
         node.insert("inLanguage".into(), language.into());
     }
+}
+
+/// `itemReviewed`: the claim, as it appeared in the item.
+fn claim_node(item: &Item) -> Value {
+    let mut node = Map::new();
+    node.insert("@type".into(), "Claim".into());
+    insert_item_facts(&mut node, item);
     if let Some(appearance) = appearance(item) {
         node.insert("firstAppearance".into(), appearance.clone());
         node.insert("appearance".into(), appearance);
@@ -183,15 +188,7 @@ fn appearance(item: &Item) -> Option<Value> {
     if let Some(headline) = headline {
         node.insert("headline".into(), headline.into());
     }
-    if let Some(published) = item.published {
-        node.insert("datePublished".into(), iso_8601(published).into());
-    }
-    if let Some(author) = person(item) {
-        node.insert("author".into(), author);
-    }
-    if let Some(language) = language(item) {
-        node.insert("inLanguage".into(), language.into());
-    }
+    insert_item_facts(&mut node, item);
     Some(Value::Object(node))
 }
 

@@ -423,6 +423,18 @@ pub fn check_note(note: Option<&str>) -> Result<Option<String>, ReviewInputError
     Ok(Some(note.to_owned()))
 }
 
+impl Agreement {
+    /// The machine name, as JSON writes it (`unreviewed`, `single`, `agreed`, `disagreed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unreviewed => "unreviewed",
+            Self::Single => "single",
+            Self::Agreed => "agreed",
+            Self::Disagreed => "disagreed",
+        }
+    }
+}
+
 impl fmt::Display for Agreement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

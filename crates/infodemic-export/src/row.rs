@@ -134,15 +134,6 @@ fn time(value: DateTime<Utc>) -> String {
     value.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn agreement_name(agreement: Agreement) -> Option<String> {
-    match agreement {
-        Agreement::Unreviewed => None,
-        Agreement::Single => Some("single".to_owned()),
-        Agreement::Agreed => Some("agreed".to_owned()),
-        Agreement::Disagreed => Some("disagreed".to_owned()),
-    }
-}
-
 impl ExportRow {
     /// The row of `scored` with what the store knows of it.
     pub fn new(scored: &ScoredItem, context: &RowContext) -> Self {
@@ -175,7 +166,7 @@ impl ExportRow {
             campaign: context.campaign.map(|c| c.to_string()),
             verdict: context.verdict.clone(),
             verdict_count: context.reviewers,
-            agreement: context.agreement.and_then(agreement_name),
+            agreement: context.agreement.filter(|a| *a != Agreement::Unreviewed).map(|a| a.as_str().to_owned()),
             feed_url: context.feed_url.clone(),
             content_hash: item.content_hash.to_string(),
             split: None,

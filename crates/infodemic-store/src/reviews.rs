@@ -128,15 +128,6 @@ fn decode_event(bytes: &[u8]) -> Result<VerdictEvent> {
     })
 }
 
-fn agreement_name(agreement: Agreement) -> &'static str {
-    match agreement {
-        Agreement::Unreviewed => "unreviewed",
-        Agreement::Single => "single",
-        Agreement::Agreed => "agreed",
-        Agreement::Disagreed => "disagreed",
-    }
-}
-
 fn decode_head(key: &[u8], bytes: &[u8]) -> Result<ReviewHead> {
     let item: [u8; 8] = key.try_into().map_err(|_| corrupt(REVIEWED_TREE, "key is not an item id"))?;
     let (version, payload) = bytes.split_first().ok_or_else(|| corrupt(REVIEWED_TREE, "empty record"))?;
@@ -166,7 +157,7 @@ fn head_record(state: &ReviewState) -> Option<Vec<u8>> {
     let last = state.standing.iter().map(|s| s.time).max()?;
     let head = StoredReviewHeadV1 {
         current,
-        agreement: agreement_name(state.agreement).to_owned(),
+        agreement: state.agreement.as_str().to_owned(),
         reviewers: u32::try_from(state.standing.len()).unwrap_or(u32::MAX),
         last_us: last.timestamp_micros(),
     };

@@ -208,36 +208,65 @@ struct VerdictForm {
     return_to: Option<String>,
 }
 
+/// What every state-changing form must pass: admitted, from our own page, about an item id.
+/// `Err` holds the answer instead.
+fn checked_form(state: &AppState, headers: &HeaderMap, id: &str, csrf: &str) -> Result<ItemId, Box<Response>> {
+    if let Some(refused) = refusal(state, headers) {
+        return Err(Box::new(refused));
+    }
+    if !state.page.same_origin_post(headers, csrf) {
+        let body = html::message("Refused", "This form did not come from the review page.");
+        return Err(Box::new(page(StatusCode::FORBIDDEN, body)));
+    }
+    id.parse::<ItemId>()
+        .map_err(|_| Box::new(page(StatusCode::NOT_FOUND, html::message("Not found", "That is not an item id."))))
+}
+
+/// The reviewer a form names, else the service's default.
+fn form_reviewer(state: &AppState, given: String) -> String {
+    if given.trim().is_empty() {
+        state.default_reviewer.to_string()
+    } else {
+        given
+    }
+}
+
+/// The answer to a form once the store acted: back where the form came from, or the item
+/// with the refusal.
+async fn after_form(
+    state: &AppState,
+    id: &str,
+    return_to: Option<&str>,
+    outcome: Result<infodemic_core::RecordedVerdicts, Failure>,
+) -> Response {
+    match outcome {
+        Ok(outcome) => match outcome.rejected.first() {
+            None => see_other(&return_target(return_to)),
+            Some(rejected) => item_page(state, id, Some(&rejected.error), StatusCode::BAD_REQUEST).await,
+        },
+        Err(Failure(message)) => page(StatusCode::INTERNAL_SERVER_ERROR, html::message("Store failure", &message)),
+    }
+}
+
 async fn record(
     State(state): State<AppState>,
     headers: HeaderMap,
     UrlPath(id): UrlPath<String>,
     Form(form): Form<VerdictForm>,
 ) -> Response {
-    if let Some(refused) = refusal(&state, &headers) {
-        return refused;
-    }
-    if !state.page.same_origin_post(&headers, &form.csrf) {
-        return page(StatusCode::FORBIDDEN, html::message("Refused", "This form did not come from the review page."));
-    }
-    let Ok(item) = id.parse::<ItemId>() else {
-        return page(StatusCode::NOT_FOUND, html::message("Not found", "That is not an item id."));
+    let item = match checked_form(&state, &headers, &id, &form.csrf) {
+        Ok(item) => item,
+        Err(answer) => return *answer,
     };
-    let reviewer = if form.reviewer.trim().is_empty() { state.default_reviewer.to_string() } else { form.reviewer };
+    let reviewer = form_reviewer(&state, form.reviewer);
     let verdict = NewVerdict { item, verdict: form.verdict, reviewer, note: form.note };
     let scale: std::sync::Arc<VerdictScale> = state.scale.clone();
     let outcome =
         blocking(&state.store, move |store| ReviewLog::record_verdicts(store, &[verdict], &scale, true)).await;
-    match outcome {
-        Ok(outcome) => match outcome.rejected.first() {
-            None => {
-                tracing::info!(message = "Verdict recorded from the review page.", item = %item);
-                see_other(&return_target(form.return_to.as_deref()))
-            }
-            Some(rejected) => item_page(&state, &id, Some(&rejected.error), StatusCode::BAD_REQUEST).await,
-        },
-        Err(Failure(message)) => page(StatusCode::INTERNAL_SERVER_ERROR, html::message("Store failure", &message)),
+    if outcome.as_ref().is_ok_and(|o| o.rejected.is_empty()) {
+        tracing::info!(message = "Verdict recorded from the review page.", item = %item);
     }
+    after_form(&state, &id, form.return_to.as_deref(), outcome).await
 }
 
 async fn undo(
@@ -246,24 +275,13 @@ async fn undo(
     UrlPath(id): UrlPath<String>,
     Form(form): Form<VerdictForm>,
 ) -> Response {
-    if let Some(refused) = refusal(&state, &headers) {
-        return refused;
-    }
-    if !state.page.same_origin_post(&headers, &form.csrf) {
-        return page(StatusCode::FORBIDDEN, html::message("Refused", "This form did not come from the review page."));
-    }
-    let Ok(item) = id.parse::<ItemId>() else {
-        return page(StatusCode::NOT_FOUND, html::message("Not found", "That is not an item id."));
+    let item = match checked_form(&state, &headers, &id, &form.csrf) {
+        Ok(item) => item,
+        Err(answer) => return *answer,
     };
-    let reviewer = if form.reviewer.trim().is_empty() { state.default_reviewer.to_string() } else { form.reviewer };
+    let reviewer = form_reviewer(&state, form.reviewer);
     let outcome = blocking(&state.store, move |store| ReviewLog::undo_verdicts(store, &[item], &reviewer)).await;
-    match outcome {
-        Ok(outcome) => match outcome.rejected.first() {
-            None => see_other(&return_target(form.return_to.as_deref())),
-            Some(rejected) => item_page(&state, &id, Some(&rejected.error), StatusCode::BAD_REQUEST).await,
-        },
-        Err(Failure(message)) => page(StatusCode::INTERNAL_SERVER_ERROR, html::message("Store failure", &message)),
-    }
+    after_form(&state, &id, form.return_to.as_deref(), outcome).await
 }
 
 async fn login_form(State(state): State<AppState>) -> Response {

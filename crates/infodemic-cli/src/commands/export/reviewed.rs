@@ -33,15 +33,6 @@ struct LabeledRow<'a> {
     score: Option<f32>,
 }
 
-fn agreement_name(agreement: Agreement) -> &'static str {
-    match agreement {
-        Agreement::Unreviewed => "unreviewed",
-        Agreement::Single => "single",
-        Agreement::Agreed => "agreed",
-        Agreement::Disagreed => "disagreed",
-    }
-}
-
 /// What was written and what was left out, reported on stderr.
 #[derive(Default)]
 struct Tally {
@@ -192,7 +183,7 @@ fn write_labeled(
             None => -1,
         },
         claim: i8::from(label.claim),
-        agreement: agreement_name(head.agreement),
+        agreement: head.agreement.as_str(),
         reviewers: head.reviewers,
         model: &scored.classification.model,
         score: scored.classification.shown_score(),
