@@ -31,7 +31,9 @@ pub struct ItemQuery {
     pub until: Option<DateTime<Utc>>,
     /// Only items from these sources (any of them).
     pub sources: Vec<SourceId>,
-    /// Only items whose title or text contains this, case-insensitively.
+    /// Only items whose title or text contains this, case-insensitively, starting at the start
+    /// of a word: `vaccin` finds "Vaccines", `accine` finds nothing. This is what the store's
+    /// full-text index can answer (words, the last one possibly cut short).
     pub text: Option<String>,
     /// At most this many results.
     pub limit: Option<usize>,
@@ -92,10 +94,40 @@ impl ItemQuery {
         }
         if let Some(needle) = &self.text {
             let needle = needle.to_lowercase();
-            if !item.title.to_lowercase().contains(&needle) && !item.text.to_lowercase().contains(&needle) {
+            let found = |haystack: &str| contains_at_word_start(&haystack.to_lowercase(), &needle);
+            if !found(&item.title) && !found(&item.text) {
                 return false;
             }
         }
         true
+    }
+}
+
+/// Whether `needle` occurs in `haystack` where a word starts (or anywhere, when `needle`
+/// itself does not start with a letter or digit).
+fn contains_at_word_start(haystack: &str, needle: &str) -> bool {
+    if !needle.starts_with(char::is_alphanumeric) {
+        return haystack.contains(needle);
+    }
+    haystack
+        .match_indices(needle)
+        .any(|(at, _)| !haystack[..at].chars().next_back().is_some_and(char::is_alphanumeric))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_at_word_start;
+
+    #[test]
+    fn text_matches_from_the_start_of_a_word() {
+        let text = "new vaccines, antivax posts and 5g-towers";
+        for found in ["vaccin", "vaccines, anti", "antivax", "5g", "towers", "5g-tow", ", anti", "-towers"] {
+            assert!(contains_at_word_start(text, found), "{found}");
+        }
+        for missing in ["accines", "ntivax", "owers", "g-tow", "vaccines antivax"] {
+            assert!(!contains_at_word_start(text, missing), "{missing}");
+        }
+        // A later occurrence at a word start counts though an earlier one is inside a word.
+        assert!(contains_at_word_start("antivax vax", "vax"));
     }
 }

@@ -39,6 +39,9 @@ pub enum StoreError {
     /// sled failed.
     #[error("storage: {0}")]
     Sled(#[from] sled::Error),
+    /// The full-text index failed.
+    #[error("full-text index: {0}")]
+    Search(String),
     /// The running service answered with an error, or could not be reached.
     #[error("the running infodemic service: {0}")]
     Remote(String),

@@ -18,10 +18,13 @@ mod counters;
 mod error;
 pub mod keys;
 pub mod migrations;
+mod plan;
 pub mod records;
 mod reviews;
+mod search;
 mod sled_store;
 mod stats;
+mod summary;
 
 use infodemic_core::{
     Alert, Appearance, Campaign, CampaignHead, CampaignId, CampaignMember, DebunkedClaim, FeedState, ItemId, ItemQuery,

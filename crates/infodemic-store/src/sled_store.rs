@@ -1,26 +1,23 @@
 //! [`SledStore`]: the sled-backed implementation.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
 use infodemic_core::{
     Appearance, ClaimId, Classification, ContentHash, DebunkedClaim, FeedSpec, FeedState, ItemId, ItemQuery, ModelRef,
-    ReviewFilter, ScoredItem, SortOrder,
+    ScoredItem,
 };
 use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
 
 use crate::migrations::{self, SchemaOutcome, CURRENT_SCHEMA};
 use crate::records::{self, StoredAppearanceV1, StoredSubscriptionV1, APPEARANCE_VERSION, SUBSCRIPTION_VERSION};
+use crate::summary::Summary;
 use crate::{keys, ClaimEntry, ItemReader, Result, StoreError, StoreStats};
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 /// Page cache of the database.
 const STORE_CACHE_BYTES: u64 = 128 * 1024 * 1024;
-
-/// Ends an index walk early (scores below the minimum).
-type StopBelow = dyn Fn(&[u8]) -> bool;
 
 /// The store, open for the life of the process (sled wants one long-lived handle per
 /// database and one process per directory).
@@ -41,6 +38,8 @@ pub struct SledStore {
     by_simhash: sled::Tree,
     appearances: sled::Tree,
     counts: sled::Tree,
+    pub(crate) search_pending: sled::Tree,
+    pub(crate) search: std::sync::Arc<crate::search::SearchIndex>,
     /// Held while a batch of verdicts derives and writes item heads (see `reviews.rs`).
     pub(crate) review_lock: std::sync::Arc<std::sync::Mutex<()>>,
 }
@@ -84,11 +83,15 @@ impl SledStore {
             by_simhash: tree("idx_simhash")?,
             appearances: tree("appearances")?,
             counts: tree(crate::counters::COUNTS_TREE)?,
+            search_pending: tree(crate::search::PENDING_TREE)?,
+            search: std::sync::Arc::new(crate::search::SearchIndex::open(&crate::search::dir_of(path))?),
             review_lock: std::sync::Arc::default(),
             db,
         };
         let outcome = store.check_schema()?;
         store.ensure_counters()?;
+        store.ensure_summaries()?;
+        store.ensure_search()?;
         Ok((store, outcome))
     }
 
@@ -116,8 +119,10 @@ impl SledStore {
         self.meta.insert(SCHEMA_KEY, &CURRENT_SCHEMA.to_be_bytes())?;
         self.db.flush()?;
         if matches!(outcome, SchemaOutcome::Migrated { .. }) {
-            // Items were rewritten: count them again.
+            // Items were rewritten: count, summarise and index them again.
             self.recount()?;
+            self.resummarise()?;
+            self.rebuild_search()?;
         }
         Ok(outcome)
     }
@@ -220,10 +225,12 @@ impl SledStore {
             &self.by_simhash,
             &self.appearances,
             &self.counts,
+            &self.search_pending,
         );
         let report = trees.transaction(
-            |(items, by_url, by_hash, by_time, by_score, by_source, feeds, by_simhash, appearance_tree, counts)| {
+            |(items, by_url, by_hash, by_time, by_score, by_source, feeds, by_simhash, appearance_tree, counts, pending)| {
                 let mut report = CommitReport::default();
+                let mut inserted = Vec::new();
                 let mut delta = crate::counters::CountDelta::default();
                 for (scored, record) in &encoded {
                     let item = &scored.item;
@@ -238,15 +245,20 @@ impl SledStore {
                     items.insert(id.as_bytes(), record.as_slice())?;
                     by_url.insert(item.canonical_url.as_bytes(), id.as_bytes())?;
                     by_hash.insert(&item.content_hash.0, id.as_bytes())?;
-                    by_time.insert(keys::by_time(time, id), &[])?;
-                    by_score.insert(keys::by_score(index_score(scored), id), &[])?;
-                    by_source.insert(keys::by_source(item.source.as_str(), time, id), &[])?;
+                    let summary = Summary::of(scored).encode();
+                    by_time.insert(keys::by_time(time, id), &summary)?;
+                    by_score.insert(keys::by_score(index_score(scored), id), &summary)?;
+                    by_source.insert(keys::by_source(item.source.as_str(), time, id), &summary)?;
+                    // The outbox of the full-text index: emptied once tantivy has these.
+                    pending.insert(id.as_bytes(), &[])?;
+                    inserted.push(*scored);
                     if let Some(simhash) = item.simhash {
                         by_simhash.insert(keys::by_time(time, id), &simhash.to_be_bytes())?;
                     }
                     delta.add(scored, 1);
                     report.inserted += 1;
                 }
+
                 delta.apply(counts)?;
                 for (key, record) in &encoded_states {
                     feeds.insert(key.as_slice(), record.as_slice())?;
@@ -254,10 +266,12 @@ impl SledStore {
                 for (key, record) in &encoded_appearances {
                     appearance_tree.insert(key.as_slice(), record.as_slice())?;
                 }
-                Ok::<_, ConflictableTransactionError<StoreError>>(report)
+                Ok::<_, ConflictableTransactionError<StoreError>>((report, inserted))
             },
         )?;
+        let (report, inserted) = report;
         self.db.flush()?;
+        self.index_committed(&inserted);
         Ok(report)
     }
 
@@ -449,8 +463,8 @@ impl SledStore {
     /// # Errors
     /// sled or decoding failures; nothing of the batch is written then.
     pub fn reclassify(&self, updates: &[(ItemId, Classification)]) -> Result<usize> {
-        let trees = (&self.items, &self.by_score, &self.counts);
-        let rewritten = trees.transaction(|(items, by_score, counts)| {
+        let trees = (&self.items, &self.by_time, &self.by_score, &self.by_source, &self.counts);
+        let rewritten = trees.transaction(|(items, by_time, by_score, by_source, counts)| {
             let mut rewritten = 0;
             let mut delta = crate::counters::CountDelta::default();
             for (id, classification) in updates {
@@ -461,7 +475,12 @@ impl SledStore {
                 scored.classification = classification.clone();
                 delta.add(&scored, 1);
                 items.insert(id.as_bytes(), records::encode_item(&scored))?;
-                by_score.insert(keys::by_score(index_score(&scored), *id), &[])?;
+                // The summaries in every index carry the new score and flags.
+                let summary = Summary::of(&scored).encode();
+                let [time_key, score_key, source_key] = crate::summary::index_keys(&scored);
+                by_time.insert(time_key, &summary)?;
+                by_score.insert(score_key, &summary)?;
+                by_source.insert(source_key, &summary)?;
                 rewritten += 1;
             }
             delta.apply(counts)?;
@@ -480,7 +499,7 @@ impl SledStore {
     pub fn verify(&self) -> Result<usize> {
         let mut ids = HashSet::new();
         // The key each item must have in each index, from what the item is now.
-        let mut expected: [HashSet<Vec<u8>>; 3] = Default::default();
+        let mut expected: [HashMap<Vec<u8>, [u8; 13]>; 3] = Default::default();
         for entry in self.items.iter() {
             let (key, value) = entry?;
             let scored = records::decode_item(&value)?;
@@ -492,23 +511,26 @@ impl SledStore {
             if url_target.as_deref() != Some(item.id.as_bytes().as_slice()) {
                 return Err(inconsistent("item missing from idx_url"));
             }
-            let time = item.effective_time();
-            expected[0].insert(keys::by_time(time, item.id));
-            expected[1].insert(keys::by_score(index_score(&scored), item.id));
-            expected[2].insert(keys::by_source(item.source.as_str(), time, item.id));
+            let summary = Summary::of(&scored).encode();
+            for (expected, key) in expected.iter_mut().zip(crate::summary::index_keys(&scored)) {
+                expected.insert(key, summary);
+            }
             ids.insert(item.id);
         }
         let indexes = [("idx_time", &self.by_time), ("idx_score", &self.by_score), ("idx_source", &self.by_source)];
         for ((name, tree), expected) in indexes.into_iter().zip(&expected) {
             let mut seen = 0usize;
             for entry in tree.iter() {
-                let (key, _) = entry?;
+                let (key, value) = entry?;
                 let id = keys::id_suffix(&key).ok_or_else(|| inconsistent("short index key"))?;
                 if !ids.contains(&id) {
                     return Err(inconsistent(&format!("{name} points at a missing item")));
                 }
-                if !expected.contains(key.as_ref()) {
+                let Some(summary) = expected.get(key.as_ref()) else {
                     return Err(inconsistent(&format!("{name} has a stale entry for item {id}")));
+                };
+                if value.as_ref() != summary.as_slice() {
+                    return Err(inconsistent(&format!("{name} has a stale summary for item {id}")));
                 }
                 seen += 1;
             }
@@ -519,54 +541,21 @@ impl SledStore {
         if self.by_url.len() != ids.len() || self.by_hash.len() != ids.len() {
             return Err(inconsistent("url or hash index size differs from item count"));
         }
+        if self.searchable_items()? != ids.len() as u64 {
+            return Err(inconsistent("the full-text index differs from the items"));
+        }
         if self.counted_stats()? != self.decoded_stats()? {
             return Err(inconsistent("the counts kept for `stats` differ from the items"));
         }
         Ok(ids.len())
     }
 
-    fn load(&self, id: ItemId) -> Result<Option<ScoredItem>> {
+    pub(crate) fn load(&self, id: ItemId) -> Result<Option<ScoredItem>> {
         self.items.get(id.as_bytes())?.map(|v| records::decode_item(&v)).transpose()
     }
 
-    /// Walks an index (newest or highest first) and keeps matching items up to the limit.
-    fn collect<I>(&self, keys: I, query: &ItemQuery, stop_below: Option<&StopBelow>) -> Result<Vec<ScoredItem>>
-    where
-        I: Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
-    {
-        let limit = query.limit.unwrap_or(usize::MAX);
-        let reviewed = match query.review_state {
-            ReviewFilter::Any => None,
-            wanted => Some((self.tree("reviewed")?, wanted == ReviewFilter::Reviewed)),
-        };
-        let mut out = Vec::new();
-        for entry in keys {
-            if out.len() >= limit {
-                break;
-            }
-            let (key, _) = entry?;
-            if stop_below.is_some_and(|stop| stop(&key)) {
-                break;
-            }
-            let Some(id) = keys::id_suffix(&key) else { continue };
-            // The review log is asked before the item is decoded: a queue skips reviewed items
-            // for the price of a key lookup.
-            if let Some((tree, want_reviewed)) = &reviewed {
-                if Self::is_reviewed(tree, id)? != *want_reviewed {
-                    continue;
-                }
-            }
-            if let Some(scored) = self.load(id)? {
-                if query.matches(&scored) {
-                    out.push(scored);
-                }
-            }
-        }
-        Ok(out)
-    }
-
     /// The `idx_time` key range of a query: `since` to `until`, and before the page cursor.
-    fn time_range(query: &ItemQuery) -> (Vec<u8>, Vec<u8>) {
+    pub(crate) fn time_range(query: &ItemQuery) -> (Vec<u8>, Vec<u8>) {
         let start = query.since.map_or([0u8; 8], keys::time_key).to_vec();
         let mut end = query.until.map_or([0xffu8; 8], keys::time_key).to_vec();
         if let Some(after) = query.after {
@@ -579,7 +568,7 @@ impl SledStore {
 
 /// The score an item is indexed by: unsupported languages have no meaningful score, so they
 /// sort last.
-fn index_score(scored: &ScoredItem) -> f32 {
+pub(crate) fn index_score(scored: &ScoredItem) -> f32 {
     scored.classification.shown_score().unwrap_or(0.0)
 }
 
@@ -604,34 +593,7 @@ impl ItemReader for SledStore {
     }
 
     fn query(&self, query: &ItemQuery) -> Result<Vec<ScoredItem>> {
-        match query.order {
-            SortOrder::Newest if !query.sources.is_empty() => {
-                // Per-source index ranges, merged newest first. Each source gives at most the
-                // limit: the newest N overall are among each source's newest N.
-                let (start, end) = Self::time_range(query);
-                let mut keyed: Vec<(DateTime<Utc>, ItemId, ScoredItem)> = Vec::new();
-                for source in &query.sources {
-                    let prefix = keys::source_prefix(source.as_str());
-                    let range = [prefix.as_slice(), &start].concat()..[prefix.as_slice(), &end].concat();
-                    for scored in self.collect(self.by_source.range(range).rev(), query, None)? {
-                        keyed.push((scored.item.effective_time(), scored.item.id, scored));
-                    }
-                }
-                // The order of idx_time (time, then id), reversed: pages resume where they stop.
-                keyed.sort_by_key(|(time, id, _)| std::cmp::Reverse((*time, *id)));
-                keyed.dedup_by_key(|(_, id, _)| *id);
-                Ok(keyed.into_iter().map(|(_, _, s)| s).take(query.limit.unwrap_or(usize::MAX)).collect())
-            }
-            SortOrder::Newest => {
-                let (start, end) = Self::time_range(query);
-                self.collect(self.by_time.range(start..end).rev(), query, None)
-            }
-            SortOrder::Score => {
-                let min_key = keys::score_key(query.min_score.unwrap_or(0.0));
-                let below = move |key: &[u8]| key.get(..4).is_some_and(|k| k < min_key.as_slice());
-                self.collect(self.by_score.iter().rev(), query, Some(&below))
-            }
-        }
+        self.run_query(query)
     }
 
     fn stats(&self) -> Result<StoreStats> {
@@ -656,8 +618,8 @@ impl ItemReader for SledStore {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use chrono::{Duration, TimeZone};
-    use infodemic_core::{Classification, Item, SourceId};
+    use chrono::{Duration, TimeZone, Utc};
+    use infodemic_core::{Classification, Item, SortOrder, SourceId};
 
     use super::*;
 

@@ -1,0 +1,333 @@
+//! Full-text search over stored items: a tantivy index beside the sled database (directory
+//! `<store>.search`), kept in step with it at commit.
+//!
+//! sled and tantivy share no transaction, so the store keeps an outbox: the transaction that
+//! stores items also records their ids in `search_pending`; once tantivy has committed them
+//! they leave it. Whatever a crash leaves there is indexed again at the next open or commit
+//! (delete by id, then add: indexing an item twice leaves one document). A store from a build
+//! without the index is indexed whole at open.
+//!
+//! The index holds an item's id, effective time and source (to filter and order without
+//! sled) and its title and text, tokenized and lowercased; no text is stored twice.
+
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use infodemic_core::{ItemId, ScoredItem};
+use tantivy::collector::{DocSetCollector, TopDocs};
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, RegexQuery, TermQuery, TermSetQuery};
+use tantivy::schema::{Field, IndexRecordOption, NumericOptions, Schema, STRING, TEXT};
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+
+use crate::{Result, StoreError};
+
+/// The writer's indexing memory: tantivy's smallest per-thread arena, and one thread, so a
+/// long `watch` stays small.
+const WRITER_BYTES: usize = 15_000_000;
+
+/// The index of one store.
+pub(crate) struct SearchIndex {
+    dir: PathBuf,
+    index: Index,
+    reader: IndexReader,
+    /// Opened at the first write: read-only commands never pay for it.
+    writer: Mutex<Option<IndexWriter>>,
+    fields: Fields,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex").field("dir", &self.dir).finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Fields {
+    id: Field,
+    time: Field,
+    source: Field,
+    body: Field,
+}
+
+/// Words to look for, parsed once per query.
+pub(crate) struct TextQuery {
+    words: Box<dyn Query>,
+}
+
+/// What narrows a text search besides its words.
+#[derive(Debug, Default)]
+pub(crate) struct SearchFilter<'a> {
+    /// Microseconds since the epoch, inclusive.
+    pub(crate) since: Option<i64>,
+    /// Microseconds since the epoch, inclusive (callers refine ties).
+    pub(crate) until: Option<i64>,
+    pub(crate) sources: &'a [&'a str],
+}
+
+/// A match: the item's effective time in microseconds, and its id.
+pub(crate) type Hit = (i64, ItemId);
+
+fn search_error(context: &str, error: &impl std::fmt::Display) -> StoreError {
+    StoreError::Search(format!("{context}: {error}"))
+}
+
+/// Where the index of the store at `store` lives.
+pub(crate) fn dir_of(store: &Path) -> PathBuf {
+    let mut name = store.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+    name.push(".search");
+    store.with_file_name(name)
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, creating it when missing.
+    pub(crate) fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| search_error(&format!("cannot create {}", dir.display()), &e))?;
+        let mut builder = Schema::builder();
+        let id = builder.add_u64_field("id", NumericOptions::default().set_indexed().set_fast());
+        let time = builder.add_i64_field("time", NumericOptions::default().set_indexed().set_fast());
+        let source = builder.add_text_field("source", STRING);
+        let body = builder.add_text_field("body", TEXT);
+        let schema = builder.build();
+        let directory = tantivy::directory::MmapDirectory::open(dir).map_err(|e| search_error("open", &e))?;
+        let index = Index::open_or_create(directory, schema).map_err(|e| search_error("open", &e))?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|e| search_error("reader", &e))?;
+        Ok(Self { dir: dir.to_path_buf(), index, reader, writer: Mutex::new(None), fields: Fields { id, time, source, body } })
+    }
+
+    /// Indexes `items` and commits. With `replace`, any document of the same id goes first
+    /// (items from the outbox may have been indexed before a crash).
+    pub(crate) fn add<'a>(&self, items: impl IntoIterator<Item = &'a ScoredItem>, replace: bool) -> Result<usize> {
+        let mut guard = self.writer.lock().map_err(|_| StoreError::Search("the index writer panicked".to_owned()))?;
+        if guard.is_none() {
+            let writer = self.index.writer_with_num_threads(1, WRITER_BYTES).map_err(|e| search_error("writer", &e))?;
+            *guard = Some(writer);
+        }
+        let Some(writer) = guard.as_mut() else { return Ok(0) };
+        let mut added = 0;
+        for scored in items {
+            let item = &scored.item;
+            let id = u64::from_be_bytes(*item.id.as_bytes());
+            if replace {
+                writer.delete_term(Term::from_field_u64(self.fields.id, id));
+            }
+            let mut doc = TantivyDocument::default();
+            doc.add_u64(self.fields.id, id);
+            doc.add_i64(self.fields.time, item.effective_time().timestamp_micros());
+            doc.add_text(self.fields.source, item.source.as_str());
+            doc.add_text(self.fields.body, &item.title);
+            doc.add_text(self.fields.body, &item.text);
+            writer.add_document(doc).map_err(|e| search_error("add", &e))?;
+            added += 1;
+        }
+        writer.commit().map_err(|e| search_error("commit", &e))?;
+        self.reader.reload().map_err(|e| search_error("reload", &e))?;
+        Ok(added)
+    }
+
+    /// Drops every document (before indexing a whole store again).
+    pub(crate) fn clear(&self) -> Result<()> {
+        let mut guard = self.writer.lock().map_err(|_| StoreError::Search("the index writer panicked".to_owned()))?;
+        if guard.is_none() {
+            let writer = self.index.writer_with_num_threads(1, WRITER_BYTES).map_err(|e| search_error("writer", &e))?;
+            *guard = Some(writer);
+        }
+        if let Some(writer) = guard.as_mut() {
+            writer.delete_all_documents().map_err(|e| search_error("clear", &e))?;
+            writer.commit().map_err(|e| search_error("commit", &e))?;
+        }
+        self.reader.reload().map_err(|e| search_error("reload", &e))?;
+        Ok(())
+    }
+
+    /// Documents in the index.
+    pub(crate) fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// The words of `text` as the index knows them: all of them must occur, the last one as a
+    /// word or the start of one (so `vaccin` finds `vaccine`). `None` when `text` has no word
+    /// the index could hold (punctuation only): callers scan instead.
+    pub(crate) fn prepare(&self, text: &str) -> Result<Option<TextQuery>> {
+        let mut analyzer = self.index.tokenizer_for_field(self.fields.body).map_err(|e| search_error("tokenizer", &e))?;
+        let mut words: Vec<String> = Vec::new();
+        let mut stream = analyzer.token_stream(text);
+        while let Some(token) = stream.next() {
+            words.push(token.text.clone());
+        }
+        let Some(last) = words.pop() else { return Ok(None) };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = words
+            .iter()
+            .map(|word| {
+                let term = Term::from_field_text(self.fields.body, word);
+                (Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>)
+            })
+            .collect();
+        // The default tokenizer keeps letters and digits only, so a word needs no escaping
+        // as a pattern; anything else is matched as a whole word.
+        let prefix: Box<dyn Query> = if last.chars().all(char::is_alphanumeric) {
+            Box::new(RegexQuery::from_pattern(&format!("{last}.*"), self.fields.body).map_err(|e| search_error("query", &e))?)
+        } else {
+            Box::new(TermQuery::new(Term::from_field_text(self.fields.body, &last), IndexRecordOption::Basic))
+        };
+        clauses.push((Occur::Must, prefix));
+        Ok(Some(TextQuery { words: Box::new(BooleanQuery::new(clauses)) }))
+    }
+
+    fn filtered(&self, query: &TextQuery, filter: &SearchFilter<'_>) -> BooleanQuery {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, query.words.box_clone())];
+        if filter.since.is_some() || filter.until.is_some() {
+            let bound = |value: Option<i64>| {
+                value.map_or(Bound::Unbounded, |v| Bound::Included(Term::from_field_i64(self.fields.time, v)))
+            };
+            clauses.push((Occur::Must, Box::new(RangeQuery::new(bound(filter.since), bound(filter.until)))));
+        }
+        if !filter.sources.is_empty() {
+            let terms = filter.sources.iter().map(|s| Term::from_field_text(self.fields.source, s));
+            clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
+        }
+        BooleanQuery::new(clauses)
+    }
+
+    /// Matches newest first: `limit` of them after skipping `offset`.
+    pub(crate) fn newest(
+        &self,
+        query: &TextQuery,
+        filter: &SearchFilter<'_>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<Hit>> {
+        let searcher = self.reader.searcher();
+        let collector = TopDocs::with_limit(limit.max(1)).and_offset(offset).order_by_fast_field::<i64>("time", Order::Desc);
+        let found = searcher.search(&self.filtered(query, filter), &collector).map_err(|e| search_error("search", &e))?;
+        self.hits(&searcher, found.into_iter().map(|(_, address)| address))
+    }
+
+    /// Every match, in no order.
+    pub(crate) fn all(&self, query: &TextQuery, filter: &SearchFilter<'_>) -> Result<Vec<Hit>> {
+        let searcher = self.reader.searcher();
+        let found =
+            searcher.search(&self.filtered(query, filter), &DocSetCollector).map_err(|e| search_error("search", &e))?;
+        self.hits(&searcher, found.into_iter())
+    }
+
+    fn hits(&self, searcher: &tantivy::Searcher, addresses: impl Iterator<Item = DocAddress>) -> Result<Vec<Hit>> {
+        let mut columns = std::collections::HashMap::new();
+        let mut out = Vec::new();
+        for address in addresses {
+            if let std::collections::hash_map::Entry::Vacant(slot) = columns.entry(address.segment_ord) {
+                let fast = searcher.segment_reader(address.segment_ord).fast_fields();
+                let ids = fast.u64("id").map_err(|e| search_error("id column", &e))?;
+                let times = fast.i64("time").map_err(|e| search_error("time column", &e))?;
+                slot.insert((ids, times));
+            }
+            let Some((ids, times)) = columns.get(&address.segment_ord) else { continue };
+            let (Some(id), Some(time)) = (ids.first(address.doc_id), times.first(address.doc_id)) else {
+                return Err(StoreError::Search("a document without id or time".to_owned()));
+            };
+            out.push((time, ItemId(id.to_be_bytes())));
+        }
+        Ok(out)
+    }
+}
+
+/// The outbox: ids of items stored but maybe not yet in the full-text index.
+pub(crate) const PENDING_TREE: &str = "search_pending";
+/// In `meta`: present once the index holds every item stored before the outbox existed.
+const READY_KEY: &[u8] = b"search_version";
+const READY_VERSION: u8 = 1;
+/// Items indexed per tantivy commit when a whole store is indexed.
+const REBUILD_BATCH: usize = 10_000;
+
+impl crate::SledStore {
+    /// At open: a store from a build without the index is indexed whole; what a crash left in
+    /// the outbox is indexed again.
+    pub(crate) fn ensure_search(&self) -> Result<()> {
+        if self.meta.get(READY_KEY)?.is_none() {
+            self.rebuild_search()?;
+        }
+        self.drain_search_outbox()?;
+        Ok(())
+    }
+
+    /// Indexes every stored item again, from an empty index. Returns how many.
+    pub(crate) fn rebuild_search(&self) -> Result<u64> {
+        if self.search.len() > 0 {
+            self.search.clear()?;
+        }
+        let mut batch = Vec::with_capacity(REBUILD_BATCH);
+        let mut done = 0u64;
+        for entry in self.items_tree().iter() {
+            batch.push(crate::records::decode_item(&entry?.1)?);
+            if batch.len() == REBUILD_BATCH {
+                done += self.search.add(&batch, false)? as u64;
+                batch.clear();
+            }
+        }
+        if !batch.is_empty() {
+            done += self.search.add(&batch, false)? as u64;
+        }
+        self.search_pending.clear()?;
+        self.meta.insert(READY_KEY, &[READY_VERSION])?;
+        self.db.flush()?;
+        if done > 0 {
+            tracing::info!(message = "Full-text index built.", items = done);
+        }
+        Ok(done)
+    }
+
+    /// Indexes the items in the outbox (replacing any copy already indexed) and empties it.
+    fn drain_search_outbox(&self) -> Result<usize> {
+        if self.search_pending.is_empty() {
+            return Ok(0);
+        }
+        let mut ids = Vec::new();
+        let mut items = Vec::new();
+        for entry in self.search_pending.iter() {
+            let (key, _) = entry?;
+            if let Some(id) = crate::keys::id_suffix(&key) {
+                items.extend(self.load(id)?);
+            }
+            ids.push(key);
+        }
+        let indexed = self.search.add(&items, true)?;
+        for key in ids {
+            self.search_pending.remove(key)?;
+        }
+        Ok(indexed)
+    }
+
+    /// After a commit: indexes what it stored and takes it out of the outbox. A failure is
+    /// logged and leaves the items in the outbox for the next text query or open: the commit
+    /// itself stands.
+    pub(crate) fn index_committed(&self, items: &[&ScoredItem]) {
+        if items.is_empty() {
+            return;
+        }
+        let indexed = self.search.add(items.iter().copied(), false).and_then(|_| {
+            for scored in items {
+                self.search_pending.remove(scored.item.id.as_bytes())?;
+            }
+            Ok(())
+        });
+        if let Err(error) = indexed {
+            tracing::warn!(message = "Items stored but not yet searchable; retried later.", %error, items = items.len());
+        }
+    }
+
+    /// The full-text index, with the outbox drained first so that a search sees every
+    /// committed item.
+    pub(crate) fn search_index(&self) -> Result<&SearchIndex> {
+        self.drain_search_outbox()?;
+        Ok(&self.search)
+    }
+
+    /// Documents in the full-text index (for `verify`).
+    pub(crate) fn searchable_items(&self) -> Result<u64> {
+        Ok(self.search_index()?.len())
+    }
+}
