@@ -68,7 +68,9 @@ if [[ "$python_reference" == true ]]; then
   # reference tokenises with the Python tokenizers package. Same pins as models/train.
   # pyarrow and duckdb (neither needs another package) read back the Parquet files of
   # crates/infodemic-export/tests/parquet_pyarrow.rs: two readers independent of the Rust writer.
-  pyref_pins=("numpy==2.4.6" "tokenizers==0.23.3" "pyarrow==26.0.1" "duckdb==2.0.1")
+  # prometheus-client (the Prometheus project's own parsers, no dependencies) reads the service's
+  # /metrics in crates/infodemic-service/tests/metrics.rs.
+  pyref_pins=("numpy==2.4.6" "tokenizers==0.23.3" "pyarrow==26.0.1" "duckdb==2.0.1" "prometheus-client==0.26.0")
   # The marker holds the pins it was made with: a change of pins reinstalls, nothing else does.
   if [[ -f "$root/.pyref/.complete" && "$(<"$root/.pyref/.complete")" == "${pyref_pins[*]}" ]]; then
     echo "setup: Python reference packages already installed in .pyref/"

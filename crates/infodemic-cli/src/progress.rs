@@ -50,7 +50,7 @@ impl CrawlObserver for CrawlProgress {
                 }
                 self.bar.inc(1);
             }
-            CrawlEvent::BatchCommitted { stored, flagged } => {
+            CrawlEvent::BatchCommitted { stored, flagged, .. } => {
                 self.stored.fetch_add(*stored, Ordering::Relaxed);
                 self.flagged.fetch_add(*flagged, Ordering::Relaxed);
             }

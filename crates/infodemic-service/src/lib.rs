@@ -7,7 +7,8 @@
 //! pid, a random bearer token) to `service.json` in the data directory, readable by the user
 //! only; [`ServiceClient`] reads it and implements [`infodemic_store::ItemReader`] over HTTP, so
 //! commands do not care which one they talk to. Requests without the token are refused. Store
-//! calls run on the blocking pool.
+//! calls run on the blocking pool. `/metrics` (Prometheus) reports the crawl events `watch`
+//! records in [`Metrics`] and the store's counts, behind the same token.
 //!
 //! # Security model
 //! Anyone who can read the data directory can read the store and the token: the directory is
@@ -21,11 +22,13 @@
 
 mod client;
 mod info;
+mod metrics;
 mod review_page;
 mod server;
 
 pub use client::ServiceClient;
 pub use info::{ServiceInfo, INFO_FILE};
+pub use metrics::Metrics;
 pub use server::{serve, ServeOptions, ServiceHandle};
 
 /// The answer to a health check with `nonce`: SHA-256 of the token and the nonce, in hex. Only

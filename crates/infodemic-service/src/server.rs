@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Path as UrlPath, Query, State};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -16,7 +16,8 @@ use subtle::ConstantTimeEq;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::{ServiceError, ServiceInfo};
+use crate::metrics::{Format, StoreSnapshot};
+use crate::{Metrics, ServiceError, ServiceInfo};
 
 #[derive(Clone)]
 pub(crate) struct AppState {
@@ -25,6 +26,7 @@ pub(crate) struct AppState {
     pub(crate) scale: Arc<VerdictScale>,
     pub(crate) page: Arc<crate::review_page::PageSecurity>,
     pub(crate) default_reviewer: Arc<str>,
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 /// How to serve.
@@ -37,6 +39,9 @@ pub struct ServeOptions {
     pub scale: VerdictScale,
     /// Whose verdicts the review page records when the reviewer gives no name.
     pub default_reviewer: String,
+    /// What `/metrics` reports besides the store's gauges: `watch` records its crawl events
+    /// here; left at its default, those counters stay at zero.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Default for ServeOptions {
@@ -45,6 +50,7 @@ impl Default for ServeOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             scale: VerdictScale::default(),
             default_reviewer: "reviewer".to_owned(),
+            metrics: Arc::new(Metrics::new()),
         }
     }
 }
@@ -96,11 +102,13 @@ pub async fn serve(
         scale: Arc::new(options.scale),
         page: Arc::new(page),
         default_reviewer: options.default_reviewer.into(),
+        metrics: options.metrics,
     };
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/v1/health", get(health))
         .route("/v1/openapi.json", get(openapi))
+        .route("/metrics", get(metrics))
         .route("/v1/items/query", post(query))
         .route("/v1/items/{id}", get(item))
         .route("/v1/items/{id}/appearances", get(appearances))
@@ -185,6 +193,15 @@ async fn healthz() -> &'static str {
 /// The OpenAPI description of every route (kept true by `tests/openapi.rs`).
 async fn openapi() -> impl IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], include_str!("openapi.json"))
+}
+
+/// Prometheus metrics (`metrics.rs`), behind the token like the API: they tell what the store
+/// holds and how the crawl goes. The store's part is read on the blocking pool.
+async fn metrics(_: Authorized, State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Failure> {
+    let format = Format::negotiate(headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()));
+    let snapshot = blocking(&state.store, StoreSnapshot::read).await?;
+    let body = state.metrics.encode(&snapshot, format).map_err(|e| Failure(e.to_string()))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, format.content_type())], body).into_response())
 }
 
 /// `?nonce=N` of a health check.

@@ -1,12 +1,13 @@
 //! `infodemic watch`: poll the subscribed feeds on their own schedules until stopped.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
 use infodemic_classifier::{ClassifierHandle, SessionOptions};
-use infodemic_pipeline::{watch, CrawlOptions, FetchConfig, NoProgress, WatchOptions};
-use infodemic_service::{serve, ServeOptions};
+use infodemic_pipeline::{watch, CrawlEvent, CrawlObserver, CrawlOptions, FetchConfig, WatchOptions};
+use infodemic_service::{serve, Metrics, ServeOptions};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::GlobalArgs;
@@ -88,6 +89,7 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     let data_dir = global.data_dir()?;
+    let metrics = MetricsObserver(Arc::new(Metrics::new()));
     let summary = runtime.block_on(async {
         let cancel = CancellationToken::new();
         tokio::spawn(crate::commands::crawl::stop_on_signals(cancel.clone()));
@@ -95,7 +97,8 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         let service = if args.no_api {
             None
         } else {
-            let options = ServeOptions { listen: args.listen, scale, default_reviewer };
+            let options =
+                ServeOptions { listen: args.listen, scale, default_reviewer, metrics: Arc::clone(&metrics.0) };
             let service = serve(store.clone(), &data_dir, cancel.clone(), options)
                 .await
                 .with_context(|| format!("cannot start the local API on {}", args.listen))?;
@@ -109,7 +112,7 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             Some(service)
         };
         tracing::info!(message = "Watching.", data_dir = %store.path().display());
-        let summary = watch(&store, &classifier, &watch_options, &NoProgress, cancel.clone()).await;
+        let summary = watch(&store, &classifier, &watch_options, &metrics, cancel.clone()).await;
         cancel.cancel();
         if let Some(service) = service {
             service.stopped().await;
@@ -124,4 +127,24 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         flagged = summary.items_flagged
     );
     Ok(Exit::Success)
+}
+
+/// Hands the crawl's events to the local API's `/metrics` (nobody reads them with `--no-api`).
+struct MetricsObserver(Arc<Metrics>);
+
+impl CrawlObserver for MetricsObserver {
+    fn on_event(&self, event: &CrawlEvent) {
+        match event {
+            CrawlEvent::FeedDone { error, elapsed, .. } => self.0.record_feed_done(*elapsed, error.is_some()),
+            CrawlEvent::BatchCommitted { stored, flagged, scoring } => {
+                self.0.record_batch_committed(*stored, *flagged, *scoring);
+            }
+            CrawlEvent::CampaignsAssigned { items, opened, alerts } => {
+                self.0.record_campaigns_assigned(*items, *opened, alerts.len());
+            }
+            CrawlEvent::CycleFinished(_) => self.0.record_cycle_finished(),
+            CrawlEvent::CycleFailed { .. } => self.0.record_cycle_failed(),
+            CrawlEvent::Started { .. } | CrawlEvent::Stopping | CrawlEvent::Idle { .. } => {}
+        }
+    }
 }

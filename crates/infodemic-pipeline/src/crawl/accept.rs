@@ -113,7 +113,7 @@ impl<'a> Acceptor<'a> {
     /// Records one feed's outcome and queues its new items.
     fn accept(&mut self, feed: DedupedFeed) {
         let DedupedFeed { outcome, reading, fresh, appearances } = feed;
-        let FeedOutcome { spec, fetched_at, unconditional, result, .. } = outcome;
+        let FeedOutcome { spec, fetched_at, elapsed, unconditional, result, .. } = outcome;
         let mut state =
             self.states.remove(&spec.id).unwrap_or_else(|| FeedState::new(spec.id.clone(), spec.url.to_string()));
         state.url = spec.url.to_string();
@@ -212,11 +212,11 @@ impl<'a> Acceptor<'a> {
                     );
                     self.pending.states.push(state);
                 }
-                self.observer.on_event(&CrawlEvent::FeedDone { source: spec.id.clone(), new_items, error });
+                self.observer.on_event(&CrawlEvent::FeedDone { source: spec.id.clone(), new_items, error, elapsed });
                 return;
             }
         }
-        self.observer.on_event(&CrawlEvent::FeedDone { source: spec.id.clone(), new_items, error });
+        self.observer.on_event(&CrawlEvent::FeedDone { source: spec.id.clone(), new_items, error, elapsed });
         self.pending.states.push(state);
     }
 

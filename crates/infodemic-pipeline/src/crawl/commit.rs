@@ -31,7 +31,7 @@ pub(super) async fn run(
         if campaigns.as_ref().is_some_and(mpsc::Sender::is_closed) {
             break;
         }
-        let ScoredBatch { scored, states, appearances } = batch;
+        let ScoredBatch { scored, states, appearances, scoring } = batch;
         let flagged = scored.iter().filter(|s| s.classification.flagged).count();
         let store = store.clone();
         let (report, scored) =
@@ -39,7 +39,7 @@ pub(super) async fn run(
         summary.items_new += report.inserted;
         summary.items_duplicate += report.duplicates;
         summary.items_flagged += flagged;
-        observer.on_event(&CrawlEvent::BatchCommitted { stored: report.inserted, flagged });
+        observer.on_event(&CrawlEvent::BatchCommitted { stored: report.inserted, flagged, scoring });
         tracing::info!(message = "Batch committed.", stored = report.inserted, flagged);
         if let Some(campaigns) = &campaigns {
             if report.inserted > 0 && !forward(campaigns, scored).await {

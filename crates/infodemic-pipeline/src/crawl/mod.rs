@@ -43,7 +43,7 @@ mod score;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use infodemic_classifier::ClassifierHandle;
@@ -128,6 +128,8 @@ pub enum CrawlEvent {
         new_items: usize,
         /// Its error, if it failed.
         error: Option<String>,
+        /// How long fetch, parse and normalise took.
+        elapsed: Duration,
     },
     /// A batch was scored and committed.
     BatchCommitted {
@@ -135,6 +137,9 @@ pub enum CrawlEvent {
         stored: usize,
         /// Of which flagged.
         flagged: usize,
+        /// How long the classifier took over the batch's items; `None` when the batch held
+        /// only feed states.
+        scoring: Option<Duration>,
     },
     /// The items of a committed batch went through the campaign stage.
     CampaignsAssigned {

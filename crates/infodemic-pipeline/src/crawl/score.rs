@@ -2,6 +2,7 @@
 //! with their feed's category (the source prior), and matched against known debunked claims.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use infodemic_classifier::ClassifierHandle;
 use infodemic_core::{Appearance, FeedCategory, FeedState, Item, ScoredItem, SourceId};
@@ -20,6 +21,8 @@ pub(super) struct ScoredBatch {
     pub states: Vec<FeedState>,
     /// Copies of known items found in this batch.
     pub appearances: Vec<Appearance>,
+    /// How long the classifier took; `None` when there was nothing to score.
+    pub scoring: Option<Duration>,
 }
 
 /// Classifies and matches.
@@ -58,17 +61,24 @@ impl<'a> Scorer<'a> {
             for (claim, embedding) in claims {
                 self.matcher.add(claim, &embedding);
             }
-            let scored = self.score(items).await?;
-            if !forward(&output, ScoredBatch { scored, states, appearances }).await {
+            let (scored, scoring) = self.score(items).await?;
+            if !forward(&output, ScoredBatch { scored, states, appearances, scoring }).await {
                 break;
             }
         }
         Ok(self.summary)
     }
 
-    async fn score(&mut self, items: Vec<Item>) -> Result<Vec<ScoredItem>> {
+    /// The items scored, and how long the classifier took (`None`: no item, no call).
+    async fn score(&mut self, items: Vec<Item>) -> Result<(Vec<ScoredItem>, Option<Duration>)> {
         let texts: Vec<String> = items.iter().map(Item::classifier_input).collect();
-        let classifications = if texts.is_empty() { Vec::new() } else { self.classifier.classify(texts).await? };
+        let (classifications, scoring) = if texts.is_empty() {
+            (Vec::new(), None)
+        } else {
+            let started = Instant::now();
+            let classifications = self.classifier.classify(texts).await?;
+            (classifications, Some(started.elapsed()))
+        };
         let scored: Vec<ScoredItem> = items
             .into_iter()
             .zip(classifications)
@@ -81,6 +91,6 @@ impl<'a> Scorer<'a> {
             })
             .collect();
         self.summary.items_matching_claims += scored.iter().filter(|s| s.classification.claim_match.is_some()).count();
-        Ok(scored)
+        Ok((scored, scoring))
     }
 }
