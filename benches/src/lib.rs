@@ -130,3 +130,110 @@ pub fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
 }
+
+/// Words of health news and posts, most common first: texts draw from them with a Zipf-like
+/// skew, so some words are in most items and most words in few, as in real feeds.
+const VOCABULARY: &str = "the of and to in a is that for on with as was by it from are this be at have an \
+    has not but they their said health people new more after about who says can will one vaccine \
+    covid virus hospital doctors study patients cases public cancer children report risk care \
+    treatment medical disease government officials data cure deaths outbreak experts research \
+    pandemic vaccines doctor claims drug scientists infection measles mask masks immune clinic \
+    nurses trial symptoms flu mrna booster variant nhs cdc who ministry guidance advice misleading \
+    false fact check video viral post shared online social media natural remedy garlic lemon \
+    vitamin zinc ivermectin hydroxychloroquine bleach detox miracle hidden truth suppressed big \
+    pharma microchips 5g towers radiation autism infertility shedding spike protein myocarditis \
+    heart attack sudden died athletes excess mortality lockdown freedom mandate school teachers \
+    parents babies pregnancy breastfeeding dose doses schedule polio tuberculosis malaria dengue \
+    cholera ebola mpox hiv hepatitis diabetes obesity insulin blood pressure stroke dementia \
+    alzheimer mental depression anxiety suicide opioid fentanyl overdose alcohol smoking vaping \
+    tobacco nutrition diet sugar salt fasting supplements herbal homeopathy chiropractic \
+    acupuncture essential oils colloidal silver chlorine dioxide turmeric ginger honey onion \
+    antibiotics resistance superbug pneumonia asthma allergy eczema skin cream sunscreen fluoride \
+    water tap chemtrails graphene nanoparticles dna altered gene therapy experimental poison \
+    toxic ingredients aluminium mercury formaldehyde adjuvant placebo efficacy adverse events \
+    vaers yellow card pharmacovigilance regulator fda ema approval emergency authorisation \
+    clinical endpoint peer review preprint retracted journal lancet bmj nejm university \
+    professor nobel whistleblower leaked documents cover up depopulation agenda bill gates \
+    globalists plandemic scamdemic hoax";
+
+/// Item `index` of `total` in a store shaped like a newsroom's year: 300 sources of very
+/// different volume (Zipf: the largest has a sixth of the items), one year of times in
+/// arrival order (a tenth at midnight, as feeds with dates but no times give), two thirds
+/// short posts (8 to 50 words) and a third articles (80 to 400 words), scores skewed low
+/// (about 5% flagged, 16% worth a review), 384-float embeddings, 3% in a language the model
+/// does not score. Deterministic in `index`.
+pub fn realistic_item(index: usize, total: usize) -> ScoredItem {
+    let words: Vec<&str> = VOCABULARY.split_whitespace().collect();
+    let mut rng = fastrand::Rng::with_seed(0x5eed_u64 ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    // Zipf over 300 sources by inverse transform of the harmonic weights.
+    let harmonic: f64 = (1..=300).map(|r| 1.0 / r as f64).sum();
+    let mut pick = rng.f64() * harmonic;
+    let mut source_rank = 1;
+    while source_rank < 300 {
+        pick -= 1.0 / source_rank as f64;
+        if pick <= 0.0 {
+            break;
+        }
+        source_rank += 1;
+    }
+    let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap_or_default();
+    let year_micros = 365 * 24 * 3_600 * 1_000_000i64;
+    let mut time = start + chrono::Duration::microseconds(year_micros / total.max(1) as i64 * index as i64);
+    if rng.u8(..10) == 0 {
+        time = time.date_naive().and_hms_opt(0, 0, 0).map_or(time, |t| t.and_utc());
+    }
+    let score = rng.f32().powi(4);
+    let supported = rng.u8(..100) >= 3;
+    let length = if rng.u8(..3) < 2 { rng.usize(8..=50) } else { rng.usize(80..=400) };
+    let mut text = (0..length)
+        .map(|_| words[((rng.f64().powi(3)) * words.len() as f64) as usize % words.len()])
+        .collect::<Vec<_>>()
+        .join(" ");
+    // Flagged items repeat one of 2,000 narratives (a campaign pushes one story), with an
+    // embedding near the narrative's: the campaign stage has something to group.
+    let narrative = (score >= 0.8).then(|| rng.u64(..2_000));
+    let mut embedding: Vec<f32> = (0..384).map(|_| rng.f32() - 0.5).collect();
+    if let Some(narrative) = narrative {
+        let mut story = fastrand::Rng::with_seed(narrative);
+        let claim: Vec<&str> = (0..14).map(|_| words[story.usize(60..words.len())]).collect();
+        text = format!("{} {text}", claim.join(" "));
+        for value in &mut embedding {
+            *value = (story.f32() - 0.5) + (*value * 0.1);
+        }
+    }
+    let norm = embedding.iter().map(|v| v * v).sum::<f32>().sqrt().max(f32::EPSILON);
+    embedding.iter_mut().for_each(|v| *v /= norm);
+    let title: String = text.split(' ').take(rng.usize(5..=12)).collect::<Vec<_>>().join(" ");
+    let url = format!("https://source{source_rank}.example.org/{index}");
+    ScoredItem {
+        item: Item {
+            id: ItemId::from_canonical_url(&url),
+            url: url.clone(),
+            canonical_url: url.clone(),
+            title: title.clone(),
+            content_hash: ContentHash::of(&url, &text),
+            published: Some(time),
+            fetched_at: time,
+            author: Some(format!("author {}", rng.u32(..5_000))),
+            source: SourceId::new(format!("source-{source_rank}")).unwrap_or_else(|_| unreachable!()),
+            language: Some(if supported { "en" } else { "sw" }.to_owned()),
+            links: Vec::new(),
+            simhash: Some(rng.u64(..)),
+            text,
+        },
+        classification: Classification {
+            score,
+            flagged: supported && score >= 0.8,
+            review: supported && score >= 0.5,
+            embedding,
+            model: ModelRef { id: "bench".to_owned(), version: "1".to_owned() },
+            language: Some(if supported { "en" } else { "sw" }.to_owned()),
+            language_supported: supported,
+            evidence: vec![Evidence { text: title, score, embedding: Vec::new() }],
+            claim_match: None,
+            claim: None,
+            refute: None,
+            reasons: vec![format!("score {score:.2}")],
+        },
+    }
+}

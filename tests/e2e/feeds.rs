@@ -152,6 +152,125 @@ async fn watch_polls_until_sigterm_and_shuts_down_cleanly() {
     assert!(feeds.iter().any(|f| f["id"] == "added-while-running"));
 }
 
+/// While `watch` holds the store, the commands that need its model or its crawl loop (crawl,
+/// claims) run in it through the local API, with the same output as alone; `classify` needs
+/// no store; `/metrics` counts what the watch did, and the crawl it ran for another command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writing_commands_run_in_a_running_watch_with_the_same_output() {
+    let server = fixture_server().await;
+    let misinfo = format!("{}/feeds/misinfo.xml", server.uri());
+    let claims_csv = crate::support::workspace().join("tests/fixtures/claims/imports/claims.csv");
+    let claims_csv = claims_csv.to_str().unwrap();
+
+    // The same commands alone, for the output to compare with.
+    let alone = tempfile::tempdir().unwrap();
+    let mut import = infodemic(alone.path());
+    import.args(["claims", "import", claims_csv, "--json"]);
+    let import_alone = json_lines(&run(import).await).remove(0);
+    let mut crawl = infodemic(alone.path());
+    crawl.args(["crawl", "--json", "--url", &misinfo]);
+    let crawl_alone = json_lines(&run(crawl).await).remove(0);
+    let mut search = infodemic(alone.path());
+    search.args(["claims", "match", "Cell towers with 5G are what is really spreading COVID", "--json"]);
+    let match_alone = json_lines(&run(search).await);
+
+    let data = tempfile::tempdir().unwrap();
+    let mut add = infodemic(data.path());
+    add.args(["feeds", "add", &format!("{}/feeds/reliable.xml", server.uri())]);
+    assert!(run(add).await.status.success());
+    let mut child = KillOnDrop(
+        infodemic(data.path())
+            .args(["watch", "--concurrency", "2"])
+            .env("INFODEMIC_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr_pipe = child.0.stderr.take().unwrap();
+    let first_cycle = tokio::task::spawn_blocking(move || {
+        for line in BufReader::new(stderr_pipe).lines() {
+            if line.unwrap().contains("Poll cycle finished.") {
+                break;
+            }
+        }
+    });
+    tokio::time::timeout(std::time::Duration::from_secs(120), first_cycle).await.unwrap().unwrap();
+
+    let mut import = infodemic(data.path());
+    import.args(["claims", "import", claims_csv, "--json"]);
+    let output = run(import).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(json_lines(&output).remove(0), import_alone);
+    let mut list = infodemic(data.path());
+    list.args(["claims", "list", "--json"]);
+    assert_eq!(json_lines(&run(list).await).len(), 5);
+    let mut search = infodemic(data.path());
+    search.args(["claims", "match", "Cell towers with 5G are what is really spreading COVID", "--json"]);
+    let output = run(search).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(json_lines(&output), match_alone);
+    let mut reembed = infodemic(data.path());
+    reembed.args(["claims", "reembed", "--json"]);
+    let output = run(reembed).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(json_lines(&output).remove(0)["reembedded"], 0, "the watch's model embedded them");
+
+    let mut crawl = infodemic(data.path());
+    crawl.args(["crawl", "--json", "--url", &misinfo]);
+    let output = run(crawl).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let crawl_watched = json_lines(&output).remove(0);
+    for field in ["feeds_total", "feeds_ok", "items_seen", "items_new", "items_flagged", "items_matching_claims"] {
+        assert_eq!(crawl_watched[field], crawl_alone[field], "{field}: {crawl_watched} against {crawl_alone}");
+    }
+    let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&crawl_watched), keys(&crawl_alone));
+    let mut query = infodemic(data.path());
+    query.args(["query", "--json", "--text", "5G towers"]);
+    assert_eq!(json_lines(&run(query).await).len(), 1, "the crawled item is stored and searchable");
+
+    // `classify` reads no store: it runs beside the watch.
+    let output = infodemic(data.path())
+        .args(["classify", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(b"Garlic cures the virus overnight.\n")?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(json_lines(&output).len(), 1);
+
+    // What the watch did, in the Prometheus text format.
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.path().join("service.json")).unwrap()).unwrap();
+    let metrics = ureq::get(format!("http://{}/metrics", info["address"].as_str().unwrap()))
+        .header("Authorization", format!("Bearer {}", info["token"].as_str().unwrap()))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        let line = metrics.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{name}: {metrics}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let stored = crawl_watched["items_new"].as_f64().unwrap() + 3.0;
+    assert_eq!(value("infodemic_items_stored_total"), stored, "the watch's cycle and the crawl it ran");
+    assert_eq!(value("infodemic_store_items"), stored);
+    assert_eq!(value("infodemic_store_claims"), 5.0);
+
+    let status = std::process::Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || child.0.wait()).await.unwrap().unwrap();
+    assert!(exit.success(), "{exit:?}");
+}
+
 /// Kills the child if the test fails before it exits, so no watcher outlives its test.
 struct KillOnDrop(std::process::Child);
 

@@ -119,3 +119,17 @@ pub fn counter(quiet: bool, what: &'static str) -> ProgressBar {
     );
     bar
 }
+
+/// A spinner with the time spent, for work done elsewhere (a job of the running `watch`).
+pub fn spinner(quiet: bool, what: &'static str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(
+        None,
+        if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() },
+    );
+    bar.set_style(
+        ProgressStyle::with_template(&format!("{{spinner}} [{{elapsed_precise}}] {what}"))
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}

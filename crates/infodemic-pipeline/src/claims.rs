@@ -124,7 +124,7 @@ impl ClaimMatcher {
 }
 
 /// What an import did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ClaimImport {
     /// Claims read from the source.
     pub read: usize,
@@ -165,8 +165,46 @@ pub fn import_claims(
     Ok(report)
 }
 
+/// [`import_claims`] with the model of a running `watch` (behind its classifier thread).
+///
+/// # Errors
+/// Store or classifier failures; claims stored before the failure stay.
+pub async fn import_claims_with(
+    store: &SledStore,
+    classifier: &ClassifierHandle,
+    claims: Vec<DebunkedClaim>,
+) -> Result<ClaimImport> {
+    let mut report = ClaimImport { read: claims.len(), ..ClaimImport::default() };
+    report.debunked = claims.iter().filter(|c| c.verdict.is_debunked()).count();
+    let (fresh, known) = blocking({
+        let store = store.clone();
+        move || {
+            let mut fresh = Vec::new();
+            let mut known = 0;
+            for claim in claims {
+                if store.has_claim(claim.id)? {
+                    known += 1;
+                } else {
+                    fresh.push(claim);
+                }
+            }
+            Ok::<_, crate::PipelineError>((fresh, known))
+        }
+    })
+    .await??;
+    report.known = known;
+    let model = classifier.model().clone();
+    for chunk in fresh.chunks(EMBED_CHUNK) {
+        let texts: Vec<String> = chunk.iter().map(|c| c.text.clone()).collect();
+        let embedded = with_embeddings(chunk, classifier.classify(texts).await?);
+        let (store, model) = (store.clone(), model.clone());
+        report.added += blocking(move || store.put_claims(&embedded, &model)).await??;
+    }
+    Ok(report)
+}
+
 /// What re-embedding the stored claims did.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ClaimReembed {
     /// The current model (`id@version`): every claim now carries its embedding.
     pub model: String,

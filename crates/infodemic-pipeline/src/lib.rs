@@ -41,7 +41,7 @@ pub use campaigns::{
 };
 pub use catalogue::{feeds_from_opml, feeds_to_opml, load_catalogue};
 pub use check::{check_feed, CheckedItem, FeedCheck};
-pub use claims::{import_claims, reembed_claims, reembed_stale_claims, ClaimImport, ClaimMatcher, ClaimReembed};
+pub use claims::{import_claims, import_claims_with, reembed_claims, reembed_stale_claims, ClaimImport, ClaimMatcher, ClaimReembed};
 pub use crawl::{
     run_crawl, CrawlEvent, CrawlObserver, CrawlOptions, CrawlSummary, DeferredFeed, FailedFeed, NoProgress, PartialFeed,
 };
@@ -59,7 +59,7 @@ pub use model::{load_model, LoadedModel};
 pub use rescore::{
     rescore, rescore_dry_run, RescoreEvent, RescoreObserver, RescoreOptions, RescoreSummary, RESCORE_BATCH,
 };
-pub use watch::{due_feeds, watch, WatchOptions, WatchSummary};
+pub use watch::{due_feeds, watch, watch_with_jobs, CrawlJob, WatchOptions, WatchSummary};
 
 /// Result type of this crate.
 pub type Result<T, E = PipelineError> = std::result::Result<T, E>;

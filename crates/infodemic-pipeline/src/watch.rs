@@ -59,6 +59,18 @@ pub fn due_feeds(
         .collect()
 }
 
+/// A crawl another command asked of a running watch: run between the watch's own cycles, so
+/// that one crawl at a time assigns campaigns.
+#[derive(Debug)]
+pub struct CrawlJob {
+    /// The feeds.
+    pub feeds: Vec<FeedSpec>,
+    /// How to crawl them (the watch's options with the command's fetch settings).
+    pub options: CrawlOptions,
+    /// Where the summary goes.
+    pub reply: tokio::sync::oneshot::Sender<Result<crate::CrawlSummary>>,
+}
+
 /// Polls subscribed feeds until `cancel` fires. A cycle in progress when it fires commits
 /// what it fetched (see [`run_crawl`]) before this returns.
 ///
@@ -70,6 +82,21 @@ pub async fn watch(
     options: &WatchOptions,
     observer: &dyn CrawlObserver,
     cancel: CancellationToken,
+) -> Result<WatchSummary> {
+    watch_with_jobs(store, classifier, options, observer, cancel, None).await
+}
+
+/// [`watch`], also running the [`CrawlJob`]s that arrive on `jobs` between its cycles.
+///
+/// # Errors
+/// Store or classifier failures.
+pub async fn watch_with_jobs(
+    store: &SledStore,
+    classifier: &ClassifierHandle,
+    options: &WatchOptions,
+    observer: &dyn CrawlObserver,
+    cancel: CancellationToken,
+    mut jobs: Option<tokio::sync::mpsc::Receiver<CrawlJob>>,
 ) -> Result<WatchSummary> {
     let mut summary = WatchSummary::default();
     // One robots.txt cache for every cycle: a host's robots.txt is fetched once a day, not
@@ -99,9 +126,26 @@ pub async fn watch(
                 pause
             }
         };
+        let job = async {
+            match jobs.as_mut() {
+                Some(receiver) => receiver.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = cancel.cancelled() => break,
             () = tokio::time::sleep(pause) => {}
+            job = job => match job {
+                Some(job) => {
+                    let mut job_options = job.options;
+                    job_options.fetch.robots_cache.clone_from(&crawl_options.fetch.robots_cache);
+                    let crawled = run_crawl(job.feeds, store, classifier, &job_options, observer, cancel.clone()).await;
+                    // The asker may have gone (its request timed out): the crawl is stored all the same.
+                    let _ = job.reply.send(crawled);
+                }
+                // Nobody can ask any more: sleep as before.
+                None => jobs = None,
+            },
         }
     }
     Ok(summary)

@@ -75,6 +75,71 @@ impl ServiceClient {
         response.body_mut().read_json().map_err(remote)
     }
 
+    /// Runs a job on the service and waits for its summary, however long it takes (a crawl
+    /// of many feeds can take minutes).
+    fn job(&self, path: &str, body: &impl serde::Serialize) -> Result<serde_json::Value, StoreError> {
+        let mut response = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .config()
+            .timeout_global(None)
+            .http_status_as_error(false)
+            .build()
+            .header("Authorization", format!("Bearer {}", self.token))
+            .send_json(body)
+            .map_err(remote)?;
+        let status = response.status();
+        if status.is_success() {
+            return response.body_mut().read_json().map_err(remote);
+        }
+        let message = response.body_mut().with_config().limit(64 * 1024).read_to_string().unwrap_or_default();
+        Err(StoreError::Remote(format!("{status}: {}", message.trim())))
+    }
+
+    /// Crawls feeds in the running `watch`; answers the crawl's summary (as `crawl --json`).
+    ///
+    /// # Errors
+    /// The service's answer when the crawl did not run (busy, failed, refused).
+    pub fn crawl(&self, request: &crate::CrawlRequest) -> Result<serde_json::Value, StoreError> {
+        self.job("/v1/jobs/crawl", request)
+    }
+
+    /// Imports debunked claims in the running `watch` (embedded by its model), in requests of
+    /// at most [`crate::jobs::MAX_CLAIMS_PER_REQUEST`]; answers each request's summary.
+    ///
+    /// # Errors
+    /// The service's answer when an import did not run; the requests before it were imported.
+    pub fn import_claims(&self, claims: &[infodemic_core::DebunkedClaim]) -> Result<Vec<serde_json::Value>, StoreError> {
+        claims
+            .chunks(crate::jobs::MAX_CLAIMS_PER_REQUEST)
+            .map(|chunk| self.job("/v1/jobs/claims", &crate::ClaimsRequest { claims: chunk.to_vec() }))
+            .collect()
+    }
+
+    /// The stored claims nearest to `text`, as `claims match --json` prints them.
+    ///
+    /// # Errors
+    /// The service's answer when the match did not run.
+    pub fn match_claims(&self, text: &str, top: usize) -> Result<serde_json::Value, StoreError> {
+        self.job("/v1/jobs/claims/match", &crate::jobs::MatchRequest { text: text.to_owned(), top })
+    }
+
+    /// Embeds again, in the running `watch`, the claims another model embedded.
+    ///
+    /// # Errors
+    /// The service's answer when it did not run.
+    pub fn reembed_claims(&self) -> Result<serde_json::Value, StoreError> {
+        self.job("/v1/jobs/claims/reembed", &serde_json::json!({}))
+    }
+
+    /// Every stored debunked claim.
+    ///
+    /// # Errors
+    /// The service's answer.
+    pub fn claims(&self) -> Result<Vec<infodemic_core::DebunkedClaim>, StoreError> {
+        self.get("/v1/claims")
+    }
+
     /// Every subscribed feed.
     ///
     /// # Errors

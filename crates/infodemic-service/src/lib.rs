@@ -22,12 +22,14 @@
 
 mod client;
 mod info;
+pub mod jobs;
 mod metrics;
 mod review_page;
 mod server;
 
 pub use client::ServiceClient;
 pub use info::{ServiceInfo, INFO_FILE};
+pub use jobs::{ClaimsRequest, CrawlRequest, JobError, Jobs};
 pub use metrics::Metrics;
 pub use server::{serve, ServeOptions, ServiceHandle};
 

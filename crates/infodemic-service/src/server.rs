@@ -27,6 +27,7 @@ pub(crate) struct AppState {
     pub(crate) page: Arc<crate::review_page::PageSecurity>,
     pub(crate) default_reviewer: Arc<str>,
     pub(crate) metrics: Arc<Metrics>,
+    pub(crate) jobs: Option<Arc<dyn crate::Jobs>>,
 }
 
 /// How to serve.
@@ -42,6 +43,9 @@ pub struct ServeOptions {
     /// What `/metrics` reports besides the store's gauges: `watch` records its crawl events
     /// here; left at its default, those counters stay at zero.
     pub metrics: Arc<Metrics>,
+    /// Who runs crawls and claim imports for other commands (`watch`); without it those
+    /// routes answer 503.
+    pub jobs: Option<Arc<dyn crate::Jobs>>,
 }
 
 impl Default for ServeOptions {
@@ -51,6 +55,7 @@ impl Default for ServeOptions {
             scale: VerdictScale::default(),
             default_reviewer: "reviewer".to_owned(),
             metrics: Arc::new(Metrics::new()),
+            jobs: None,
         }
     }
 }
@@ -103,6 +108,7 @@ pub async fn serve(
         page: Arc::new(page),
         default_reviewer: options.default_reviewer.into(),
         metrics: options.metrics,
+        jobs: options.jobs,
     };
     let router = Router::new()
         .route("/healthz", get(healthz))
@@ -130,6 +136,11 @@ pub async fn serve(
         .route("/v1/review/queue", post(review_queue))
         .route("/v1/verdicts", post(record_verdicts))
         .route("/v1/verdicts/undo", post(undo_verdicts))
+        .route("/v1/jobs/crawl", post(crawl_job))
+        .route("/v1/jobs/claims", post(claims_job))
+        .route("/v1/jobs/claims/match", post(match_job))
+        .route("/v1/jobs/claims/reembed", post(reembed_job))
+        .route("/v1/claims", get(claims))
         .merge(crate::review_page::routes())
         .with_state(state);
     let task = tokio::spawn(async move {
@@ -183,6 +194,57 @@ where
         .await
         .map_err(|e| Failure(e.to_string()))?
         .map_err(|e| Failure(e.to_string()))
+}
+
+/// The answer of a job route: its summary, or why it did not run.
+fn job_answer(result: Result<serde_json::Value, crate::JobError>) -> Response {
+    use crate::JobError;
+    match result {
+        Ok(summary) => Json(summary).into_response(),
+        Err(error @ JobError::Busy) => (StatusCode::SERVICE_UNAVAILABLE, error.to_string()).into_response(),
+        Err(error @ JobError::Invalid(_)) => (StatusCode::UNPROCESSABLE_ENTITY, error.to_string()).into_response(),
+        Err(error @ JobError::Failed(_)) => (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
+    }
+}
+
+fn no_jobs() -> Response {
+    (StatusCode::SERVICE_UNAVAILABLE, "this service runs no crawls or imports (only `watch` does)").into_response()
+}
+
+async fn crawl_job(_: Authorized, State(state): State<AppState>, Json(request): Json<crate::CrawlRequest>) -> Response {
+    let Some(jobs) = state.jobs.clone() else { return no_jobs() };
+    if let Err(error) = request.validate() {
+        return job_answer(Err(error));
+    }
+    job_answer(jobs.crawl(request).await)
+}
+
+async fn claims_job(_: Authorized, State(state): State<AppState>, Json(request): Json<crate::ClaimsRequest>) -> Response {
+    let Some(jobs) = state.jobs.clone() else { return no_jobs() };
+    if request.claims.len() > crate::jobs::MAX_CLAIMS_PER_REQUEST {
+        let message = format!("at most {} claims per request", crate::jobs::MAX_CLAIMS_PER_REQUEST);
+        return job_answer(Err(crate::JobError::Invalid(message)));
+    }
+    job_answer(jobs.import_claims(request).await)
+}
+
+async fn match_job(_: Authorized, State(state): State<AppState>, Json(request): Json<crate::jobs::MatchRequest>) -> Response {
+    let Some(jobs) = state.jobs.clone() else { return no_jobs() };
+    if request.text.len() > crate::jobs::MAX_MATCH_TEXT || request.top > 1_000 {
+        return job_answer(Err(crate::JobError::Invalid("text or top out of bounds".to_owned())));
+    }
+    job_answer(jobs.match_claims(request).await)
+}
+
+async fn reembed_job(_: Authorized, State(state): State<AppState>) -> Response {
+    let Some(jobs) = state.jobs.clone() else { return no_jobs() };
+    job_answer(jobs.reembed_claims().await)
+}
+
+/// Every stored debunked claim (without its embedding).
+async fn claims(_: Authorized, State(state): State<AppState>) -> Result<impl IntoResponse, Failure> {
+    let claims = blocking(&state.store, |store| store.claims()).await?;
+    Ok(Json(claims.into_iter().map(|(claim, _)| claim).collect::<Vec<_>>()))
 }
 
 /// Liveness for probes and service managers: `ok` while the service answers.

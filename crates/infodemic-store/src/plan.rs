@@ -10,19 +10,21 @@
 //!   of them for score order; the item's own text is then checked as before.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::BinaryHeap;
 
-use chrono::DateTime;
 use infodemic_core::{ItemId, ItemQuery, ReviewFilter, ScoredItem, SortOrder};
 
-use crate::search::{Hit, SearchFilter, TextQuery};
+use crate::search::{score_sort_key, time_sort_key, SearchFilter, SortKey, TextQuery};
 use crate::summary::Summary;
 use crate::{keys, Result, SledStore, StoreError};
 
-/// A time range or source with at most this many entries is sorted by score from its own
-/// entries; a larger one holds enough top-scored items that the score index finds them first.
+/// A time range with at most this many entries is sorted by score from its own entries; a
+/// larger one holds enough top-scored items that the score index, whose entries carry their
+/// time, finds them sooner (about the square root of 50 results times a million items).
 /// Small in tests, so that they take both ways.
-const RANGE_CAP: usize = if cfg!(test) { 100 } else { 50_000 };
+const TIME_RANGE_CAP: usize = if cfg!(test) { 100 } else { 10_000 };
+/// The same for sources (the score index's entries carry a hash of their source).
+const SOURCE_RANGE_CAP: usize = TIME_RANGE_CAP;
 /// Largest page of text matches asked of the full-text index at once.
 const TEXT_PAGE_MAX: usize = 10_000;
 
@@ -155,10 +157,11 @@ impl SledStore {
             } else {
                 Box::new(self.newest_of_sources(&ItemQuery { after: None, ..query.clone() })?)
             };
+            let cap = if query.sources.is_empty() { TIME_RANGE_CAP } else { SOURCE_RANGE_CAP };
             let mut in_range = Vec::new();
             let mut complete = true;
-            for candidate in entries {
-                if in_range.len() == RANGE_CAP {
+            for (walked, candidate) in entries.enumerate() {
+                if walked == cap {
                     complete = false;
                     break;
                 }
@@ -182,74 +185,63 @@ impl SledStore {
         answer.offer_all(self, entries)
     }
 
-    /// A text query through the full-text index.
+    /// A text query through the full-text index, which applies every filter but the review
+    /// state and gives matches in the query's order, a page at a time. A page can end inside
+    /// a group of equal sort keys (items published the same second, or scored the same), so
+    /// its last key is left for the next page, which starts there: no group is cut in two.
     fn text_query(&self, query: &ItemQuery, words: &TextQuery) -> Result<Vec<ScoredItem>> {
         let search = self.search_index()?;
         let sources: Vec<&str> = query.sources.iter().map(|s| s.as_str()).collect();
-        let since = query.since.map(|t| t.timestamp_micros());
-        let mut until = query.until.map(|t| t.timestamp_micros().saturating_sub(1));
-        let after = query.after.map(|cursor| keys::by_time(cursor.time, cursor.id));
-        if let Some(cursor) = query.after {
-            let cursor = cursor.time.timestamp_micros();
-            until = Some(until.map_or(cursor, |u| u.min(cursor)));
-        }
-        let by_time = self.tree("idx_time")?;
-        let summary_of = |(time, id): Hit| -> Result<Option<Candidate>> {
-            let Some(time) = DateTime::from_timestamp_micros(time) else { return Ok(None) };
-            let key = keys::by_time(time, id);
-            if after.as_ref().is_some_and(|after| key >= *after) {
-                return Ok(None);
-            }
-            // Not in idx_time: the index is ahead of a store restored from a backup.
-            Ok(by_time.get(&key)?.map(|value| (id, Summary::decode(&value))))
+        let mut filter = SearchFilter {
+            flagged: query.flagged_only,
+            review: query.review_only,
+            scored: query.min_score.is_some(),
+            sources: &sources,
+            ..SearchFilter::default()
         };
-        let mut answer = Answer::new(self, query)?;
-        if query.order == SortOrder::Score {
-            let hits = search.all(words, &SearchFilter { since, until, sources: &sources })?;
-            if hits.len() <= RANGE_CAP {
-                let mut candidates = Vec::with_capacity(hits.len());
-                for hit in hits {
-                    if let Some(candidate) = summary_of(hit)? {
-                        candidates.extend(self.summarised(candidate)?);
-                    }
-                }
-                candidates.sort_unstable_by_key(|(id, summary)| Reverse(score_order(*id, summary.as_ref())));
-                return answer.offer_all(self, candidates.into_iter().map(Ok));
-            }
-            // Many matches: the top-scored items hold enough of them.
-            let matching: HashSet<ItemId> = hits.into_iter().map(|(_, id)| id).collect();
-            let entries = self.tree("idx_score")?.iter().rev().map(entry);
-            let entries = entries.filter(|c| c.as_ref().map_or(true, |(id, _)| matching.contains(id)));
-            return answer.offer_all(self, entries);
+        filter.time.0 = query.since.map(time_sort_key);
+        filter.time.1 = query.until.map(|until| time_sort_key(until).saturating_sub(1));
+        filter.score.0 = query.min_score.map(score_sort_key);
+        let (key, after) = match query.order {
+            SortOrder::Newest => (SortKey::Time, query.after.map(|cursor| (time_sort_key(cursor.time), cursor.id))),
+            SortOrder::Score => (SortKey::Score, None),
+        };
+        if let Some((cursor, _)) = after {
+            filter.time.1 = Some(filter.time.1.map_or(cursor, |until| until.min(cursor)));
         }
-        // Newest first, a page at a time. A page ends inside a group of equal times, so its
-        // oldest time is left for the next page, which starts there: no tie is cut in two.
+        let mut answer = Answer::new(self, query)?;
         let mut page = query.limit.unwrap_or(TEXT_PAGE_MAX).saturating_mul(2).clamp(64, TEXT_PAGE_MAX);
         loop {
-            let filter = SearchFilter { since, until, sources: &sources };
-            let mut hits = search.newest(words, &filter, 0, page)?;
-            let mut next_until = None;
+            let mut hits = search.top(words, &filter, key, page)?;
+            let mut next_upper = None;
             if hits.len() == page {
-                let oldest = hits.iter().map(|(time, _)| *time).min().unwrap_or(i64::MIN);
-                if hits.iter().all(|(time, _)| *time == oldest) {
-                    hits = search.all(words, &SearchFilter { since: Some(oldest), until: Some(oldest), sources: &sources })?;
-                    next_until = oldest.checked_sub(1);
+                let lowest = hits.iter().map(|(sort, _)| *sort).min().unwrap_or(0);
+                if hits.iter().all(|(sort, _)| *sort == lowest) {
+                    let mut group = filter.clone();
+                    *group.bounds_mut(key) = (Some(lowest), Some(lowest));
+                    hits = search.all(words, &group, key)?;
+                    next_upper = lowest.checked_sub(1);
                 } else {
-                    hits.retain(|(time, _)| *time > oldest);
-                    next_until = Some(oldest);
+                    hits.retain(|(sort, _)| *sort > lowest);
+                    next_upper = Some(lowest);
                 }
             }
+            // The order of the sled indexes: key, then id, both downwards.
             hits.sort_unstable_by(|a, b| b.cmp(a));
             for hit in hits {
-                if let Some(candidate) = summary_of(hit)? {
-                    if answer.offer(self, candidate)? {
-                        return Ok(answer.items);
-                    }
+                if after.is_some_and(|after| hit >= after) {
+                    continue;
+                }
+                // The index has applied the filters the summary knows; the item is checked
+                // again all the same (its own text, the review log).
+                if answer.offer(self, (hit.1, None))? {
+                    return Ok(answer.items);
                 }
             }
-            match next_until {
-                Some(next) if since.is_none_or(|since| next >= since) => {
-                    until = Some(next);
+            let bounds = filter.bounds_mut(key);
+            match next_upper {
+                Some(next) if bounds.0.is_none_or(|low| next >= low) => {
+                    bounds.1 = Some(next);
                     page = page.saturating_mul(2).min(TEXT_PAGE_MAX);
                 }
                 _ => return Ok(answer.items),
@@ -441,8 +433,14 @@ mod tests {
         let query = ItemQuery { text: Some("measles".to_owned()), limit: Some(20), ..ItemQuery::default() };
         let got: Vec<ItemId> = store.query(&query).unwrap().iter().map(|s| s.item.id).collect();
         assert_eq!(got, expected(&items, &query));
-        let all = ItemQuery { limit: None, ..query };
+        let all = ItemQuery { limit: None, ..query.clone() };
         assert_eq!(store.query(&all).unwrap().len(), 300);
+        // Equal scores too: the same for score order.
+        for limit in [Some(20), Some(100), None] {
+            let by_score = ItemQuery { order: SortOrder::Score, limit, ..query.clone() };
+            let got: Vec<ItemId> = store.query(&by_score).unwrap().iter().map(|s| s.item.id).collect();
+            assert_eq!(got, expected(&items, &by_score));
+        }
     }
 
     #[test]

@@ -7,8 +7,10 @@
 //! (delete by id, then add: indexing an item twice leaves one document). A store from a build
 //! without the index is indexed whole at open.
 //!
-//! The index holds an item's id, effective time and source (to filter and order without
-//! sled) and its title and text, tokenized and lowercased; no text is stored twice.
+//! The index holds an item's id, and what queries filter and sort on (time, score, flags,
+//! source: fast fields, the same order-preserving keys as the sled indexes), and its title
+//! and text, tokenized and lowercased with positions (for phrases); no text is stored twice.
+//! A reclassified item goes through the outbox too, to carry its new score.
 
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
@@ -16,12 +18,14 @@ use std::sync::Mutex;
 
 use infodemic_core::{ItemId, ScoredItem};
 use tantivy::collector::{DocSetCollector, TopDocs};
-use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, RegexQuery, TermQuery, TermSetQuery};
+use tantivy::query::{BooleanQuery, Occur, PhrasePrefixQuery, Query, RangeQuery, RegexQuery, TermQuery, TermSetQuery};
 use tantivy::schema::{Field, IndexRecordOption, NumericOptions, Schema, STRING, TEXT};
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 
 use crate::{Result, StoreError};
 
+/// How many words the last word of a phrase may be the start of.
+const PREFIX_EXPANSIONS: u32 = 1_000;
 /// The writer's indexing memory: tantivy's smallest per-thread arena, and one thread, so a
 /// long `watch` stays small.
 const WRITER_BYTES: usize = 15_000_000;
@@ -46,8 +50,39 @@ impl std::fmt::Debug for SearchIndex {
 struct Fields {
     id: Field,
     time: Field,
+    score: Field,
+    flagged: Field,
+    review: Field,
+    scored: Field,
     source: Field,
     body: Field,
+}
+
+/// The order of a search: by time or by score, each a fast field of order-preserving keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SortKey {
+    /// [`crate::keys::time_key`] of the effective time.
+    Time,
+    /// [`crate::keys::score_key`] of the shown score (0 when none).
+    Score,
+}
+
+impl SortKey {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Time => "time",
+            Self::Score => "score",
+        }
+    }
+}
+
+/// The sort keys of an item.
+pub(crate) fn time_sort_key(time: chrono::DateTime<chrono::Utc>) -> u64 {
+    u64::from_be_bytes(crate::keys::time_key(time))
+}
+
+pub(crate) fn score_sort_key(score: f32) -> u64 {
+    u64::from(u32::from_be_bytes(crate::keys::score_key(score)))
 }
 
 /// Words to look for, parsed once per query.
@@ -55,18 +90,30 @@ pub(crate) struct TextQuery {
     words: Box<dyn Query>,
 }
 
-/// What narrows a text search besides its words.
-#[derive(Debug, Default)]
+/// What narrows a text search besides its words. Bounds are inclusive sort keys.
+#[derive(Clone, Debug, Default)]
 pub(crate) struct SearchFilter<'a> {
-    /// Microseconds since the epoch, inclusive.
-    pub(crate) since: Option<i64>,
-    /// Microseconds since the epoch, inclusive (callers refine ties).
-    pub(crate) until: Option<i64>,
+    pub(crate) time: (Option<u64>, Option<u64>),
+    pub(crate) score: (Option<u64>, Option<u64>),
+    pub(crate) flagged: bool,
+    pub(crate) review: bool,
+    /// Only items with a score (a language the model knows).
+    pub(crate) scored: bool,
     pub(crate) sources: &'a [&'a str],
 }
 
-/// A match: the item's effective time in microseconds, and its id.
-pub(crate) type Hit = (i64, ItemId);
+impl SearchFilter<'_> {
+    /// The bounds of `key`.
+    pub(crate) fn bounds_mut(&mut self, key: SortKey) -> &mut (Option<u64>, Option<u64>) {
+        match key {
+            SortKey::Time => &mut self.time,
+            SortKey::Score => &mut self.score,
+        }
+    }
+}
+
+/// A match: the item's sort key (time or score, as asked) and its id.
+pub(crate) type Hit = (u64, ItemId);
 
 fn search_error(context: &str, error: &impl std::fmt::Display) -> StoreError {
     StoreError::Search(format!("{context}: {error}"))
@@ -84,8 +131,13 @@ impl SearchIndex {
     pub(crate) fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| search_error(&format!("cannot create {}", dir.display()), &e))?;
         let mut builder = Schema::builder();
-        let id = builder.add_u64_field("id", NumericOptions::default().set_indexed().set_fast());
-        let time = builder.add_i64_field("time", NumericOptions::default().set_indexed().set_fast());
+        let fast = || NumericOptions::default().set_indexed().set_fast();
+        let id = builder.add_u64_field("id", fast());
+        let time = builder.add_u64_field("time", fast());
+        let score = builder.add_u64_field("score", fast());
+        let flagged = builder.add_u64_field("flagged", NumericOptions::default().set_indexed());
+        let review = builder.add_u64_field("review", NumericOptions::default().set_indexed());
+        let scored = builder.add_u64_field("scored", NumericOptions::default().set_indexed());
         let source = builder.add_text_field("source", STRING);
         let body = builder.add_text_field("body", TEXT);
         let schema = builder.build();
@@ -96,7 +148,8 @@ impl SearchIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(|e| search_error("reader", &e))?;
-        Ok(Self { dir: dir.to_path_buf(), index, reader, writer: Mutex::new(None), fields: Fields { id, time, source, body } })
+        let fields = Fields { id, time, score, flagged, review, scored, source, body };
+        Ok(Self { dir: dir.to_path_buf(), index, reader, writer: Mutex::new(None), fields })
     }
 
     /// Indexes `items` and commits. With `replace`, any document of the same id goes first
@@ -117,7 +170,12 @@ impl SearchIndex {
             }
             let mut doc = TantivyDocument::default();
             doc.add_u64(self.fields.id, id);
-            doc.add_i64(self.fields.time, item.effective_time().timestamp_micros());
+            let class = &scored.classification;
+            doc.add_u64(self.fields.time, time_sort_key(item.effective_time()));
+            doc.add_u64(self.fields.score, score_sort_key(crate::sled_store::index_score(scored)));
+            doc.add_u64(self.fields.flagged, u64::from(class.flagged));
+            doc.add_u64(self.fields.review, u64::from(class.review));
+            doc.add_u64(self.fields.scored, u64::from(class.shown_score().is_some()));
             doc.add_text(self.fields.source, item.source.as_str());
             doc.add_text(self.fields.body, &item.title);
             doc.add_text(self.fields.body, &item.text);
@@ -149,9 +207,9 @@ impl SearchIndex {
         self.reader.searcher().num_docs()
     }
 
-    /// The words of `text` as the index knows them: all of them must occur, the last one as a
-    /// word or the start of one (so `vaccin` finds `vaccine`). `None` when `text` has no word
-    /// the index could hold (punctuation only): callers scan instead.
+    /// The words of `text` as the index knows them: in sequence, the last one as a word or the
+    /// start of one (so `vaccin` finds `vaccine`). `None` when `text` has no word the index
+    /// could hold (punctuation only): callers scan instead.
     pub(crate) fn prepare(&self, text: &str) -> Result<Option<TextQuery>> {
         let mut analyzer = self.index.tokenizer_for_field(self.fields.body).map_err(|e| search_error("tokenizer", &e))?;
         let mut words: Vec<String> = Vec::new();
@@ -159,32 +217,38 @@ impl SearchIndex {
         while let Some(token) = stream.next() {
             words.push(token.text.clone());
         }
-        let Some(last) = words.pop() else { return Ok(None) };
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = words
-            .iter()
-            .map(|word| {
-                let term = Term::from_field_text(self.fields.body, word);
-                (Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>)
-            })
-            .collect();
-        // The default tokenizer keeps letters and digits only, so a word needs no escaping
-        // as a pattern; anything else is matched as a whole word.
-        let prefix: Box<dyn Query> = if last.chars().all(char::is_alphanumeric) {
-            Box::new(RegexQuery::from_pattern(&format!("{last}.*"), self.fields.body).map_err(|e| search_error("query", &e))?)
-        } else {
-            Box::new(TermQuery::new(Term::from_field_text(self.fields.body, &last), IndexRecordOption::Basic))
+        let body = self.fields.body;
+        let words: Box<dyn Query> = match words.as_slice() {
+            [] => return Ok(None),
+            // The default tokenizer keeps letters and digits only, so a word needs no escaping
+            // as a pattern.
+            [word] if word.chars().all(char::is_alphanumeric) => {
+                Box::new(RegexQuery::from_pattern(&format!("{word}.*"), body).map_err(|e| search_error("query", &e))?)
+            }
+            [word] => Box::new(TermQuery::new(Term::from_field_text(body, word), IndexRecordOption::Basic)),
+            words => {
+                let terms = words.iter().map(|word| Term::from_field_text(body, word)).collect();
+                let mut phrase = PhrasePrefixQuery::new(terms);
+                phrase.set_max_expansions(PREFIX_EXPANSIONS);
+                Box::new(phrase)
+            }
         };
-        clauses.push((Occur::Must, prefix));
-        Ok(Some(TextQuery { words: Box::new(BooleanQuery::new(clauses)) }))
+        Ok(Some(TextQuery { words }))
     }
 
     fn filtered(&self, query: &TextQuery, filter: &SearchFilter<'_>) -> BooleanQuery {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, query.words.box_clone())];
-        if filter.since.is_some() || filter.until.is_some() {
-            let bound = |value: Option<i64>| {
-                value.map_or(Bound::Unbounded, |v| Bound::Included(Term::from_field_i64(self.fields.time, v)))
-            };
-            clauses.push((Occur::Must, Box::new(RangeQuery::new(bound(filter.since), bound(filter.until)))));
+        for (field, (low, high)) in [(self.fields.time, filter.time), (self.fields.score, filter.score)] {
+            if low.is_some() || high.is_some() {
+                let bound = |v: Option<u64>| v.map_or(Bound::Unbounded, |v| Bound::Included(Term::from_field_u64(field, v)));
+                clauses.push((Occur::Must, Box::new(RangeQuery::new(bound(low), bound(high)))));
+            }
+        }
+        for (field, wanted) in [(self.fields.flagged, filter.flagged), (self.fields.review, filter.review), (self.fields.scored, filter.scored)] {
+            if wanted {
+                let term = Term::from_field_u64(field, 1);
+                clauses.push((Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic))));
+            }
         }
         if !filter.sources.is_empty() {
             let terms = filter.sources.iter().map(|s| Term::from_field_text(self.fields.source, s));
@@ -193,41 +257,40 @@ impl SearchIndex {
         BooleanQuery::new(clauses)
     }
 
-    /// Matches newest first: `limit` of them after skipping `offset`.
-    pub(crate) fn newest(
-        &self,
-        query: &TextQuery,
-        filter: &SearchFilter<'_>,
-        offset: usize,
-        limit: usize,
-    ) -> Result<Vec<Hit>> {
+    /// The first `limit` matches, highest `key` first.
+    pub(crate) fn top(&self, query: &TextQuery, filter: &SearchFilter<'_>, key: SortKey, limit: usize) -> Result<Vec<Hit>> {
         let searcher = self.reader.searcher();
-        let collector = TopDocs::with_limit(limit.max(1)).and_offset(offset).order_by_fast_field::<i64>("time", Order::Desc);
+        let collector = TopDocs::with_limit(limit.max(1)).order_by_fast_field::<u64>(key.name(), Order::Desc);
         let found = searcher.search(&self.filtered(query, filter), &collector).map_err(|e| search_error("search", &e))?;
-        self.hits(&searcher, found.into_iter().map(|(_, address)| address))
+        self.hits(&searcher, found.into_iter().map(|(_, address)| address), key)
     }
 
     /// Every match, in no order.
-    pub(crate) fn all(&self, query: &TextQuery, filter: &SearchFilter<'_>) -> Result<Vec<Hit>> {
+    pub(crate) fn all(&self, query: &TextQuery, filter: &SearchFilter<'_>, key: SortKey) -> Result<Vec<Hit>> {
         let searcher = self.reader.searcher();
         let found =
             searcher.search(&self.filtered(query, filter), &DocSetCollector).map_err(|e| search_error("search", &e))?;
-        self.hits(&searcher, found.into_iter())
+        self.hits(&searcher, found.into_iter(), key)
     }
 
-    fn hits(&self, searcher: &tantivy::Searcher, addresses: impl Iterator<Item = DocAddress>) -> Result<Vec<Hit>> {
+    fn hits(
+        &self,
+        searcher: &tantivy::Searcher,
+        addresses: impl Iterator<Item = DocAddress>,
+        key: SortKey,
+    ) -> Result<Vec<Hit>> {
         let mut columns = std::collections::HashMap::new();
         let mut out = Vec::new();
         for address in addresses {
             if let std::collections::hash_map::Entry::Vacant(slot) = columns.entry(address.segment_ord) {
                 let fast = searcher.segment_reader(address.segment_ord).fast_fields();
                 let ids = fast.u64("id").map_err(|e| search_error("id column", &e))?;
-                let times = fast.i64("time").map_err(|e| search_error("time column", &e))?;
+                let times = fast.u64(key.name()).map_err(|e| search_error("sort column", &e))?;
                 slot.insert((ids, times));
             }
             let Some((ids, times)) = columns.get(&address.segment_ord) else { continue };
             let (Some(id), Some(time)) = (ids.first(address.doc_id), times.first(address.doc_id)) else {
-                return Err(StoreError::Search("a document without id or time".to_owned()));
+                return Err(StoreError::Search("a document without id or sort key".to_owned()));
             };
             out.push((time, ItemId(id.to_be_bytes())));
         }
@@ -301,14 +364,14 @@ impl crate::SledStore {
         Ok(indexed)
     }
 
-    /// After a commit: indexes what it stored and takes it out of the outbox. A failure is
-    /// logged and leaves the items in the outbox for the next text query or open: the commit
-    /// itself stands.
-    pub(crate) fn index_committed(&self, items: &[&ScoredItem]) {
+    /// After a commit: indexes what it stored (`replace`: what it changed) and takes it out
+    /// of the outbox. A failure is logged and leaves the items in the outbox for the next text
+    /// query or open: the commit itself stands.
+    pub(crate) fn index_committed(&self, items: &[&ScoredItem], replace: bool) {
         if items.is_empty() {
             return;
         }
-        let indexed = self.search.add(items.iter().copied(), false).and_then(|_| {
+        let indexed = self.search.add(items.iter().copied(), replace).and_then(|_| {
             for scored in items {
                 self.search_pending.remove(scored.item.id.as_bytes())?;
             }

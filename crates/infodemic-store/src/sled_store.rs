@@ -271,7 +271,7 @@ impl SledStore {
         )?;
         let (report, inserted) = report;
         self.db.flush()?;
-        self.index_committed(&inserted);
+        self.index_committed(&inserted, false);
         Ok(report)
     }
 
@@ -463,9 +463,9 @@ impl SledStore {
     /// # Errors
     /// sled or decoding failures; nothing of the batch is written then.
     pub fn reclassify(&self, updates: &[(ItemId, Classification)]) -> Result<usize> {
-        let trees = (&self.items, &self.by_time, &self.by_score, &self.by_source, &self.counts);
-        let rewritten = trees.transaction(|(items, by_time, by_score, by_source, counts)| {
-            let mut rewritten = 0;
+        let trees = (&self.items, &self.by_time, &self.by_score, &self.by_source, &self.counts, &self.search_pending);
+        let rewritten = trees.transaction(|(items, by_time, by_score, by_source, counts, pending)| {
+            let mut rewritten = Vec::new();
             let mut delta = crate::counters::CountDelta::default();
             for (id, classification) in updates {
                 let Some(bytes) = items.get(id.as_bytes())? else { continue };
@@ -481,13 +481,17 @@ impl SledStore {
                 by_time.insert(time_key, &summary)?;
                 by_score.insert(score_key, &summary)?;
                 by_source.insert(source_key, &summary)?;
-                rewritten += 1;
+                // The full-text index sorts and filters by score and flags too.
+                pending.insert(id.as_bytes(), &[])?;
+                rewritten.push(scored);
             }
             delta.apply(counts)?;
             Ok::<_, ConflictableTransactionError<StoreError>>(rewritten)
         })?;
         self.db.flush()?;
-        Ok(rewritten)
+        let count = rewritten.len();
+        self.index_committed(&rewritten.iter().collect::<Vec<_>>(), true);
+        Ok(count)
     }
 
     /// Checks that every index entry points at a stored item and every item is indexed once
@@ -499,7 +503,7 @@ impl SledStore {
     pub fn verify(&self) -> Result<usize> {
         let mut ids = HashSet::new();
         // The key each item must have in each index, from what the item is now.
-        let mut expected: [HashMap<Vec<u8>, [u8; 13]>; 3] = Default::default();
+        let mut expected: [HashMap<Vec<u8>, [u8; 17]>; 3] = Default::default();
         for entry in self.items.iter() {
             let (key, value) = entry?;
             let scored = records::decode_item(&value)?;

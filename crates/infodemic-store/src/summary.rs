@@ -1,9 +1,10 @@
-//! What each `idx_time`, `idx_score` and `idx_source` entry says about its item: time, score
-//! and flags, 13 bytes. A query filters on index entries and decodes only the items that can
-//! pass; a million-item store answers `--flagged` without decoding the unflagged ones.
+//! What each `idx_time`, `idx_score` and `idx_source` entry says about its item: time, score,
+//! flags and a hash of its source, 17 bytes. A query filters on index entries and decodes only
+//! the items that can pass; a million-item store answers `--flagged` without decoding the
+//! unflagged ones, and `--sort score --source X` without decoding other sources' items.
 //!
 //! Stores written before the summaries have empty values; they are filled once at open, and
-//! until then (or for any entry that is not 13 bytes) the item is decoded, so an old or
+//! until then (or for any entry that is not 17 bytes) the item is decoded, so an old or
 //! damaged entry costs time, never a wrong answer.
 
 use infodemic_core::{ItemQuery, ScoredItem};
@@ -12,8 +13,9 @@ use crate::{keys, records, Result, SledStore};
 
 /// In `meta`: present once every index entry carries its summary.
 const READY_KEY: &[u8] = b"summaries_version";
-const READY_VERSION: u8 = 1;
-const LEN: usize = 13;
+/// 2: the source hash was added.
+const READY_VERSION: u8 = 2;
+const LEN: usize = 17;
 const FLAGGED: u8 = 1;
 const REVIEW: u8 = 2;
 const SCORED: u8 = 4;
@@ -27,6 +29,16 @@ pub(crate) struct Summary {
     pub(crate) score: Option<f32>,
     pub(crate) flagged: bool,
     pub(crate) review: bool,
+    /// [`source_hash`] of the item's source.
+    pub(crate) source: u32,
+}
+
+/// Four bytes of SHA-256 of a source id: equal hashes may be different sources (the item is
+/// then decoded and checked), different hashes never are.
+pub(crate) fn source_hash(source: &str) -> u32 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(source.as_bytes());
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
 }
 
 impl Summary {
@@ -37,6 +49,7 @@ impl Summary {
             score: class.shown_score(),
             flagged: class.flagged,
             review: class.review,
+            source: source_hash(scored.item.source.as_str()),
         }
     }
 
@@ -47,6 +60,7 @@ impl Summary {
         bytes[12] = (u8::from(self.flagged) * FLAGGED)
             | (u8::from(self.review) * REVIEW)
             | (u8::from(self.score.is_some()) * SCORED);
+        bytes[13..].copy_from_slice(&self.source.to_be_bytes());
         bytes
     }
 
@@ -62,12 +76,16 @@ impl Summary {
             score: (flags & SCORED != 0).then_some(score),
             flagged: flags & FLAGGED != 0,
             review: flags & REVIEW != 0,
+            source: u32::from_be_bytes([bytes[13], bytes[14], bytes[15], bytes[16]]),
         })
     }
 
     /// Whether an item with this summary can pass the filters of `query` that the summary
-    /// knows about (flags, score, time); the others are checked on the item.
+    /// knows about (flags, score, time, sources by hash); the others are checked on the item.
     pub(crate) fn admits(&self, query: &ItemQuery) -> bool {
+        if !query.sources.is_empty() && !query.sources.iter().any(|s| source_hash(s.as_str()) == self.source) {
+            return false;
+        }
         if query.flagged_only && !self.flagged {
             return false;
         }
@@ -91,7 +109,7 @@ impl SledStore {
     /// them gets them here, in one pass. Returns how many items were summarised (0 when they
     /// already were).
     pub(crate) fn ensure_summaries(&self) -> Result<u64> {
-        if self.meta.get(READY_KEY)?.is_some() {
+        if self.meta.get(READY_KEY)?.as_deref() == Some(&[READY_VERSION][..]) {
             return Ok(0);
         }
         let trees = [self.tree("idx_time")?, self.tree("idx_score")?, self.tree("idx_source")?];
@@ -161,6 +179,8 @@ mod tests {
             ItemQuery { min_score: Some(0.5), ..ItemQuery::default() },
             ItemQuery { since: Some(chrono::Utc::now() - chrono::Duration::days(1)), ..ItemQuery::default() },
             ItemQuery { until: Some(chrono::Utc::now() - chrono::Duration::days(1)), ..ItemQuery::default() },
+            ItemQuery { sources: vec![item.item.source.clone()], ..ItemQuery::default() },
+            ItemQuery { sources: vec![infodemic_core::SourceId::new("other").unwrap()], ..ItemQuery::default() },
         ];
         for unsupported in [false, true] {
             item.classification.language_supported = !unsupported;

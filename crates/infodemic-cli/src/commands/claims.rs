@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use infodemic_claims::import;
 use infodemic_classifier::{Classify, SessionOptions};
@@ -112,7 +113,10 @@ fn import_file(
         ClaimFormat::Cheng => import::read_cheng_news(&bytes),
     }
     .map_err(|e| UsageError(format!("{name}: {e}")))?;
-    let store = global.open_store()?;
+    let store = match global.open_backend(true)?.context("no store")? {
+        crate::context::Backend::Local(store) => store,
+        crate::context::Backend::Service(client) => return import_in_watch(global, &client, &claims, json),
+    };
     let mut classifier = global.load_model(SessionOptions::default())?.classifier;
     classifier.set_evidence(false);
     let progress = counter(global.quiet || json, "claims embedded");
@@ -135,15 +139,59 @@ fn import_file(
     Ok(Exit::Success)
 }
 
+/// The import, run by the `watch` that holds the store (embedded by its model); the same
+/// summary as an import of its own.
+fn import_in_watch(
+    global: &GlobalArgs,
+    client: &infodemic_service::ServiceClient,
+    claims: &[DebunkedClaim],
+    json: bool,
+) -> anyhow::Result<Exit> {
+    let waiting = crate::progress::spinner(global.quiet || json, "importing in the running watch");
+    let answers = client.import_claims(claims);
+    waiting.finish_and_clear();
+    let mut report = infodemic_pipeline::ClaimImport::default();
+    for answer in answers? {
+        let part: infodemic_pipeline::ClaimImport =
+            serde_json::from_value(answer).context("the running watch answered with an unreadable summary")?;
+        report.read += part.read;
+        report.added += part.added;
+        report.known += part.known;
+        report.debunked += part.debunked;
+    }
+    let stored = infodemic_store::ItemReader::stats(client)?.claims;
+    let mut out = crate::output::stdout();
+    if json {
+        write_json_line(&mut out, &report)?;
+    } else {
+        writeln!(
+            out,
+            "{} claims read ({} debunked): {} added, {} already known; {} claims stored in all",
+            report.read, report.debunked, report.added, report.known, stored
+        )?;
+    }
+    Ok(Exit::Success)
+}
+
 fn reembed(global: &GlobalArgs, json: bool) -> anyhow::Result<Exit> {
-    let Some(store) = global.open_existing_store()? else {
-        return Err(UsageError("no claims stored yet: infodemic claims import FILE".to_owned()).into());
+    let report = match global.open_backend(false)? {
+        None => return Err(UsageError("no claims stored yet: infodemic claims import FILE".to_owned()).into()),
+        Some(crate::context::Backend::Service(client)) => {
+            let waiting = crate::progress::spinner(global.quiet || json, "embedding in the running watch");
+            let answer = client.reembed_claims();
+            waiting.finish_and_clear();
+            serde_json::from_value(answer?).context("the running watch answered with an unreadable summary")?
+        }
+        Some(crate::context::Backend::Local(store)) => {
+            let mut classifier = global.load_model(SessionOptions::default())?.classifier;
+            classifier.set_evidence(false);
+            let progress = counter(global.quiet || json, "claims embedded");
+            let report = reembed_claims(&store, &mut classifier, |n| progress.inc(n as u64))?;
+            progress.finish_and_clear();
+            report
+        }
     };
-    let mut classifier = global.load_model(SessionOptions::default())?.classifier;
-    classifier.set_evidence(false);
-    let progress = counter(global.quiet || json, "claims embedded");
-    let report = reembed_claims(&store, &mut classifier, |n| progress.inc(n as u64))?;
-    progress.finish_and_clear();
+    let report: infodemic_pipeline::ClaimReembed = report;
     let mut out = crate::output::stdout();
     if json {
         write_json_line(&mut out, &report)?;
@@ -158,8 +206,9 @@ fn reembed(global: &GlobalArgs, json: bool) -> anyhow::Result<Exit> {
 }
 
 fn list(global: &GlobalArgs, verdict: Option<Verdict>, limit: usize, json: bool) -> anyhow::Result<Exit> {
-    let mut claims: Vec<DebunkedClaim> = match global.open_existing_store()? {
-        Some(store) => store.claims()?.into_iter().map(|(claim, _)| claim).collect(),
+    let mut claims: Vec<DebunkedClaim> = match global.open_backend(false)? {
+        Some(crate::context::Backend::Local(store)) => store.claims()?.into_iter().map(|(claim, _)| claim).collect(),
+        Some(crate::context::Backend::Service(client)) => client.claims()?,
         None => Vec::new(),
     };
     claims.retain(|claim| verdict.is_none_or(|v| claim.verdict == v));
@@ -189,26 +238,41 @@ fn list(global: &GlobalArgs, verdict: Option<Verdict>, limit: usize, json: bool)
     Ok(Exit::Success)
 }
 
+/// One claim near a text, as `claims match --json` prints it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Nearest {
+    similarity: f32,
+    claim: DebunkedClaim,
+    matches: bool,
+}
+
 fn match_text(global: &GlobalArgs, text: &str, top: usize, json: bool) -> anyhow::Result<Exit> {
-    let Some(store) = global.open_existing_store()? else {
-        return Err(UsageError("no claims stored yet: infodemic claims import FILE".to_owned()).into());
+    let nearest: Vec<Nearest> = match global.open_backend(false)? {
+        None => return Err(UsageError("no claims stored yet: infodemic claims import FILE".to_owned()).into()),
+        Some(crate::context::Backend::Service(client)) => serde_json::from_value(client.match_claims(text, top)?)
+            .context("the running watch answered with an unreadable match")?,
+        Some(crate::context::Backend::Local(store)) => {
+            let mut classifier = global.load_model(SessionOptions::default())?.classifier;
+            classifier.set_evidence(false);
+            // Claims another model embedded are not comparable with this model's embedding.
+            reembed_claims(&store, &mut classifier, |_| {})?;
+            let matcher = ClaimMatcher::from_store(&store)?;
+            let embedding = classifier.classify(&[text.to_owned()])?.remove(0).embedding;
+            let threshold = matcher.threshold();
+            matcher
+                .nearest(&embedding, top)
+                .into_iter()
+                .map(|(claim, similarity)| Nearest { similarity, claim: claim.clone(), matches: similarity >= threshold })
+                .collect()
+        }
     };
-    let mut classifier = global.load_model(SessionOptions::default())?.classifier;
-    classifier.set_evidence(false);
-    // Claims another model embedded are not comparable with this model's embedding.
-    reembed_claims(&store, &mut classifier, |_| {})?;
-    let matcher = ClaimMatcher::from_store(&store)?;
-    let embedding = classifier.classify(&[text.to_owned()])?.remove(0).embedding;
-    let nearest = matcher.nearest(&embedding, top);
     let mut out = crate::output::stdout();
-    for (claim, similarity) in &nearest {
+    for found in &nearest {
         if json {
-            write_json_line(
-                &mut out,
-                &serde_json::json!({ "similarity": similarity, "claim": claim, "matches": *similarity >= matcher.threshold() }),
-            )?;
+            write_json_line(&mut out, found)?;
         } else {
-            let marker = if *similarity >= matcher.threshold() { "MATCH" } else { "" };
+            let marker = if found.matches { "MATCH" } else { "" };
+            let (similarity, claim) = (found.similarity, &found.claim);
             writeln!(out, "{similarity:.3}  {marker:<5}  [{}] {}", claim.verdict, ellipsize(&claim.text, 100))?;
         }
     }

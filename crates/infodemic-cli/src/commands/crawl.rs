@@ -85,7 +85,10 @@ pub fn feed_url(value: &str) -> Result<Url, String> {
 }
 
 pub fn run(args: &CrawlArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
-    let store = global.open_store()?;
+    let store = match global.open_backend(true)?.context("no store")? {
+        crate::context::Backend::Local(store) => store,
+        crate::context::Backend::Service(client) => return run_in_watch(args, global, &client),
+    };
     let feeds = feeds_to_crawl(args, &store)?;
     let mut options = SessionOptions { batch_size: args.batch_size.map(usize::from), ..SessionOptions::default() };
     if let Some(threads) = args.threads {
@@ -119,15 +122,41 @@ pub fn run(args: &CrawlArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         run_crawl(feeds, &store, &classifier, &crawl_options, &progress, cancel).await
     });
     progress.finish();
-    let summary = summary?;
+    report(args, &summary?)
+}
+
+fn report(args: &CrawlArgs, summary: &CrawlSummary) -> anyhow::Result<Exit> {
     let mut stdout = crate::output::stdout();
     if args.json {
-        write_json_line(&mut stdout, &summary)?;
+        write_json_line(&mut stdout, summary)?;
     } else {
-        print_summary(&mut stdout, &summary)?;
+        print_summary(&mut stdout, summary)?;
     }
     stdout.flush()?;
     Ok(if summary.interrupted { Exit::Interrupted } else { Exit::Success })
+}
+
+/// The crawl, run by the `watch` that holds the store (between its own cycles, with its model
+/// and alert sinks, and this command's fetch settings); the same summary as a crawl of its own.
+fn run_in_watch(args: &CrawlArgs, global: &GlobalArgs, client: &infodemic_service::ServiceClient) -> anyhow::Result<Exit> {
+    let feeds = if args.feeds.is_none() && args.urls.is_empty() { Vec::new() } else { listed_feeds(args)? };
+    if args.batch_size.is_some() || args.threads.is_some() {
+        tracing::warn!(message = "A watch is running: the crawl runs there, with its model; --batch-size and --threads do not apply.");
+    }
+    let request = infodemic_service::CrawlRequest {
+        feeds,
+        concurrency: args.concurrency,
+        timeout_secs: args.timeout,
+        max_body_mib: args.max_body_mib,
+        host_delay_secs: args.host_delay,
+        force: args.force,
+    };
+    let waiting = crate::progress::spinner(global.quiet || args.json, "crawling in the running watch");
+    let answer = client.crawl(&request);
+    waiting.finish_and_clear();
+    let summary: CrawlSummary =
+        serde_json::from_value(answer?).context("the running watch answered with an unreadable summary")?;
+    report(args, &summary)
 }
 
 fn feeds_to_crawl(args: &CrawlArgs, store: &infodemic_store::SledStore) -> anyhow::Result<Vec<FeedSpec>> {
@@ -137,6 +166,11 @@ fn feeds_to_crawl(args: &CrawlArgs, store: &infodemic_store::SledStore) -> anyho
             return Ok(subscribed);
         }
     }
+    listed_feeds(args)
+}
+
+/// The feeds of `--feeds` and `--url`.
+fn listed_feeds(args: &CrawlArgs) -> anyhow::Result<Vec<FeedSpec>> {
     let mut feeds = match &args.feeds {
         Some(path) => load_catalogue(path).map_err(|error| match error {
             PipelineError::CatalogueRead { .. } | PipelineError::Catalogue { .. } => {

@@ -15,3 +15,4 @@ pub mod review;
 pub mod show;
 pub mod stats;
 pub mod watch;
+pub mod watch_jobs;

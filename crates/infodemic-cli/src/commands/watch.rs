@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use infodemic_classifier::{ClassifierHandle, SessionOptions};
-use infodemic_pipeline::{watch, CrawlEvent, CrawlObserver, CrawlOptions, FetchConfig, WatchOptions};
+use infodemic_pipeline::{watch_with_jobs, CrawlEvent, CrawlObserver, CrawlOptions, FetchConfig, WatchOptions};
 use infodemic_service::{serve, Metrics, ServeOptions};
 use tokio_util::sync::CancellationToken;
 
@@ -90,6 +90,13 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     let data_dir = global.data_dir()?;
     let metrics = MetricsObserver(Arc::new(Metrics::new()));
+    let (crawls, crawl_jobs) = tokio::sync::mpsc::channel(crate::commands::watch_jobs::QUEUED_CRAWLS);
+    let jobs = crate::commands::watch_jobs::WatchJobs {
+        store: store.clone(),
+        classifier: classifier.clone(),
+        crawl: watch_options.crawl.clone(),
+        crawls,
+    };
     let summary = runtime.block_on(async {
         let cancel = CancellationToken::new();
         tokio::spawn(crate::commands::crawl::stop_on_signals(cancel.clone()));
@@ -98,7 +105,13 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             None
         } else {
             let options =
-                ServeOptions { listen: args.listen, scale, default_reviewer, metrics: Arc::clone(&metrics.0) };
+                ServeOptions {
+                listen: args.listen,
+                scale,
+                default_reviewer,
+                metrics: Arc::clone(&metrics.0),
+                jobs: Some(Arc::new(jobs)),
+            };
             let service = serve(store.clone(), &data_dir, cancel.clone(), options)
                 .await
                 .with_context(|| format!("cannot start the local API on {}", args.listen))?;
@@ -112,7 +125,8 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             Some(service)
         };
         tracing::info!(message = "Watching.", data_dir = %store.path().display());
-        let summary = watch(&store, &classifier, &watch_options, &metrics, cancel.clone()).await;
+        let jobs = (!args.no_api).then_some(crawl_jobs);
+        let summary = watch_with_jobs(&store, &classifier, &watch_options, &metrics, cancel.clone(), jobs).await;
         cancel.cancel();
         if let Some(service) = service {
             service.stopped().await;

@@ -51,7 +51,7 @@ use infodemic_core::polling::PollPolicy;
 use infodemic_core::{Alert, FeedSpec, FeedState, SourceId};
 use infodemic_crawler::{FetchConfig, Fetcher};
 use infodemic_store::SledStore;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -181,7 +181,7 @@ impl CrawlObserver for NoProgress {
 }
 
 /// A feed that failed in this run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FailedFeed {
     /// The feed id.
     pub source: String,
@@ -194,7 +194,7 @@ pub struct FailedFeed {
 }
 
 /// A feed that was read, but not every entry of it became an item.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PartialFeed {
     /// The feed id.
     pub source: String,
@@ -209,7 +209,8 @@ pub struct PartialFeed {
 }
 
 /// What a run did.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CrawlSummary {
     /// Feeds in the run.
     pub feeds_total: usize,
@@ -329,7 +330,7 @@ impl CrawlSummary {
 }
 
 /// A feed left alone because its server asked to wait.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DeferredFeed {
     /// The feed.
     pub source: String,

@@ -1,0 +1,187 @@
+//! `watch` over 1,000 local feeds for hours of simulated polling: resident memory over time.
+//!
+//! ```sh
+//! cargo run --release -p infodemic-benches --bin watch_soak -- [--feeds 1000] [--minutes 10] [--speed 60]
+//! ```
+//!
+//! Time runs `--speed` times faster than the clock: the polling policy's intervals are
+//! divided by it (a new feed is polled every 30 s instead of every 30 min, never more often
+//! than every 5 s instead of 5 min), so `--minutes 10` at 60x is 10 hours of polling. Every
+//! request of a feed gets its 20 newest items, 5 of them new since the last request, so the
+//! store grows all along (about 170 items/s at the defaults) and each poll does the whole job:
+//! fetch, parse, dedupe against the store, score (a keyword stand-in for the model: this
+//! measures the service, not inference), store, campaign stage. One local server stands for
+//! the feed hosts, politeness off (as in `ingest`). Every simulated 30 minutes it prints the
+//! polls so far, the items stored, and the resident memory (VmRSS) of this process, server
+//! included.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // A bench binary reports on the terminal.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use infodemic_benches::{arg, peak_rss_mib};
+use infodemic_classifier::{ClassifierHandle, KeywordClassifier};
+use infodemic_core::polling::PollPolicy;
+use infodemic_core::FeedSpec;
+use infodemic_crawler::FetchConfig;
+use infodemic_pipeline::{watch, CampaignSettings, CrawlEvent, CrawlObserver, CrawlOptions, WatchOptions};
+use infodemic_store::SledStore;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+const NEW_PER_POLL: usize = 5;
+const ITEMS_PER_FEED: usize = 20;
+
+/// Resident memory now, MiB (Linux).
+fn rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    Some(line.split_whitespace().nth(1)?.parse::<f64>().ok()? / 1024.0)
+}
+
+/// The body of feed `feed` at its `request`-th request: items `5 * request .. 5 * request + 20`.
+fn feed_body(feed: usize, request: usize) -> String {
+    let mut body =
+        String::from(r#"<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Soak</title>"#);
+    let newest = NEW_PER_POLL * request + ITEMS_PER_FEED;
+    for item in (newest - ITEMS_PER_FEED..newest).rev() {
+        let seed = (feed as u64) << 32 | item as u64;
+        let words: Vec<String> = (0..40)
+            .map(|w| {
+                let h = (seed ^ (w as u64)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                format!("w{:x}", h >> 44)
+            })
+            .collect();
+        body.push_str(&format!(
+            "<item><title>Feed {feed} item {item} about vaccines</title><link>https://soak.example.org/{feed}/{item}</link>\
+             <description>Health report {item} of feed {feed}: {}.</description></item>",
+            words.join(" ")
+        ));
+    }
+    body.push_str("</channel></rss>");
+    body
+}
+
+/// Serves `/feed/{i}.xml`, each request one step newer than the last.
+async fn serve(feeds: usize) -> std::io::Result<String> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let requests: Arc<Vec<AtomicUsize>> = Arc::new((0..feeds).map(|_| AtomicUsize::new(0)).collect());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let requests = Arc::clone(&requests);
+            tokio::spawn(async move {
+                let mut request = vec![0u8; 2048];
+                let Ok(n) = socket.read(&mut request).await else { return };
+                let line = String::from_utf8_lossy(&request[..n]);
+                let path = line.split_whitespace().nth(1).unwrap_or("/");
+                let feed = path.strip_prefix("/feed/").and_then(|p| p.strip_suffix(".xml")).and_then(|p| p.parse().ok());
+                let response = match feed.and_then(|f: usize| requests.get(f).map(|count| (f, count))) {
+                    Some((feed, count)) => {
+                        let body = feed_body(feed, count.fetch_add(1, Ordering::Relaxed));
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        )
+                    }
+                    None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned(),
+                };
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    Ok(format!("http://{address}"))
+}
+
+#[derive(Default)]
+struct Counts {
+    polls: AtomicUsize,
+    failed: AtomicUsize,
+    stored: AtomicUsize,
+}
+
+impl CrawlObserver for Counts {
+    fn on_event(&self, event: &CrawlEvent) {
+        match event {
+            CrawlEvent::FeedDone { error, .. } => {
+                self.polls.fetch_add(1, Ordering::Relaxed);
+                self.failed.fetch_add(usize::from(error.is_some()), Ordering::Relaxed);
+            }
+            CrawlEvent::BatchCommitted { stored, .. } => {
+                self.stored.fetch_add(*stored, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (feeds, minutes, speed) = (arg("--feeds", 1000), arg("--minutes", 10), arg("--speed", 60).max(1) as u32);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let base = serve(feeds).await?;
+        let dir = tempfile::tempdir()?;
+        let (store, _) = SledStore::open(&dir.path().join("store"))?;
+        for feed in 0..feeds {
+            store.put_subscription(&FeedSpec::from_url(url::Url::parse(&format!("{base}/feed/{feed}.xml"))?))?;
+        }
+        let classifier = ClassifierHandle::spawn(Box::new(KeywordClassifier::new(&["bleach"])), 4)?;
+        let real = PollPolicy::default();
+        let policy = PollPolicy {
+            min: real.min / speed,
+            base: real.base / speed,
+            max: real.max / speed,
+            max_backoff: real.max_backoff / speed,
+        };
+        let options = WatchOptions {
+            crawl: CrawlOptions {
+                fetch: FetchConfig { per_host_concurrency: 32, per_host_delay: Duration::ZERO, ..FetchConfig::default() },
+                feed_concurrency: 32,
+                policy,
+                campaigns: Some(CampaignSettings::default()),
+                ..CrawlOptions::default()
+            },
+            recheck: Duration::from_secs(1),
+        };
+        let counts = Arc::new(Counts::default());
+        let cancel = CancellationToken::new();
+        let watcher = {
+            let (store, counts, cancel) = (store.clone(), Arc::clone(&counts), cancel.clone());
+            tokio::spawn(async move { watch(&store, &classifier, &options, counts.as_ref(), cancel).await })
+        };
+        let started = Instant::now();
+        let sample = Duration::from_secs(30 * 60) / speed;
+        println!("{feeds} feeds, {minutes} min at {speed}x = {} simulated hours\n", minutes * speed as usize / 60);
+        println!("| simulated h | polls | failed | items stored | RSS MiB |");
+        println!("|---|---|---|---|---|");
+        let mut samples = Vec::new();
+        while started.elapsed() < Duration::from_secs(60 * minutes as u64) {
+            tokio::time::sleep(sample).await;
+            let rss = rss_mib().unwrap_or(f64::NAN);
+            samples.push(rss);
+            println!(
+                "| {:.1} | {} | {} | {} | {rss:.0} |",
+                started.elapsed().as_secs_f64() * f64::from(speed) / 3600.0,
+                counts.polls.load(Ordering::Relaxed),
+                counts.failed.load(Ordering::Relaxed),
+                counts.stored.load(Ordering::Relaxed),
+            );
+        }
+        cancel.cancel();
+        let summary = watcher.await??;
+        let half = samples.len() / 2;
+        let max_of = |s: &[f64]| s.iter().copied().fold(f64::NAN, f64::max);
+        println!(
+            "\n{} cycles, {} polls, {} items; RSS: max {:.0} MiB in the first half, {:.0} MiB in the second; peak {:.0} MiB",
+            summary.cycles,
+            summary.polls,
+            summary.items_new,
+            max_of(&samples[..half]),
+            max_of(&samples[half..]),
+            peak_rss_mib().unwrap_or(f64::NAN)
+        );
+        Ok::<_, Box<dyn std::error::Error>>(())
+    })
+}
