@@ -257,7 +257,8 @@ async fn writing_commands_run_in_a_running_watch_with_the_same_output() {
         .read_to_string()
         .unwrap();
     let value = |name: &str| -> f64 {
-        let line = metrics.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{name}: {metrics}"));
+        let line =
+            metrics.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{name}: {metrics}"));
         line.rsplit(' ').next().unwrap().parse().unwrap()
     };
     let stored = crawl_watched["items_new"].as_f64().unwrap() + 3.0;

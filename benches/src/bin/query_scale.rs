@@ -35,14 +35,15 @@ fn build(path: &Path, items: usize) -> Result<(), Box<dyn std::error::Error>> {
         let started = Instant::now();
         let mut campaign_seconds = 0.0;
         for start in (0..items).step_by(BATCH) {
-            let batch: Vec<ScoredItem> = (start..(start + BATCH).min(items)).map(|i| realistic_item(i, items)).collect();
+            let batch: Vec<ScoredItem> =
+                (start..(start + BATCH).min(items)).map(|i| realistic_item(i, items)).collect();
             store.commit(&batch, &[], &[])?;
             let flagged: Vec<CampaignItem> =
                 batch.iter().filter(|s| s.classification.flagged).map(CampaignItem::from_scored).collect();
             let assigning = Instant::now();
             tracker.assign(flagged).await?;
             campaign_seconds += assigning.elapsed().as_secs_f64();
-            if (start / BATCH + 1) % 100 == 0 {
+            if (start / BATCH + 1).is_multiple_of(100) {
                 eprintln!("  {:>8} items in {:.0} s", start + BATCH, started.elapsed().as_secs_f64());
             }
         }
@@ -119,7 +120,7 @@ fn benches(
         ),
         (
             "query --text graphene --sort score",
-            query(ItemQuery { text: Some("graphene".into()), order: score, ..base.clone() }),
+            query(ItemQuery { text: Some("graphene".into()), order: score, ..base }),
         ),
         (
             "show ID",
@@ -142,7 +143,9 @@ fn benches(
                 let probe = realistic_item(run, 1).item.simhash.unwrap_or_default();
                 let close = window
                     .iter()
-                    .filter(|(other, _)| infodemic_core::simhash::distance(probe, *other) <= infodemic_core::simhash::NEAR_DUPLICATE_BITS)
+                    .filter(|(other, _)| {
+                        infodemic_core::simhash::distance(probe, *other) <= infodemic_core::simhash::NEAR_DUPLICATE_BITS
+                    })
                     .count();
                 Ok(close)
             }),

@@ -77,7 +77,8 @@ async fn serve(feeds: usize) -> std::io::Result<String> {
                 let Ok(n) = socket.read(&mut request).await else { return };
                 let line = String::from_utf8_lossy(&request[..n]);
                 let path = line.split_whitespace().nth(1).unwrap_or("/");
-                let feed = path.strip_prefix("/feed/").and_then(|p| p.strip_suffix(".xml")).and_then(|p| p.parse().ok());
+                let feed =
+                    path.strip_prefix("/feed/").and_then(|p| p.strip_suffix(".xml")).and_then(|p| p.parse().ok());
                 let response = match feed.and_then(|f: usize| requests.get(f).map(|count| (f, count))) {
                     Some((feed, count)) => {
                         let body = feed_body(feed, count.fetch_add(1, Ordering::Relaxed));

@@ -109,9 +109,7 @@ fn contains_at_word_start(haystack: &str, needle: &str) -> bool {
     if !needle.starts_with(char::is_alphanumeric) {
         return haystack.contains(needle);
     }
-    haystack
-        .match_indices(needle)
-        .any(|(at, _)| !haystack[..at].chars().next_back().is_some_and(char::is_alphanumeric))
+    haystack.match_indices(needle).any(|(at, _)| !haystack[..at].chars().next_back().is_some_and(char::is_alphanumeric))
 }
 
 #[cfg(test)]

@@ -268,7 +268,7 @@ mod tests {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
     fn row(i: usize) -> ExportRow {
-        let even = i % 2 == 0;
+        let even = i.is_multiple_of(2);
         ExportRow {
             id: format!("{i:016x}"),
             url: format!("https://example.org/{i}"),
@@ -282,9 +282,9 @@ mod tests {
             language: Some("en".to_owned()),
             model_id: "m".to_owned(),
             model_version: "1".to_owned(),
-            score: (i % 3 != 0).then_some(i as f32 / 100_000.0),
-            flagged: i % 5 == 0,
-            review: i % 7 == 0,
+            score: (!i.is_multiple_of(3)).then_some(i as f32 / 100_000.0),
+            flagged: i.is_multiple_of(5),
+            review: i.is_multiple_of(7),
             flag_threshold: even.then_some(0.8),
             review_threshold: even.then_some(0.5),
             reasons: String::new(),
@@ -292,7 +292,7 @@ mod tests {
             matched_claim: None,
             matched_claim_verdict: None,
             matched_claim_url: None,
-            campaign: (i % 11 == 0).then(|| format!("c{i}")),
+            campaign: i.is_multiple_of(11).then(|| format!("c{i}")),
             verdict: None,
             verdict_count: u32::try_from(i % 4).unwrap(),
             agreement: None,

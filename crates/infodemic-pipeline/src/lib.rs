@@ -41,7 +41,9 @@ pub use campaigns::{
 };
 pub use catalogue::{feeds_from_opml, feeds_to_opml, load_catalogue};
 pub use check::{check_feed, CheckedItem, FeedCheck};
-pub use claims::{import_claims, import_claims_with, reembed_claims, reembed_stale_claims, ClaimImport, ClaimMatcher, ClaimReembed};
+pub use claims::{
+    import_claims, import_claims_with, reembed_claims, reembed_stale_claims, ClaimImport, ClaimMatcher, ClaimReembed,
+};
 pub use crawl::{
     run_crawl, CrawlEvent, CrawlObserver, CrawlOptions, CrawlSummary, DeferredFeed, FailedFeed, NoProgress, PartialFeed,
 };

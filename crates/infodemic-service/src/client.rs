@@ -109,7 +109,10 @@ impl ServiceClient {
     ///
     /// # Errors
     /// The service's answer when an import did not run; the requests before it were imported.
-    pub fn import_claims(&self, claims: &[infodemic_core::DebunkedClaim]) -> Result<Vec<serde_json::Value>, StoreError> {
+    pub fn import_claims(
+        &self,
+        claims: &[infodemic_core::DebunkedClaim],
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
         claims
             .chunks(crate::jobs::MAX_CLAIMS_PER_REQUEST)
             .map(|chunk| self.job("/v1/jobs/claims", &crate::ClaimsRequest { claims: chunk.to_vec() }))

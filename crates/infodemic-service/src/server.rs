@@ -219,7 +219,11 @@ async fn crawl_job(_: Authorized, State(state): State<AppState>, Json(request): 
     job_answer(jobs.crawl(request).await)
 }
 
-async fn claims_job(_: Authorized, State(state): State<AppState>, Json(request): Json<crate::ClaimsRequest>) -> Response {
+async fn claims_job(
+    _: Authorized,
+    State(state): State<AppState>,
+    Json(request): Json<crate::ClaimsRequest>,
+) -> Response {
     let Some(jobs) = state.jobs.clone() else { return no_jobs() };
     if request.claims.len() > crate::jobs::MAX_CLAIMS_PER_REQUEST {
         let message = format!("at most {} claims per request", crate::jobs::MAX_CLAIMS_PER_REQUEST);
@@ -228,7 +232,11 @@ async fn claims_job(_: Authorized, State(state): State<AppState>, Json(request):
     job_answer(jobs.import_claims(request).await)
 }
 
-async fn match_job(_: Authorized, State(state): State<AppState>, Json(request): Json<crate::jobs::MatchRequest>) -> Response {
+async fn match_job(
+    _: Authorized,
+    State(state): State<AppState>,
+    Json(request): Json<crate::jobs::MatchRequest>,
+) -> Response {
     let Some(jobs) = state.jobs.clone() else { return no_jobs() };
     if request.text.len() > crate::jobs::MAX_MATCH_TEXT || request.top > 1_000 {
         return job_answer(Err(crate::JobError::Invalid("text or top out of bounds".to_owned())));

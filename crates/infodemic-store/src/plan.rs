@@ -73,7 +73,11 @@ impl<'q> Answer<'q> {
         Ok(self.full())
     }
 
-    fn offer_all(mut self, store: &SledStore, candidates: impl Iterator<Item = Result<Candidate>>) -> Result<Vec<ScoredItem>> {
+    fn offer_all(
+        mut self,
+        store: &SledStore,
+        candidates: impl Iterator<Item = Result<Candidate>>,
+    ) -> Result<Vec<ScoredItem>> {
         for candidate in candidates {
             if self.offer(store, candidate?)? {
                 break;
@@ -180,7 +184,9 @@ impl SledStore {
             .tree("idx_score")?
             .iter()
             .rev()
-            .take_while(move |e| e.as_ref().map_or(true, |(key, _)| key.get(..4).is_none_or(|k| k >= min_key.as_slice())))
+            .take_while(move |e| {
+                e.as_ref().map_or(true, |(key, _)| key.get(..4).is_none_or(|k| k >= min_key.as_slice()))
+            })
             .map(entry);
         answer.offer_all(self, entries)
     }
@@ -379,7 +385,12 @@ mod tests {
                     ItemQuery { text: Some("vaccin".to_owned()), ..base.clone() },
                     ItemQuery { text: Some("GARLIC vacc".to_owned()), ..base.clone() },
                     ItemQuery { text: Some("measles".to_owned()), sources: sources(&["s0"]), ..base.clone() },
-                    ItemQuery { text: Some("bleach".to_owned()), flagged_only: true, since: Some(day(5)), ..base.clone() },
+                    ItemQuery {
+                        text: Some("bleach".to_owned()),
+                        flagged_only: true,
+                        since: Some(day(5)),
+                        ..base.clone()
+                    },
                     ItemQuery { text: Some("towers".to_owned()), until: Some(day(15)), ..base.clone() },
                     ItemQuery { text: Some("absent".to_owned()), ..base.clone() },
                     ItemQuery { text: Some("report:".to_owned()), ..base.clone() },

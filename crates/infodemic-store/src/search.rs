@@ -211,7 +211,8 @@ impl SearchIndex {
     /// start of one (so `vaccin` finds `vaccine`). `None` when `text` has no word the index
     /// could hold (punctuation only): callers scan instead.
     pub(crate) fn prepare(&self, text: &str) -> Result<Option<TextQuery>> {
-        let mut analyzer = self.index.tokenizer_for_field(self.fields.body).map_err(|e| search_error("tokenizer", &e))?;
+        let mut analyzer =
+            self.index.tokenizer_for_field(self.fields.body).map_err(|e| search_error("tokenizer", &e))?;
         let mut words: Vec<String> = Vec::new();
         let mut stream = analyzer.token_stream(text);
         while let Some(token) = stream.next() {
@@ -240,11 +241,16 @@ impl SearchIndex {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, query.words.box_clone())];
         for (field, (low, high)) in [(self.fields.time, filter.time), (self.fields.score, filter.score)] {
             if low.is_some() || high.is_some() {
-                let bound = |v: Option<u64>| v.map_or(Bound::Unbounded, |v| Bound::Included(Term::from_field_u64(field, v)));
+                let bound =
+                    |v: Option<u64>| v.map_or(Bound::Unbounded, |v| Bound::Included(Term::from_field_u64(field, v)));
                 clauses.push((Occur::Must, Box::new(RangeQuery::new(bound(low), bound(high)))));
             }
         }
-        for (field, wanted) in [(self.fields.flagged, filter.flagged), (self.fields.review, filter.review), (self.fields.scored, filter.scored)] {
+        for (field, wanted) in [
+            (self.fields.flagged, filter.flagged),
+            (self.fields.review, filter.review),
+            (self.fields.scored, filter.scored),
+        ] {
             if wanted {
                 let term = Term::from_field_u64(field, 1);
                 clauses.push((Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic))));
@@ -258,10 +264,17 @@ impl SearchIndex {
     }
 
     /// The first `limit` matches, highest `key` first.
-    pub(crate) fn top(&self, query: &TextQuery, filter: &SearchFilter<'_>, key: SortKey, limit: usize) -> Result<Vec<Hit>> {
+    pub(crate) fn top(
+        &self,
+        query: &TextQuery,
+        filter: &SearchFilter<'_>,
+        key: SortKey,
+        limit: usize,
+    ) -> Result<Vec<Hit>> {
         let searcher = self.reader.searcher();
         let collector = TopDocs::with_limit(limit.max(1)).order_by_fast_field::<u64>(key.name(), Order::Desc);
-        let found = searcher.search(&self.filtered(query, filter), &collector).map_err(|e| search_error("search", &e))?;
+        let found =
+            searcher.search(&self.filtered(query, filter), &collector).map_err(|e| search_error("search", &e))?;
         self.hits(&searcher, found.into_iter().map(|(_, address)| address), key)
     }
 

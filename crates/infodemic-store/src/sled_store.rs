@@ -228,7 +228,19 @@ impl SledStore {
             &self.search_pending,
         );
         let report = trees.transaction(
-            |(items, by_url, by_hash, by_time, by_score, by_source, feeds, by_simhash, appearance_tree, counts, pending)| {
+            |(
+                items,
+                by_url,
+                by_hash,
+                by_time,
+                by_score,
+                by_source,
+                feeds,
+                by_simhash,
+                appearance_tree,
+                counts,
+                pending,
+            )| {
                 let mut report = CommitReport::default();
                 let mut inserted = Vec::new();
                 let mut delta = crate::counters::CountDelta::default();

@@ -262,7 +262,11 @@ fn match_text(global: &GlobalArgs, text: &str, top: usize, json: bool) -> anyhow
             matcher
                 .nearest(&embedding, top)
                 .into_iter()
-                .map(|(claim, similarity)| Nearest { similarity, claim: claim.clone(), matches: similarity >= threshold })
+                .map(|(claim, similarity)| Nearest {
+                    similarity,
+                    claim: claim.clone(),
+                    matches: similarity >= threshold,
+                })
                 .collect()
         }
     };

@@ -138,10 +138,17 @@ fn report(args: &CrawlArgs, summary: &CrawlSummary) -> anyhow::Result<Exit> {
 
 /// The crawl, run by the `watch` that holds the store (between its own cycles, with its model
 /// and alert sinks, and this command's fetch settings); the same summary as a crawl of its own.
-fn run_in_watch(args: &CrawlArgs, global: &GlobalArgs, client: &infodemic_service::ServiceClient) -> anyhow::Result<Exit> {
+fn run_in_watch(
+    args: &CrawlArgs,
+    global: &GlobalArgs,
+    client: &infodemic_service::ServiceClient,
+) -> anyhow::Result<Exit> {
     let feeds = if args.feeds.is_none() && args.urls.is_empty() { Vec::new() } else { listed_feeds(args)? };
     if args.batch_size.is_some() || args.threads.is_some() {
-        tracing::warn!(message = "A watch is running: the crawl runs there, with its model; --batch-size and --threads do not apply.");
+        tracing::warn!(
+            message =
+                "A watch is running: the crawl runs there, with its model; --batch-size and --threads do not apply."
+        );
     }
     let request = infodemic_service::CrawlRequest {
         feeds,

@@ -104,8 +104,7 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         let service = if args.no_api {
             None
         } else {
-            let options =
-                ServeOptions {
+            let options = ServeOptions {
                 listen: args.listen,
                 scale,
                 default_reviewer,

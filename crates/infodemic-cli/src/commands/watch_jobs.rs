@@ -48,7 +48,8 @@ impl Jobs for WatchJobs {
                 mpsc::error::TrySendError::Full(_) => JobError::Busy,
                 mpsc::error::TrySendError::Closed(_) => failed("the watch is stopping"),
             })?;
-            let summary = answer.await.map_err(|_| failed("the watch stopped before the crawl ran"))?.map_err(failed)?;
+            let summary =
+                answer.await.map_err(|_| failed("the watch stopped before the crawl ran"))?.map_err(failed)?;
             serde_json::to_value(summary).map_err(failed)
         })
     }
