@@ -16,8 +16,10 @@
 #                                              /usr/bin/chromium or /usr/bin/chromedriver is
 #                                              missing: the review page's end-to-end test drives
 #                                              headless Chromium through chromedriver
+#   bash scripts/setup.sh --python-bench       also feedparser into .venv-bench/: the Python peer
+#                                              of the ingest_vs_python benchmark
 #
-# The options combine (test.sh passes both). Idempotent: does nothing when everything is
+# The options combine (test.sh passes the first two). Idempotent: does nothing when everything is
 # already in place.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,11 +28,13 @@ python="${PYTHON:-python3}"
 
 python_reference=false
 browser=false
+python_bench=false
 for arg in "$@"; do
   case "$arg" in
     --python-reference) python_reference=true ;;
     --browser) browser=true ;;
-    *) echo "setup: unknown option $arg (known: --python-reference, --browser)" >&2; exit 2 ;;
+    --python-bench) python_bench=true ;;
+    *) echo "setup: unknown option $arg (known: --python-reference, --browser, --python-bench)" >&2; exit 2 ;;
   esac
 done
 
@@ -97,6 +101,21 @@ if [[ "$python_reference" == true ]]; then
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "stix2==3.0.2"
     touch "$venv/.complete"
     echo "setup: done (.venv-stix/)"
+  fi
+fi
+
+if [[ "$python_bench" == true ]]; then
+  venv="$root/.venv-bench"
+  if [[ -f "$venv/.complete" ]]; then
+    echo "setup: feedparser already installed in .venv-bench/"
+  else
+    need_python "feedparser"
+    echo "setup: installing feedparser==6.0.14 into .venv-bench/ (the Python ingest peer)"
+    rm -rf "$venv"
+    "$python" -m venv "$venv" || { echo "setup: $python -m venv failed (on Debian: apt install python3-venv)" >&2; exit 1; }
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "feedparser==6.0.14"
+    touch "$venv/.complete"
+    echo "setup: done (.venv-bench/)"
   fi
 fi
 

@@ -22,7 +22,16 @@ use tokio::net::TcpListener;
 /// # Errors
 /// When no local port can be bound.
 pub async fn serve_feeds(bodies: Arc<Vec<Vec<u8>>>) -> std::io::Result<String> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    serve_feeds_on(bodies, std::net::Ipv4Addr::LOCALHOST).await
+}
+
+/// [`serve_feeds`] on another loopback address (127.0.0.2, ...): several stand for several
+/// hosts.
+///
+/// # Errors
+/// When no port can be bound there.
+pub async fn serve_feeds_on(bodies: Arc<Vec<Vec<u8>>>, ip: std::net::Ipv4Addr) -> std::io::Result<String> {
+    let listener = TcpListener::bind((ip, 0)).await?;
     let address = listener.local_addr()?;
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
@@ -236,4 +245,51 @@ pub fn realistic_item(index: usize, total: usize) -> ScoredItem {
             reasons: vec![format!("score {score:.2}")],
         },
     }
+}
+
+/// Words of a feed item (splitmix64): nine in ten from the health-news vocabulary with the
+/// skew of real text (a few words everywhere, most rare), one in ten made up (names, numbers,
+/// typos), so that every item's text differs enough that neither the content hash nor
+/// SimHash merges them: the bench measures ingest, not dedupe.
+fn words(seed: u64, n: usize) -> Vec<String> {
+    let vocabulary: Vec<&str> = VOCABULARY.split_whitespace().collect();
+    let mut state = seed;
+    let mut next = move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    (0..n)
+        .map(|_| {
+            let bits = next();
+            if bits % 10 == 0 {
+                let len = 3 + (bits >> 60) as usize % 7;
+                (0..len).map(|i| char::from(b'a' + ((bits >> (i * 6 + 4)) % 26) as u8)).collect()
+            } else {
+                let uniform = (bits >> 11) as f64 / (1u64 << 53) as f64;
+                let index = (uniform.powi(3) * vocabulary.len() as f64) as usize;
+                vocabulary[index.min(vocabulary.len() - 1)].to_owned()
+            }
+        })
+        .collect()
+}
+
+/// An RSS feed of `items` distinct items of 60 pseudo-random words (no two alike, so the
+/// bench measures ingest, not dedupe).
+pub fn synthetic_feed(feed: usize, items: usize) -> String {
+    let mut body =
+        String::from(r#"<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Bench</title>"#);
+    for item in 0..items {
+        let words = words((feed * 1000 + item) as u64, 60);
+        body.push_str(&format!(
+            "<item><title>Item {item} of feed {feed}</title><link>https://bench.example.org/{feed}/{item}</link>\
+             <pubDate>Sat, 28 Nov 2026 12:{:02}:00 GMT</pubDate><description>&lt;p&gt;Feed {feed} item {item}: {}.&lt;/p&gt;</description></item>",
+            item % 60,
+            words.join(" ")
+        ));
+    }
+    body.push_str("</channel></rss>");
+    body
 }

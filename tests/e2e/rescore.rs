@@ -243,3 +243,35 @@ fn rescore_of_an_empty_data_dir_does_nothing() {
     assert_eq!((count(&summary, "items_seen"), count(&summary, "items_rescored")), (0, 0));
     assert!(!data.path().join("store").exists());
 }
+
+/// `crawl --no-score` stores items without a model: labelled unscored, no score, nothing
+/// flagged; `rescore` then scores them as a crawl would have, and counts them in `stats`.
+#[test]
+fn items_crawled_without_scoring_are_scored_by_rescore() {
+    let data = tempfile::tempdir().unwrap();
+    let mut crawl = infodemic(data.path());
+    crawl.args(["crawl", "--no-score", "--feeds", "feeds/samples.toml", "--json"]);
+    // No model is needed: a path that holds none must not matter.
+    crawl.args(["--model", "/nonexistent/model"]);
+    let output = crawl.output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let summary = json_lines(&output).remove(0);
+    let stored = summary["items_new"].as_u64().unwrap();
+    assert!(stored > 0);
+    assert_eq!(summary["items_unscored"].as_u64(), Some(stored));
+    assert_eq!(summary["items_flagged"], 0);
+
+    let items = json_lines(&infodemic(data.path()).args(["query", "--json", "--limit", "1000"]).output().unwrap());
+    assert_eq!(items.len() as u64, stored);
+    assert!(items.iter().all(|item| item["label"] == "unscored" && item["score"].is_null()), "{:?}", items[0]);
+    let stats = json_lines(&infodemic(data.path()).args(["stats", "--json"]).output().unwrap()).remove(0);
+    assert_eq!(stats["per_label"]["unscored"].as_u64(), Some(stored), "{stats}");
+
+    let report = rescore(data.path(), &[]);
+    assert_eq!(report["items_rescored"].as_u64(), Some(stored), "{report}");
+    let items = json_lines(&infodemic(data.path()).args(["query", "--json", "--limit", "1000"]).output().unwrap());
+    assert!(items.iter().all(|item| item["label"] != "unscored"), "{:?}", items[0]);
+    assert!(items.iter().any(|item| item["label"] == "misinformation"), "the samples hold false claims");
+    let stats = json_lines(&infodemic(data.path()).args(["stats", "--json"]).output().unwrap()).remove(0);
+    assert!(stats["per_label"].get("unscored").is_none(), "{stats}");
+}

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use infodemic_benches::{peak_rss_mib, serve_feeds};
+use infodemic_benches::{peak_rss_mib, serve_feeds, synthetic_feed};
 use infodemic_classifier::{ClassifierHandle, KeywordClassifier};
 use infodemic_core::FeedSpec;
 use infodemic_crawler::FetchConfig;
@@ -19,43 +19,6 @@ use infodemic_pipeline::{run_crawl, CrawlOptions, NoProgress};
 use infodemic_store::SledStore;
 use tokio_util::sync::CancellationToken;
 use url::Url;
-
-/// Pseudo-random words (splitmix64), so every item's text differs enough that neither the
-/// content hash nor SimHash merges them: the bench measures ingest, not dedupe.
-fn words(seed: u64, n: usize) -> Vec<String> {
-    let mut state = seed;
-    let mut next = move || {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
-    (0..n)
-        .map(|_| {
-            let bits = next();
-            let len = 3 + (bits >> 60) as usize % 7;
-            (0..len).map(|i| char::from(b'a' + ((bits >> (i * 6)) % 26) as u8)).collect()
-        })
-        .collect()
-}
-
-/// A feed of `items` distinct items.
-fn feed(feed: usize, items: usize) -> String {
-    let mut body =
-        String::from(r#"<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Bench</title>"#);
-    for item in 0..items {
-        let words = words((feed * 1000 + item) as u64, 60);
-        body.push_str(&format!(
-            "<item><title>Item {item} of feed {feed}</title><link>https://bench.example.org/{feed}/{item}</link>\
-             <pubDate>Sat, 28 Nov 2026 12:{:02}:00 GMT</pubDate><description>&lt;p&gt;Feed {feed} item {item}: {}.&lt;/p&gt;</description></item>",
-            item % 60,
-            words.join(" ")
-        ));
-    }
-    body.push_str("</channel></rss>");
-    body
-}
 
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
@@ -66,7 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (feeds_n, items_n, concurrency) = (arg("--feeds", 1000), arg("--items", 50), arg("--concurrency", 32));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        let feeds: Arc<Vec<Vec<u8>>> = Arc::new((0..feeds_n).map(|f| feed(f, items_n).into_bytes()).collect());
+        let feeds: Arc<Vec<Vec<u8>>> = Arc::new((0..feeds_n).map(|f| synthetic_feed(f, items_n).into_bytes()).collect());
         let bytes: usize = feeds.iter().map(Vec::len).sum();
         let base = serve_feeds(Arc::clone(&feeds)).await?;
         let specs: Vec<FeedSpec> = (0..feeds_n)

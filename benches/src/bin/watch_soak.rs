@@ -125,10 +125,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let base = serve(feeds).await?;
         let dir = tempfile::tempdir()?;
         let (store, _) = SledStore::open(&dir.path().join("store"))?;
-        for feed in 0..feeds {
-            store.put_subscription(&FeedSpec::from_url(url::Url::parse(&format!("{base}/feed/{feed}.xml"))?))?;
-        }
-        let classifier = ClassifierHandle::spawn(Box::new(KeywordClassifier::new(&["bleach"])), 4)?;
         let real = PollPolicy::default();
         let policy = PollPolicy {
             min: real.min / speed,
@@ -136,6 +132,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             max: real.max / speed,
             max_backoff: real.max_backoff / speed,
         };
+        let mut states = Vec::with_capacity(feeds);
+        for feed in 0..feeds {
+            let spec = FeedSpec::from_url(url::Url::parse(&format!("{base}/feed/{feed}.xml"))?);
+            store.put_subscription(&spec)?;
+            // A new feed starts at the real policy's base interval: start it at the fast one.
+            let mut state = infodemic_core::FeedState::new(spec.id.clone(), spec.url.to_string());
+            state.interval_secs = policy.base.as_secs().try_into().unwrap_or(u32::MAX);
+            states.push(state);
+        }
+        store.put_feed_states(&states)?;
+        let classifier = ClassifierHandle::spawn(Box::new(KeywordClassifier::new(&["bleach"])), 4)?;
         let options = WatchOptions {
             crawl: CrawlOptions {
                 fetch: FetchConfig { per_host_concurrency: 32, per_host_delay: Duration::ZERO, ..FetchConfig::default() },

@@ -131,10 +131,40 @@ pub struct Classification {
     pub reasons: Vec<String>,
 }
 
+/// The model id of items stored without scoring (`crawl --no-score`): every real model
+/// differs from it, so `rescore` scores them.
+pub const UNSCORED_MODEL_ID: &str = "unscored";
+
 impl Classification {
+    /// What an item stored without scoring carries: no score (nothing is flagged or shown),
+    /// no embedding, the language as detected, and a reason that says what to run.
+    pub fn unscored(language: Option<String>) -> Self {
+        Self {
+            score: 0.0,
+            flagged: false,
+            review: false,
+            embedding: Vec::new(),
+            model: ModelRef { id: UNSCORED_MODEL_ID.to_owned(), version: "0".to_owned() },
+            language,
+            language_supported: false,
+            evidence: Vec::new(),
+            claim_match: None,
+            claim: None,
+            refute: None,
+            reasons: vec!["not scored yet (crawled with --no-score): run `infodemic rescore`".to_owned()],
+        }
+    }
+
+    /// Whether the item was stored without scoring.
+    pub fn is_unscored(&self) -> bool {
+        self.model.id == UNSCORED_MODEL_ID
+    }
+
     /// The label the score implies.
     pub fn label(&self) -> Label {
-        if self.flagged {
+        if self.is_unscored() {
+            Label::Unscored
+        } else if self.flagged {
             Label::Misinformation
         } else {
             Label::Reliable
@@ -205,7 +235,7 @@ pub struct ScoredItem {
     pub classification: Classification,
 }
 
-/// The two classes the model tells apart.
+/// The two classes the model tells apart, and items it has not seen yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Label {
@@ -213,6 +243,8 @@ pub enum Label {
     Reliable,
     /// Likely health misinformation.
     Misinformation,
+    /// Stored without scoring (`crawl --no-score`), until `rescore`.
+    Unscored,
 }
 
 impl Label {
@@ -221,6 +253,7 @@ impl Label {
         match self {
             Label::Reliable => "reliable",
             Label::Misinformation => "misinformation",
+            Label::Unscored => "unscored",
         }
     }
 }

@@ -32,7 +32,9 @@ pub use decision::{Decision, DecisionPolicy, ModelOutputs, Stance, REFUTE_GATE};
 pub use feed::{FeedCategory, FeedKind, FeedSpec, RelevanceFilter, SourceId, SourceIdError};
 pub use feed_state::{FeedHealth, FeedState, HttpValidators};
 pub use id::{ContentHash, IdParseError, ItemId};
-pub use item::{Appearance, ClaimMatch, Classification, Evidence, Item, Label, ModelRef, Relation, ScoredItem};
+pub use item::{
+    Appearance, ClaimMatch, Classification, Evidence, Item, Label, ModelRef, Relation, ScoredItem, UNSCORED_MODEL_ID,
+};
 pub use query::{ItemCursor, ItemQuery, SortOrder};
 pub use review::{
     Agreement, CampaignRef, NewVerdict, QueueEntry, QueueOrder, QueueRequest, RecordedVerdicts, RejectedVerdict,

@@ -45,7 +45,8 @@ pub use claims::{
     import_claims, import_claims_with, reembed_claims, reembed_stale_claims, ClaimImport, ClaimMatcher, ClaimReembed,
 };
 pub use crawl::{
-    run_crawl, CrawlEvent, CrawlObserver, CrawlOptions, CrawlSummary, DeferredFeed, FailedFeed, NoProgress, PartialFeed,
+    run_crawl, run_crawl_unscored, CrawlEvent, CrawlObserver, CrawlOptions, CrawlSummary, DeferredFeed, FailedFeed,
+    NoProgress, PartialFeed,
 };
 pub use error::PipelineError;
 pub use export::{group_stories, write_dataset, ExportFilter, ExportScan, ExportSources, Scanned, EXPORT_PAGE};

@@ -67,6 +67,8 @@ pub struct CrawlJob {
     pub feeds: Vec<FeedSpec>,
     /// How to crawl them (the watch's options with the command's fetch settings).
     pub options: CrawlOptions,
+    /// Score new items (false: store them unscored).
+    pub score: bool,
     /// Where the summary goes.
     pub reply: tokio::sync::oneshot::Sender<Result<crate::CrawlSummary>>,
 }
@@ -139,7 +141,11 @@ pub async fn watch_with_jobs(
                 Some(job) => {
                     let mut job_options = job.options;
                     job_options.fetch.robots_cache.clone_from(&crawl_options.fetch.robots_cache);
-                    let crawled = run_crawl(job.feeds, store, classifier, &job_options, observer, cancel.clone()).await;
+                    let crawled = if job.score {
+                        run_crawl(job.feeds, store, classifier, &job_options, observer, cancel.clone()).await
+                    } else {
+                        crate::run_crawl_unscored(job.feeds, store, &job_options, observer, cancel.clone()).await
+                    };
                     // The asker may have gone (its request timed out): the crawl is stored all the same.
                     let _ = job.reply.send(crawled);
                 }

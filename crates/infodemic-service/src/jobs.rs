@@ -74,6 +74,13 @@ pub struct CrawlRequest {
     pub host_delay_secs: f64,
     /// Fetch feeds whose server asked to wait all the same.
     pub force: bool,
+    /// Score the new items (false: store them unscored, for `rescore`).
+    #[serde(default = "scored_by_default")]
+    pub score: bool,
+}
+
+fn scored_by_default() -> bool {
+    true
 }
 
 impl CrawlRequest {

@@ -499,6 +499,7 @@ mod tests {
             // but not yet taken out of the outbox.
             store.search.clear().unwrap();
             store.search.add(&items[..300], false).unwrap();
+            store.search.commit(false).unwrap();
             for scored in &items[299..] {
                 store.search_pending.insert(scored.item.id.as_bytes(), &[]).unwrap();
             }

@@ -15,6 +15,7 @@
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use infodemic_core::{ItemId, ScoredItem};
 use tantivy::collector::{DocSetCollector, TopDocs};
@@ -24,6 +25,10 @@ use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, 
 
 use crate::{Result, StoreError};
 
+/// A commit of the full-text index is due when this many items wait for it...
+const COMMIT_EVERY_DOCS: usize = 10_000;
+/// ... or when the oldest has waited this long (a text query commits first in any case).
+const COMMIT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 /// How many words the last word of a phrase may be the start of.
 const PREFIX_EXPANSIONS: u32 = 1_000;
 /// The writer's indexing memory: tantivy's smallest per-thread arena, and one thread, so a
@@ -36,13 +41,37 @@ pub(crate) struct SearchIndex {
     index: Index,
     reader: IndexReader,
     /// Opened at the first write: read-only commands never pay for it.
-    writer: Mutex<Option<IndexWriter>>,
+    writer: Mutex<Option<Writer>>,
     fields: Fields,
 }
 
 impl std::fmt::Debug for SearchIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SearchIndex").field("dir", &self.dir).finish_non_exhaustive()
+    }
+}
+
+/// The writer and what it holds that no reader sees yet.
+struct Writer {
+    writer: IndexWriter,
+    /// Added since the last commit; they leave the outbox when committed.
+    uncommitted: Vec<ItemId>,
+    last_commit: Instant,
+}
+
+impl Drop for SearchIndex {
+    fn drop(&mut self) {
+        // What was added is committed on the way out; the outbox still names it, so the next
+        // open indexes it again (replacing): a crash before this point loses nothing either.
+        if let Ok(mut guard) = self.writer.lock() {
+            if let Some(writer) = guard.as_mut() {
+                if !writer.uncommitted.is_empty() {
+                    if let Err(error) = writer.writer.commit() {
+                        tracing::warn!(message = "Full-text index not committed at close.", %error);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -152,21 +181,28 @@ impl SearchIndex {
         Ok(Self { dir: dir.to_path_buf(), index, reader, writer: Mutex::new(None), fields })
     }
 
-    /// Indexes `items` and commits. With `replace`, any document of the same id goes first
-    /// (items from the outbox may have been indexed before a crash).
-    pub(crate) fn add<'a>(&self, items: impl IntoIterator<Item = &'a ScoredItem>, replace: bool) -> Result<usize> {
+    /// The writer, opened at the first write.
+    fn writer(&self) -> Result<std::sync::MutexGuard<'_, Option<Writer>>> {
         let mut guard = self.writer.lock().map_err(|_| StoreError::Search("the index writer panicked".to_owned()))?;
         if guard.is_none() {
             let writer = self.index.writer_with_num_threads(1, WRITER_BYTES).map_err(|e| search_error("writer", &e))?;
-            *guard = Some(writer);
+            *guard = Some(Writer { writer, uncommitted: Vec::new(), last_commit: Instant::now() });
         }
+        Ok(guard)
+    }
+
+    /// Adds `items` to the writer, to be committed later (see [`Self::commit`]). With
+    /// `replace`, any document of the same id goes first (items from the outbox may have been
+    /// indexed before a crash, and a reclassified item has a document already).
+    pub(crate) fn add<'a>(&self, items: impl IntoIterator<Item = &'a ScoredItem>, replace: bool) -> Result<usize> {
+        let mut guard = self.writer()?;
         let Some(writer) = guard.as_mut() else { return Ok(0) };
         let mut added = 0;
         for scored in items {
             let item = &scored.item;
             let id = u64::from_be_bytes(*item.id.as_bytes());
             if replace {
-                writer.delete_term(Term::from_field_u64(self.fields.id, id));
+                writer.writer.delete_term(Term::from_field_u64(self.fields.id, id));
             }
             let mut doc = TantivyDocument::default();
             doc.add_u64(self.fields.id, id);
@@ -179,24 +215,37 @@ impl SearchIndex {
             doc.add_text(self.fields.source, item.source.as_str());
             doc.add_text(self.fields.body, &item.title);
             doc.add_text(self.fields.body, &item.text);
-            writer.add_document(doc).map_err(|e| search_error("add", &e))?;
+            writer.writer.add_document(doc).map_err(|e| search_error("add", &e))?;
+            writer.uncommitted.push(item.id);
             added += 1;
         }
-        writer.commit().map_err(|e| search_error("commit", &e))?;
-        self.reader.reload().map_err(|e| search_error("reload", &e))?;
         Ok(added)
+    }
+
+    /// Commits what was added (`due_only`: only when enough is waiting, or it has waited long
+    /// enough, since each commit writes a segment that merges later rewrite). Returns the ids
+    /// committed, for the outbox.
+    pub(crate) fn commit(&self, due_only: bool) -> Result<Vec<ItemId>> {
+        let mut guard = self.writer()?;
+        let Some(writer) = guard.as_mut() else { return Ok(Vec::new()) };
+        let due = writer.uncommitted.len() >= COMMIT_EVERY_DOCS || writer.last_commit.elapsed() >= COMMIT_EVERY;
+        if writer.uncommitted.is_empty() || (due_only && !due) {
+            return Ok(Vec::new());
+        }
+        writer.writer.commit().map_err(|e| search_error("commit", &e))?;
+        writer.last_commit = Instant::now();
+        self.reader.reload().map_err(|e| search_error("reload", &e))?;
+        Ok(std::mem::take(&mut writer.uncommitted))
     }
 
     /// Drops every document (before indexing a whole store again).
     pub(crate) fn clear(&self) -> Result<()> {
-        let mut guard = self.writer.lock().map_err(|_| StoreError::Search("the index writer panicked".to_owned()))?;
-        if guard.is_none() {
-            let writer = self.index.writer_with_num_threads(1, WRITER_BYTES).map_err(|e| search_error("writer", &e))?;
-            *guard = Some(writer);
-        }
+        let mut guard = self.writer()?;
         if let Some(writer) = guard.as_mut() {
-            writer.delete_all_documents().map_err(|e| search_error("clear", &e))?;
-            writer.commit().map_err(|e| search_error("commit", &e))?;
+            writer.writer.delete_all_documents().map_err(|e| search_error("clear", &e))?;
+            writer.writer.commit().map_err(|e| search_error("commit", &e))?;
+            writer.uncommitted.clear();
+            writer.last_commit = Instant::now();
         }
         self.reader.reload().map_err(|e| search_error("reload", &e))?;
         Ok(())
@@ -341,12 +390,14 @@ impl crate::SledStore {
             batch.push(crate::records::decode_item(&entry?.1)?);
             if batch.len() == REBUILD_BATCH {
                 done += self.search.add(&batch, false)? as u64;
+                self.search.commit(false)?;
                 batch.clear();
             }
         }
         if !batch.is_empty() {
             done += self.search.add(&batch, false)? as u64;
         }
+        self.search.commit(false)?;
         self.search_pending.clear()?;
         self.meta.insert(READY_KEY, &[READY_VERSION])?;
         self.db.flush()?;
@@ -371,25 +422,22 @@ impl crate::SledStore {
             ids.push(key);
         }
         let indexed = self.search.add(&items, true)?;
+        self.search.commit(false)?;
         for key in ids {
             self.search_pending.remove(key)?;
         }
         Ok(indexed)
     }
 
-    /// After a commit: indexes what it stored (`replace`: what it changed) and takes it out
-    /// of the outbox. A failure is logged and leaves the items in the outbox for the next text
-    /// query or open: the commit itself stands.
+    /// After a commit: indexes what it stored (`replace`: what it changed); the next tantivy
+    /// commit (when due, or before a text query) takes it out of the outbox. A failure is
+    /// logged and leaves the items in the outbox for the next text query or open: the commit
+    /// itself stands.
     pub(crate) fn index_committed(&self, items: &[&ScoredItem], replace: bool) {
         if items.is_empty() {
             return;
         }
-        let indexed = self.search.add(items.iter().copied(), replace).and_then(|_| {
-            for scored in items {
-                self.search_pending.remove(scored.item.id.as_bytes())?;
-            }
-            Ok(())
-        });
+        let indexed = self.search.add(items.iter().copied(), replace).and_then(|_| self.commit_search(true));
         if let Err(error) = indexed {
             tracing::warn!(message = "Items stored but not yet searchable; retried later.", %error, items = items.len());
         }
@@ -398,8 +446,18 @@ impl crate::SledStore {
     /// The full-text index, with the outbox drained first so that a search sees every
     /// committed item.
     pub(crate) fn search_index(&self) -> Result<&SearchIndex> {
+        self.commit_search(false)?;
         self.drain_search_outbox()?;
         Ok(&self.search)
+    }
+
+    /// Commits what the writer holds (`due_only`: when a commit is due) and takes it out of
+    /// the outbox.
+    fn commit_search(&self, due_only: bool) -> Result<()> {
+        for id in self.search.commit(due_only)? {
+            self.search_pending.remove(id.as_bytes())?;
+        }
+        Ok(())
     }
 
     /// Documents in the full-text index (for `verify`).

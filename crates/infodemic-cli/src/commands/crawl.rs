@@ -56,6 +56,11 @@ pub struct CrawlArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// Store new items without scoring them (no model is loaded; no claim matching, claim
+    /// learning or campaigns): the fastest way to backfill; `infodemic rescore` scores them
+    #[arg(long, conflicts_with_all = ["batch_size", "threads"])]
+    pub no_score: bool,
+
     /// Print the summary as one JSON object
     #[arg(long)]
     pub json: bool,
@@ -90,6 +95,9 @@ pub fn run(args: &CrawlArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         crate::context::Backend::Service(client) => return run_in_watch(args, global, &client),
     };
     let feeds = feeds_to_crawl(args, &store)?;
+    if args.no_score {
+        return crawl_unscored(args, global, &store, feeds);
+    }
     let mut options = SessionOptions { batch_size: args.batch_size.map(usize::from), ..SessionOptions::default() };
     if let Some(threads) = args.threads {
         options.intra_threads = usize::from(threads);
@@ -102,12 +110,7 @@ pub fn run(args: &CrawlArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         ..infodemic_pipeline::CampaignSettings::default()
     };
     let crawl_options = CrawlOptions {
-        fetch: FetchConfig {
-            timeout: Duration::from_secs(args.timeout),
-            max_body_bytes: args.max_body_mib * 1024 * 1024,
-            per_host_delay: Duration::from_secs_f64(args.host_delay),
-            ..FetchConfig::default()
-        },
+        fetch: fetch_config(args),
         feed_concurrency: usize::from(args.concurrency),
         force: args.force,
         campaigns: Some(campaigns),
@@ -123,6 +126,41 @@ pub fn run(args: &CrawlArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     });
     progress.finish();
     report(args, &summary?)
+}
+
+/// `--no-score`: no model, no campaigns.
+fn crawl_unscored(
+    args: &CrawlArgs,
+    global: &GlobalArgs,
+    store: &infodemic_store::SledStore,
+    feeds: Vec<FeedSpec>,
+) -> anyhow::Result<Exit> {
+    let crawl_options = CrawlOptions {
+        fetch: fetch_config(args),
+        feed_concurrency: usize::from(args.concurrency),
+        force: args.force,
+        campaigns: None,
+        ..CrawlOptions::default()
+    };
+    let progress = CrawlProgress::new(global.quiet || args.json);
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let summary = runtime.block_on(async {
+        let cancel = CancellationToken::new();
+        tokio::spawn(stop_on_signals(cancel.clone()));
+        infodemic_pipeline::run_crawl_unscored(feeds, store, &crawl_options, &progress, cancel).await
+    });
+    progress.finish();
+    report(args, &summary?)
+}
+
+fn fetch_config(args: &CrawlArgs) -> FetchConfig {
+    FetchConfig {
+        timeout: Duration::from_secs(args.timeout),
+        max_body_bytes: args.max_body_mib * 1024 * 1024,
+        per_host_delay: Duration::from_secs_f64(args.host_delay),
+        ..FetchConfig::default()
+    }
 }
 
 fn report(args: &CrawlArgs, summary: &CrawlSummary) -> anyhow::Result<Exit> {
@@ -157,6 +195,7 @@ fn run_in_watch(
         max_body_mib: args.max_body_mib,
         host_delay_secs: args.host_delay,
         force: args.force,
+        score: !args.no_score,
     };
     let waiting = crate::progress::spinner(global.quiet || args.json, "crawling in the running watch");
     let answer = client.crawl(&request);
@@ -251,6 +290,9 @@ fn print_summary(out: &mut impl Write, summary: &CrawlSummary) -> std::io::Resul
         "Items: {} seen, {} new, {} duplicate, {} flagged",
         summary.items_seen, summary.items_new, summary.items_duplicate, summary.items_flagged
     )?;
+    if summary.items_unscored > 0 {
+        writeln!(out, "{} new items stored unscored: `infodemic rescore` scores them", summary.items_unscored)?;
+    }
     if summary.items_in_campaigns > 0 || !summary.alerts.is_empty() {
         writeln!(
             out,

@@ -44,7 +44,7 @@ impl Jobs for WatchJobs {
                 request.feeds
             };
             let (reply, answer) = oneshot::channel();
-            crawls.try_send(CrawlJob { feeds, options, reply }).map_err(|error| match error {
+            crawls.try_send(CrawlJob { feeds, options, score: request.score, reply }).map_err(|error| match error {
                 mpsc::error::TrySendError::Full(_) => JobError::Busy,
                 mpsc::error::TrySendError::Closed(_) => failed("the watch is stopping"),
             })?;

@@ -40,7 +40,8 @@ pub(super) struct EnrichedBatch {
 /// Fetches pages found in content.
 pub(super) struct Enricher<'a> {
     store: &'a SledStore,
-    classifier: &'a ClassifierHandle,
+    /// `None` (an unscored crawl): no claim can be embedded, so none is harvested.
+    classifier: Option<&'a ClassifierHandle>,
     fetcher: Arc<Fetcher>,
     concurrency: usize,
     summary: CrawlSummary,
@@ -50,7 +51,7 @@ impl<'a> Enricher<'a> {
     /// Fetches with `fetcher`, `concurrency` hosts at a time.
     pub(super) fn new(
         store: &'a SledStore,
-        classifier: &'a ClassifierHandle,
+        classifier: Option<&'a ClassifierHandle>,
         fetcher: Arc<Fetcher>,
         concurrency: usize,
     ) -> Self {
@@ -75,8 +76,12 @@ impl<'a> Enricher<'a> {
             if !full_text.is_empty() {
                 self.fetch_full_text(&mut items, &full_text).await;
             }
-            let claims =
-                if fact_check_pages.is_empty() { Vec::new() } else { self.harvest_claims(fact_check_pages).await? };
+            let claims = match self.classifier {
+                Some(classifier) if !fact_check_pages.is_empty() => {
+                    self.harvest_claims(classifier, fact_check_pages).await?
+                }
+                _ => Vec::new(),
+            };
             if !forward(&output, EnrichedBatch { items, states, appearances, claims }).await {
                 break;
             }
@@ -122,7 +127,11 @@ impl<'a> Enricher<'a> {
     /// Fetches fact-checkers' article pages, reads their ClaimReview markup, embeds and
     /// stores the claims not known yet, and returns them with their embeddings. A page that
     /// cannot be fetched is skipped: claims are a bonus, not the feed's content.
-    async fn harvest_claims(&mut self, pages: Vec<Url>) -> Result<Vec<(DebunkedClaim, Vec<f32>)>> {
+    async fn harvest_claims(
+        &mut self,
+        classifier: &ClassifierHandle,
+        pages: Vec<Url>,
+    ) -> Result<Vec<(DebunkedClaim, Vec<f32>)>> {
         let targets: Vec<(usize, Url)> = pages.into_iter().enumerate().collect();
         let mut claims: Vec<DebunkedClaim> = Vec::new();
         // A chunk of pages at a time, so that at most that many bodies are held at once.
@@ -160,11 +169,10 @@ impl<'a> Enricher<'a> {
             return Ok(Vec::new());
         }
         let texts: Vec<String> = fresh.iter().map(|c| c.text.clone()).collect();
-        let embeddings: Vec<Vec<f32>> =
-            self.classifier.classify(texts).await?.into_iter().map(|c| c.embedding).collect();
+        let embeddings: Vec<Vec<f32>> = classifier.classify(texts).await?.into_iter().map(|c| c.embedding).collect();
         let embedded: Vec<(DebunkedClaim, Vec<f32>)> = fresh.into_iter().zip(embeddings).collect();
         let store = self.store.clone();
-        let model = self.classifier.model().clone();
+        let model = classifier.model().clone();
         let (added, embedded) =
             blocking(move || store.put_claims(&embedded, &model).map(|added| (added, embedded))).await??;
         self.summary.claims_added += added;

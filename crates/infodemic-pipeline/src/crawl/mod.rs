@@ -233,6 +233,8 @@ pub struct CrawlSummary {
     pub items_duplicate: usize,
     /// New items the model flagged.
     pub items_flagged: usize,
+    /// New items stored without scoring (`crawl --no-score`), for `rescore`.
+    pub items_unscored: usize,
     /// Entries that could not become items (no text at all).
     pub entries_skipped: usize,
     /// Feeds read in part: some entries dropped or repeated (the counts per feed).
@@ -283,6 +285,7 @@ impl CrawlSummary {
             items_new,
             items_duplicate,
             items_flagged,
+            items_unscored,
             entries_skipped,
             feeds_partial,
             items_off_topic,
@@ -307,6 +310,7 @@ impl CrawlSummary {
         self.feeds_skipped += feeds_skipped;
         self.feeds_deferred.extend(feeds_deferred);
         self.items_seen += items_seen;
+        self.items_unscored += items_unscored;
         self.items_new += items_new;
         self.items_duplicate += items_duplicate;
         self.items_flagged += items_flagged;
@@ -357,21 +361,54 @@ pub async fn run_crawl(
     observer: &dyn CrawlObserver,
     cancel: CancellationToken,
 ) -> Result<CrawlSummary> {
+    crawl(feeds, store, Some(classifier), options, observer, cancel).await
+}
+
+/// [`run_crawl`] without a model (`crawl --no-score`): items are fetched, deduplicated and
+/// stored with [`Classification::unscored`] for `rescore` to score later; no claim is
+/// matched or learnt from fact-checkers' pages, and no campaign assigned (both need the
+/// model's embeddings).
+///
+/// # Errors
+/// Store failures, as for [`run_crawl`].
+pub async fn run_crawl_unscored(
+    feeds: Vec<FeedSpec>,
+    store: &SledStore,
+    options: &CrawlOptions,
+    observer: &dyn CrawlObserver,
+    cancel: CancellationToken,
+) -> Result<CrawlSummary> {
+    crawl(feeds, store, None, options, observer, cancel).await
+}
+
+async fn crawl(
+    feeds: Vec<FeedSpec>,
+    store: &SledStore,
+    classifier: Option<&ClassifierHandle>,
+    options: &CrawlOptions,
+    observer: &dyn CrawlObserver,
+    cancel: CancellationToken,
+) -> Result<CrawlSummary> {
     let started = Instant::now();
     let fetcher = Arc::new(Fetcher::new(options.fetch.clone())?);
     // Claims embedded by another model cannot be compared with this model's embeddings.
-    let claims_reembedded = reembed_stale_claims(store, classifier).await?.reembedded;
+    let claims_reembedded = match classifier {
+        Some(classifier) => reembed_stale_claims(store, classifier).await?.reembedded,
+        None => 0,
+    };
+    let scoring = classifier.is_some();
     let (known_states, matcher, recent) = blocking({
         let store = store.clone();
         move || {
             let recent = store.recent_fingerprints(Utc::now() - dedupe::NEAR_DUPLICATE_WINDOW)?;
-            Ok::<_, PipelineError>((readable_feed_states(&store)?, ClaimMatcher::from_store(&store)?, recent))
+            let matcher = if scoring { ClaimMatcher::from_store(&store)? } else { ClaimMatcher::empty(1.0) };
+            Ok::<_, PipelineError>((readable_feed_states(&store)?, matcher, recent))
         }
     })
     .await??;
-    let tracker = match &options.campaigns {
-        Some(settings) => Some(CampaignTracker::open(store, settings.clone()).await?),
-        None => None,
+    let tracker = match (&options.campaigns, classifier) {
+        (Some(settings), Some(_)) => Some(CampaignTracker::open(store, settings.clone()).await?),
+        _ => None,
     };
     let states: HashMap<SourceId, FeedState> =
         known_states.into_iter().map(|state| (state.source.clone(), state)).collect();

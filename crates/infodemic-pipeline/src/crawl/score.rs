@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use infodemic_classifier::ClassifierHandle;
-use infodemic_core::{Appearance, FeedCategory, FeedState, Item, ScoredItem, SourceId};
+use infodemic_core::{Appearance, Classification, FeedCategory, FeedState, Item, ScoredItem, SourceId};
 use tokio::sync::mpsc;
 
 use super::enrich::EnrichedBatch;
@@ -27,7 +27,8 @@ pub(super) struct ScoredBatch {
 
 /// Classifies and matches.
 pub(super) struct Scorer<'a> {
-    classifier: &'a ClassifierHandle,
+    /// `None`: items are stored unscored.
+    classifier: Option<&'a ClassifierHandle>,
     matcher: ClaimMatcher,
     /// Each feed's publisher category: the decision's source prior.
     categories: HashMap<SourceId, FeedCategory>,
@@ -37,7 +38,7 @@ pub(super) struct Scorer<'a> {
 impl<'a> Scorer<'a> {
     /// A scorer matching against `matcher`'s claims (and those batches bring).
     pub(super) fn new(
-        classifier: &'a ClassifierHandle,
+        classifier: Option<&'a ClassifierHandle>,
         matcher: ClaimMatcher,
         categories: HashMap<SourceId, FeedCategory>,
     ) -> Self {
@@ -71,19 +72,30 @@ impl<'a> Scorer<'a> {
 
     /// The items scored, and how long the classifier took (`None`: no item, no call).
     async fn score(&mut self, items: Vec<Item>) -> Result<(Vec<ScoredItem>, Option<Duration>)> {
+        let Some(classifier) = self.classifier else {
+            self.summary.items_unscored += items.len();
+            let unscored = items
+                .into_iter()
+                .map(|item| {
+                    let classification = Classification::unscored(item.language.clone());
+                    ScoredItem { item, classification }
+                })
+                .collect();
+            return Ok((unscored, None));
+        };
         let texts: Vec<String> = items.iter().map(Item::classifier_input).collect();
         let (classifications, scoring) = if texts.is_empty() {
             (Vec::new(), None)
         } else {
             let started = Instant::now();
-            let classifications = self.classifier.classify(texts).await?;
+            let classifications = classifier.classify(texts).await?;
             (classifications, Some(started.elapsed()))
         };
         let scored: Vec<ScoredItem> = items
             .into_iter()
             .zip(classifications)
             .map(|(item, mut classification)| {
-                classification.redecide(self.classifier.policy(), self.categories.get(&item.source).copied());
+                classification.redecide(classifier.policy(), self.categories.get(&item.source).copied());
                 if !self.matcher.is_empty() {
                     self.matcher.apply(&item.classifier_input(), &mut classification);
                 }
