@@ -4,8 +4,10 @@
 //! grouped into campaigns by the real campaign stage).
 //!
 //! ```sh
-//! cargo run --release -p infodemic-benches --bin query_scale -- [--items 1000000] [--runs 50] [--data DIR]
+//! cargo run --release -p infodemic-benches --bin query_scale -- [--items 1000000] [--runs 50] [--data DIR] [--cache-mib 128]
 //! ```
+//!
+//! `--cache-mib` is the store's page cache when the queries run (`infodemic --cache-mib`).
 //!
 //! With `--data DIR` the store is built there once and reused by later runs (same
 //! `--items`). Each figure is over `--runs` calls after 3 warm-up calls, on the store opened
@@ -187,7 +189,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::fs::write(&marker, b"")?;
     }
     let opening = Instant::now();
-    let (store, _) = SledStore::open(&path)?;
+    let cache = arg("--cache-mib", 128) as u64 * 1024 * 1024;
+    let (store, _) = SledStore::open_with_cache(&path, cache)?;
     let open_ms = opening.elapsed().as_secs_f64() * 1000.0;
     let newest = realistic_item(items - 1, items).item.effective_time();
     let ids = (0..runs).map(|run| realistic_item((run * 7_919) % items, items).item.id).collect();

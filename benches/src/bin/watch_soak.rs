@@ -1,8 +1,10 @@
 //! `watch` over 1,000 local feeds for hours of simulated polling: resident memory over time.
 //!
 //! ```sh
-//! cargo run --release -p infodemic-benches --bin watch_soak -- [--feeds 1000] [--minutes 10] [--speed 60]
+//! cargo run --release -p infodemic-benches --bin watch_soak -- [--feeds 1000] [--minutes 10] [--speed 60] [--cache-mib 128]
 //! ```
+//!
+//! `--cache-mib` is the store's page cache (`infodemic --cache-mib`).
 //!
 //! Time runs `--speed` times faster than the clock: the polling policy's intervals are
 //! divided by it (a new feed is polled every 30 s instead of every 30 min, never more often
@@ -124,7 +126,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     runtime.block_on(async {
         let base = serve(feeds).await?;
         let dir = tempfile::tempdir()?;
-        let (store, _) = SledStore::open(&dir.path().join("store"))?;
+        let cache = arg("--cache-mib", 128) as u64 * 1024 * 1024;
+        let (store, _) = SledStore::open_with_cache(&dir.path().join("store"), cache)?;
         let real = PollPolicy::default();
         let policy = PollPolicy {
             min: real.min / speed,

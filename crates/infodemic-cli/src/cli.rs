@@ -45,6 +45,12 @@ pub struct GlobalArgs {
     /// Logs as JSON lines (for `watch` under a service manager)
     #[arg(long, global = true)]
     pub log_json: bool,
+
+    /// The store's page cache, MiB: more makes queries on a large store faster, less keeps a
+    /// long `watch` smaller (sled holds about two to three times this in memory)
+    #[arg(long, global = true, env = "INFODEMIC_CACHE_MIB", value_name = "MIB", default_value_t = 128,
+          value_parser = clap::value_parser!(u64).range(8..=65_536))]
+    pub cache_mib: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -27,7 +27,8 @@ impl GlobalArgs {
     pub fn open_store(&self) -> anyhow::Result<SledStore> {
         let dir = self.data_dir()?;
         create_private_dir(&dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
-        let (store, outcome) = SledStore::open(&dir.join("store"))?;
+        let (store, outcome) =
+            SledStore::open_with_cache(&dir.join("store"), self.cache_mib.saturating_mul(1024 * 1024))?;
         tracing::debug!(message = "Store opened.", path = %dir.display(), ?outcome);
         Ok(store)
     }

@@ -35,7 +35,7 @@ pub use campaigns::{CampaignCommit, GroupingSnapshot};
 
 pub use error::StoreError;
 pub use reviews::ReviewHead;
-pub use sled_store::{CommitReport, SledStore};
+pub use sled_store::{CommitReport, SledStore, DEFAULT_CACHE_BYTES};
 pub use stats::{Counts, StoreStats};
 
 /// Result type of this crate.

@@ -16,8 +16,8 @@ use crate::summary::Summary;
 use crate::{keys, ClaimEntry, ItemReader, Result, StoreError, StoreStats};
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
-/// Page cache of the database.
-const STORE_CACHE_BYTES: u64 = 128 * 1024 * 1024;
+/// Page cache of the database, by default (see [`SledStore::open_with_cache`]).
+pub const DEFAULT_CACHE_BYTES: u64 = 128 * 1024 * 1024;
 
 /// The store, open for the life of the process (sled wants one long-lived handle per
 /// database and one process per directory).
@@ -61,12 +61,19 @@ impl SledStore {
     /// [`StoreError::Locked`] when another process holds the directory,
     /// [`StoreError::SchemaTooNew`] for data from a newer build, and sled failures.
     pub fn open(path: &Path) -> Result<(Self, SchemaOutcome)> {
+        Self::open_with_cache(path, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`Self::open`] with a page cache of `cache_bytes`. sled counts the cache in bytes of
+    /// pages as stored, and holds them decoded, at two to three times that: a long-running
+    /// process that must stay small asks for less (queries then read more from the OS's
+    /// file cache).
+    ///
+    /// # Errors
+    /// As [`Self::open`].
+    pub fn open_with_cache(path: &Path, cache_bytes: u64) -> Result<(Self, SchemaOutcome)> {
         // sled caches 1 GiB by default; the indexes are small and the OS caches the rest.
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(STORE_CACHE_BYTES)
-            .open()
-            .map_err(|e| open_error(path, &e))?;
+        let db = sled::Config::new().path(path).cache_capacity(cache_bytes).open().map_err(|e| open_error(path, &e))?;
         let tree = |name: &str| db.open_tree(name);
         let store = Self {
             path: path.to_path_buf(),
