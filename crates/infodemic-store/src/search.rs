@@ -42,6 +42,8 @@ pub(crate) struct SearchIndex {
     reader: IndexReader,
     /// Opened at the first write: read-only commands never pay for it.
     writer: Mutex<Option<Writer>>,
+    /// The store's outbox (`search_pending`): a commit takes out what it made searchable.
+    outbox: sled::Tree,
     fields: Fields,
 }
 
@@ -61,16 +63,10 @@ struct Writer {
 
 impl Drop for SearchIndex {
     fn drop(&mut self) {
-        // What was added is committed on the way out; the outbox still names it, so the next
-        // open indexes it again (replacing): a crash before this point loses nothing either.
-        if let Ok(mut guard) = self.writer.lock() {
-            if let Some(writer) = guard.as_mut() {
-                if !writer.uncommitted.is_empty() {
-                    if let Err(error) = writer.writer.commit() {
-                        tracing::warn!(message = "Full-text index not committed at close.", %error);
-                    }
-                }
-            }
+        // What was added is committed on the way out. A crash before this point loses
+        // nothing either: the outbox still names it, and the next open indexes it again.
+        if let Err(error) = self.commit(false) {
+            tracing::warn!(message = "Full-text index not committed at close; indexed at the next open.", %error);
         }
     }
 }
@@ -157,7 +153,7 @@ pub(crate) fn dir_of(store: &Path) -> PathBuf {
 
 impl SearchIndex {
     /// Opens the index in `dir`, creating it when missing.
-    pub(crate) fn open(dir: &Path) -> Result<Self> {
+    pub(crate) fn open(dir: &Path, outbox: sled::Tree) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| search_error(&format!("cannot create {}", dir.display()), &e))?;
         let mut builder = Schema::builder();
         let fast = || NumericOptions::default().set_indexed().set_fast();
@@ -178,7 +174,7 @@ impl SearchIndex {
             .try_into()
             .map_err(|e| search_error("reader", &e))?;
         let fields = Fields { id, time, score, flagged, review, scored, source, body };
-        Ok(Self { dir: dir.to_path_buf(), index, reader, writer: Mutex::new(None), fields })
+        Ok(Self { dir: dir.to_path_buf(), index, reader, writer: Mutex::new(None), outbox, fields })
     }
 
     /// The writer, opened at the first write.
@@ -223,25 +219,32 @@ impl SearchIndex {
     }
 
     /// Commits what was added (`due_only`: only when enough is waiting, or it has waited long
-    /// enough, since each commit writes a segment that merges later rewrite). Returns the ids
-    /// committed, for the outbox.
-    pub(crate) fn commit(&self, due_only: bool) -> Result<Vec<ItemId>> {
-        let mut guard = self.writer()?;
-        let Some(writer) = guard.as_mut() else { return Ok(Vec::new()) };
+    /// enough, since each commit writes a segment that merges later rewrite) and takes it out
+    /// of the outbox. Returns how many items it made searchable.
+    pub(crate) fn commit(&self, due_only: bool) -> Result<usize> {
+        let mut guard = self.writer.lock().map_err(|_| StoreError::Search("the index writer panicked".to_owned()))?;
+        let Some(writer) = guard.as_mut() else { return Ok(0) };
         let due = writer.uncommitted.len() >= COMMIT_EVERY_DOCS || writer.last_commit.elapsed() >= COMMIT_EVERY;
         if writer.uncommitted.is_empty() || (due_only && !due) {
-            return Ok(Vec::new());
+            return Ok(0);
         }
         writer.writer.commit().map_err(|e| search_error("commit", &e))?;
         writer.last_commit = Instant::now();
         self.reader.reload().map_err(|e| search_error("reload", &e))?;
-        Ok(std::mem::take(&mut writer.uncommitted))
+        let committed = std::mem::take(&mut writer.uncommitted);
+        for id in &committed {
+            self.outbox.remove(id.as_bytes())?;
+        }
+        Ok(committed.len())
     }
 
     /// Drops every document (before indexing a whole store again).
     pub(crate) fn clear(&self) -> Result<()> {
         let mut guard = self.writer()?;
         if let Some(writer) = guard.as_mut() {
+            // delete_all_documents leaves the documents not committed yet: they go first (the
+            // outbox still names them).
+            writer.writer.rollback().map_err(|e| search_error("rollback", &e))?;
             writer.writer.delete_all_documents().map_err(|e| search_error("clear", &e))?;
             writer.writer.commit().map_err(|e| search_error("commit", &e))?;
             writer.uncommitted.clear();
@@ -437,7 +440,7 @@ impl crate::SledStore {
         if items.is_empty() {
             return;
         }
-        let indexed = self.search.add(items.iter().copied(), replace).and_then(|_| self.commit_search(true));
+        let indexed = self.search.add(items.iter().copied(), replace).and_then(|_| self.search.commit(true));
         if let Err(error) = indexed {
             tracing::warn!(message = "Items stored but not yet searchable; retried later.", %error, items = items.len());
         }
@@ -446,18 +449,9 @@ impl crate::SledStore {
     /// The full-text index, with the outbox drained first so that a search sees every
     /// committed item.
     pub(crate) fn search_index(&self) -> Result<&SearchIndex> {
-        self.commit_search(false)?;
+        self.search.commit(false)?;
         self.drain_search_outbox()?;
         Ok(&self.search)
-    }
-
-    /// Commits what the writer holds (`due_only`: when a commit is due) and takes it out of
-    /// the outbox.
-    fn commit_search(&self, due_only: bool) -> Result<()> {
-        for id in self.search.commit(due_only)? {
-            self.search_pending.remove(id.as_bytes())?;
-        }
-        Ok(())
     }
 
     /// Documents in the full-text index (for `verify`).

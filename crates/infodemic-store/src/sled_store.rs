@@ -91,7 +91,10 @@ impl SledStore {
             appearances: tree("appearances")?,
             counts: tree(crate::counters::COUNTS_TREE)?,
             search_pending: tree(crate::search::PENDING_TREE)?,
-            search: std::sync::Arc::new(crate::search::SearchIndex::open(&crate::search::dir_of(path))?),
+            search: std::sync::Arc::new(crate::search::SearchIndex::open(
+                &crate::search::dir_of(path),
+                tree(crate::search::PENDING_TREE)?,
+            )?),
             review_lock: std::sync::Arc::default(),
             db,
         };
