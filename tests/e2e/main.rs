@@ -35,6 +35,8 @@ mod import;
 mod interrupt;
 /// `model selftest` / `verify` against the recorded outputs, `eval` per kind.
 mod model;
+/// `--store postgres://`: crawl, query, show and stats against a real PostgreSQL server.
+mod postgres;
 /// `rescore`: a newer model applied to stored items, resumable, filtered, indexes kept.
 mod rescore;
 /// Review: the queue, verdicts, batches, undo, `show --json`, ClaimReview and labeled exports.

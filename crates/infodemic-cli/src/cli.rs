@@ -34,6 +34,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "INFODEMIC_MODEL", value_name = "DIR")]
     pub model: Option<PathBuf>,
 
+    /// A PostgreSQL database to use instead of the embedded store in the data directory
+    /// (postgres://user@host/db). It serves `crawl --no-score`, `query`, `show` and `stats` so
+    /// far; the other commands need the embedded store
+    #[arg(long, global = true, env = "INFODEMIC_STORE", value_name = "URL", value_parser = store_url)]
+    pub store: Option<String>,
+
     /// More log output on stderr (-v info, -vv debug); INFODEMIC_LOG overrides
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -87,4 +93,13 @@ pub enum Command {
     Claims(claims::ClaimsArgs),
     /// Score stored items again with the current model (only those another model scored, unless --all)
     Rescore(rescore::RescoreArgs),
+}
+
+/// `--store`: a PostgreSQL URL (a directory is `--data-dir`).
+fn store_url(value: &str) -> Result<String, String> {
+    if infodemic_store_postgres::is_postgres_url(value) {
+        Ok(value.to_owned())
+    } else {
+        Err("expected a postgres:// URL (the embedded store's directory is --data-dir)".to_owned())
+    }
 }

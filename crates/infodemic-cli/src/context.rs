@@ -4,10 +4,14 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use infodemic_classifier::SessionOptions;
-use infodemic_core::{FeedSpec, VerdictScale};
+use infodemic_core::{
+    Alert, Campaign, CampaignHead, CampaignId, CampaignMember, FeedSpec, ItemId, NewVerdict, QueueEntry, QueueRequest,
+    RecordedVerdicts, VerdictEvent, VerdictScale,
+};
 use infodemic_pipeline::{load_model, LoadedModel};
 use infodemic_service::ServiceClient;
-use infodemic_store::{CampaignReader, ItemReader, ReviewLog, SledStore, StoreError};
+use infodemic_store::{CampaignReader, ItemReader, ReviewHead, ReviewLog, SledStore, StoreError};
+use infodemic_store_postgres::PgStore;
 
 use crate::cli::GlobalArgs;
 use crate::exit::UsageError;
@@ -25,6 +29,7 @@ impl GlobalArgs {
 
     /// Opens the store, creating the data directory if needed.
     pub fn open_store(&self) -> anyhow::Result<SledStore> {
+        self.embedded_only()?;
         let dir = self.data_dir()?;
         create_private_dir(&dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
         let (store, outcome) =
@@ -33,9 +38,22 @@ impl GlobalArgs {
         Ok(store)
     }
 
+    /// Refuses `--store postgres://` for a command that only the embedded store serves.
+    fn embedded_only(&self) -> anyhow::Result<()> {
+        if self.store.is_some() {
+            return Err(UsageError(format!(
+                "this command needs the embedded store: the PostgreSQL store (--store, INFODEMIC_STORE) \
+                 serves {POSTGRES_COMMANDS} so far"
+            ))
+            .into());
+        }
+        Ok(())
+    }
+
     /// Opens the store for reading commands: a missing store is an empty answer, not a new
     /// directory.
     pub fn open_existing_store(&self) -> anyhow::Result<Option<SledStore>> {
+        self.embedded_only()?;
         let dir = self.data_dir()?;
         if !dir.join("store").exists() {
             return Ok(None);
@@ -45,6 +63,11 @@ impl GlobalArgs {
 
     /// The store, or the running `watch` that holds it: `None` when there is no store yet.
     pub fn open_backend(&self, create: bool) -> anyhow::Result<Option<Backend>> {
+        if let Some(url) = &self.store {
+            let store = PgStore::connect(url)?;
+            tracing::debug!(message = "PostgreSQL store opened.", url = store.shown_url());
+            return Ok(Some(Backend::Postgres(store)));
+        }
         let dir = self.data_dir()?;
         if !create && !dir.join("store").exists() {
             return Ok(None);
@@ -116,6 +139,9 @@ pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// The data directory's verdict scale file.
 pub const VERDICTS_FILE: &str = "verdicts.toml";
 
+/// What the PostgreSQL store serves so far, for messages.
+pub const POSTGRES_COMMANDS: &str = "`crawl --no-score`, `query`, `show` and `stats`";
+
 /// Where reading commands get their answers: the store itself, or the running service.
 #[derive(Debug)]
 pub enum Backend {
@@ -123,6 +149,8 @@ pub enum Backend {
     Local(SledStore),
     /// `watch` holds the store; its local API answers.
     Service(ServiceClient),
+    /// The store is a PostgreSQL database (`--store`).
+    Postgres(PgStore),
 }
 
 impl Backend {
@@ -131,6 +159,7 @@ impl Backend {
         match self {
             Backend::Local(store) => store,
             Backend::Service(client) => client,
+            Backend::Postgres(store) => store,
         }
     }
 
@@ -139,6 +168,7 @@ impl Backend {
         match self {
             Backend::Local(store) => store,
             Backend::Service(client) => client,
+            Backend::Postgres(_) => &NotInPostgres,
         }
     }
 
@@ -147,6 +177,7 @@ impl Backend {
         match self {
             Backend::Local(store) => store,
             Backend::Service(client) => client,
+            Backend::Postgres(_) => &NotInPostgres,
         }
     }
 
@@ -155,6 +186,7 @@ impl Backend {
         match self {
             Backend::Local(store) => store.subscriptions(),
             Backend::Service(client) => client.subscriptions(),
+            Backend::Postgres(_) => Err(not_in_postgres("feed subscriptions")),
         }
     }
 
@@ -163,6 +195,7 @@ impl Backend {
         match self {
             Backend::Local(store) => store.put_subscription(spec),
             Backend::Service(client) => client.put_subscription(spec),
+            Backend::Postgres(_) => Err(not_in_postgres("feed subscriptions")),
         }
     }
 
@@ -171,7 +204,74 @@ impl Backend {
         match self {
             Backend::Local(store) => store.remove_subscription(id),
             Backend::Service(client) => client.remove_subscription(id),
+            Backend::Postgres(_) => Err(not_in_postgres("feed subscriptions")),
         }
+    }
+}
+
+/// Why a command cannot run on the PostgreSQL store yet.
+pub fn not_in_postgres(what: &'static str) -> StoreError {
+    StoreError::Unsupported { what, backend: infodemic_store_postgres::BACKEND }
+}
+
+/// Campaigns and verdicts of the PostgreSQL store, which keeps neither yet: an item has none
+/// (so `show` works), and commands that list or write them say they need the embedded store.
+#[derive(Debug)]
+pub struct NotInPostgres;
+
+impl CampaignReader for NotInPostgres {
+    fn campaigns(&self) -> Result<Vec<Campaign>, StoreError> {
+        Err(not_in_postgres("campaigns"))
+    }
+
+    fn campaign_heads(&self) -> Result<Vec<CampaignHead>, StoreError> {
+        Err(not_in_postgres("campaigns"))
+    }
+
+    fn campaign(&self, _: CampaignId) -> Result<Option<Campaign>, StoreError> {
+        Err(not_in_postgres("campaigns"))
+    }
+
+    fn campaign_members(&self, _: CampaignId, _: Option<usize>) -> Result<Vec<CampaignMember>, StoreError> {
+        Err(not_in_postgres("campaigns"))
+    }
+
+    fn campaign_of(&self, _: &str) -> Result<Option<CampaignId>, StoreError> {
+        Ok(None)
+    }
+
+    fn alerts(&self) -> Result<Vec<Alert>, StoreError> {
+        Err(not_in_postgres("alerts"))
+    }
+}
+
+impl ReviewLog for NotInPostgres {
+    fn verdict_scale(&self, local: &VerdictScale) -> Result<VerdictScale, StoreError> {
+        Ok(local.clone())
+    }
+
+    fn verdicts(&self, _: ItemId) -> Result<Vec<VerdictEvent>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    fn review_heads(&self, _: Option<usize>) -> Result<Vec<ReviewHead>, StoreError> {
+        Err(not_in_postgres("reviews"))
+    }
+
+    fn review_heads_of(&self, items: &[ItemId]) -> Result<Vec<Option<ReviewHead>>, StoreError> {
+        Ok(vec![None; items.len()])
+    }
+
+    fn review_queue(&self, _: &QueueRequest) -> Result<Vec<QueueEntry>, StoreError> {
+        Err(not_in_postgres("the review queue"))
+    }
+
+    fn record_verdicts(&self, _: &[NewVerdict], _: &VerdictScale, _: bool) -> Result<RecordedVerdicts, StoreError> {
+        Err(not_in_postgres("recording verdicts"))
+    }
+
+    fn undo_verdicts(&self, _: &[ItemId], _: &str) -> Result<RecordedVerdicts, StoreError> {
+        Err(not_in_postgres("recording verdicts"))
     }
 }
 

@@ -17,9 +17,10 @@ pub(crate) const COUNTS_TREE: &str = "counts";
 const READY_KEY: &[u8] = b"counts_version";
 const READY_VERSION: u8 = 1;
 
-/// Changes to the counters from one batch.
+/// Changes to the counters from one batch. Every store keeps the same keys, so `stats` reads
+/// the same few hundred counters whichever store holds the items.
 #[derive(Debug, Default)]
-pub(crate) struct CountDelta {
+pub struct CountDelta {
     changes: BTreeMap<Vec<u8>, (i64, i64)>,
 }
 
@@ -37,13 +38,22 @@ fn keys_of(scored: &infodemic_core::ScoredItem) -> [Vec<u8>; 5] {
 
 impl CountDelta {
     /// Counts `scored` in (`sign` 1) or out (`sign` -1).
-    pub(crate) fn add(&mut self, scored: &infodemic_core::ScoredItem, sign: i64) {
+    pub fn add(&mut self, scored: &infodemic_core::ScoredItem, sign: i64) {
         let flagged = i64::from(scored.classification.flagged) * sign;
         for key in keys_of(scored) {
             let entry = self.changes.entry(key).or_default();
             entry.0 += sign;
             entry.1 += flagged;
         }
+    }
+
+    /// The changes that are not zero, in key order (so concurrent writers lock rows in one
+    /// order): key, items and flagged items to add.
+    pub fn changes(&self) -> impl Iterator<Item = (&[u8], i64, i64)> {
+        self.changes
+            .iter()
+            .filter(|(_, (items, flagged))| *items != 0 || *flagged != 0)
+            .map(|(key, (items, flagged))| (key.as_slice(), *items, *flagged))
     }
 
     /// Applies the changes inside a transaction.
@@ -115,34 +125,11 @@ impl SledStore {
 
     /// The counts, as `stats` shows them (feeds and claims filled by the caller).
     pub(crate) fn counted_stats(&self) -> Result<StoreStats> {
-        let mut stats = StoreStats::default();
-        for entry in self.tree(COUNTS_TREE)?.iter() {
+        stats_from_counts(self.tree(COUNTS_TREE)?.iter().map(|entry| {
             let (key, value) = entry?;
             let (items, flagged) = decode(&value);
-            let counts = Counts { items, flagged };
-            let Some((prefix, name)) = key.split_first() else { continue };
-            let name = String::from_utf8_lossy(name).into_owned();
-            match prefix {
-                b't' => stats.total = counts,
-                b'd' => {
-                    let day = name
-                        .parse()
-                        .map_err(|_| StoreError::Corrupt { tree: "counts", message: format!("not a day: {name}") })?;
-                    stats.per_day.insert(day, counts);
-                }
-                b's' => {
-                    stats.per_source.insert(name, counts);
-                }
-                b'g' => {
-                    stats.per_language.insert(name, counts);
-                }
-                b'l' => {
-                    stats.per_label.insert(name, items);
-                }
-                _ => {}
-            }
-        }
-        Ok(stats)
+            Ok((key.to_vec(), items, flagged))
+        }))
     }
 
     /// The counts from one pass over every item (what the counters must equal).
@@ -161,4 +148,39 @@ impl SledStore {
         }
         Ok(stats)
     }
+}
+
+/// `stats` from counters (key, items, flagged items) as [`CountDelta`] keys them; feeds and
+/// claims are left for the caller.
+///
+/// # Errors
+/// Those of `rows`, and a day key that is not a date.
+pub fn stats_from_counts(rows: impl IntoIterator<Item = Result<(Vec<u8>, u64, u64)>>) -> Result<StoreStats> {
+    let mut stats = StoreStats::default();
+    for row in rows {
+        let (key, items, flagged) = row?;
+        let counts = Counts { items, flagged };
+        let Some((prefix, name)) = key.split_first() else { continue };
+        let name = String::from_utf8_lossy(name).into_owned();
+        match prefix {
+            b't' => stats.total = counts,
+            b'd' => {
+                let day = name
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt { tree: "counts", message: format!("not a day: {name}") })?;
+                stats.per_day.insert(day, counts);
+            }
+            b's' => {
+                stats.per_source.insert(name, counts);
+            }
+            b'g' => {
+                stats.per_language.insert(name, counts);
+            }
+            b'l' => {
+                stats.per_label.insert(name, items);
+            }
+            _ => {}
+        }
+    }
+    Ok(stats)
 }

@@ -19,6 +19,17 @@ pub fn score_key(score: f32) -> [u8; 4] {
     clamped.to_bits().to_be_bytes()
 }
 
+/// The score items are ordered by (`--sort score`): the score shown, in [0, 1]; an item without
+/// one (unscored, or in a language the model does not know) sorts as 0.
+pub fn sort_score(scored: &infodemic_core::ScoredItem) -> f32 {
+    let score = scored.classification.shown_score().unwrap_or(0.0);
+    if score.is_nan() {
+        0.0
+    } else {
+        score.clamp(0.0, 1.0)
+    }
+}
+
 /// `idx_time` key: time, then id (several items can share a microsecond).
 pub fn by_time(time: DateTime<Utc>, id: ItemId) -> Vec<u8> {
     [time_key(time).as_slice(), id.as_bytes()].concat()

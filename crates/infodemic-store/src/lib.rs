@@ -27,11 +27,13 @@ mod stats;
 mod summary;
 
 use infodemic_core::{
-    Alert, Appearance, Campaign, CampaignHead, CampaignId, CampaignMember, DebunkedClaim, FeedState, ItemId, ItemQuery,
-    ModelRef, NewVerdict, QueueEntry, QueueRequest, RecordedVerdicts, ScoredItem, VerdictEvent, VerdictScale,
+    Alert, Appearance, Campaign, CampaignHead, CampaignId, CampaignMember, ContentHash, DebunkedClaim, FeedState,
+    ItemId, ItemQuery, ModelRef, NewVerdict, QueueEntry, QueueRequest, RecordedVerdicts, ScoredItem, VerdictEvent,
+    VerdictScale,
 };
 
 pub use campaigns::{CampaignCommit, GroupingSnapshot};
+pub use counters::{stats_from_counts, CountDelta};
 
 pub use error::StoreError;
 pub use reviews::ReviewHead;
@@ -93,6 +95,76 @@ pub trait ItemReader {
     /// # Errors
     /// Storage or decoding failures.
     fn feed_states(&self) -> Result<Vec<FeedState>>;
+}
+
+/// The write side of an ingest (`crawl --no-score`, a crawl worker): what fetching,
+/// deduplicating and committing items needs. Implemented by [`SledStore`] and by the
+/// PostgreSQL store; scoring, claims and campaigns still need [`SledStore`].
+pub trait IngestStore: ItemReader + Send + Sync {
+    /// Every feed state that decodes, and a description of each one that does not (a feed
+    /// with an unreadable state is crawled as new rather than failing the run).
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn readable_feed_states(&self) -> Result<(Vec<FeedState>, Vec<String>)>;
+
+    /// The id of the item stored under this canonical URL, if any.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn id_for_url(&self, canonical_url: &str) -> Result<Option<ItemId>>;
+
+    /// The id of the item stored with this content hash, if any.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn id_for_content(&self, hash: ContentHash) -> Result<Option<ItemId>>;
+
+    /// SimHash fingerprints of items published (else fetched) at or after `since`, newest
+    /// first, for near-duplicate detection.
+    ///
+    /// # Errors
+    /// Storage failures or a malformed entry.
+    fn recent_fingerprints(&self, since: chrono::DateTime<chrono::Utc>) -> Result<Vec<(u64, ItemId)>>;
+
+    /// Writes `items` (skipping any whose canonical URL or content hash is already stored),
+    /// `feed_states` and `appearances` all together or not at all, durably.
+    ///
+    /// # Errors
+    /// Storage failures; nothing of the batch is written then.
+    fn commit(
+        &self,
+        items: &[ScoredItem],
+        feed_states: &[FeedState],
+        appearances: &[Appearance],
+    ) -> Result<CommitReport>;
+}
+
+impl IngestStore for SledStore {
+    fn readable_feed_states(&self) -> Result<(Vec<FeedState>, Vec<String>)> {
+        SledStore::readable_feed_states(self)
+    }
+
+    fn id_for_url(&self, canonical_url: &str) -> Result<Option<ItemId>> {
+        SledStore::id_for_url(self, canonical_url)
+    }
+
+    fn id_for_content(&self, hash: ContentHash) -> Result<Option<ItemId>> {
+        SledStore::id_for_content(self, hash)
+    }
+
+    fn recent_fingerprints(&self, since: chrono::DateTime<chrono::Utc>) -> Result<Vec<(u64, ItemId)>> {
+        SledStore::recent_fingerprints(self, since)
+    }
+
+    fn commit(
+        &self,
+        items: &[ScoredItem],
+        feed_states: &[FeedState],
+        appearances: &[Appearance],
+    ) -> Result<CommitReport> {
+        SledStore::commit(self, items, feed_states, appearances)
+    }
 }
 
 /// The read side of campaigns: what `campaigns` and `alerts` need. Implemented by

@@ -518,6 +518,11 @@ impl From<&Appearance> for StoredAppearanceV1 {
     }
 }
 
+/// Encodes an appearance as the current record version.
+pub fn encode_appearance(appearance: &Appearance) -> Vec<u8> {
+    encode(APPEARANCE_VERSION, &StoredAppearanceV1::from(appearance))
+}
+
 /// Decodes an appearance record of any known version.
 ///
 /// # Errors

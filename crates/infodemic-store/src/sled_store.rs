@@ -11,7 +11,7 @@ use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
 
 use crate::migrations::{self, SchemaOutcome, CURRENT_SCHEMA};
-use crate::records::{self, StoredAppearanceV1, StoredSubscriptionV1, APPEARANCE_VERSION, SUBSCRIPTION_VERSION};
+use crate::records::{self, StoredSubscriptionV1, SUBSCRIPTION_VERSION};
 use crate::summary::Summary;
 use crate::{keys, ClaimEntry, ItemReader, Result, StoreError, StoreStats};
 
@@ -208,13 +208,8 @@ impl SledStore {
         feed_states: &[FeedState],
         appearances: &[Appearance],
     ) -> Result<CommitReport> {
-        let encoded_appearances: Vec<(Vec<u8>, Vec<u8>)> = appearances
-            .iter()
-            .map(|a| {
-                let record = records::encode(APPEARANCE_VERSION, &StoredAppearanceV1::from(a));
-                (keys::appearance(a.item, &a.url), record)
-            })
-            .collect();
+        let encoded_appearances: Vec<(Vec<u8>, Vec<u8>)> =
+            appearances.iter().map(|a| (keys::appearance(a.item, &a.url), records::encode_appearance(a))).collect();
         let encoded: Vec<(&ScoredItem, Vec<u8>)> =
             items.iter().map(|scored| (scored, records::encode_item(scored))).collect();
         let encoded_states: Vec<(Vec<u8>, Vec<u8>)> = feed_states

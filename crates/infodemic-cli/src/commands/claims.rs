@@ -116,6 +116,7 @@ fn import_file(
     let store = match global.open_backend(true)?.context("no store")? {
         crate::context::Backend::Local(store) => store,
         crate::context::Backend::Service(client) => return import_in_watch(global, &client, &claims, json),
+        crate::context::Backend::Postgres(_) => return Err(crate::context::not_in_postgres("claims").into()),
     };
     let mut classifier = global.load_model(SessionOptions::default())?.classifier;
     classifier.set_evidence(false);
@@ -182,6 +183,7 @@ fn reembed(global: &GlobalArgs, json: bool) -> anyhow::Result<Exit> {
             waiting.finish_and_clear();
             serde_json::from_value(answer?).context("the running watch answered with an unreadable summary")?
         }
+        Some(crate::context::Backend::Postgres(_)) => return Err(crate::context::not_in_postgres("claims").into()),
         Some(crate::context::Backend::Local(store)) => {
             let mut classifier = global.load_model(SessionOptions::default())?.classifier;
             classifier.set_evidence(false);
@@ -207,6 +209,7 @@ fn reembed(global: &GlobalArgs, json: bool) -> anyhow::Result<Exit> {
 
 fn list(global: &GlobalArgs, verdict: Option<Verdict>, limit: usize, json: bool) -> anyhow::Result<Exit> {
     let mut claims: Vec<DebunkedClaim> = match global.open_backend(false)? {
+        Some(crate::context::Backend::Postgres(_)) => return Err(crate::context::not_in_postgres("claims").into()),
         Some(crate::context::Backend::Local(store)) => store.claims()?.into_iter().map(|(claim, _)| claim).collect(),
         Some(crate::context::Backend::Service(client)) => client.claims()?,
         None => Vec::new(),
@@ -251,6 +254,7 @@ fn match_text(global: &GlobalArgs, text: &str, top: usize, json: bool) -> anyhow
         None => return Err(UsageError("no claims stored yet: infodemic claims import FILE".to_owned()).into()),
         Some(crate::context::Backend::Service(client)) => serde_json::from_value(client.match_claims(text, top)?)
             .context("the running watch answered with an unreadable match")?,
+        Some(crate::context::Backend::Postgres(_)) => return Err(crate::context::not_in_postgres("claims").into()),
         Some(crate::context::Backend::Local(store)) => {
             let mut classifier = global.load_model(SessionOptions::default())?.classifier;
             classifier.set_evidence(false);

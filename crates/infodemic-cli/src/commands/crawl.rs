@@ -93,6 +93,17 @@ pub fn run(args: &CrawlArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let store = match global.open_backend(true)?.context("no store")? {
         crate::context::Backend::Local(store) => store,
         crate::context::Backend::Service(client) => return run_in_watch(args, global, &client),
+        crate::context::Backend::Postgres(store) => {
+            if !args.no_score {
+                return Err(UsageError(
+                    "scoring needs the embedded store (claims and campaigns live there); with --store postgres://, \
+                     crawl with --no-score"
+                        .to_owned(),
+                )
+                .into());
+            }
+            return crawl_unscored(args, global, &store, listed_feeds(args)?);
+        }
     };
     let feeds = feeds_to_crawl(args, &store)?;
     if args.no_score {
@@ -128,11 +139,11 @@ pub fn run(args: &CrawlArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     report(args, &summary?)
 }
 
-/// `--no-score`: no model, no campaigns.
-fn crawl_unscored(
+/// `--no-score`: no model, no campaigns; into either store.
+fn crawl_unscored<S: infodemic_store::IngestStore + Clone + 'static>(
     args: &CrawlArgs,
     global: &GlobalArgs,
-    store: &infodemic_store::SledStore,
+    store: &S,
     feeds: Vec<FeedSpec>,
 ) -> anyhow::Result<Exit> {
     let crawl_options = CrawlOptions {

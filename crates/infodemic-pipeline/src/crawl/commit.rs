@@ -2,7 +2,9 @@
 //! in one store transaction, on the blocking pool. Committed items go on to the campaign stage.
 
 use infodemic_core::ScoredItem;
-use infodemic_store::SledStore;
+use std::sync::Arc;
+
+use infodemic_store::IngestStore;
 use tokio::sync::mpsc;
 
 use super::score::ScoredBatch;
@@ -20,7 +22,7 @@ use crate::Result;
 /// # Errors
 /// Store failures; nothing of the failed batch is written.
 pub(super) async fn run(
-    store: &SledStore,
+    store: &Arc<dyn IngestStore>,
     observer: &dyn CrawlObserver,
     mut input: mpsc::Receiver<ScoredBatch>,
     campaigns: Option<mpsc::Sender<Vec<ScoredItem>>>,
@@ -33,7 +35,7 @@ pub(super) async fn run(
         }
         let ScoredBatch { scored, states, appearances, scoring } = batch;
         let flagged = scored.iter().filter(|s| s.classification.flagged).count();
-        let store = store.clone();
+        let store = Arc::clone(store);
         let (report, scored) =
             blocking(move || store.commit(&scored, &states, &appearances).map(|report| (report, scored))).await??;
         summary.items_new += report.inserted;

@@ -8,7 +8,9 @@ use infodemic_core::health::is_health_related;
 use infodemic_core::simhash;
 use infodemic_core::{Appearance, ContentHash, Item, ItemId, Relation};
 use infodemic_crawler::{FeedFetch, FeedOutcome};
-use infodemic_store::{ItemReader, SledStore};
+use std::sync::Arc;
+
+use infodemic_store::IngestStore;
 use tokio::sync::mpsc;
 
 use super::fetch::Fetched;
@@ -42,7 +44,7 @@ pub(super) struct DedupedFeed {
 
 /// What the run has seen so far, to tell new items from known ones.
 pub(super) struct Deduper {
-    store: SledStore,
+    store: Arc<dyn IngestStore>,
     seen_urls: HashSet<String>,
     seen_hashes: HashMap<ContentHash, ItemId>,
     /// SimHash fingerprints of recent items (store and run), for near-duplicates.
@@ -54,9 +56,9 @@ pub(super) struct Deduper {
 
 impl Deduper {
     /// A deduper that knows the stored items' `recent` fingerprints.
-    pub(super) fn new(store: &SledStore, recent: Vec<(u64, ItemId)>) -> Self {
+    pub(super) fn new(store: Arc<dyn IngestStore>, recent: Vec<(u64, ItemId)>) -> Self {
         Self {
-            store: store.clone(),
+            store,
             seen_urls: HashSet::new(),
             seen_hashes: HashMap::new(),
             recent,
@@ -102,7 +104,7 @@ impl Deduper {
     /// new item: it is recorded as an appearance of the first one, so every source, time and
     /// URL of a story stays known.
     async fn fresh_items(&mut self, items: Vec<Item>, appearances: &mut Vec<Appearance>) -> Result<Vec<Item>> {
-        let store = self.store.clone();
+        let store = Arc::clone(&self.store);
         let (items, known) = blocking(move || {
             let mut known = Vec::with_capacity(items.len());
             for item in &items {
@@ -165,7 +167,7 @@ impl Deduper {
             let other = match self.run_texts.get(&id) {
                 Some(other) => other.clone(),
                 None => {
-                    let store = self.store.clone();
+                    let store = Arc::clone(&self.store);
                     let stored = blocking(move || store.get(id)).await??;
                     match stored {
                         Some(scored) => scored.item.classifier_input(),

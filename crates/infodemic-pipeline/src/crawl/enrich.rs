@@ -6,18 +6,16 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use futures::StreamExt;
-use infodemic_classifier::ClassifierHandle;
 use infodemic_core::{Appearance, DebunkedClaim, FeedState, Item, ItemId};
 use infodemic_crawler::article;
 use infodemic_crawler::charset::to_utf8;
 use infodemic_crawler::politeness::host_key;
 use infodemic_crawler::{Fetched, Fetcher};
-use infodemic_store::SledStore;
 use tokio::sync::mpsc;
 use url::Url;
 
 use super::accept::Batch;
-use super::{blocking, forward, CrawlSummary};
+use super::{blocking, forward, CrawlSummary, Scoring};
 use crate::Result;
 
 /// Pages found in content fetched and read together: bounds the bodies held at once (each up
@@ -39,9 +37,8 @@ pub(super) struct EnrichedBatch {
 
 /// Fetches pages found in content.
 pub(super) struct Enricher<'a> {
-    store: &'a SledStore,
     /// `None` (an unscored crawl): no claim can be embedded, so none is harvested.
-    classifier: Option<&'a ClassifierHandle>,
+    scoring: Option<Scoring<'a>>,
     fetcher: Arc<Fetcher>,
     concurrency: usize,
     summary: CrawlSummary,
@@ -49,13 +46,8 @@ pub(super) struct Enricher<'a> {
 
 impl<'a> Enricher<'a> {
     /// Fetches with `fetcher`, `concurrency` hosts at a time.
-    pub(super) fn new(
-        store: &'a SledStore,
-        classifier: Option<&'a ClassifierHandle>,
-        fetcher: Arc<Fetcher>,
-        concurrency: usize,
-    ) -> Self {
-        Self { store, classifier, fetcher, concurrency, summary: CrawlSummary::default() }
+    pub(super) fn new(scoring: Option<Scoring<'a>>, fetcher: Arc<Fetcher>, concurrency: usize) -> Self {
+        Self { scoring, fetcher, concurrency, summary: CrawlSummary::default() }
     }
 
     /// Enriches every batch from `input` and hands it to `output`.
@@ -76,10 +68,8 @@ impl<'a> Enricher<'a> {
             if !full_text.is_empty() {
                 self.fetch_full_text(&mut items, &full_text).await;
             }
-            let claims = match self.classifier {
-                Some(classifier) if !fact_check_pages.is_empty() => {
-                    self.harvest_claims(classifier, fact_check_pages).await?
-                }
+            let claims = match self.scoring {
+                Some(scoring) if !fact_check_pages.is_empty() => self.harvest_claims(scoring, fact_check_pages).await?,
                 _ => Vec::new(),
             };
             if !forward(&output, EnrichedBatch { items, states, appearances, claims }).await {
@@ -129,7 +119,7 @@ impl<'a> Enricher<'a> {
     /// cannot be fetched is skipped: claims are a bonus, not the feed's content.
     async fn harvest_claims(
         &mut self,
-        classifier: &ClassifierHandle,
+        Scoring { classifier, store }: Scoring<'_>,
         pages: Vec<Url>,
     ) -> Result<Vec<(DebunkedClaim, Vec<f32>)>> {
         let targets: Vec<(usize, Url)> = pages.into_iter().enumerate().collect();
@@ -154,11 +144,11 @@ impl<'a> Enricher<'a> {
                 .await?,
             );
         }
-        let store = self.store.clone();
+        let claims_store = store.clone();
         let fresh: Vec<DebunkedClaim> = blocking(move || {
             let mut fresh = Vec::new();
             for claim in infodemic_core::claim::dedupe(claims) {
-                if !store.has_claim(claim.id)? {
+                if !claims_store.has_claim(claim.id)? {
                     fresh.push(claim);
                 }
             }
@@ -171,7 +161,7 @@ impl<'a> Enricher<'a> {
         let texts: Vec<String> = fresh.iter().map(|c| c.text.clone()).collect();
         let embeddings: Vec<Vec<f32>> = classifier.classify(texts).await?.into_iter().map(|c| c.embedding).collect();
         let embedded: Vec<(DebunkedClaim, Vec<f32>)> = fresh.into_iter().zip(embeddings).collect();
-        let store = self.store.clone();
+        let store = store.clone();
         let model = classifier.model().clone();
         let (added, embedded) =
             blocking(move || store.put_claims(&embedded, &model).map(|added| (added, embedded))).await??;

@@ -50,7 +50,7 @@ use infodemic_classifier::ClassifierHandle;
 use infodemic_core::polling::PollPolicy;
 use infodemic_core::{Alert, FeedSpec, FeedState, SourceId};
 use infodemic_crawler::{FetchConfig, Fetcher};
-use infodemic_store::SledStore;
+use infodemic_store::{IngestStore, SledStore};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -68,7 +68,7 @@ const DEDUPED_IN_FLIGHT: usize = 1;
 /// Every feed state that can be read; each unreadable record is logged and its feed crawled as
 /// a new one (its next commit replaces the record).
 pub(crate) fn readable_feed_states(
-    store: &SledStore,
+    store: &dyn IngestStore,
 ) -> std::result::Result<Vec<FeedState>, infodemic_store::StoreError> {
     let (states, unreadable) = store.readable_feed_states()?;
     for record in unreadable {
@@ -361,53 +361,67 @@ pub async fn run_crawl(
     observer: &dyn CrawlObserver,
     cancel: CancellationToken,
 ) -> Result<CrawlSummary> {
-    crawl(feeds, store, Some(classifier), options, observer, cancel).await
+    let scoring = Scoring { classifier, store };
+    crawl(feeds, Arc::new(store.clone()), Some(scoring), options, observer, cancel).await
 }
 
 /// [`run_crawl`] without a model (`crawl --no-score`): items are fetched, deduplicated and
 /// stored with [`Classification::unscored`] for `rescore` to score later; no claim is
 /// matched or learnt from fact-checkers' pages, and no campaign assigned (both need the
-/// model's embeddings).
+/// model's embeddings). Any [`IngestStore`] takes the items: the embedded store or
+/// PostgreSQL.
 ///
 /// # Errors
 /// Store failures, as for [`run_crawl`].
-pub async fn run_crawl_unscored(
+pub async fn run_crawl_unscored<S: IngestStore + Clone + 'static>(
     feeds: Vec<FeedSpec>,
-    store: &SledStore,
+    store: &S,
     options: &CrawlOptions,
     observer: &dyn CrawlObserver,
     cancel: CancellationToken,
 ) -> Result<CrawlSummary> {
-    crawl(feeds, store, None, options, observer, cancel).await
+    crawl(feeds, Arc::new(store.clone()), None, options, observer, cancel).await
+}
+
+/// What scoring needs besides the items' store: the model, and the claims and campaigns,
+/// which only the embedded store keeps so far.
+#[derive(Clone, Copy)]
+pub(crate) struct Scoring<'a> {
+    pub classifier: &'a ClassifierHandle,
+    pub store: &'a SledStore,
 }
 
 async fn crawl(
     feeds: Vec<FeedSpec>,
-    store: &SledStore,
-    classifier: Option<&ClassifierHandle>,
+    store: Arc<dyn IngestStore>,
+    scoring: Option<Scoring<'_>>,
     options: &CrawlOptions,
     observer: &dyn CrawlObserver,
     cancel: CancellationToken,
 ) -> Result<CrawlSummary> {
     let started = Instant::now();
     let fetcher = Arc::new(Fetcher::new(options.fetch.clone())?);
+    let classifier = scoring.map(|s| s.classifier);
     // Claims embedded by another model cannot be compared with this model's embeddings.
-    let claims_reembedded = match classifier {
-        Some(classifier) => reembed_stale_claims(store, classifier).await?.reembedded,
+    let claims_reembedded = match scoring {
+        Some(Scoring { classifier, store }) => reembed_stale_claims(store, classifier).await?.reembedded,
         None => 0,
     };
-    let scoring = classifier.is_some();
+    let claims_store = scoring.map(|s| s.store.clone());
     let (known_states, matcher, recent) = blocking({
-        let store = store.clone();
+        let store = Arc::clone(&store);
         move || {
             let recent = store.recent_fingerprints(Utc::now() - dedupe::NEAR_DUPLICATE_WINDOW)?;
-            let matcher = if scoring { ClaimMatcher::from_store(&store)? } else { ClaimMatcher::empty(1.0) };
-            Ok::<_, PipelineError>((readable_feed_states(&store)?, matcher, recent))
+            let matcher = match &claims_store {
+                Some(claims) => ClaimMatcher::from_store(claims)?,
+                None => ClaimMatcher::empty(1.0),
+            };
+            Ok::<_, PipelineError>((readable_feed_states(store.as_ref())?, matcher, recent))
         }
     })
     .await??;
-    let tracker = match (&options.campaigns, classifier) {
-        (Some(settings), Some(_)) => Some(CampaignTracker::open(store, settings.clone()).await?),
+    let tracker = match (&options.campaigns, scoring) {
+        (Some(settings), Some(scoring)) => Some(CampaignTracker::open(scoring.store, settings.clone()).await?),
         _ => None,
     };
     let states: HashMap<SourceId, FeedState> =
@@ -435,11 +449,11 @@ async fn crawl(
     };
 
     let (dedupe, accept, enrich, score, commit, campaign) = tokio::join!(
-        watched(&stop, dedupe::Deduper::new(store, recent).run(&mut fetched, deduped_tx)),
+        watched(&stop, dedupe::Deduper::new(Arc::clone(&store), recent).run(&mut fetched, deduped_tx)),
         watched(&stop, accept::Acceptor::new(states, options, observer).run(deduped_rx, batch_tx)),
-        watched(&stop, enrich::Enricher::new(store, classifier, fetcher, concurrency).run(batch_rx, enriched_tx)),
+        watched(&stop, enrich::Enricher::new(scoring, fetcher, concurrency).run(batch_rx, enriched_tx)),
         watched(&stop, score::Scorer::new(classifier, matcher, categories).run(enriched_rx, scored_tx)),
-        watched(&stop, commit::run(store, observer, scored_rx, committed_tx)),
+        watched(&stop, commit::run(&store, observer, scored_rx, committed_tx)),
         watched(&stop, async {
             match committed_rx {
                 Some((input, tracker)) => campaign::run(&tracker, observer, input).await,

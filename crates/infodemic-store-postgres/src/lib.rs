@@ -1,0 +1,452 @@
+//! The store in PostgreSQL: for more items, writers and readers than one machine's sled
+//! directory serves (several crawl workers, replicas for reading).
+//!
+//! # Architecture
+//! - This is the only crate that names `postgres`. It implements the store traits of
+//!   `infodemic-store` ([`ItemReader`], [`IngestStore`]), so the ingest pipeline and the
+//!   reading commands run on it unchanged.
+//! - Values are the same versioned records as in sled ([`infodemic_store::records`]); the
+//!   columns beside them (time, source, scores, flags, words) exist to be filtered and sorted
+//!   on. A record format change is a record version, not a table migration.
+//! - `items` is partitioned by day (the item's publication, else fetch, day, UTC): retention
+//!   drops old partitions, and time-bounded queries read only their days. Uniqueness of URL
+//!   and content cannot be a constraint of a partitioned table (it would have to include the
+//!   day), so `item_keys`, unpartitioned, holds it: an insert there that conflicts is a
+//!   duplicate, whichever process wrote the first copy.
+//! - A commit is one transaction: the batch's items, its feeds' states, its appearances and
+//!   the counters `stats` reads. Concurrent writers are safe: uniqueness is the database's,
+//!   counters are row updates in key order, and partitions are created under an advisory lock.
+//! - `infodemic_meta.schema_version` is checked at open; the schema is created when absent.
+#![deny(missing_docs)]
+
+mod query;
+mod schema;
+mod words;
+
+use std::collections::HashSet;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use infodemic_core::{Appearance, ContentHash, FeedState, ItemId, ItemQuery, ScoredItem};
+use infodemic_store::{
+    keys, records, stats_from_counts, CommitReport, CountDelta, IngestStore, ItemReader, StoreError, StoreStats,
+};
+use postgres::{Client, NoTls};
+
+pub use schema::SCHEMA_VERSION;
+
+type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The name this store gives itself in messages.
+pub const BACKEND: &str = "PostgreSQL";
+
+/// How long connecting may take when the URL does not say (`connect_timeout`).
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often a commit is tried when the server aborts it for a conflict with another writer
+/// (deadlock, serialisation failure) or a partition dropped meanwhile.
+const COMMIT_ATTEMPTS: usize = 3;
+
+/// Whether `location` names a PostgreSQL database rather than a directory.
+pub fn is_postgres_url(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+/// A connection to the store's database. Cheap to clone (the connection is shared).
+#[derive(Clone)]
+pub struct PgStore {
+    client: std::sync::Arc<Mutex<Client>>,
+    /// Days whose partition is known to exist: the common case takes no lock.
+    partitions: std::sync::Arc<Mutex<HashSet<NaiveDate>>>,
+    /// The URL without its password, for messages.
+    shown_url: String,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").field("url", &self.shown_url).finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user[:password]@host[:port]/database[?options]`),
+    /// creates the schema in the connection's `search_path` when absent, and checks its
+    /// version.
+    ///
+    /// Runs blocking network I/O: call it off the async runtime.
+    ///
+    /// # Errors
+    /// [`StoreError::Open`] when the URL is malformed or the server cannot be reached,
+    /// [`StoreError::SchemaTooNew`] for a schema from a newer infodemic, [`StoreError::Database`]
+    /// when the server refuses.
+    pub fn connect(url: &str) -> Result<Self> {
+        let shown_url = redact(url);
+        let open_error = |message: String| StoreError::Open { path: shown_url.clone().into(), message };
+        let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| open_error(e.to_string()))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("infodemic");
+        }
+        let mut client = config.connect(NoTls).map_err(|e| open_error(message_of(&e)))?;
+        schema::ensure(&mut client)?;
+        let partitions = schema::partition_days(&mut client)?;
+        tracing::debug!(message = "PostgreSQL store opened.", url = %shown_url, partitions = partitions.len());
+        Ok(Self {
+            client: std::sync::Arc::new(Mutex::new(client)),
+            partitions: std::sync::Arc::new(Mutex::new(partitions)),
+            shown_url,
+        })
+    }
+
+    /// The URL connected to, without its password.
+    pub fn shown_url(&self) -> &str {
+        &self.shown_url
+    }
+
+    /// The connection. A panic while it was held leaves at worst an open transaction, which
+    /// the server rolls back when the next statement finds it aborted or the client drops it.
+    fn client(&self) -> MutexGuard<'_, Client> {
+        self.client.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn known_partitions(&self) -> MutexGuard<'_, HashSet<NaiveDate>> {
+        self.partitions.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The day partition of `time`.
+    fn day(time: DateTime<Utc>) -> NaiveDate {
+        time.date_naive()
+    }
+
+    fn try_commit(
+        &self,
+        client: &mut Client,
+        items: &[ScoredItem],
+        feed_states: &[FeedState],
+        appearances: &[Appearance],
+    ) -> std::result::Result<(CommitReport, Vec<NaiveDate>), postgres::Error> {
+        let mut tx = client.transaction()?;
+        let days: Vec<NaiveDate> = {
+            let known = self.known_partitions();
+            let mut days: Vec<NaiveDate> =
+                items.iter().map(|s| Self::day(s.item.effective_time())).filter(|day| !known.contains(day)).collect();
+            days.sort_unstable();
+            days.dedup();
+            days
+        };
+        if !days.is_empty() {
+            schema::create_partitions(&mut tx, &days)?;
+        }
+        let mut report = CommitReport::default();
+        let mut delta = CountDelta::default();
+        if !items.is_empty() {
+            let claim_key = tx.prepare(
+                "INSERT INTO item_keys (id, day, canonical_url, content_hash) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT DO NOTHING",
+            )?;
+            let insert_item = tx.prepare(
+                "INSERT INTO items (id, day, time, source, sort_score, shown_score, flagged, review, simhash, \
+                 words, record) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, array_to_tsvector($10::text[]), $11)",
+            )?;
+            for scored in items {
+                let item = &scored.item;
+                let id = item.id.as_bytes().as_slice();
+                let time = item.effective_time();
+                let day = Self::day(time);
+                let claimed =
+                    tx.execute(&claim_key, &[&id, &day, &item.canonical_url, &item.content_hash.0.as_slice()])?;
+                if claimed == 0 {
+                    report.duplicates += 1;
+                    continue;
+                }
+                let class = &scored.classification;
+                // Bit for bit: PostgreSQL has no unsigned 64-bit integer.
+                let simhash = item.simhash.map(|h| h as i64);
+                let words = words::of_item(&item.title, &item.text);
+                tx.execute(
+                    &insert_item,
+                    &[
+                        &id,
+                        &day,
+                        &time,
+                        &item.source.as_str(),
+                        &keys::sort_score(scored),
+                        &class.shown_score(),
+                        &class.flagged,
+                        &class.review,
+                        &simhash,
+                        &words,
+                        &records::encode_item(scored),
+                    ],
+                )?;
+                delta.add(scored, 1);
+                report.inserted += 1;
+            }
+        }
+        if delta.changes().next().is_some() {
+            let count = tx.prepare(
+                "INSERT INTO counts (key, items, flagged) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE \
+                 SET items = counts.items + EXCLUDED.items, flagged = counts.flagged + EXCLUDED.flagged",
+            )?;
+            for (key, items, flagged) in delta.changes() {
+                tx.execute(&count, &[&key, &items, &flagged])?;
+            }
+        }
+        if !feed_states.is_empty() {
+            let put_state = tx.prepare(
+                "INSERT INTO feeds (source, record) VALUES ($1, $2) \
+                 ON CONFLICT (source) DO UPDATE SET record = EXCLUDED.record",
+            )?;
+            for state in feed_states {
+                tx.execute(&put_state, &[&state.source.as_str(), &records::encode_feed_state(state)])?;
+            }
+        }
+        if !appearances.is_empty() {
+            let put_appearance = tx.prepare(
+                "INSERT INTO appearances (item, url_key, record) VALUES ($1, $2, $3) \
+                 ON CONFLICT (item, url_key) DO UPDATE SET record = EXCLUDED.record",
+            )?;
+            for appearance in appearances {
+                let key = keys::appearance(appearance.item, &appearance.url);
+                let (item, url_key) = key.split_at(8);
+                tx.execute(&put_appearance, &[&item, &url_key, &records::encode_appearance(appearance)])?;
+            }
+        }
+        tx.commit()?;
+        Ok((report, days))
+    }
+}
+
+impl IngestStore for PgStore {
+    fn readable_feed_states(&self) -> Result<(Vec<FeedState>, Vec<String>)> {
+        let rows = self.client().query("SELECT source, record FROM feeds ORDER BY source COLLATE \"C\"", &[]);
+        let mut states = Vec::new();
+        let mut unreadable = Vec::new();
+        for row in rows.map_err(db)? {
+            let source: String = row.try_get(0).map_err(db)?;
+            let record: Vec<u8> = row.try_get(1).map_err(db)?;
+            match records::decode_feed_state(&record) {
+                Ok(state) => states.push(state),
+                Err(error) => unreadable.push(format!("{source}: {error}")),
+            }
+        }
+        Ok((states, unreadable))
+    }
+
+    fn id_for_url(&self, canonical_url: &str) -> Result<Option<ItemId>> {
+        let row = self.client().query_opt("SELECT id FROM item_keys WHERE canonical_url = $1", &[&canonical_url]);
+        row.map_err(db)?.map(|row| item_id(&row, 0)).transpose()
+    }
+
+    fn id_for_content(&self, hash: ContentHash) -> Result<Option<ItemId>> {
+        let row = self.client().query_opt("SELECT id FROM item_keys WHERE content_hash = $1", &[&hash.0.as_slice()]);
+        row.map_err(db)?.map(|row| item_id(&row, 0)).transpose()
+    }
+
+    fn recent_fingerprints(&self, since: DateTime<Utc>) -> Result<Vec<(u64, ItemId)>> {
+        let rows = self.client().query(
+            "SELECT simhash, id FROM items WHERE day >= $1 AND time >= $2 AND simhash IS NOT NULL \
+             ORDER BY time DESC, id DESC",
+            &[&Self::day(since), &since],
+        );
+        rows.map_err(db)?
+            .iter()
+            .map(|row| {
+                let simhash: i64 = row.try_get(0).map_err(db)?;
+                Ok((simhash as u64, item_id(row, 1)?))
+            })
+            .collect()
+    }
+
+    fn commit(
+        &self,
+        items: &[ScoredItem],
+        feed_states: &[FeedState],
+        appearances: &[Appearance],
+    ) -> Result<CommitReport> {
+        let mut client = self.client();
+        let mut attempt = 1;
+        loop {
+            match self.try_commit(&mut client, items, feed_states, appearances) {
+                Ok((report, days)) => {
+                    self.known_partitions().extend(days);
+                    return Ok(report);
+                }
+                Err(error) if attempt < COMMIT_ATTEMPTS && retryable(&error) => {
+                    tracing::debug!(message = "Commit conflicted with another writer; trying again.", attempt, error = %message_of(&error));
+                    // A partition may have been dropped (retention): look again.
+                    *self.known_partitions() = schema::partition_days(&mut client)?;
+                    attempt += 1;
+                }
+                Err(error) => return Err(db(error)),
+            }
+        }
+    }
+}
+
+impl ItemReader for PgStore {
+    fn get(&self, id: ItemId) -> Result<Option<ScoredItem>> {
+        let mut client = self.client();
+        let Some(row) =
+            client.query_opt("SELECT day FROM item_keys WHERE id = $1", &[&id.as_bytes().as_slice()]).map_err(db)?
+        else {
+            return Ok(None);
+        };
+        let day: NaiveDate = row.try_get(0).map_err(db)?;
+        let row = client
+            .query_opt("SELECT record FROM items WHERE day = $1 AND id = $2", &[&day, &id.as_bytes().as_slice()])
+            .map_err(db)?;
+        row.map(|row| decode_item(&row, 0)).transpose()
+    }
+
+    fn query(&self, query: &ItemQuery) -> Result<Vec<ScoredItem>> {
+        query::run(&mut self.client(), query)
+    }
+
+    fn stats(&self) -> Result<StoreStats> {
+        let mut client = self.client();
+        let rows = client.query("SELECT key, items, flagged FROM counts", &[]).map_err(db)?;
+        let mut stats = stats_from_counts(rows.iter().map(|row| {
+            let key: Vec<u8> = row.try_get(0).map_err(db)?;
+            let items: i64 = row.try_get(1).map_err(db)?;
+            let flagged: i64 = row.try_get(2).map_err(db)?;
+            Ok((key, u64::try_from(items).unwrap_or(0), u64::try_from(flagged).unwrap_or(0)))
+        }))?;
+        drop(client);
+        for state in self.feed_states()? {
+            stats.feeds += 1;
+            stats.feeds_failing += u64::from(state.last_error.is_some());
+        }
+        Ok(stats)
+    }
+
+    fn appearances(&self, id: ItemId) -> Result<Vec<Appearance>> {
+        let rows = self
+            .client()
+            .query("SELECT record FROM appearances WHERE item = $1 ORDER BY url_key", &[&id.as_bytes().as_slice()])
+            .map_err(db)?;
+        rows.iter()
+            .map(|row| {
+                let record: Vec<u8> = row.try_get(0).map_err(db)?;
+                records::decode_appearance(&record)
+            })
+            .collect()
+    }
+
+    fn feed_states(&self) -> Result<Vec<FeedState>> {
+        let rows = self.client().query("SELECT record FROM feeds ORDER BY source COLLATE \"C\"", &[]).map_err(db)?;
+        rows.iter()
+            .map(|row| {
+                let record: Vec<u8> = row.try_get(0).map_err(db)?;
+                records::decode_feed_state(&record)
+            })
+            .collect()
+    }
+}
+
+/// The item id in column `index`.
+fn item_id(row: &postgres::Row, index: usize) -> Result<ItemId> {
+    let bytes: &[u8] = row.try_get(index).map_err(db)?;
+    let bytes: [u8; 8] = bytes.try_into().map_err(|_| StoreError::Corrupt {
+        tree: "item_keys",
+        message: format!("an item id of {} bytes", bytes.len()),
+    })?;
+    Ok(ItemId(bytes))
+}
+
+/// The item record in column `index`.
+fn decode_item(row: &postgres::Row, index: usize) -> Result<ScoredItem> {
+    let record: &[u8] = row.try_get(index).map_err(db)?;
+    records::decode_item(record)
+}
+
+/// Deadlocks and serialisation failures between concurrent writers, and a row without a
+/// partition (one dropped since we looked): the same commit can succeed when tried again.
+fn retryable(error: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    error.code().is_some_and(|code| {
+        *code == SqlState::T_R_DEADLOCK_DETECTED
+            || *code == SqlState::T_R_SERIALIZATION_FAILURE
+            || *code == SqlState::CHECK_VIOLATION
+    })
+}
+
+/// What the server said: for a database error its message, detail and code (the error's own
+/// `Display` is only "db error").
+fn message_of(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => {
+            let mut message = db.message().to_owned();
+            if let Some(detail) = db.detail() {
+                message.push_str(&format!(" ({detail})"));
+            }
+            message.push_str(&format!(" [SQLSTATE {}]", db.code().code()));
+            message
+        }
+        None => {
+            let mut message = error.to_string();
+            let mut source = std::error::Error::source(error);
+            while let Some(inner) = source {
+                message.push_str(&format!(": {inner}"));
+                source = inner.source();
+            }
+            message
+        }
+    }
+}
+
+/// For `map_err`, which hands the error over by value.
+#[allow(clippy::needless_pass_by_value)]
+pub(crate) fn db(error: postgres::Error) -> StoreError {
+    StoreError::Database(message_of(&error))
+}
+
+/// `url` without its password.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split_once(':').map_or(credentials, |(user, _)| user);
+            format!("{scheme}://{user}@{host}{tail}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_not_shown() {
+        assert_eq!(
+            redact("postgres://ann:s3cret@db.local:5433/news?sslmode=disable"),
+            "postgres://ann@db.local:5433/news?sslmode=disable"
+        );
+        assert_eq!(redact("postgresql://ann@db/news"), "postgresql://ann@db/news");
+        assert_eq!(redact("postgres://db/news"), "postgres://db/news");
+        // A password with an `@` in it is still all taken out.
+        assert_eq!(redact("postgres://a:b@c@host/db"), "postgres://a@host/db");
+    }
+
+    #[test]
+    fn urls_are_told_from_directories() {
+        assert!(is_postgres_url("postgres://localhost/db"));
+        assert!(is_postgres_url("postgresql://localhost/db"));
+        assert!(!is_postgres_url("/var/lib/infodemic"));
+        assert!(!is_postgres_url("postgres"));
+    }
+
+    #[test]
+    fn an_unreachable_server_is_an_open_error_naming_it_without_the_password() {
+        // Port 1 on loopback: refused at once, no DNS.
+        let error = PgStore::connect("postgres://ann:s3cret@127.0.0.1:1/news?connect_timeout=2").unwrap_err();
+        let message = error.to_string();
+        assert!(matches!(error, StoreError::Open { .. }), "{message}");
+        assert!(message.contains("postgres://ann@127.0.0.1:1/news") && !message.contains("s3cret"), "{message}");
+    }
+}

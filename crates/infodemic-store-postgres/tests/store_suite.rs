@@ -1,0 +1,407 @@
+//! One store test suite, run against both stores: the embedded sled store and PostgreSQL.
+//!
+//! PostgreSQL is a real server: `scripts/postgres.sh` (run by the test command) starts one on
+//! 127.0.0.1 and exports its URL as `INFODEMIC_TEST_POSTGRES`. Without it these tests fail;
+//! they never skip. Each test works in a schema of its own.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a panic is the failure report.
+
+use std::cmp::Reverse;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use infodemic_core::{
+    Appearance, Classification, ContentHash, FeedState, Item, ItemCursor, ItemId, ItemQuery, ModelRef, Relation,
+    ScoredItem, SortOrder, SourceId,
+};
+use infodemic_store::{keys, CommitReport, IngestStore, ItemReader, SledStore, StoreError};
+use infodemic_store_postgres::PgStore;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap()
+}
+
+fn scored(url: &str, source: &str, published: DateTime<Utc>, score: f32) -> ScoredItem {
+    let title = format!("title of {url}");
+    ScoredItem {
+        item: Item {
+            id: ItemId::from_canonical_url(url),
+            url: url.to_owned(),
+            canonical_url: url.to_owned(),
+            content_hash: ContentHash::of(&title, "body"),
+            title,
+            text: "body".to_owned(),
+            published: Some(published),
+            fetched_at: now(),
+            author: None,
+            source: SourceId::new(source).unwrap(),
+            language: Some("en".to_owned()),
+            links: vec!["https://shared.example.org/study".to_owned()],
+            simhash: Some(0x8123_4567_89ab_cdef),
+        },
+        classification: Classification {
+            score,
+            flagged: score >= 0.5,
+            review: score >= 0.5,
+            embedding: vec![0.6, 0.8],
+            model: ModelRef { id: "m".to_owned(), version: "1".to_owned() },
+            language: Some("en".to_owned()),
+            language_supported: true,
+            evidence: Vec::new(),
+            claim_match: None,
+            claim: None,
+            refute: None,
+            reasons: Vec::new(),
+        },
+    }
+}
+
+fn feed_state(source: &str, error: Option<&str>) -> FeedState {
+    FeedState {
+        source: SourceId::new(source).unwrap(),
+        url: format!("https://{source}.example.org/feed"),
+        last_attempt: Some(now()),
+        last_success: error.is_none().then(now),
+        last_error: error.map(str::to_owned),
+        consecutive_failures: u32::from(error.is_some()),
+        ..FeedState::new(SourceId::new(source).unwrap(), format!("https://{source}.example.org/feed"))
+    }
+}
+
+const WORDS: [&str; 8] = ["garlic", "vaccine", "vaccination", "measles", "bleach", "ward", "oxygen", "towers"];
+
+/// 600 items over 4 sources and 30 days, scores spread, a third of the times shared with
+/// another item (feeds with dates but no times), texts of two or three of `WORDS`, some in a
+/// language the model does not know.
+fn corpus() -> Vec<ScoredItem> {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    (0..600)
+        .map(|i| {
+            let day = Utc.with_ymd_and_hms(2026, 10, 1 + (next(30) as u32), 0, 0, 0).unwrap();
+            let minutes = if i % 3 == 0 { 0 } else { next(30 * 24 * 60) as i64 };
+            let mut item = scored(
+                &format!("https://e{}.org/{i}", i % 4),
+                &format!("s{}", i % 4),
+                day + Duration::minutes(minutes),
+                0.0,
+            );
+            let score = next(1000) as f32 / 1000.0;
+            item.classification.score = score;
+            item.classification.flagged = score >= 0.8;
+            item.classification.review = score >= 0.5;
+            item.classification.language_supported = next(10) > 0;
+            let words: Vec<&str> = (0..2 + next(2)).map(|_| WORDS[next(8) as usize]).collect();
+            item.item.text = format!("Report: {}.", words.join(" "));
+            item.item.title = format!("Item {i}");
+            item.item.content_hash = ContentHash::of(&item.item.title, &item.item.text);
+            item.item.simhash = Some(next(u64::MAX));
+            item
+        })
+        .collect()
+}
+
+/// What a query must answer: every stored item that matches, in the order, cut to the limit.
+fn expected(items: &[ScoredItem], query: &ItemQuery) -> Vec<ItemId> {
+    let mut matching: Vec<&ScoredItem> = items
+        .iter()
+        .filter(|s| query.matches(s))
+        .filter(|s| {
+            query.order == SortOrder::Score
+                || query.after.is_none_or(|after| (s.item.effective_time(), s.item.id) < (after.time, after.id))
+        })
+        .collect();
+    match query.order {
+        SortOrder::Newest => matching.sort_by_key(|s| Reverse((s.item.effective_time(), s.item.id))),
+        SortOrder::Score => {
+            matching.sort_by_key(|s| Reverse((keys::score_key(keys::sort_score(s)), s.item.id)));
+        }
+    }
+    matching.into_iter().take(query.limit.unwrap_or(usize::MAX)).map(|s| s.item.id).collect()
+}
+
+fn queries() -> Vec<ItemQuery> {
+    let day = |d| Utc.with_ymd_and_hms(2026, 10, d, 0, 0, 0).unwrap();
+    let sources = |names: &[&str]| names.iter().map(|n| SourceId::new(*n).unwrap()).collect::<Vec<_>>();
+    let mut out = Vec::new();
+    for order in [SortOrder::Newest, SortOrder::Score] {
+        for limit in [Some(1), Some(25), None] {
+            let base = ItemQuery { order, limit, ..ItemQuery::default() };
+            out.extend([
+                base.clone(),
+                ItemQuery { flagged_only: true, ..base.clone() },
+                ItemQuery { review_only: true, min_score: Some(0.6), ..base.clone() },
+                ItemQuery { since: Some(day(10)), until: Some(day(12)), ..base.clone() },
+                ItemQuery { sources: sources(&["s1", "s3"]), ..base.clone() },
+                ItemQuery { sources: sources(&["s2", "s2"]), since: Some(day(20)), ..base.clone() },
+                ItemQuery { text: Some("vaccin".to_owned()), ..base.clone() },
+                ItemQuery { text: Some("GARLIC vacc".to_owned()), ..base.clone() },
+                ItemQuery { text: Some("measles".to_owned()), sources: sources(&["s0"]), ..base.clone() },
+                ItemQuery { text: Some("bleach".to_owned()), flagged_only: true, since: Some(day(5)), ..base.clone() },
+                ItemQuery { text: Some("towers".to_owned()), until: Some(day(15)), ..base.clone() },
+                ItemQuery { text: Some("absent".to_owned()), ..base.clone() },
+                ItemQuery { text: Some("accine".to_owned()), ..base.clone() },
+                ItemQuery { text: Some("report:".to_owned()), ..base.clone() },
+                ItemQuery { text: Some(": ".to_owned()), ..base.clone() },
+            ]);
+        }
+    }
+    out
+}
+
+// ---- the suite: each case takes any store ----
+
+fn commit_round_trips_items_states_and_appearances(store: &dyn IngestStore) {
+    let a = scored("https://e.org/a", "s1", now() - Duration::days(1), 0.9);
+    let b = scored("https://e.org/b", "s2", now() - Duration::days(2), 0.1);
+    let copy = Appearance {
+        item: a.item.id,
+        source: SourceId::new("s3").unwrap(),
+        url: "https://mirror.example.org/a".to_owned(),
+        seen_at: now(),
+        published: None,
+        relation: Relation::NearDuplicate { distance: 3 },
+    };
+    let states = [feed_state("s1", None), feed_state("s2", Some("timed out"))];
+    let report = store.commit(&[a.clone(), b.clone()], &states, std::slice::from_ref(&copy)).unwrap();
+    assert_eq!(report, CommitReport { inserted: 2, duplicates: 0 });
+
+    assert_eq!(store.get(a.item.id).unwrap().as_ref(), Some(&a));
+    assert_eq!(store.get(b.item.id).unwrap().as_ref(), Some(&b));
+    assert_eq!(store.get(ItemId([9; 8])).unwrap(), None);
+    assert_eq!(store.id_for_url("https://e.org/a").unwrap(), Some(a.item.id));
+    assert_eq!(store.id_for_content(b.item.content_hash).unwrap(), Some(b.item.id));
+    assert_eq!(store.id_for_url("https://e.org/none").unwrap(), None);
+    assert_eq!(store.appearances(a.item.id).unwrap(), vec![copy.clone()]);
+    assert!(store.appearances(b.item.id).unwrap().is_empty());
+    assert_eq!(store.feed_states().unwrap(), states.to_vec());
+    let (readable, unreadable) = store.readable_feed_states().unwrap();
+    assert_eq!((readable, unreadable.len()), (states.to_vec(), 0));
+
+    // A copy seen again replaces its appearance; a feed's new state replaces the old one.
+    let seen_again = Appearance { seen_at: now() + Duration::hours(1), ..copy };
+    let recovered = feed_state("s2", None);
+    store.commit(&[], std::slice::from_ref(&recovered), std::slice::from_ref(&seen_again)).unwrap();
+    assert_eq!(store.appearances(a.item.id).unwrap(), vec![seen_again]);
+    assert_eq!(store.feed_states().unwrap(), vec![states[0].clone(), recovered]);
+
+    let stats = store.stats().unwrap();
+    assert_eq!((stats.total.items, stats.total.flagged), (2, 1));
+    assert_eq!(stats.per_source["s1"].flagged, 1);
+    assert_eq!(stats.per_label["misinformation"], 1);
+    assert_eq!(stats.per_label["reliable"], 1);
+    assert_eq!(stats.per_language["en"].items, 2);
+    assert_eq!(stats.per_day.len(), 2);
+    assert_eq!((stats.feeds, stats.feeds_failing), (2, 0));
+}
+
+fn duplicates_by_url_or_content_are_skipped(store: &dyn IngestStore) {
+    let a = scored("https://e.org/a", "s1", now(), 0.9);
+    store.commit(std::slice::from_ref(&a), &[], &[]).unwrap();
+    // Same URL, other content; other URL, same content; and a pair inside one batch.
+    let mut same_url = scored("https://e.org/a", "s2", now(), 0.2);
+    same_url.item.text = "another body".to_owned();
+    same_url.item.content_hash = ContentHash::of(&same_url.item.title, &same_url.item.text);
+    let mut same_content = scored("https://e.org/copy", "s2", now(), 0.2);
+    same_content.item.content_hash = a.item.content_hash;
+    let mut fresh = scored("https://e.org/fresh", "s2", now(), 0.2);
+    fresh.item.content_hash = ContentHash::of("fresh", "fresh");
+    let report = store.commit(&[same_url, same_content, fresh.clone(), fresh], &[], &[]).unwrap();
+    assert_eq!(report, CommitReport { inserted: 1, duplicates: 3 });
+    assert_eq!(store.get(a.item.id).unwrap().map(|s| s.item.source.as_str().to_owned()).as_deref(), Some("s1"));
+    let stats = store.stats().unwrap();
+    assert_eq!(stats.total.items, 2, "duplicates are not counted");
+}
+
+fn every_query_answers_what_filtering_every_item_gives(store: &dyn IngestStore) {
+    let items = corpus();
+    for chunk in items.chunks(50) {
+        store.commit(chunk, &[], &[]).unwrap();
+    }
+    for query in queries() {
+        let got: Vec<ItemId> = store.query(&query).unwrap().iter().map(|s| s.item.id).collect();
+        assert_eq!(got, expected(&items, &query), "{query:?}");
+    }
+    // Newest-first pages cover every match once, in order, though many items share a time.
+    for text in [None, Some("vacc".to_owned())] {
+        let first = ItemQuery { text: text.clone(), limit: Some(7), ..ItemQuery::default() };
+        let mut paged = Vec::new();
+        let mut query = first.clone();
+        loop {
+            let page = store.query(&query).unwrap();
+            let Some(last) = page.last() else { break };
+            query.after = Some(ItemCursor::of(last));
+            paged.extend(page.iter().map(|s| s.item.id));
+        }
+        assert_eq!(paged, expected(&items, &ItemQuery { limit: None, ..first }), "{text:?}");
+    }
+    // Counters agree with the items.
+    let stats = store.stats().unwrap();
+    assert_eq!(stats.total.items, 600);
+    assert_eq!(stats.total.flagged, items.iter().filter(|s| s.classification.flagged).count() as u64);
+    for source in ["s0", "s1", "s2", "s3"] {
+        assert_eq!(stats.per_source[source].items, 150);
+    }
+    let days: u64 = stats.per_day.values().map(|c| c.items).sum();
+    assert_eq!(days, 600);
+}
+
+fn recent_fingerprints_are_newest_first_from_the_bound(store: &dyn IngestStore) {
+    let items = corpus();
+    store.commit(&items, &[], &[]).unwrap();
+    let since = Utc.with_ymd_and_hms(2026, 10, 20, 6, 30, 0).unwrap();
+    let mut want: Vec<&ScoredItem> = items.iter().filter(|s| s.item.effective_time() >= since).collect();
+    want.sort_by_key(|s| Reverse((s.item.effective_time(), s.item.id)));
+    let want: Vec<(u64, ItemId)> = want.iter().map(|s| (s.item.simhash.unwrap(), s.item.id)).collect();
+    assert!(want.iter().any(|(hash, _)| *hash >= 1 << 63), "high bits survive storage");
+    assert_eq!(store.recent_fingerprints(since).unwrap(), want);
+}
+
+macro_rules! on_both_stores {
+    ($($case:ident),* $(,)?) => {
+        mod sled {
+            $(
+                #[test]
+                fn $case() {
+                    let (_dir, store) = super::sled_store();
+                    super::$case(&store);
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[test]
+                fn $case() {
+                    let store = super::postgres_store();
+                    super::$case(&store);
+                }
+            )*
+        }
+    };
+}
+
+on_both_stores!(
+    commit_round_trips_items_states_and_appearances,
+    duplicates_by_url_or_content_are_skipped,
+    every_query_answers_what_filtering_every_item_gives,
+    recent_fingerprints_are_newest_first_from_the_bound,
+);
+
+fn sled_store() -> (tempfile::TempDir, SledStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = SledStore::open(&dir.path().join("store")).unwrap();
+    (dir, store)
+}
+
+// ---- PostgreSQL only ----
+
+/// The test server's URL. Missing is a failure: the suite must run against PostgreSQL.
+fn server_url() -> String {
+    std::env::var("INFODEMIC_TEST_POSTGRES").unwrap_or_else(|_| {
+        panic!(
+            "INFODEMIC_TEST_POSTGRES is not set: start the test server with \
+             `eval \"$(bash scripts/postgres.sh start)\"` (scripts/test.sh does)"
+        )
+    })
+}
+
+/// A new, empty schema on the test server and a store in it.
+fn postgres_store() -> PgStore {
+    PgStore::connect(&schema_url(&fresh_schema())).unwrap()
+}
+
+fn fresh_schema() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let name = format!("t{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+    let mut admin = ::postgres::Client::connect(&server_url(), ::postgres::NoTls).unwrap();
+    admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}")).unwrap();
+    name
+}
+
+fn schema_url(schema: &str) -> String {
+    let url = server_url();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}options=-csearch_path%3D{schema}")
+}
+
+#[test]
+fn concurrent_writers_store_each_item_once() {
+    let schema = fresh_schema();
+    let items = corpus();
+    // Four writers, each committing every item (in its own order, in batches): the database's
+    // uniqueness decides, so each item is stored once and counted once.
+    let reports: Vec<CommitReport> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|writer| {
+                let (items, url) = (&items, schema_url(&schema));
+                scope.spawn(move || {
+                    let store = PgStore::connect(&url).unwrap();
+                    let mut mine = items.clone();
+                    mine.rotate_left(writer * 150);
+                    let mut total = CommitReport::default();
+                    for chunk in mine.chunks(40) {
+                        let report = store.commit(chunk, &[], &[]).unwrap();
+                        total.inserted += report.inserted;
+                        total.duplicates += report.duplicates;
+                    }
+                    total
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(reports.iter().map(|r| r.inserted).sum::<usize>(), 600);
+    assert_eq!(reports.iter().map(|r| r.duplicates).sum::<usize>(), 3 * 600);
+    let store = PgStore::connect(&schema_url(&schema)).unwrap();
+    assert_eq!(store.stats().unwrap().total.items, 600);
+    assert_eq!(store.query(&ItemQuery::default()).unwrap().len(), 600);
+}
+
+#[test]
+fn items_go_to_one_partition_per_day() {
+    let schema = fresh_schema();
+    let store = PgStore::connect(&schema_url(&schema)).unwrap();
+    let items = corpus();
+    store.commit(&items, &[], &[]).unwrap();
+    let days: std::collections::BTreeSet<_> = items.iter().map(|s| s.item.effective_time().date_naive()).collect();
+    let mut admin = ::postgres::Client::connect(&server_url(), ::postgres::NoTls).unwrap();
+    let partitions: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'",
+            &[&schema],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(partitions, days.len() as i64);
+    // A second process that does not know them yet commits into the same days.
+    let other = PgStore::connect(&schema_url(&schema)).unwrap();
+    let mut late = scored("https://e.org/late", "s9", items[0].item.effective_time(), 0.3);
+    late.item.content_hash = ContentHash::of("late", "late");
+    assert_eq!(other.commit(&[late], &[], &[]).unwrap().inserted, 1);
+}
+
+#[test]
+fn a_schema_from_a_newer_infodemic_is_refused() {
+    let schema = fresh_schema();
+    drop(PgStore::connect(&schema_url(&schema)).unwrap());
+    let mut admin = ::postgres::Client::connect(&server_url(), ::postgres::NoTls).unwrap();
+    admin
+        .execute(&format!("UPDATE {schema}.infodemic_meta SET value = '99' WHERE key = 'schema_version'"), &[])
+        .unwrap();
+    let error = PgStore::connect(&schema_url(&schema)).unwrap_err();
+    assert!(matches!(error, StoreError::SchemaTooNew { found: 99, .. }), "{error}");
+}
+
+#[test]
+fn review_filters_are_refused_not_ignored() {
+    let store = postgres_store();
+    let query = ItemQuery { review_state: infodemic_core::ReviewFilter::Unreviewed, ..ItemQuery::default() };
+    let error = store.query(&query).unwrap_err();
+    assert!(matches!(error, StoreError::Unsupported { .. }), "{error}");
+}

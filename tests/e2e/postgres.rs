@@ -1,0 +1,127 @@
+//! `--store postgres://`: the same commands, the same answers, the items in PostgreSQL.
+//!
+//! The server is the test PostgreSQL that `scripts/postgres.sh` starts (`INFODEMIC_TEST_POSTGRES`);
+//! without it these tests fail. Each test uses a database of its own.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::Value;
+
+use crate::support::{infodemic, json_lines, stderr};
+
+/// A new, empty database on the test server, as a `--store` URL.
+fn fresh_database() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let server = std::env::var("INFODEMIC_TEST_POSTGRES")
+        .expect("INFODEMIC_TEST_POSTGRES is not set: run `eval \"$(bash scripts/postgres.sh start)\"` first");
+    let name = format!("e2e_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+    let mut admin = postgres::Client::connect(&server, postgres::NoTls).unwrap();
+    // One statement each: PostgreSQL runs neither inside a transaction block.
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
+    admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    let (base, _) = server.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
+}
+
+/// `infodemic ARGS --json` against `store` (or the data dir when `None`), which must succeed.
+fn run_json(data: &Path, store: Option<&str>, args: &[&str]) -> Vec<Value> {
+    let mut command = infodemic(data);
+    command.args(args).arg("--json");
+    if let Some(url) = store {
+        command.args(["--store", url]);
+    }
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+    json_lines(&output)
+}
+
+fn ids(items: &[Value]) -> Vec<String> {
+    items.iter().map(|item| item["id"].as_str().unwrap().to_owned()).collect()
+}
+
+/// An unscored crawl of the sample feeds into PostgreSQL answers `query`, `show` and `stats`
+/// exactly as the same crawl into the embedded store does, and a second crawl adds nothing.
+#[test]
+fn a_crawl_into_postgres_answers_like_the_embedded_store() {
+    let url = fresh_database();
+    let (pg_data, sled_data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // One feed at a time: which of two syndicated copies is stored first, and the fetch times
+    // of items without a date, are then the same in both crawls.
+    let crawl = ["crawl", "--no-score", "--feeds", "feeds/samples.toml", "--concurrency", "1"];
+    let into_pg = run_json(pg_data.path(), Some(&url), &crawl).remove(0);
+    let into_sled = run_json(sled_data.path(), None, &crawl).remove(0);
+    let stored = into_pg["items_new"].as_u64().unwrap();
+    assert!(stored > 10, "{into_pg}");
+    for field in ["items_new", "items_duplicate", "items_unscored", "feeds_total"] {
+        assert_eq!(into_pg[field], into_sled[field], "{field}");
+    }
+    assert!(!pg_data.path().join("store").exists(), "nothing went to the data directory");
+
+    for query in [
+        vec!["query", "--limit", "1000"],
+        vec!["query", "--limit", "5"],
+        vec!["query", "--text", "vaccin", "--limit", "1000"],
+        vec!["query", "--source", "sample-npha-news", "--limit", "1000"],
+        vec!["query", "--since", "2020-01-01", "--sort", "score", "--limit", "7"],
+    ] {
+        let (pg, sled) = (run_json(pg_data.path(), Some(&url), &query), run_json(sled_data.path(), None, &query));
+        assert_eq!(ids(&pg), ids(&sled), "{query:?}");
+    }
+    let all = run_json(pg_data.path(), Some(&url), &["query", "--limit", "1000"]);
+    assert_eq!(all.len() as u64, stored);
+    let first = all[0]["id"].as_str().unwrap();
+    let mut shown = run_json(pg_data.path(), Some(&url), &["show", first]).remove(0);
+    let mut expected = run_json(sled_data.path(), None, &["show", first]).remove(0);
+    // The two crawls ran at different moments; everything else is the same.
+    for item in [&mut shown, &mut expected] {
+        item.as_object_mut().unwrap().remove("fetched_at");
+    }
+    assert_eq!(shown, expected);
+
+    let (pg_stats, sled_stats) = (
+        run_json(pg_data.path(), Some(&url), &["stats"]).remove(0),
+        run_json(sled_data.path(), None, &["stats"]).remove(0),
+    );
+    for field in ["total", "per_day", "per_source", "per_label", "per_language", "feeds", "feeds_failing"] {
+        assert_eq!(pg_stats[field], sled_stats[field], "{field}");
+    }
+
+    let again = run_json(pg_data.path(), Some(&url), &crawl).remove(0);
+    assert_eq!(again["items_new"], 0, "{again}");
+    let after: BTreeSet<String> =
+        ids(&run_json(pg_data.path(), Some(&url), &["query", "--limit", "1000"])).into_iter().collect();
+    assert_eq!(after.len() as u64, stored);
+}
+
+/// What the PostgreSQL store does not serve yet is refused with a message that says so, and
+/// never falls back to the data directory.
+#[test]
+fn commands_the_postgres_store_does_not_serve_say_so() {
+    let url = fresh_database();
+    let data = tempfile::tempdir().unwrap();
+    for (args, expected) in [
+        (vec!["crawl", "--feeds", "feeds/samples.toml"], "--no-score"),
+        (vec!["watch"], "embedded store"),
+        (vec!["campaigns"], "not available with the PostgreSQL store"),
+        (vec!["review", "queue"], "not available with the PostgreSQL store"),
+        (vec!["rescore"], "embedded store"),
+    ] {
+        let output = infodemic(data.path()).args(&args).args(["--store", url.as_str()]).output().unwrap();
+        assert!(!output.status.success(), "{args:?}");
+        assert!(stderr(&output).contains(expected), "{args:?}: {}", stderr(&output));
+        assert!(!data.path().join("store").exists(), "{args:?} opened the data directory");
+    }
+    // A URL that is not PostgreSQL's is a usage error; a server that is not there, an error
+    // that names it.
+    let output = infodemic(data.path()).args(["query", "--store", "/var/lib/db"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let output = infodemic(data.path())
+        .args(["query", "--store", "postgres://ann:s3cret@127.0.0.1:1/news?connect_timeout=2"])
+        .output()
+        .unwrap();
+    let message = stderr(&output);
+    assert!(!output.status.success());
+    assert!(message.contains("127.0.0.1:1") && !message.contains("s3cret"), "{message}");
+}
