@@ -1,0 +1,103 @@
+//! The crawl queue against a real NATS server with JetStream, started by `scripts/nats.sh`
+//! (the test command does) and named by `INFODEMIC_TEST_NATS`; without it these tests fail.
+//! Each test uses a queue name of its own.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a panic is the failure report.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use infodemic_core::FeedSpec;
+use infodemic_queue::{Backlog, CrawlQueue, QueueConfig};
+
+fn server() -> String {
+    std::env::var("INFODEMIC_TEST_NATS").unwrap_or_else(|_| {
+        panic!("INFODEMIC_TEST_NATS is not set: start the test server with `eval \"$(bash scripts/nats.sh start)\"`")
+    })
+}
+
+fn config(ack_wait: Duration) -> QueueConfig {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let name = format!("t{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+    QueueConfig { name, ack_wait, ..QueueConfig::default() }
+}
+
+fn feed(n: usize) -> FeedSpec {
+    FeedSpec::from_url(url::Url::parse(&format!("http://127.0.0.1:9/feed-{n}.xml")).unwrap())
+}
+
+#[tokio::test]
+async fn a_job_is_published_once_per_due_time_and_leaves_when_acknowledged() {
+    let queue = CrawlQueue::connect(&server(), &config(Duration::from_secs(30))).await.unwrap();
+    let due = Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap();
+    assert!(queue.enqueue(&feed(1), Some(due)).await.unwrap());
+    assert!(!queue.enqueue(&feed(1), Some(due)).await.unwrap(), "same feed, same due time: a duplicate");
+    assert!(queue.enqueue(&feed(1), Some(due + chrono::Duration::minutes(5))).await.unwrap());
+    assert!(queue.enqueue(&feed(2), None).await.unwrap());
+    assert_eq!(queue.backlog().await.unwrap(), Backlog { waiting: 3, unacknowledged: 0 });
+
+    let taken = queue.take(10, Duration::from_secs(2)).await.unwrap();
+    assert_eq!(taken.len(), 3);
+    assert_eq!(taken[0].job.feed, feed(1));
+    assert_eq!(taken[0].job.due, Some(due));
+    assert_eq!(taken[2].job.due, None);
+    assert!(taken.iter().all(|d| d.attempt == 1));
+    assert_eq!(queue.backlog().await.unwrap(), Backlog { waiting: 0, unacknowledged: 3 });
+    for delivery in &taken {
+        delivery.ack().await.unwrap();
+    }
+    assert!(queue.backlog().await.unwrap().is_empty());
+    assert!(queue.take(10, Duration::from_millis(300)).await.unwrap().is_empty());
+}
+
+/// What a worker that died held goes to another worker once `ack_wait` has passed; what it
+/// reported progress on does not.
+#[tokio::test]
+async fn unacknowledged_jobs_are_handed_out_again() {
+    let config = config(Duration::from_secs(1));
+    let first = CrawlQueue::connect(&server(), &config).await.unwrap();
+    for n in 0..3 {
+        first.enqueue(&feed(n), None).await.unwrap();
+    }
+    let held = first.take(2, Duration::from_secs(2)).await.unwrap();
+    assert_eq!(held.len(), 2);
+    drop(first); // the worker is gone, its jobs unacknowledged
+
+    let second = CrawlQueue::connect(&server(), &config).await.unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        // Waits on the server: the dead worker's jobs come back after ack_wait.
+        for delivery in second.take(3, Duration::from_secs(5)).await.unwrap() {
+            seen.push((delivery.job.feed.id.to_string(), delivery.attempt));
+            delivery.ack().await.unwrap();
+        }
+    }
+    seen.sort();
+    let again: Vec<i64> = seen.iter().map(|(_, attempt)| *attempt).collect();
+    assert_eq!(again.iter().filter(|a| **a == 2).count(), 2, "{seen:?}");
+    assert!(second.backlog().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_message_that_is_not_a_job_is_dropped_not_redelivered() {
+    let config = config(Duration::from_secs(1));
+    let queue = CrawlQueue::connect(&server(), &config).await.unwrap();
+    let client = async_nats::connect(server()).await.unwrap();
+    let jetstream = async_nats::jetstream::new(client);
+    let subject = format!("{}.crawl", config.name);
+    jetstream.publish(subject.clone(), "not json".into()).await.unwrap().await.unwrap();
+    jetstream.publish(subject, r#"{"v":9,"feed":null}"#.into()).await.unwrap().await.unwrap();
+    queue.enqueue(&feed(1), None).await.unwrap();
+    let taken = queue.take(10, Duration::from_secs(2)).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    taken[0].ack().await.unwrap();
+    assert!(queue.backlog().await.unwrap().is_empty(), "the bad messages were terminated");
+}
+
+#[tokio::test]
+async fn a_bad_name_is_refused_before_the_server_sees_it() {
+    let config = QueueConfig { name: "a.b".to_owned(), ..QueueConfig::default() };
+    let error = CrawlQueue::connect(&server(), &config).await.unwrap_err();
+    assert!(error.to_string().contains("queue name"), "{error}");
+}
