@@ -45,3 +45,5 @@ mod review;
 mod review_browser;
 /// Verdicts exported as labeled rows train a model with `models/train/`.
 mod training_loop;
+/// A scheduler and three crawl workers over NATS JetStream into PostgreSQL, one killed.
+mod workers;

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::support::{infodemic, json_lines, stderr};
 
 /// A new, empty database on the test server, as a `--store` URL.
-fn fresh_database() -> String {
+pub(crate) fn fresh_database() -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let server = std::env::var("INFODEMIC_TEST_POSTGRES")
         .expect("INFODEMIC_TEST_POSTGRES is not set: run `eval \"$(bash scripts/postgres.sh start)\"` first");

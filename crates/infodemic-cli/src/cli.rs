@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
     campaigns, claims, classify, crawl, eval, export, feeds, import, model, query, rescore, review, show, stats, watch,
+    worker,
 };
 
 /// Watch the public web for health misinformation: crawl feeds, score every item with a local
@@ -93,6 +94,9 @@ pub enum Command {
     Claims(claims::ClaimsArgs),
     /// Score stored items again with the current model (only those another model scored, unless --all)
     Rescore(rescore::RescoreArgs),
+    /// One process of a deployment across machines: a scheduler that queues due feeds, or a
+    /// crawl worker that stores them in a shared PostgreSQL store (NATS JetStream in between)
+    Worker(worker::WorkerArgs),
 }
 
 /// `--store`: a PostgreSQL URL (a directory is `--data-dir`).

@@ -20,7 +20,11 @@ use crate::exit::{exit_for, Exit};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.global.verbose, matches!(cli.command, Command::Watch(_)), cli.global.log_json);
+    init_logging(
+        cli.global.verbose,
+        matches!(cli.command, Command::Watch(_) | Command::Worker(_)),
+        cli.global.log_json,
+    );
     let global = &cli.global;
     let result = match cli.command {
         Command::Crawl(args) => commands::crawl::run(&args, global),
@@ -39,6 +43,7 @@ fn main() -> ExitCode {
         Command::Campaigns(args) => commands::campaigns::run(&args, global),
         Command::Alerts(args) => commands::campaigns::run_alerts(&args, global),
         Command::Rescore(args) => commands::rescore::run(&args, global),
+        Command::Worker(args) => commands::worker::run(&args, global),
     };
     match result {
         Ok(exit) => exit.into(),

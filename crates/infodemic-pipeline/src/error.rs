@@ -48,6 +48,9 @@ pub enum PipelineError {
     /// An export's files could not be written.
     #[error(transparent)]
     Export(#[from] infodemic_export::ExportError),
+    /// The work queue failed.
+    #[error(transparent)]
+    Queue(#[from] infodemic_queue::QueueError),
     /// A blocking task panicked or was cancelled.
     #[error("internal task failed: {0}")]
     Task(String),

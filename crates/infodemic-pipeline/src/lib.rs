@@ -35,6 +35,7 @@ mod locate;
 mod model;
 mod rescore;
 mod watch;
+mod worker;
 
 pub use campaigns::{
     AlertSink, CampaignAssignment, CampaignBatchReport, CampaignItem, CampaignSettings, CampaignTracker,
@@ -63,6 +64,7 @@ pub use rescore::{
     rescore, rescore_dry_run, RescoreEvent, RescoreObserver, RescoreOptions, RescoreSummary, RESCORE_BATCH,
 };
 pub use watch::{due_feeds, watch, watch_with_jobs, CrawlJob, WatchOptions, WatchSummary};
+pub use worker::{run_crawl_worker, run_scheduler, ScheduleOptions, ScheduleSummary, WorkerOptions, WorkerSummary};
 
 /// Result type of this crate.
 pub type Result<T, E = PipelineError> = std::result::Result<T, E>;

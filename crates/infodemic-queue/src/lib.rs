@@ -30,6 +30,9 @@ use serde::{Deserialize, Serialize};
 /// The durable consumer every crawl worker pulls from.
 pub const CONSUMER: &str = "crawl-workers";
 
+/// How long a job may stay unacknowledged in a new queue.
+pub const DEFAULT_ACK_WAIT: Duration = Duration::from_secs(60);
+
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -68,19 +71,16 @@ pub struct QueueConfig {
     /// with different names share a server without sharing jobs. Letters, digits, `-`, `_`.
     pub name: String,
     /// How long a job may stay unacknowledged (with no progress signal) before it goes to
-    /// another worker.
-    pub ack_wait: Duration,
+    /// another worker. The consumer is shared: `Some` sets it for every worker, `None` keeps
+    /// what it is ([`DEFAULT_ACK_WAIT`] for a new queue).
+    pub ack_wait: Option<Duration>,
     /// How long the server remembers a message id, to drop a second publish of the same job.
     pub duplicate_window: Duration,
 }
 
 impl Default for QueueConfig {
     fn default() -> Self {
-        Self {
-            name: "infodemic".to_owned(),
-            ack_wait: Duration::from_secs(60),
-            duplicate_window: Duration::from_secs(3600),
-        }
+        Self { name: "infodemic".to_owned(), ack_wait: None, duplicate_window: Duration::from_secs(3600) }
     }
 }
 
@@ -139,6 +139,7 @@ impl Backlog {
 pub struct CrawlQueue {
     jetstream: jetstream::Context,
     subject: String,
+    ack_wait: Duration,
     consumer: consumer::PullConsumer,
     shown_url: String,
 }
@@ -179,19 +180,31 @@ impl CrawlQueue {
             })
             .await
             .map_err(|e| setup(&e))?;
-        let consumer: consumer::PullConsumer = stream
-            .get_or_create_consumer(
-                CONSUMER,
-                consumer::pull::Config {
-                    durable_name: Some(CONSUMER.to_owned()),
-                    ack_policy: consumer::AckPolicy::Explicit,
-                    ack_wait: config.ack_wait,
-                    ..consumer::pull::Config::default()
-                },
-            )
-            .await
-            .map_err(|e| setup(&e))?;
-        Ok(Self { jetstream, subject: config.subject(), consumer, shown_url })
+        let wanted = consumer::pull::Config {
+            durable_name: Some(CONSUMER.to_owned()),
+            ack_policy: consumer::AckPolicy::Explicit,
+            ack_wait: config.ack_wait.unwrap_or(DEFAULT_ACK_WAIT),
+            ..consumer::pull::Config::default()
+        };
+        let mut consumer: consumer::PullConsumer =
+            stream.get_or_create_consumer(CONSUMER, wanted.clone()).await.map_err(|e| setup(&e))?;
+        // The consumer is shared and outlives processes: a process that asks for another ack
+        // wait changes it for every worker.
+        if let Some(ack_wait) = config.ack_wait {
+            let current = consumer.info().await.map_err(|e| setup(&e))?.config.ack_wait;
+            if current != ack_wait {
+                tracing::info!(message = "The queue's ack wait changed.", from = ?current, to = ?ack_wait);
+                consumer = stream.update_consumer(wanted).await.map_err(|e| setup(&e))?;
+            }
+        }
+        let ack_wait = consumer.cached_info().config.ack_wait;
+        Ok(Self { jetstream, subject: config.subject(), ack_wait, consumer, shown_url })
+    }
+
+    /// How long a job may stay unacknowledged before it goes to another worker: a worker
+    /// busy with a job says so well within it ([`Delivery::in_progress`]).
+    pub fn ack_wait(&self) -> Duration {
+        self.ack_wait
     }
 
     /// The server's URL, without credentials.

@@ -20,7 +20,7 @@ fn server() -> String {
 fn config(ack_wait: Duration) -> QueueConfig {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let name = format!("t{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-    QueueConfig { name, ack_wait, ..QueueConfig::default() }
+    QueueConfig { name, ack_wait: Some(ack_wait), ..QueueConfig::default() }
 }
 
 fn feed(n: usize) -> FeedSpec {
@@ -100,4 +100,24 @@ async fn a_bad_name_is_refused_before_the_server_sees_it() {
     let config = QueueConfig { name: "a.b".to_owned(), ..QueueConfig::default() };
     let error = CrawlQueue::connect(&server(), &config).await.unwrap_err();
     assert!(error.to_string().contains("queue name"), "{error}");
+}
+
+/// The consumer outlives processes: a process connecting with another ack wait changes it,
+/// one that names none (a scheduler) leaves it.
+#[tokio::test]
+async fn a_worker_sets_the_ack_wait_and_a_scheduler_keeps_it() {
+    let long = config(Duration::from_secs(60));
+    let short = QueueConfig { ack_wait: Some(Duration::from_secs(1)), ..long.clone() };
+    let keep = QueueConfig { ack_wait: None, ..long.clone() };
+    CrawlQueue::connect(&server(), &long).await.unwrap();
+    let worker = CrawlQueue::connect(&server(), &short).await.unwrap();
+    let scheduler = CrawlQueue::connect(&server(), &keep).await.unwrap();
+    scheduler.enqueue(&feed(1), None).await.unwrap();
+    let held = worker.take(1, Duration::from_secs(2)).await.unwrap();
+    assert_eq!(held.len(), 1);
+    // Handed out again after one second, not sixty (the take waits at most ten).
+    let again = worker.take(1, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempt, 2);
+    again[0].ack().await.unwrap();
 }

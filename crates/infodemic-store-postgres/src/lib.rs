@@ -91,6 +91,8 @@ impl PgStore {
             config.application_name("infodemic");
         }
         let mut client = config.connect(NoTls).map_err(|e| open_error(message_of(&e)))?;
+        // `CREATE ... IF NOT EXISTS` of what exists is the normal case here, not news.
+        client.batch_execute("SET client_min_messages = warning").map_err(db)?;
         schema::ensure(&mut client)?;
         let partitions = schema::partition_days(&mut client)?;
         tracing::debug!(message = "PostgreSQL store opened.", url = %shown_url, partitions = partitions.len());

@@ -16,3 +16,4 @@ pub mod show;
 pub mod stats;
 pub mod watch;
 pub mod watch_jobs;
+pub mod worker;

@@ -1,0 +1,178 @@
+//! `infodemic worker`: one process of a deployment that spans machines. A `scheduler` puts due
+//! feeds on a NATS JetStream queue; any number of `crawl` workers take them and store the items
+//! (unscored) in a shared PostgreSQL store.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use infodemic_pipeline::{
+    load_catalogue, run_crawl_worker, run_scheduler, CrawlOptions, FetchConfig, NoProgress, ScheduleOptions,
+    WorkerOptions,
+};
+use infodemic_queue::{CrawlQueue, QueueConfig};
+use infodemic_store_postgres::PgStore;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::GlobalArgs;
+use crate::commands::crawl::{delay_arg, stop_on_signals};
+use crate::exit::{Exit, UsageError};
+use crate::output::write_json_line;
+
+/// What this process does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    /// Put due feeds on the queue
+    Scheduler,
+    /// Crawl feeds from the queue, store their items unscored
+    Crawl,
+    /// Score stored items from the queue (not built yet)
+    Score,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// What this process does
+    #[arg(long, value_enum)]
+    pub role: Role,
+
+    /// The NATS server with JetStream (nats://host:4222)
+    #[arg(long, env = "INFODEMIC_QUEUE", value_name = "URL")]
+    pub queue: String,
+
+    /// The deployment's queue name: stream <NAME>_CRAWL, subject <name>.crawl
+    #[arg(long, value_name = "NAME", default_value = "infodemic", value_parser = queue_name)]
+    pub queue_name: String,
+
+    /// Seconds a job may stay unacknowledged before another worker gets it (a worker that
+    /// died); busy workers renew it. Shared by every worker of the queue: given, it is set;
+    /// not given, it stays as it is (60 for a new queue)
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub ack_wait: Option<u64>,
+
+    /// The scheduler's feeds (a catalogue, as for `crawl --feeds`)
+    #[arg(long, value_name = "FILE", required_if_eq("role", "scheduler"))]
+    pub feeds: Option<PathBuf>,
+
+    /// Scheduler: queue what is due now, then exit
+    #[arg(long)]
+    pub once: bool,
+
+    /// Crawl worker: jobs taken and crawled together
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub jobs: u16,
+
+    /// Crawl worker: exit once the queue is empty (nothing waiting, nothing unacknowledged)
+    #[arg(long)]
+    pub exit_when_idle: bool,
+
+    /// Crawl worker: feeds fetched at the same time
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=512))]
+    pub concurrency: u16,
+
+    /// Crawl worker: seconds allowed for each feed
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+
+    /// Crawl worker: seconds between two requests to the same host
+    #[arg(long, value_name = "SECS", env = "INFODEMIC_HOST_DELAY", default_value_t = 1.0, value_parser = delay_arg)]
+    pub host_delay: f64,
+
+    /// Print the summary at exit as one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn queue_name(value: &str) -> Result<String, String> {
+    QueueConfig::check_name(value).map(|()| value.to_owned())
+}
+
+pub fn run(args: &WorkerArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    if args.role == Role::Score {
+        return Err(UsageError(
+            "score workers are not built yet: scoring needs claims and campaigns, which the PostgreSQL store \
+             does not hold; score with `infodemic rescore` on the embedded store"
+                .to_owned(),
+        )
+        .into());
+    }
+    let Some(url) = &global.store else {
+        return Err(UsageError(
+            "workers share a PostgreSQL store: pass --store postgres://... (or set INFODEMIC_STORE)".to_owned(),
+        )
+        .into());
+    };
+    let feeds = match (&args.feeds, args.role) {
+        (Some(path), Role::Scheduler) => load_catalogue(path).map_err(|e| UsageError(e.to_string()))?,
+        _ => Vec::new(),
+    };
+    let store = PgStore::connect(url)?;
+    let config = QueueConfig {
+        name: args.queue_name.clone(),
+        ack_wait: args.ack_wait.map(Duration::from_secs),
+        ..QueueConfig::default()
+    };
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let queue = CrawlQueue::connect(&args.queue, &config).await?;
+        let cancel = CancellationToken::new();
+        tokio::spawn(stop_on_signals(cancel.clone()));
+        tracing::info!(message = "Worker started.", role = ?args.role, queue = queue.shown_url(), store = store.shown_url());
+        let mut stdout = crate::output::stdout();
+        match args.role {
+            Role::Scheduler => {
+                let options = ScheduleOptions { once: args.once, ..ScheduleOptions::default() };
+                let summary = run_scheduler(&feeds, &queue, &store, &options, cancel).await?;
+                if args.json {
+                    write_json_line(&mut stdout, &summary)?;
+                } else {
+                    writeln!(
+                        stdout,
+                        "{} jobs queued ({} already in the queue) in {} rounds",
+                        summary.enqueued, summary.already_queued, summary.rounds
+                    )?;
+                }
+            }
+            Role::Crawl | Role::Score => {
+                let options = WorkerOptions {
+                    crawl: CrawlOptions {
+                        fetch: FetchConfig {
+                            timeout: Duration::from_secs(args.timeout),
+                            per_host_delay: Duration::from_secs_f64(args.host_delay),
+                            ..FetchConfig::default()
+                        },
+                        feed_concurrency: usize::from(args.concurrency),
+                        campaigns: None,
+                        ..CrawlOptions::default()
+                    },
+                    jobs_per_take: usize::from(args.jobs),
+                    exit_when_idle: args.exit_when_idle,
+                    // Three renewals per ack_wait: one lost on the way does not cost the job.
+                    heartbeat: queue.ack_wait().div_f64(3.0).max(Duration::from_millis(300)),
+                    ..WorkerOptions::default()
+                };
+                let summary = run_crawl_worker(&queue, &store, &options, &NoProgress, cancel).await?;
+                if args.json {
+                    write_json_line(&mut stdout, &summary)?;
+                } else {
+                    writeln!(
+                        stdout,
+                        "{} jobs done ({} handed back, {} redelivered), {} items stored, {} already stored, {} feeds failed",
+                        summary.jobs_done,
+                        summary.jobs_returned,
+                        summary.jobs_redelivered,
+                        summary.items_new,
+                        summary.items_duplicate,
+                        summary.feeds_failed
+                    )?;
+                }
+            }
+        }
+        stdout.flush()?;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(Exit::Success)
+}

@@ -1,0 +1,267 @@
+//! Beyond one process: a scheduler puts due feeds on the crawl queue, and any number of crawl
+//! workers, on any machines, take them, crawl them without scoring into a shared store, and
+//! acknowledge each job once its items are committed.
+//!
+//! Delivery is at least once: a worker that dies leaves its jobs unacknowledged, and they go to
+//! another worker; a job crawled twice stores nothing twice (the store's URL and content
+//! uniqueness), and a feed's state commits with its items, so the second crawl asks with the
+//! first one's validators.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use infodemic_core::{FeedSpec, SourceId};
+use infodemic_queue::{CrawlQueue, Delivery};
+use infodemic_store::IngestStore;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::crawl::{readable_feed_states, run_crawl_unscored, CrawlObserver, CrawlOptions};
+use crate::{PipelineError, Result};
+
+/// Knobs of a crawl worker.
+#[derive(Clone, Debug)]
+pub struct WorkerOptions {
+    /// How each batch of jobs is crawled.
+    pub crawl: CrawlOptions,
+    /// Jobs taken (and crawled together) at a time.
+    pub jobs_per_take: usize,
+    /// How long to wait for jobs before looking again.
+    pub idle_wait: Duration,
+    /// How often a batch in progress tells the queue it is still being worked on: well under
+    /// the queue's `ack_wait`.
+    pub heartbeat: Duration,
+    /// Stop once the queue holds nothing, waiting or unacknowledged (a batch job, a test);
+    /// otherwise wait for more until cancelled.
+    pub exit_when_idle: bool,
+    /// After a store or queue failure, how long before the jobs are tried again.
+    pub retry_delay: Duration,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        Self {
+            crawl: CrawlOptions { campaigns: None, ..CrawlOptions::default() },
+            jobs_per_take: 16,
+            idle_wait: Duration::from_secs(5),
+            heartbeat: Duration::from_secs(20),
+            exit_when_idle: false,
+            retry_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Totals of a worker's life.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct WorkerSummary {
+    /// Jobs crawled and acknowledged.
+    pub jobs_done: usize,
+    /// Jobs handed back (a failure, or the worker stopping mid-batch).
+    pub jobs_returned: usize,
+    /// Jobs that had been handed out before (another worker died or failed with them).
+    pub jobs_redelivered: usize,
+    /// Items stored.
+    pub items_new: usize,
+    /// Items already stored (by this worker or another).
+    pub items_duplicate: usize,
+    /// Feeds whose fetch failed (recorded in their state; the job is done).
+    pub feeds_failed: usize,
+    /// Batches that failed (store or queue) and were handed back.
+    pub failed_batches: usize,
+    /// The worker was stopped.
+    pub interrupted: bool,
+}
+
+/// Takes crawl jobs from `queue` until `cancel` fires (or, with `exit_when_idle`, until the
+/// queue is empty), crawls each batch without scoring into `store`, and acknowledges the jobs
+/// once the crawl has committed their items.
+///
+/// # Errors
+/// None from a batch: a store or queue failure hands the batch back and is retried after
+/// `retry_delay`. Only a crawl that cannot start at all (the HTTP client) ends the worker.
+pub async fn run_crawl_worker<S: IngestStore + Clone + 'static>(
+    queue: &CrawlQueue,
+    store: &S,
+    options: &WorkerOptions,
+    observer: &dyn CrawlObserver,
+    cancel: CancellationToken,
+) -> Result<WorkerSummary> {
+    let mut summary = WorkerSummary::default();
+    // One robots.txt cache for the worker's life, as `watch` keeps one.
+    let mut crawl_options = options.crawl.clone();
+    if crawl_options.fetch.robots_cache.is_none() {
+        let ttl = crawl_options.fetch.robots_ttl;
+        crawl_options.fetch.robots_cache =
+            Some(std::sync::Arc::new(infodemic_crawler::politeness::RobotsCache::new(ttl)));
+    }
+    while !cancel.is_cancelled() {
+        let taken = tokio::select! {
+            () = cancel.cancelled() => break,
+            taken = queue.take(options.jobs_per_take, options.idle_wait) => taken,
+        };
+        let jobs = match taken {
+            Ok(jobs) => jobs,
+            Err(error) => {
+                tracing::error!(message = "Cannot take jobs; trying again.", %error);
+                summary.failed_batches += 1;
+                pause(&cancel, options.retry_delay).await;
+                continue;
+            }
+        };
+        if jobs.is_empty() {
+            if options.exit_when_idle {
+                match queue.backlog().await {
+                    Ok(backlog) if backlog.is_empty() => break,
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(message = "Cannot read the queue's backlog.", %error),
+                }
+            }
+            continue;
+        }
+        summary.jobs_redelivered += jobs.iter().filter(|job| job.attempt > 1).count();
+        tracing::info!(message = "Jobs taken.", jobs = jobs.len());
+        let feeds: Vec<FeedSpec> = jobs.iter().map(|delivery| delivery.job.feed.clone()).collect();
+        let crawl = run_crawl_unscored(feeds, store, &crawl_options, observer, cancel.child_token());
+        tokio::pin!(crawl);
+        let outcome = loop {
+            tokio::select! {
+                outcome = &mut crawl => break outcome,
+                () = tokio::time::sleep(options.heartbeat) => {
+                    for delivery in &jobs {
+                        if let Err(error) = delivery.in_progress().await {
+                            tracing::warn!(message = "Cannot tell the queue a job is in progress.", %error);
+                        }
+                    }
+                }
+            }
+        };
+        match outcome {
+            Ok(run) if !run.interrupted => {
+                summary.items_new += run.items_new;
+                summary.items_duplicate += run.items_duplicate;
+                summary.feeds_failed += run.feeds_failed.len();
+                for delivery in &jobs {
+                    match delivery.ack().await {
+                        Ok(()) => summary.jobs_done += 1,
+                        // The job comes back after ack_wait; crawled again, it stores nothing twice.
+                        Err(error) => tracing::warn!(message = "A job's acknowledgement was lost.", %error),
+                    }
+                }
+                tracing::info!(message = "Jobs done.", jobs = jobs.len(), stored = run.items_new);
+            }
+            Ok(run) => {
+                // Stopped mid-batch: what was fetched is committed, the feeds not started are
+                // not. Which is which is not known here, so every job goes back (a feed crawled
+                // twice stores nothing twice).
+                summary.items_new += run.items_new;
+                summary.items_duplicate += run.items_duplicate;
+                hand_back(&jobs, Duration::ZERO, &mut summary).await;
+                break;
+            }
+            Err(PipelineError::Crawler(error)) => return Err(PipelineError::Crawler(error)),
+            Err(error) => {
+                tracing::error!(message = "A batch failed; its jobs go back to the queue.", %error);
+                summary.failed_batches += 1;
+                hand_back(&jobs, options.retry_delay, &mut summary).await;
+                pause(&cancel, options.retry_delay).await;
+            }
+        }
+    }
+    summary.interrupted = cancel.is_cancelled();
+    Ok(summary)
+}
+
+async fn hand_back(jobs: &[Delivery], delay: Duration, summary: &mut WorkerSummary) {
+    for delivery in jobs {
+        match delivery.retry_later(delay).await {
+            Ok(()) => summary.jobs_returned += 1,
+            Err(error) => tracing::warn!(message = "Cannot hand a job back; it returns after ack_wait.", %error),
+        }
+    }
+}
+
+async fn pause(cancel: &CancellationToken, delay: Duration) {
+    tokio::select! {
+        () = cancel.cancelled() => {}
+        () = tokio::time::sleep(delay) => {}
+    }
+}
+
+/// Knobs of the scheduler.
+#[derive(Clone, Debug)]
+pub struct ScheduleOptions {
+    /// Longest sleep between looks at the feeds' states.
+    pub recheck: Duration,
+    /// Enqueue what is due once, then stop.
+    pub once: bool,
+}
+
+impl Default for ScheduleOptions {
+    fn default() -> Self {
+        Self { recheck: Duration::from_secs(60), once: false }
+    }
+}
+
+/// Totals of a scheduler's life.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ScheduleSummary {
+    /// Looks at the schedule.
+    pub rounds: usize,
+    /// Jobs published.
+    pub enqueued: usize,
+    /// Jobs the queue already held (another scheduler, or this one before a restart).
+    pub already_queued: usize,
+}
+
+/// Puts each of `feeds` on `queue` whenever it is due (never polled, or past its next poll as
+/// the workers recorded it in `store`), until `cancel` fires or, with `once`, after one round.
+///
+/// # Errors
+/// Store or queue failures.
+pub async fn run_scheduler<S: IngestStore + Clone + 'static>(
+    feeds: &[FeedSpec],
+    queue: &CrawlQueue,
+    store: &S,
+    options: &ScheduleOptions,
+    cancel: CancellationToken,
+) -> Result<ScheduleSummary> {
+    let mut summary = ScheduleSummary::default();
+    // The due time each feed was last published for: a feed waiting in the queue is not
+    // published again at every round.
+    let mut published: HashMap<SourceId, Option<DateTime<Utc>>> = HashMap::new();
+    loop {
+        let store = store.clone();
+        let states = tokio::task::spawn_blocking(move || readable_feed_states(&store))
+            .await
+            .map_err(|e| PipelineError::Task(e.to_string()))??;
+        let states: HashMap<SourceId, _> = states.into_iter().map(|state| (state.source.clone(), state)).collect();
+        let now = Utc::now();
+        summary.rounds += 1;
+        for spec in crate::watch::due_feeds(feeds.to_vec(), &states, now) {
+            let due = states.get(&spec.id).and_then(|state| state.next_poll);
+            if published.get(&spec.id) == Some(&due) {
+                continue;
+            }
+            if queue.enqueue(&spec, due).await? {
+                summary.enqueued += 1;
+            } else {
+                summary.already_queued += 1;
+            }
+            published.insert(spec.id.clone(), due);
+        }
+        tracing::info!(message = "Due feeds queued.", round = summary.rounds, enqueued = summary.enqueued);
+        if options.once || cancel.is_cancelled() {
+            break;
+        }
+        let next_due = feeds.iter().filter_map(|spec| states.get(&spec.id)?.next_poll).filter(|at| *at > now).min();
+        let recheck = chrono::Duration::from_std(options.recheck).unwrap_or(chrono::Duration::minutes(1));
+        let floor = chrono::Duration::seconds(1).min(recheck);
+        let wake = next_due.unwrap_or(now + recheck).clamp(now + floor, now + recheck);
+        pause(&cancel, (wake - now).to_std().unwrap_or(Duration::from_secs(1))).await;
+        if cancel.is_cancelled() {
+            break;
+        }
+    }
+    Ok(summary)
+}
