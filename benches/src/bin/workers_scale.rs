@@ -1,0 +1,168 @@
+//! Crawl workers against PostgreSQL and NATS JetStream: throughput of 1, 2 and 3 worker
+//! processes on the same local feeds, beside one `crawl --no-score` process into PostgreSQL and
+//! into the embedded store.
+//!
+//! ```sh
+//! eval "$(bash scripts/postgres.sh start)"; eval "$(bash scripts/nats.sh start)"
+//! cargo build --release -p infodemic-cli
+//! cargo run --release -p infodemic-benches --bin workers_scale -- [--feeds 1000] [--items 50] [--hosts 16] [--max-workers 3]
+//! ```
+//!
+//! Feeds are served by this process from `--hosts` loopback addresses, politeness off. Each run
+//! gets a database of its own on the server of `INFODEMIC_TEST_POSTGRES` and a queue of its own
+//! on the server of `INFODEMIC_TEST_NATS`; a scheduler queues every feed once, then the
+//! workers (`infodemic worker --role crawl --exit-when-idle`, separate processes) are started
+//! together and timed until the last one exits. Every run must store every item exactly once.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // A bench binary reports on the terminal.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use infodemic_benches::{arg, serve_feeds_on, synthetic_feed};
+use infodemic_core::FeedSpec;
+use infodemic_crawler::FetchConfig;
+use infodemic_pipeline::{run_crawl_unscored, run_scheduler, CrawlOptions, NoProgress, ScheduleOptions};
+use infodemic_queue::{CrawlQueue, QueueConfig};
+use infodemic_store::{ItemReader, SledStore};
+use infodemic_store_postgres::PgStore;
+use tokio_util::sync::CancellationToken;
+
+type Error = Box<dyn std::error::Error>;
+
+fn env(name: &str) -> Result<String, Error> {
+    std::env::var(name).map_err(|_| {
+        format!("{name} is not set: start the servers with `eval \"$(bash scripts/postgres.sh start)\"; eval \"$(bash scripts/nats.sh start)\"`").into()
+    })
+}
+
+/// A new database on the server, as a URL.
+fn fresh_database(server: &str, name: &str) -> Result<String, Error> {
+    let mut admin = postgres::Client::connect(server, postgres::NoTls)?;
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))?;
+    admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
+    let (base, _) = server.rsplit_once('/').ok_or("a server URL without a database")?;
+    Ok(format!("{base}/{name}"))
+}
+
+fn main() -> Result<(), Error> {
+    let (feeds_n, items_n, hosts, max_workers) =
+        (arg("--feeds", 1000), arg("--items", 50), arg("--hosts", 16).clamp(1, 250), arg("--max-workers", 3));
+    let (pg_server, nats) = (env("INFODEMIC_TEST_POSTGRES")?, env("INFODEMIC_TEST_NATS")?);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let binary = root.join("target/release/infodemic");
+    if !binary.exists() {
+        return Err(format!("{} is missing: run `cargo build --release -p infodemic-cli`", binary.display()).into());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let urls: Vec<String> = runtime.block_on(async {
+        let bodies: Arc<Vec<Vec<u8>>> =
+            Arc::new((0..feeds_n).map(|f| synthetic_feed(f, items_n).into_bytes()).collect());
+        let mut bases = Vec::with_capacity(hosts);
+        for host in 0..hosts {
+            let ip = std::net::Ipv4Addr::new(127, 0, 0, u8::try_from(host + 1).unwrap_or(1));
+            bases.push(serve_feeds_on(Arc::clone(&bodies), ip).await?);
+        }
+        Ok::<_, std::io::Error>((0..feeds_n).map(|f| format!("{}/feed/{f}.xml", bases[f % hosts])).collect())
+    })?;
+    let specs: Vec<FeedSpec> =
+        urls.iter().map(|u| url::Url::parse(u).map(FeedSpec::from_url)).collect::<Result<_, _>>()?;
+    let expected = feeds_n * items_n;
+    let concurrency = 16;
+    let options = CrawlOptions {
+        fetch: FetchConfig {
+            per_host_concurrency: concurrency,
+            per_host_delay: Duration::ZERO,
+            ..FetchConfig::default()
+        },
+        feed_concurrency: concurrency,
+        commit_batch: 512,
+        campaigns: None,
+        ..CrawlOptions::default()
+    };
+    let mut rows = Vec::new();
+
+    // One process, no queue: into the embedded store, then into PostgreSQL.
+    let dir = tempfile::tempdir()?;
+    let (sled, _) = SledStore::open(&dir.path().join("store"))?;
+    let started = Instant::now();
+    let summary =
+        runtime.block_on(run_crawl_unscored(specs.clone(), &sled, &options, &NoProgress, CancellationToken::new()))?;
+    rows.push(("one process, embedded store (sled)".to_owned(), summary.items_new, started.elapsed().as_secs_f64()));
+    drop(sled);
+
+    let pg = PgStore::connect(&fresh_database(&pg_server, &format!("bench_direct_{}", std::process::id()))?)?;
+    let started = Instant::now();
+    let summary =
+        runtime.block_on(run_crawl_unscored(specs.clone(), &pg, &options, &NoProgress, CancellationToken::new()))?;
+    rows.push(("one process, PostgreSQL".to_owned(), summary.items_new, started.elapsed().as_secs_f64()));
+    if pg.stats()?.total.items != expected as u64 {
+        return Err("the direct PostgreSQL crawl did not store every item".into());
+    }
+
+    for workers in 1..=max_workers {
+        let name = format!("bench_w{workers}_{}", std::process::id());
+        let store_url = fresh_database(&pg_server, &name)?;
+        let store = PgStore::connect(&store_url)?;
+        let config = QueueConfig { name: name.replace('_', "-"), ..QueueConfig::default() };
+        runtime.block_on(async {
+            let queue = CrawlQueue::connect(&nats, &config).await?;
+            let options = ScheduleOptions { once: true, ..ScheduleOptions::default() };
+            let store = store.clone();
+            run_scheduler(&specs, &queue, &store, &options, CancellationToken::new()).await?;
+            Ok::<_, Error>(())
+        })?;
+        let started = Instant::now();
+        let children: Vec<std::process::Child> = (0..workers)
+            .map(|_| {
+                std::process::Command::new(&binary)
+                    .args(["worker", "--role", "crawl", "--exit-when-idle", "--json", "--quiet"])
+                    .args(["--jobs", "64", "--concurrency", &concurrency.to_string(), "--host-delay", "0"])
+                    .args([
+                        "--queue",
+                        nats.as_str(),
+                        "--queue-name",
+                        config.name.as_str(),
+                        "--store",
+                        store_url.as_str(),
+                    ])
+                    .env("INFODEMIC_LOG", "warn")
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+            })
+            .collect::<Result<_, _>>()?;
+        // The feed server lives on this process's runtime, which keeps running while we wait.
+        let outputs: Vec<std::process::Output> =
+            children.into_iter().map(std::process::Child::wait_with_output).collect::<Result<_, _>>()?;
+        let seconds = started.elapsed().as_secs_f64();
+        let mut stored = 0;
+        for output in &outputs {
+            if !output.status.success() {
+                return Err(format!("a worker failed: {}", String::from_utf8_lossy(&output.stdout)).into());
+            }
+            let summary: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+            stored += summary["items_new"].as_u64().unwrap_or(0) as usize;
+        }
+        let total = store.stats()?.total.items;
+        if stored != expected || total != expected as u64 {
+            return Err(
+                format!("{workers} workers stored {stored} items ({total} in the store), not {expected}").into()
+            );
+        }
+        rows.push((
+            format!("{workers} worker process{}, PostgreSQL + JetStream", if workers == 1 { "" } else { "es" }),
+            stored,
+            seconds,
+        ));
+    }
+
+    println!(
+        "{feeds_n} feeds x {items_n} items on {hosts} loopback addresses, {} cores\n",
+        std::thread::available_parallelism().map_or(0, usize::from)
+    );
+    println!("| ingest without scoring | items stored | seconds | items/s |");
+    println!("|---|---|---|---|");
+    for (what, items, seconds) in rows {
+        println!("| {what} | {items} | {seconds:.2} | {:.0} |", items as f64 / seconds);
+    }
+    Ok(())
+}
