@@ -8,7 +8,8 @@
 //! cargo run --release -p infodemic-benches --bin workers_scale -- [--feeds 1000] [--items 50] [--hosts 16] [--max-workers 3]
 //! ```
 //!
-//! Feeds are served by this process from `--hosts` loopback addresses, politeness off. Each run
+//! Feeds are served by this process from `--hosts` loopback addresses, no delay between two
+//! requests to a host (two at a time per host, the default, on every side). Each run
 //! gets a database of its own on the server of `INFODEMIC_TEST_POSTGRES` and a queue of its own
 //! on the server of `INFODEMIC_TEST_NATS`; a scheduler queues every feed once, then the
 //! workers (`infodemic worker --role crawl --exit-when-idle`, separate processes) are started
@@ -47,6 +48,7 @@ fn fresh_database(server: &str, name: &str) -> Result<String, Error> {
 fn main() -> Result<(), Error> {
     let (feeds_n, items_n, hosts, max_workers) =
         (arg("--feeds", 1000), arg("--items", 50), arg("--hosts", 16).clamp(1, 250), arg("--max-workers", 3));
+    let jobs = arg("--jobs", 64);
     let (pg_server, nats) = (env("INFODEMIC_TEST_POSTGRES")?, env("INFODEMIC_TEST_NATS")?);
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let binary = root.join("target/release/infodemic");
@@ -116,7 +118,7 @@ fn main() -> Result<(), Error> {
             .map(|_| {
                 std::process::Command::new(&binary)
                     .args(["worker", "--role", "crawl", "--exit-when-idle", "--json", "--quiet"])
-                    .args(["--jobs", "64", "--concurrency", &concurrency.to_string(), "--host-delay", "0"])
+                    .args(["--jobs", &jobs.to_string(), "--concurrency", &concurrency.to_string(), "--host-delay", "0"])
                     .args([
                         "--queue",
                         nats.as_str(),

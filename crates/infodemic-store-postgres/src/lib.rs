@@ -32,7 +32,7 @@ use infodemic_core::{Appearance, ContentHash, FeedState, ItemId, ItemQuery, Scor
 use infodemic_store::{
     keys, records, stats_from_counts, CommitReport, CountDelta, IngestStore, ItemReader, StoreError, StoreStats,
 };
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Statement};
 
 pub use schema::SCHEMA_VERSION;
 
@@ -53,10 +53,49 @@ pub fn is_postgres_url(location: &str) -> bool {
     location.starts_with("postgres://") || location.starts_with("postgresql://")
 }
 
+/// The lookups dedupe makes for every new item, prepared once per connection: a statement
+/// prepared at each call costs a second round trip.
+struct Lookups {
+    id_for_url: Statement,
+    id_for_content: Statement,
+    day_of: Statement,
+    record: Statement,
+}
+
+impl Lookups {
+    fn prepare(client: &mut Client) -> Result<Self> {
+        Ok(Self {
+            id_for_url: client.prepare("SELECT id FROM item_keys WHERE canonical_url = $1").map_err(db)?,
+            id_for_content: client.prepare("SELECT id FROM item_keys WHERE content_hash = $1").map_err(db)?,
+            day_of: client.prepare("SELECT day FROM item_keys WHERE id = $1").map_err(db)?,
+            record: client.prepare("SELECT record FROM items WHERE day = $1 AND id = $2").map_err(db)?,
+        })
+    }
+}
+
+/// The connection and what was prepared on it.
+struct Connection {
+    client: Client,
+    lookups: Lookups,
+}
+
+impl std::ops::Deref for Connection {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl std::ops::DerefMut for Connection {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
+}
+
 /// A connection to the store's database. Cheap to clone (the connection is shared).
 #[derive(Clone)]
 pub struct PgStore {
-    client: std::sync::Arc<Mutex<Client>>,
+    client: std::sync::Arc<Mutex<Connection>>,
     /// Days whose partition is known to exist: the common case takes no lock.
     partitions: std::sync::Arc<Mutex<HashSet<NaiveDate>>>,
     /// The URL without its password, for messages.
@@ -95,9 +134,10 @@ impl PgStore {
         client.batch_execute("SET client_min_messages = warning").map_err(db)?;
         schema::ensure(&mut client)?;
         let partitions = schema::partition_days(&mut client)?;
+        let lookups = Lookups::prepare(&mut client)?;
         tracing::debug!(message = "PostgreSQL store opened.", url = %shown_url, partitions = partitions.len());
         Ok(Self {
-            client: std::sync::Arc::new(Mutex::new(client)),
+            client: std::sync::Arc::new(Mutex::new(Connection { client, lookups })),
             partitions: std::sync::Arc::new(Mutex::new(partitions)),
             shown_url,
         })
@@ -110,7 +150,7 @@ impl PgStore {
 
     /// The connection. A panic while it was held leaves at worst an open transaction, which
     /// the server rolls back when the next statement finds it aborted or the client drops it.
-    fn client(&self) -> MutexGuard<'_, Client> {
+    fn client(&self) -> MutexGuard<'_, Connection> {
         self.client.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -239,12 +279,16 @@ impl IngestStore for PgStore {
     }
 
     fn id_for_url(&self, canonical_url: &str) -> Result<Option<ItemId>> {
-        let row = self.client().query_opt("SELECT id FROM item_keys WHERE canonical_url = $1", &[&canonical_url]);
+        let mut connection = self.client();
+        let statement = connection.lookups.id_for_url.clone();
+        let row = connection.query_opt(&statement, &[&canonical_url]);
         row.map_err(db)?.map(|row| item_id(&row, 0)).transpose()
     }
 
     fn id_for_content(&self, hash: ContentHash) -> Result<Option<ItemId>> {
-        let row = self.client().query_opt("SELECT id FROM item_keys WHERE content_hash = $1", &[&hash.0.as_slice()]);
+        let mut connection = self.client();
+        let statement = connection.lookups.id_for_content.clone();
+        let row = connection.query_opt(&statement, &[&hash.0.as_slice()]);
         row.map_err(db)?.map(|row| item_id(&row, 0)).transpose()
     }
 
@@ -292,15 +336,12 @@ impl IngestStore for PgStore {
 impl ItemReader for PgStore {
     fn get(&self, id: ItemId) -> Result<Option<ScoredItem>> {
         let mut client = self.client();
-        let Some(row) =
-            client.query_opt("SELECT day FROM item_keys WHERE id = $1", &[&id.as_bytes().as_slice()]).map_err(db)?
-        else {
+        let (day_of, record) = (client.lookups.day_of.clone(), client.lookups.record.clone());
+        let Some(row) = client.query_opt(&day_of, &[&id.as_bytes().as_slice()]).map_err(db)? else {
             return Ok(None);
         };
         let day: NaiveDate = row.try_get(0).map_err(db)?;
-        let row = client
-            .query_opt("SELECT record FROM items WHERE day = $1 AND id = $2", &[&day, &id.as_bytes().as_slice()])
-            .map_err(db)?;
+        let row = client.query_opt(&record, &[&day, &id.as_bytes().as_slice()]).map_err(db)?;
         row.map(|row| decode_item(&row, 0)).transpose()
     }
 

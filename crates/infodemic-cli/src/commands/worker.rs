@@ -150,6 +150,8 @@ pub fn run(args: &WorkerArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                     },
                     jobs_per_take: usize::from(args.jobs),
                     exit_when_idle: args.exit_when_idle,
+                    // Exiting when idle: look at the backlog soon after the last job.
+                    idle_wait: if args.exit_when_idle { Duration::from_secs(1) } else { Duration::from_secs(5) },
                     // Three renewals per ack_wait: one lost on the way does not cost the job.
                     heartbeat: queue.ack_wait().div_f64(3.0).max(Duration::from_millis(300)),
                     ..WorkerOptions::default()
