@@ -50,6 +50,13 @@ impl ClassifierHandle {
         response.await.map_err(|_| ClassifierError::WorkerGone)?
     }
 
+    /// A probe of how many batches wait for the inference thread, for metrics. It holds no
+    /// handle: the thread still ends when every handle is dropped.
+    pub fn queue_probe(&self) -> impl Fn() -> usize + Send + Sync + 'static {
+        let jobs = self.jobs.downgrade();
+        move || jobs.upgrade().map_or(0, |jobs| jobs.max_capacity() - jobs.capacity())
+    }
+
     /// The model behind the scores.
     pub fn model(&self) -> &ModelRef {
         &self.model

@@ -44,10 +44,29 @@ fn fetch_histogram() -> Histogram {
     Histogram::new(FETCH_BUCKETS)
 }
 
+/// Reads a queue's depth at scrape time.
+type DepthProbe = Box<dyn Fn() -> usize + Send + Sync>;
+
+/// The queues whose depth is read at each scrape.
+#[derive(Default)]
+struct Probes(std::sync::Mutex<Vec<(&'static str, DepthProbe)>>);
+
+impl std::fmt::Debug for Probes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let probes = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        f.debug_list().entries(probes.iter().map(|(name, _)| name)).finish()
+    }
+}
+
+/// The queue of a cycle's feeds not polled yet.
+const FEEDS_QUEUE: Label = [("queue", "feeds")];
+
 /// What a `watch` did since it started: counters and histograms fed by its crawl events.
 /// Shared (`Arc`) by the crawl's observer and the service; every method takes `&self`.
 #[derive(Debug)]
 pub struct Metrics {
+    queue_depth: Family<Label, Gauge>,
+    probes: Probes,
     registry: Registry,
     feed_fetch_duration: Family<Label, Histogram>,
     items_stored: Counter,
@@ -89,6 +108,14 @@ impl Metrics {
             Unit::Seconds,
             inference_duration.clone(),
         );
+        let queue_depth = Family::<Label, Gauge>::default();
+        let _ = queue_depth.get_or_create(&FEEDS_QUEUE);
+        registry.register(
+            "infodemic_queue_depth",
+            "Work waiting, by queue: feeds of the running cycle not polled yet (feeds), batches waiting for \
+             the inference thread (classifier), crawls other commands asked of the watch (crawl_requests)",
+            queue_depth.clone(),
+        );
         let counter = |registry: &mut Registry, name: &str, help: &str| {
             let counter = Counter::default();
             registry.register(name, help, counter.clone());
@@ -113,13 +140,30 @@ impl Metrics {
             registry,
             feed_fetch_duration,
             inference_duration,
+            queue_depth,
+            probes: Probes::default(),
         }
+    }
+
+    /// Reports the depth of `queue` at every scrape, as `probe` reads it.
+    pub fn watch_queue(&self, queue: &'static str, probe: impl Fn() -> usize + Send + Sync + 'static) {
+        let _ = self.queue_depth.get_or_create(&[("queue", queue)]);
+        self.probes.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((queue, Box::new(probe)));
+    }
+
+    /// A cycle started with `feeds` to poll.
+    pub fn record_cycle_started(&self, feeds: usize) {
+        self.queue_depth.get_or_create(&FEEDS_QUEUE).set(gauge_value(count(feeds)));
     }
 
     /// One feed was fetched and parsed (`failed`: it was not) in `elapsed`.
     pub fn record_feed_done(&self, elapsed: Duration, failed: bool) {
         let outcome = if failed { &FETCH_FAILED } else { &FETCH_OK };
         self.feed_fetch_duration.get_or_create(outcome).observe(elapsed.as_secs_f64());
+        let waiting = self.queue_depth.get_or_create(&FEEDS_QUEUE);
+        if waiting.get() > 0 {
+            waiting.dec();
+        }
     }
 
     /// A batch was committed: `stored` new items, `flagged` of them flagged; the classifier
@@ -142,15 +186,20 @@ impl Metrics {
     /// A watch cycle finished.
     pub fn record_cycle_finished(&self) {
         self.cycles.inc();
+        self.queue_depth.get_or_create(&FEEDS_QUEUE).set(0);
     }
 
     /// A watch cycle failed; it is retried.
     pub fn record_cycle_failed(&self) {
         self.failed_cycles.inc();
+        self.queue_depth.get_or_create(&FEEDS_QUEUE).set(0);
     }
 
     /// The exposition: these metrics, then the store's gauges, in `format`.
     pub(crate) fn encode(&self, store: &StoreSnapshot, format: Format) -> Result<String, std::fmt::Error> {
+        for (queue, probe) in self.probes.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
+            self.queue_depth.get_or_create(&[("queue", queue)]).set(gauge_value(count(probe())));
+        }
         let gauges = store.registry();
         let mut out = String::new();
         match format {
@@ -307,5 +356,23 @@ mod tests {
         let plain = metrics.encode(&snapshot, Format::Text).unwrap_or_default();
         assert!(!plain.contains("# EOF"), "{plain}");
         assert!(plain.contains("infodemic_feed_fetch_duration_seconds_count{outcome=\"ok\"} 1\n"), "{plain}");
+    }
+
+    #[test]
+    fn queue_depths_are_read_at_each_scrape() {
+        let metrics = Metrics::new();
+        let depth = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(3));
+        let probe = std::sync::Arc::clone(&depth);
+        metrics.watch_queue("classifier", move || probe.load(std::sync::atomic::Ordering::Relaxed));
+        metrics.record_cycle_started(5);
+        metrics.record_feed_done(Duration::from_millis(30), false);
+        let first = metrics.encode(&StoreSnapshot::default(), Format::Text).unwrap_or_default();
+        assert!(first.contains("infodemic_queue_depth{queue=\"classifier\"} 3\n"), "{first}");
+        assert!(first.contains("infodemic_queue_depth{queue=\"feeds\"} 4\n"), "{first}");
+        depth.store(1, std::sync::atomic::Ordering::Relaxed);
+        metrics.record_cycle_finished();
+        let second = metrics.encode(&StoreSnapshot::default(), Format::Text).unwrap_or_default();
+        assert!(second.contains("infodemic_queue_depth{queue=\"classifier\"} 1\n"), "{second}");
+        assert!(second.contains("infodemic_queue_depth{queue=\"feeds\"} 0\n"), "{second}");
     }
 }

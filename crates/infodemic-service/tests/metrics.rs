@@ -246,6 +246,7 @@ async fn prometheus_parsers_read_the_recorded_events_and_the_store_counts() {
             ("infodemic_inference_duration_seconds", "histogram"),
             ("infodemic_items_flagged", "counter"),
             ("infodemic_items_stored", "counter"),
+            ("infodemic_queue_depth", "gauge"),
             ("infodemic_store_alerts", "gauge"),
             ("infodemic_store_campaigns", "gauge"),
             ("infodemic_store_claims", "gauge"),

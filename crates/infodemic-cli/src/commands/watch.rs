@@ -91,6 +91,12 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let data_dir = global.data_dir()?;
     let metrics = MetricsObserver(Arc::new(Metrics::new()));
     let (crawls, crawl_jobs) = tokio::sync::mpsc::channel(crate::commands::watch_jobs::QUEUED_CRAWLS);
+    metrics.0.watch_queue("classifier", classifier.queue_probe());
+    // A weak sender: the probe must not keep the channel open once the API is gone.
+    let waiting_crawls = crawls.downgrade();
+    metrics.0.watch_queue("crawl_requests", move || {
+        waiting_crawls.upgrade().map_or(0, |crawls| crawls.max_capacity() - crawls.capacity())
+    });
     let jobs = crate::commands::watch_jobs::WatchJobs {
         store: store.clone(),
         classifier: classifier.clone(),
@@ -155,9 +161,10 @@ impl CrawlObserver for MetricsObserver {
             CrawlEvent::CampaignsAssigned { items, opened, alerts } => {
                 self.0.record_campaigns_assigned(*items, *opened, alerts.len());
             }
+            CrawlEvent::Started { feeds } => self.0.record_cycle_started(*feeds),
             CrawlEvent::CycleFinished(_) => self.0.record_cycle_finished(),
             CrawlEvent::CycleFailed { .. } => self.0.record_cycle_failed(),
-            CrawlEvent::Started { .. } | CrawlEvent::Stopping | CrawlEvent::Idle { .. } => {}
+            CrawlEvent::Stopping | CrawlEvent::Idle { .. } => {}
         }
     }
 }
