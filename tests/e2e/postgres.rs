@@ -125,3 +125,37 @@ fn commands_the_postgres_store_does_not_serve_say_so() {
     assert!(!output.status.success());
     assert!(message.contains("127.0.0.1:1") && !message.contains("s3cret"), "{message}");
 }
+
+/// `migrate --to` copies the embedded store: the same answers from PostgreSQL afterwards, and a
+/// second run (a resumed one) stores nothing twice.
+#[test]
+fn migrate_copies_the_embedded_store_and_resumes_without_duplicates() {
+    let url = fresh_database();
+    let data = tempfile::tempdir().unwrap();
+    run_json(data.path(), None, &["crawl", "--no-score", "--feeds", "feeds/samples.toml"]);
+    let before = run_json(data.path(), None, &["query", "--limit", "1000"]);
+
+    let first = run_json(data.path(), None, &["migrate", "--to", url.as_str()]).remove(0);
+    assert_eq!(first["items_read"].as_u64(), Some(before.len() as u64), "{first}");
+    assert_eq!(first["items_stored"], first["items_read"], "{first}");
+    let after = run_json(data.path(), Some(&url), &["query", "--limit", "1000"]);
+    assert_eq!(after, before, "every item, whole, in the same order");
+    for field in ["total", "per_day", "per_source", "per_label", "feeds"] {
+        let (pg, sled) = (
+            run_json(data.path(), Some(&url), &["stats"]).remove(0),
+            run_json(data.path(), None, &["stats"]).remove(0),
+        );
+        assert_eq!(pg[field], sled[field], "{field}");
+    }
+    // The syndicated copy in the samples: stored once, its other copy an appearance.
+    let leaked = run_json(data.path(), None, &["query", "--text", "insider admits", "--limit", "10"]);
+    let id = leaked[0]["id"].as_str().unwrap();
+    let appearances = run_json(data.path(), None, &["show", id]).remove(0)["appearances"].clone();
+    assert!(!appearances.as_array().unwrap().is_empty(), "{appearances}");
+    assert_eq!(run_json(data.path(), Some(&url), &["show", id]).remove(0)["appearances"], appearances);
+
+    let again = run_json(data.path(), None, &["migrate", "--to", url.as_str()]).remove(0);
+    assert_eq!(again["items_stored"], 0, "{again}");
+    assert_eq!(again["items_present"], first["items_read"], "{again}");
+    assert_eq!(run_json(data.path(), Some(&url), &["query", "--limit", "1000"]).len(), before.len());
+}

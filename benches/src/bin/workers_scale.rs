@@ -1,6 +1,6 @@
 //! Crawl workers against PostgreSQL and NATS JetStream: throughput of 1, 2 and 3 worker
 //! processes on the same local feeds, beside one `crawl --no-score` process into PostgreSQL and
-//! into the embedded store.
+//! into the embedded store, and `migrate` of those items from the embedded store into PostgreSQL.
 //!
 //! ```sh
 //! eval "$(bash scripts/postgres.sh start)"; eval "$(bash scripts/nats.sh start)"
@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use infodemic_benches::{arg, serve_feeds_on, synthetic_feed};
 use infodemic_core::FeedSpec;
 use infodemic_crawler::FetchConfig;
-use infodemic_pipeline::{run_crawl_unscored, run_scheduler, CrawlOptions, NoProgress, ScheduleOptions};
+use infodemic_pipeline::{migrate_items, run_crawl_unscored, run_scheduler, CrawlOptions, NoProgress, ScheduleOptions};
 use infodemic_queue::{CrawlQueue, QueueConfig};
 use infodemic_store::{ItemReader, SledStore};
 use infodemic_store_postgres::PgStore;
@@ -90,6 +90,19 @@ fn main() -> Result<(), Error> {
     let summary =
         runtime.block_on(run_crawl_unscored(specs.clone(), &sled, &options, &NoProgress, CancellationToken::new()))?;
     rows.push(("one process, embedded store (sled)".to_owned(), summary.items_new, started.elapsed().as_secs_f64()));
+
+    // `infodemic migrate --to`: the same items out of sled into PostgreSQL, then again (a
+    // resumed run: everything is there already).
+    let target = PgStore::connect(&fresh_database(&pg_server, &format!("bench_migrate_{}", std::process::id()))?)?;
+    let cancel = CancellationToken::new();
+    for what in ["migrate sled -> PostgreSQL", "migrate again (resumed: all present)"] {
+        let started = Instant::now();
+        let moved = migrate_items(&sled, &target, &|_| {}, &cancel)?;
+        rows.push((what.to_owned(), moved.items_read, started.elapsed().as_secs_f64()));
+    }
+    if target.stats()?.total.items != expected as u64 {
+        return Err("the migration did not copy every item".into());
+    }
     drop(sled);
 
     let pg = PgStore::connect(&fresh_database(&pg_server, &format!("bench_direct_{}", std::process::id()))?)?;
@@ -161,7 +174,7 @@ fn main() -> Result<(), Error> {
         "{feeds_n} feeds x {items_n} items on {hosts} loopback addresses, {} cores\n",
         std::thread::available_parallelism().map_or(0, usize::from)
     );
-    println!("| ingest without scoring | items stored | seconds | items/s |");
+    println!("| ingest without scoring | items | seconds | items/s |");
     println!("|---|---|---|---|");
     for (what, items, seconds) in rows {
         println!("| {what} | {items} | {seconds:.2} | {:.0} |", items as f64 / seconds);

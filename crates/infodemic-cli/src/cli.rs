@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
-    campaigns, claims, classify, crawl, eval, export, feeds, import, model, query, rescore, review, show, stats, watch,
-    worker,
+    campaigns, claims, classify, crawl, eval, export, feeds, import, migrate, model, query, rescore, review, show,
+    stats, watch, worker,
 };
 
 /// Watch the public web for health misinformation: crawl feeds, score every item with a local
@@ -97,6 +97,8 @@ pub enum Command {
     /// One process of a deployment across machines: a scheduler that queues due feeds, or a
     /// crawl worker that stores them in a shared PostgreSQL store (NATS JetStream in between)
     Worker(worker::WorkerArgs),
+    /// Copy the embedded store's items, appearances and feed states into PostgreSQL (resumable)
+    Migrate(migrate::MigrateArgs),
 }
 
 /// `--store`: a PostgreSQL URL (a directory is `--data-dir`).

@@ -44,6 +44,7 @@ fn main() -> ExitCode {
         Command::Alerts(args) => commands::campaigns::run_alerts(&args, global),
         Command::Rescore(args) => commands::rescore::run(&args, global),
         Command::Worker(args) => commands::worker::run(&args, global),
+        Command::Migrate(args) => commands::migrate::run(&args, global),
     };
     match result {
         Ok(exit) => exit.into(),

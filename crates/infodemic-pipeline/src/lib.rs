@@ -32,6 +32,7 @@ mod error;
 mod export;
 mod import;
 mod locate;
+mod migrate;
 mod model;
 mod rescore;
 mod watch;
@@ -59,6 +60,7 @@ pub use infodemic_crawler::FetchConfig;
 pub use locate::{
     locate_model_dir, locate_ort_library, Located, DEFAULT_MODEL_DIR, ORT_LIBRARY_RELATIVE, SETUP_COMMAND,
 };
+pub use migrate::{migrate_items, MigrateSummary, MIGRATE_PAGE};
 pub use model::{load_model, LoadedModel};
 pub use rescore::{
     rescore, rescore_dry_run, RescoreEvent, RescoreObserver, RescoreOptions, RescoreSummary, RESCORE_BATCH,

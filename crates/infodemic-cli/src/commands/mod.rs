@@ -8,6 +8,7 @@ pub mod eval;
 pub mod export;
 pub mod feeds;
 pub mod import;
+pub mod migrate;
 pub mod model;
 pub mod query;
 pub mod rescore;

@@ -1,0 +1,75 @@
+//! `migrate`: the items of one store into another (the embedded store into PostgreSQL).
+//!
+//! Items go newest first, a page at a time, each page with the appearances of its items in one
+//! commit of the target; feed states go first. The target skips what it holds already (its URL
+//! and content uniqueness), so a migration that was interrupted is resumed by running it again:
+//! the pages already moved cost a lookup per item and store nothing.
+
+use infodemic_core::{Appearance, ItemCursor, ItemQuery};
+use infodemic_store::{IngestStore, ItemReader};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::Result;
+
+/// Items read and committed together.
+pub const MIGRATE_PAGE: usize = 1000;
+
+/// What a migration did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct MigrateSummary {
+    /// Feed states copied (a state replaces the target's).
+    pub feed_states: usize,
+    /// Items read from the source.
+    pub items_read: usize,
+    /// Of which new to the target.
+    pub items_stored: usize,
+    /// Of which the target held already (an earlier run, a worker).
+    pub items_present: usize,
+    /// Appearances (other copies of items) copied.
+    pub appearances: usize,
+    /// Stopped before the end; run again to continue.
+    pub interrupted: bool,
+}
+
+/// Copies feed states, then items with their appearances, from `source` to `target`, calling
+/// `progress` with the items read so far after each page. Stops between pages when `cancel`
+/// fires. Runs blocking store calls: call it off the async runtime.
+///
+/// # Errors
+/// Store failures of either side; what was committed before stays.
+pub fn migrate_items(
+    source: &dyn ItemReader,
+    target: &dyn IngestStore,
+    progress: &dyn Fn(usize),
+    cancel: &CancellationToken,
+) -> Result<MigrateSummary> {
+    let mut summary = MigrateSummary::default();
+    let states = source.feed_states()?;
+    target.commit(&[], &states, &[])?;
+    summary.feed_states = states.len();
+    let mut query = ItemQuery { limit: Some(MIGRATE_PAGE), ..ItemQuery::default() };
+    loop {
+        if cancel.is_cancelled() {
+            summary.interrupted = true;
+            break;
+        }
+        let page = source.query(&query)?;
+        let Some(last) = page.last() else { break };
+        query.after = Some(ItemCursor::of(last));
+        let mut appearances: Vec<Appearance> = Vec::new();
+        for scored in &page {
+            appearances.extend(source.appearances(scored.item.id)?);
+        }
+        let report = target.commit(&page, &[], &appearances)?;
+        summary.items_read += page.len();
+        summary.items_stored += report.inserted;
+        summary.items_present += report.duplicates;
+        summary.appearances += appearances.len();
+        progress(summary.items_read);
+        if page.len() < MIGRATE_PAGE {
+            break;
+        }
+    }
+    Ok(summary)
+}
