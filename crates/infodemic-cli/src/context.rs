@@ -10,7 +10,9 @@ use infodemic_core::{
 };
 use infodemic_pipeline::{load_model, LoadedModel};
 use infodemic_service::ServiceClient;
-use infodemic_store::{CampaignReader, ItemReader, ReviewHead, ReviewLog, SledStore, StoreError};
+use infodemic_store::{
+    CampaignReader, ItemReader, ReviewHead, ReviewLog, SledStore, StoreError, Upkeep, UpkeepObserver,
+};
 use infodemic_store_postgres::PgStore;
 
 use crate::cli::GlobalArgs;
@@ -32,8 +34,21 @@ impl GlobalArgs {
         self.embedded_only()?;
         let dir = self.data_dir()?;
         create_private_dir(&dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
-        let (store, outcome) =
-            SledStore::open_with_cache(&dir.join("store"), self.cache_mib.saturating_mul(1024 * 1024))?;
+        // A store an older build wrote is counted, summarised or indexed whole at open: minutes
+        // for a million items, shown rather than silent.
+        let bar = crate::progress::upkeep(self.quiet);
+        let observer: UpkeepObserver = {
+            let bar = bar.clone();
+            std::sync::Arc::new(move |upkeep: Upkeep| {
+                bar.set_message(upkeep.task);
+                bar.set_length(upkeep.total.unwrap_or(upkeep.done).max(upkeep.done));
+                bar.set_position(upkeep.done);
+            })
+        };
+        let opened =
+            SledStore::open_reporting(&dir.join("store"), self.cache_mib.saturating_mul(1024 * 1024), Some(observer));
+        bar.finish_and_clear();
+        let (store, outcome) = opened?;
         tracing::debug!(message = "Store opened.", path = %dir.display(), ?outcome);
         Ok(store)
     }

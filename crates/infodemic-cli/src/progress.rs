@@ -120,6 +120,22 @@ pub fn counter(quiet: bool, what: &'static str) -> ProgressBar {
     bar
 }
 
+/// The progress of a long upkeep when the store opens (a store an older build wrote): shown
+/// only once the store reports some.
+pub fn upkeep(quiet: bool) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(
+        None,
+        if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() },
+    );
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] upgrading the store, {msg}: {pos}/{len} items ({eta} left)",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar
+}
+
 /// A spinner with the time spent, for work done elsewhere (a job of the running `watch`).
 pub fn spinner(quiet: bool, what: &'static str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(

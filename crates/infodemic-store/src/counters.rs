@@ -107,6 +107,7 @@ impl SledStore {
             let (_, value) = entry?;
             delta.add(&records::decode_item(&value)?, 1);
             counted += 1;
+            self.report_upkeep("counting items", counted);
         }
         counts.transaction(|tree| delta.apply(tree))?;
         self.meta.insert(READY_KEY, &[READY_VERSION])?;

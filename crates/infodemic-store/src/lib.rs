@@ -43,6 +43,21 @@ pub use stats::{Counts, StoreStats};
 /// Result type of this crate.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// How far a long upkeep at open has come: counting, summarising or indexing every item of a
+/// store that an older build wrote (minutes for a million items).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Upkeep {
+    /// What runs ("counting items", "writing index summaries", "building the full-text index").
+    pub task: &'static str,
+    /// Items done.
+    pub done: u64,
+    /// Items in all, when known.
+    pub total: Option<u64>,
+}
+
+/// Told about [`Upkeep`] every 10,000 items (see [`SledStore::open_reporting`]).
+pub type UpkeepObserver = std::sync::Arc<dyn Fn(Upkeep) + Send + Sync>;
+
 /// A stored debunked claim, its embedding, and the model that made the embedding.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClaimEntry {

@@ -388,9 +388,11 @@ impl crate::SledStore {
             self.search.clear()?;
         }
         let mut batch = Vec::with_capacity(REBUILD_BATCH);
-        let mut done = 0u64;
+        let (mut done, mut read) = (0u64, 0u64);
         for entry in self.items_tree().iter() {
             batch.push(crate::records::decode_item(&entry?.1)?);
+            read += 1;
+            self.report_upkeep("building the full-text index", read);
             if batch.len() == REBUILD_BATCH {
                 done += self.search.add(&batch, false)? as u64;
                 self.search.commit(false)?;

@@ -42,6 +42,20 @@ pub struct SledStore {
     pub(crate) search: std::sync::Arc<crate::search::SearchIndex>,
     /// Held while a batch of verdicts derives and writes item heads (see `reviews.rs`).
     pub(crate) review_lock: std::sync::Arc<std::sync::Mutex<()>>,
+    upkeep: UpkeepHook,
+}
+
+/// Items between two [`crate::Upkeep`] reports (fewer in tests, which hold few items).
+const UPKEEP_STEP: u64 = if cfg!(test) { 10 } else { 10_000 };
+
+/// Who hears about long upkeep at open (nobody, by default).
+#[derive(Clone, Default)]
+struct UpkeepHook(Option<crate::UpkeepObserver>);
+
+impl std::fmt::Debug for UpkeepHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "UpkeepHook(observed)" } else { "UpkeepHook(none)" })
+    }
 }
 
 /// What a [`SledStore::commit`] did.
@@ -72,6 +86,20 @@ impl SledStore {
     /// # Errors
     /// As [`Self::open`].
     pub fn open_with_cache(path: &Path, cache_bytes: u64) -> Result<(Self, SchemaOutcome)> {
+        Self::open_reporting(path, cache_bytes, None)
+    }
+
+    /// [`Self::open_with_cache`], telling `upkeep` how far a long upkeep has come: a store an
+    /// older build wrote is counted, summarised or indexed whole here, which takes minutes
+    /// for a million items.
+    ///
+    /// # Errors
+    /// As [`Self::open`].
+    pub fn open_reporting(
+        path: &Path,
+        cache_bytes: u64,
+        upkeep: Option<crate::UpkeepObserver>,
+    ) -> Result<(Self, SchemaOutcome)> {
         // sled caches 1 GiB by default; the indexes are small and the OS caches the rest.
         let db = sled::Config::new().path(path).cache_capacity(cache_bytes).open().map_err(|e| open_error(path, &e))?;
         let tree = |name: &str| db.open_tree(name);
@@ -96,6 +124,7 @@ impl SledStore {
                 tree(crate::search::PENDING_TREE)?,
             )?),
             review_lock: std::sync::Arc::default(),
+            upkeep: UpkeepHook(upkeep),
             db,
         };
         let outcome = store.check_schema()?;
@@ -103,6 +132,17 @@ impl SledStore {
         store.ensure_summaries()?;
         store.ensure_search()?;
         Ok((store, outcome))
+    }
+
+    /// Tells the observer how far `task` has come, every [`UPKEEP_STEP`] items.
+    pub(crate) fn report_upkeep(&self, task: &'static str, done: u64) {
+        if let Some(observer) = &self.upkeep.0 {
+            if done.is_multiple_of(UPKEEP_STEP) {
+                // The counters, when they are there: a count of the items tree reads every key.
+                let total = self.counted_stats().ok().map(|stats| stats.total.items).filter(|n| *n > 0);
+                observer(crate::Upkeep { task, done, total });
+            }
+        }
     }
 
     fn check_schema(&self) -> Result<SchemaOutcome> {
@@ -685,6 +725,32 @@ pub(crate) mod tests {
         let (store, outcome) = SledStore::open(&dir.path().join("db")).unwrap();
         assert_eq!(outcome, SchemaOutcome::Created);
         (dir, store)
+    }
+
+    #[test]
+    fn long_upkeep_is_reported_with_the_items_done_and_in_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = std::sync::Arc::clone(&seen);
+        let observer: crate::UpkeepObserver = std::sync::Arc::new(move |upkeep| sink.lock().unwrap().push(upkeep));
+        let (store, _) =
+            SledStore::open_reporting(&dir.path().join("db"), DEFAULT_CACHE_BYTES, Some(observer)).unwrap();
+        assert!(seen.lock().unwrap().is_empty(), "nothing to do for a new store");
+        let items: Vec<ScoredItem> = (0..25).map(|i| scored(&format!("https://e.org/{i}"), "s", i, 0.5)).collect();
+        store.commit(&items, &[], &[]).unwrap();
+        store.resummarise().unwrap();
+        store.rebuild_search().unwrap();
+        let seen = seen.lock().unwrap().clone();
+        let report = |task, done| crate::Upkeep { task, done, total: Some(25) };
+        assert_eq!(
+            seen,
+            [
+                report("writing index summaries", 10),
+                report("writing index summaries", 20),
+                report("building the full-text index", 10),
+                report("building the full-text index", 20),
+            ]
+        );
     }
 
     #[test]

@@ -123,6 +123,7 @@ impl SledStore {
                 batch.insert(key, &summary);
             }
             done += 1;
+            self.report_upkeep("writing index summaries", done);
             // Applied in slices: a million items' worth of batches would be held in memory.
             if done.is_multiple_of(10_000) {
                 for (tree, batch) in trees.iter().zip(&mut batches) {
