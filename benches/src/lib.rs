@@ -63,6 +63,23 @@ pub async fn serve_feeds_on(bodies: Arc<Vec<Vec<u8>>>, ip: std::net::Ipv4Addr) -
     Ok(format!("http://{address}"))
 }
 
+/// `feeds` synthetic feeds of `items` items each ([`synthetic_feed`]), served from `hosts`
+/// loopback addresses (127.0.0.1, 127.0.0.2, ...), feed `f` from address `f % hosts`, so no
+/// single host carries them all. Returns the feeds' URLs in order.
+///
+/// # Errors
+/// When a port cannot be bound.
+pub async fn serve_synthetic_feeds(feeds: usize, items: usize, hosts: usize) -> std::io::Result<Vec<String>> {
+    let bodies: Arc<Vec<Vec<u8>>> = Arc::new((0..feeds).map(|f| synthetic_feed(f, items).into_bytes()).collect());
+    let hosts = hosts.clamp(1, 250);
+    let mut bases = Vec::with_capacity(hosts);
+    for host in 0..hosts {
+        let ip = std::net::Ipv4Addr::new(127, 0, 0, u8::try_from(host + 1).unwrap_or(1));
+        bases.push(serve_feeds_on(Arc::clone(&bodies), ip).await?);
+    }
+    Ok((0..feeds).map(|f| format!("{}/feed/{f}.xml", bases[f % hosts])).collect())
+}
+
 /// Peak resident memory of this process, MiB (Linux).
 pub fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

@@ -15,10 +15,9 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A bench binary reports on the terminal.
 
 use std::io::Write;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use infodemic_benches::{arg, peak_rss_mib, serve_feeds_on, synthetic_feed};
+use infodemic_benches::{arg, peak_rss_mib, serve_synthetic_feeds};
 use infodemic_core::FeedSpec;
 use infodemic_crawler::FetchConfig;
 use infodemic_pipeline::{run_crawl_unscored, CrawlOptions, NoProgress};
@@ -43,16 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err(format!("{} is missing: run `bash scripts/setup.sh --python-bench`", python.display()).into());
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let urls: Vec<String> = runtime.block_on(async {
-        let bodies: Arc<Vec<Vec<u8>>> =
-            Arc::new((0..feeds_n).map(|f| synthetic_feed(f, items_n).into_bytes()).collect());
-        let mut bases = Vec::with_capacity(hosts);
-        for host in 0..hosts {
-            let ip = std::net::Ipv4Addr::new(127, 0, 0, u8::try_from(host + 1).unwrap_or(1));
-            bases.push(serve_feeds_on(Arc::clone(&bodies), ip).await?);
-        }
-        Ok::<_, std::io::Error>((0..feeds_n).map(|f| format!("{}/feed/{f}.xml", bases[f % hosts])).collect())
-    })?;
+    let urls = runtime.block_on(serve_synthetic_feeds(feeds_n, items_n, hosts))?;
 
     // Rust: what `infodemic crawl --no-score` runs.
     let dir = tempfile::tempdir()?;

@@ -16,10 +16,9 @@
 //! together and timed until the last one exits. Every run must store every item exactly once.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A bench binary reports on the terminal.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use infodemic_benches::{arg, serve_feeds_on, synthetic_feed};
+use infodemic_benches::{arg, serve_synthetic_feeds};
 use infodemic_core::FeedSpec;
 use infodemic_crawler::FetchConfig;
 use infodemic_pipeline::{migrate_items, run_crawl_unscored, run_scheduler, CrawlOptions, NoProgress, ScheduleOptions};
@@ -56,28 +55,16 @@ fn main() -> Result<(), Error> {
         return Err(format!("{} is missing: run `cargo build --release -p infodemic-cli`", binary.display()).into());
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let urls: Vec<String> = runtime.block_on(async {
-        let bodies: Arc<Vec<Vec<u8>>> =
-            Arc::new((0..feeds_n).map(|f| synthetic_feed(f, items_n).into_bytes()).collect());
-        let mut bases = Vec::with_capacity(hosts);
-        for host in 0..hosts {
-            let ip = std::net::Ipv4Addr::new(127, 0, 0, u8::try_from(host + 1).unwrap_or(1));
-            bases.push(serve_feeds_on(Arc::clone(&bodies), ip).await?);
-        }
-        Ok::<_, std::io::Error>((0..feeds_n).map(|f| format!("{}/feed/{f}.xml", bases[f % hosts])).collect())
-    })?;
+    let urls = runtime.block_on(serve_synthetic_feeds(feeds_n, items_n, hosts))?;
     let specs: Vec<FeedSpec> =
         urls.iter().map(|u| url::Url::parse(u).map(FeedSpec::from_url)).collect::<Result<_, _>>()?;
     let expected = feeds_n * items_n;
     let concurrency = 16;
+    // What `crawl --no-score --concurrency 16 --host-delay 0` runs, and what the workers get
+    // from the same flags: two requests in flight per host, batches of 64 items.
     let options = CrawlOptions {
-        fetch: FetchConfig {
-            per_host_concurrency: concurrency,
-            per_host_delay: Duration::ZERO,
-            ..FetchConfig::default()
-        },
+        fetch: FetchConfig { per_host_delay: Duration::ZERO, ..FetchConfig::default() },
         feed_concurrency: concurrency,
-        commit_batch: 512,
         campaigns: None,
         ..CrawlOptions::default()
     };

@@ -359,10 +359,7 @@ impl ItemReader for PgStore {
             Ok((key, u64::try_from(items).unwrap_or(0), u64::try_from(flagged).unwrap_or(0)))
         }))?;
         drop(client);
-        for state in self.feed_states()? {
-            stats.feeds += 1;
-            stats.feeds_failing += u64::from(state.last_error.is_some());
-        }
+        stats.count_feeds(&self.feed_states()?);
         Ok(stats)
     }
 

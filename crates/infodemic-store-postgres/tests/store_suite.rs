@@ -11,49 +11,21 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use infodemic_core::{
-    Appearance, Classification, ContentHash, FeedState, Item, ItemCursor, ItemId, ItemQuery, ModelRef, Relation,
-    ScoredItem, SortOrder, SourceId,
+    Appearance, ContentHash, FeedState, ItemCursor, ItemId, ItemQuery, Relation, ScoredItem, SourceId,
 };
-use infodemic_store::{keys, CommitReport, IngestStore, ItemReader, SledStore, StoreError};
+use infodemic_store::test_support::{self, corpus, expected, queries};
+use infodemic_store::{CommitReport, IngestStore, ItemReader, SledStore, StoreError};
 use infodemic_store_postgres::PgStore;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap()
 }
 
+/// The shared fixture item, published at `published`.
 fn scored(url: &str, source: &str, published: DateTime<Utc>, score: f32) -> ScoredItem {
-    let title = format!("title of {url}");
-    ScoredItem {
-        item: Item {
-            id: ItemId::from_canonical_url(url),
-            url: url.to_owned(),
-            canonical_url: url.to_owned(),
-            content_hash: ContentHash::of(&title, "body"),
-            title,
-            text: "body".to_owned(),
-            published: Some(published),
-            fetched_at: now(),
-            author: None,
-            source: SourceId::new(source).unwrap(),
-            language: Some("en".to_owned()),
-            links: vec!["https://shared.example.org/study".to_owned()],
-            simhash: Some(0x8123_4567_89ab_cdef),
-        },
-        classification: Classification {
-            score,
-            flagged: score >= 0.5,
-            review: score >= 0.5,
-            embedding: vec![0.6, 0.8],
-            model: ModelRef { id: "m".to_owned(), version: "1".to_owned() },
-            language: Some("en".to_owned()),
-            language_supported: true,
-            evidence: Vec::new(),
-            claim_match: None,
-            claim: None,
-            refute: None,
-            reasons: Vec::new(),
-        },
-    }
+    let mut item = test_support::scored(url, source, 0, score);
+    item.item.published = Some(published);
+    item
 }
 
 fn feed_state(source: &str, error: Option<&str>) -> FeedState {
@@ -66,92 +38,6 @@ fn feed_state(source: &str, error: Option<&str>) -> FeedState {
         consecutive_failures: u32::from(error.is_some()),
         ..FeedState::new(SourceId::new(source).unwrap(), format!("https://{source}.example.org/feed"))
     }
-}
-
-const WORDS: [&str; 8] = ["garlic", "vaccine", "vaccination", "measles", "bleach", "ward", "oxygen", "towers"];
-
-/// 600 items over 4 sources and 30 days, scores spread, a third of the times shared with
-/// another item (feeds with dates but no times), texts of two or three of `WORDS`, some in a
-/// language the model does not know.
-fn corpus() -> Vec<ScoredItem> {
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move |n: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % n
-    };
-    (0..600)
-        .map(|i| {
-            let day = Utc.with_ymd_and_hms(2026, 10, 1 + (next(30) as u32), 0, 0, 0).unwrap();
-            let minutes = if i % 3 == 0 { 0 } else { next(30 * 24 * 60) as i64 };
-            let mut item = scored(
-                &format!("https://e{}.org/{i}", i % 4),
-                &format!("s{}", i % 4),
-                day + Duration::minutes(minutes),
-                0.0,
-            );
-            let score = next(1000) as f32 / 1000.0;
-            item.classification.score = score;
-            item.classification.flagged = score >= 0.8;
-            item.classification.review = score >= 0.5;
-            item.classification.language_supported = next(10) > 0;
-            let words: Vec<&str> = (0..2 + next(2)).map(|_| WORDS[next(8) as usize]).collect();
-            item.item.text = format!("Report: {}.", words.join(" "));
-            item.item.title = format!("Item {i}");
-            item.item.content_hash = ContentHash::of(&item.item.title, &item.item.text);
-            item.item.simhash = Some(next(u64::MAX));
-            item
-        })
-        .collect()
-}
-
-/// What a query must answer: every stored item that matches, in the order, cut to the limit.
-fn expected(items: &[ScoredItem], query: &ItemQuery) -> Vec<ItemId> {
-    let mut matching: Vec<&ScoredItem> = items
-        .iter()
-        .filter(|s| query.matches(s))
-        .filter(|s| {
-            query.order == SortOrder::Score
-                || query.after.is_none_or(|after| (s.item.effective_time(), s.item.id) < (after.time, after.id))
-        })
-        .collect();
-    match query.order {
-        SortOrder::Newest => matching.sort_by_key(|s| Reverse((s.item.effective_time(), s.item.id))),
-        SortOrder::Score => {
-            matching.sort_by_key(|s| Reverse((keys::score_key(keys::sort_score(s)), s.item.id)));
-        }
-    }
-    matching.into_iter().take(query.limit.unwrap_or(usize::MAX)).map(|s| s.item.id).collect()
-}
-
-fn queries() -> Vec<ItemQuery> {
-    let day = |d| Utc.with_ymd_and_hms(2026, 10, d, 0, 0, 0).unwrap();
-    let sources = |names: &[&str]| names.iter().map(|n| SourceId::new(*n).unwrap()).collect::<Vec<_>>();
-    let mut out = Vec::new();
-    for order in [SortOrder::Newest, SortOrder::Score] {
-        for limit in [Some(1), Some(25), None] {
-            let base = ItemQuery { order, limit, ..ItemQuery::default() };
-            out.extend([
-                base.clone(),
-                ItemQuery { flagged_only: true, ..base.clone() },
-                ItemQuery { review_only: true, min_score: Some(0.6), ..base.clone() },
-                ItemQuery { since: Some(day(10)), until: Some(day(12)), ..base.clone() },
-                ItemQuery { sources: sources(&["s1", "s3"]), ..base.clone() },
-                ItemQuery { sources: sources(&["s2", "s2"]), since: Some(day(20)), ..base.clone() },
-                ItemQuery { text: Some("vaccin".to_owned()), ..base.clone() },
-                ItemQuery { text: Some("GARLIC vacc".to_owned()), ..base.clone() },
-                ItemQuery { text: Some("measles".to_owned()), sources: sources(&["s0"]), ..base.clone() },
-                ItemQuery { text: Some("bleach".to_owned()), flagged_only: true, since: Some(day(5)), ..base.clone() },
-                ItemQuery { text: Some("towers".to_owned()), until: Some(day(15)), ..base.clone() },
-                ItemQuery { text: Some("absent".to_owned()), ..base.clone() },
-                ItemQuery { text: Some("accine".to_owned()), ..base.clone() },
-                ItemQuery { text: Some("report:".to_owned()), ..base.clone() },
-                ItemQuery { text: Some(": ".to_owned()), ..base.clone() },
-            ]);
-        }
-    }
-    out
 }
 
 // ---- the suite: each case takes any store ----

@@ -25,6 +25,8 @@ mod search;
 mod sled_store;
 mod stats;
 mod summary;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
 
 use infodemic_core::{
     Alert, Appearance, Campaign, CampaignHead, CampaignId, CampaignMember, ContentHash, DebunkedClaim, FeedState,

@@ -312,93 +312,11 @@ impl<I: Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> Iterator for So
 
 #[cfg(test)]
 mod tests {
-    use chrono::{Duration, TimeZone, Utc};
-    use infodemic_core::{ItemCursor, SourceId};
+    use infodemic_core::ItemCursor;
 
     use super::*;
-    use crate::sled_store::tests::scored;
+    use crate::test_support::{corpus, expected, queries, scored};
     use crate::ItemReader;
-
-    const WORDS: [&str; 8] = ["garlic", "vaccine", "vaccination", "measles", "bleach", "ward", "oxygen", "towers"];
-
-    /// 600 items over 4 sources and 30 days, scores spread, a third of the times shared with
-    /// another item (feeds with dates but no times), texts of two or three of `WORDS`.
-    fn corpus() -> Vec<ScoredItem> {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
-        (0..600)
-            .map(|i| {
-                let mut item = scored(&format!("https://e{}.org/{i}", i % 4), &format!("s{}", i % 4), 0, 0.0);
-                let score = next(1000) as f32 / 1000.0;
-                item.classification.score = score;
-                item.classification.flagged = score >= 0.8;
-                item.classification.review = score >= 0.5;
-                item.classification.language_supported = next(10) > 0;
-                let minutes = if i % 3 == 0 { 0 } else { next(30 * 24 * 60) as i64 };
-                let day = Utc.with_ymd_and_hms(2026, 10, 1 + (next(30) as u32), 0, 0, 0).unwrap();
-                item.item.published = Some(day + Duration::minutes(minutes));
-                let words: Vec<&str> = (0..2 + next(2)).map(|_| WORDS[next(8) as usize]).collect();
-                item.item.text = format!("Report: {}.", words.join(" "));
-                item.item.title = format!("Item {i}");
-                item.item.content_hash = infodemic_core::ContentHash::of(&item.item.title, &item.item.text);
-                item
-            })
-            .collect()
-    }
-
-    /// What the answer must be: every stored item that matches, in the order, cut to the limit.
-    fn expected(items: &[ScoredItem], query: &ItemQuery) -> Vec<ItemId> {
-        let mut matching: Vec<&ScoredItem> = items
-            .iter()
-            .filter(|s| query.matches(s))
-            .filter(|s| {
-                query.after.is_none_or(|after| (s.item.effective_time(), s.item.id) < (after.time, after.id))
-                    || query.order == SortOrder::Score
-            })
-            .collect();
-        match query.order {
-            SortOrder::Newest => matching.sort_by_key(|s| Reverse((s.item.effective_time(), s.item.id))),
-            SortOrder::Score => matching.sort_by_key(|s| Reverse(score_order(s.item.id, Some(&Summary::of(s))))),
-        }
-        matching.into_iter().take(query.limit.unwrap_or(usize::MAX)).map(|s| s.item.id).collect()
-    }
-
-    fn queries() -> Vec<ItemQuery> {
-        let day = |d| Utc.with_ymd_and_hms(2026, 10, d, 0, 0, 0).unwrap();
-        let sources = |names: &[&str]| names.iter().map(|n| SourceId::new(*n).unwrap()).collect::<Vec<_>>();
-        let mut out = Vec::new();
-        for order in [SortOrder::Newest, SortOrder::Score] {
-            for limit in [Some(1), Some(25), None] {
-                let base = ItemQuery { order, limit, ..ItemQuery::default() };
-                out.extend([
-                    base.clone(),
-                    ItemQuery { flagged_only: true, ..base.clone() },
-                    ItemQuery { review_only: true, min_score: Some(0.6), ..base.clone() },
-                    ItemQuery { since: Some(day(10)), until: Some(day(12)), ..base.clone() },
-                    ItemQuery { sources: sources(&["s1", "s3"]), ..base.clone() },
-                    ItemQuery { sources: sources(&["s2", "s2"]), since: Some(day(20)), ..base.clone() },
-                    ItemQuery { text: Some("vaccin".to_owned()), ..base.clone() },
-                    ItemQuery { text: Some("GARLIC vacc".to_owned()), ..base.clone() },
-                    ItemQuery { text: Some("measles".to_owned()), sources: sources(&["s0"]), ..base.clone() },
-                    ItemQuery {
-                        text: Some("bleach".to_owned()),
-                        flagged_only: true,
-                        since: Some(day(5)),
-                        ..base.clone()
-                    },
-                    ItemQuery { text: Some("towers".to_owned()), until: Some(day(15)), ..base.clone() },
-                    ItemQuery { text: Some("absent".to_owned()), ..base.clone() },
-                    ItemQuery { text: Some("report:".to_owned()), ..base.clone() },
-                ]);
-            }
-        }
-        out
-    }
 
     #[test]
     fn every_plan_gives_what_filtering_every_item_gives() {

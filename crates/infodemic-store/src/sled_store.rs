@@ -661,10 +661,7 @@ impl ItemReader for SledStore {
         // Kept at commit: no item is decoded here.
         let mut stats = self.counted_stats()?;
         stats.claims = self.claims.len() as u64;
-        for state in self.feed_states()? {
-            stats.feeds += 1;
-            stats.feeds_failing += u64::from(state.last_error.is_some());
-        }
+        stats.count_feeds(&self.feed_states()?);
         Ok(stats)
     }
 
@@ -679,46 +676,12 @@ impl ItemReader for SledStore {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use chrono::{Duration, TimeZone, Utc};
-    use infodemic_core::{Classification, Item, SortOrder, SourceId};
+    use chrono::{TimeZone, Utc};
+    use infodemic_core::{SortOrder, SourceId};
 
     use super::*;
 
-    pub(crate) fn scored(url: &str, source: &str, days_ago: i64, score: f32) -> ScoredItem {
-        let now = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
-        let title = format!("title of {url}");
-        ScoredItem {
-            item: Item {
-                id: ItemId::from_canonical_url(url),
-                url: url.to_owned(),
-                canonical_url: url.to_owned(),
-                content_hash: ContentHash::of(&title, "body"),
-                title,
-                text: "body".to_owned(),
-                published: Some(now - Duration::days(days_ago)),
-                fetched_at: now,
-                author: None,
-                source: SourceId::new(source).unwrap(),
-                language: Some("en".to_owned()),
-                links: vec!["https://shared.example.org/study".to_owned()],
-                simhash: Some(0x0123_4567_89ab_cdef),
-            },
-            classification: Classification {
-                score,
-                flagged: score >= 0.5,
-                review: score >= 0.5,
-                embedding: vec![0.6, 0.8],
-                model: ModelRef { id: "m".to_owned(), version: "1".to_owned() },
-                language: Some("en".to_owned()),
-                language_supported: true,
-                evidence: Vec::new(),
-                claim_match: None,
-                claim: None,
-                refute: None,
-                reasons: Vec::new(),
-            },
-        }
-    }
+    pub(crate) use crate::test_support::scored;
 
     fn open() -> (tempfile::TempDir, SledStore) {
         let dir = tempfile::tempdir().unwrap();

@@ -41,3 +41,11 @@ pub struct StoreStats {
     /// Debunked claims known for matching.
     pub claims: u64,
 }
+
+impl StoreStats {
+    /// Counts `states` into `feeds` and `feeds_failing`.
+    pub fn count_feeds(&mut self, states: &[infodemic_core::FeedState]) {
+        self.feeds += states.len() as u64;
+        self.feeds_failing += states.iter().filter(|state| state.last_error.is_some()).count() as u64;
+    }
+}

@@ -14,8 +14,9 @@ use crate::cli::GlobalArgs;
 use crate::commands::crawl::delay_arg;
 use crate::exit::{Exit, UsageError};
 
+/// How a long-running poller fetches (`watch`, crawl workers).
 #[derive(Debug, Args)]
-pub struct WatchArgs {
+pub struct PollArgs {
     /// Feeds fetched at the same time
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=512))]
     pub concurrency: u16,
@@ -25,6 +26,28 @@ pub struct WatchArgs {
     /// Seconds between two requests to the same host (robots.txt Crawl-delay can raise it)
     #[arg(long, value_name = "SECS", env = "INFODEMIC_HOST_DELAY", default_value_t = 1.0, value_parser = delay_arg)]
     pub host_delay: f64,
+}
+
+impl PollArgs {
+    /// Crawl options with these fetch settings, campaigns as given.
+    pub fn crawl_options(&self, campaigns: Option<infodemic_pipeline::CampaignSettings>) -> CrawlOptions {
+        CrawlOptions {
+            fetch: FetchConfig {
+                timeout: Duration::from_secs(self.timeout),
+                per_host_delay: Duration::from_secs_f64(self.host_delay),
+                ..FetchConfig::default()
+            },
+            feed_concurrency: usize::from(self.concurrency),
+            campaigns,
+            ..CrawlOptions::default()
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub poll: PollArgs,
 
     /// Do not serve the local API (other commands then cannot read the store while this runs)
     #[arg(long)]
@@ -71,19 +94,7 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         sinks: args.alerts.sinks()?,
         ..infodemic_pipeline::CampaignSettings::default()
     };
-    let watch_options = WatchOptions {
-        crawl: CrawlOptions {
-            fetch: FetchConfig {
-                timeout: Duration::from_secs(args.timeout),
-                per_host_delay: Duration::from_secs_f64(args.host_delay),
-                ..FetchConfig::default()
-            },
-            feed_concurrency: usize::from(args.concurrency),
-            campaigns: Some(campaigns),
-            ..CrawlOptions::default()
-        },
-        ..WatchOptions::default()
-    };
+    let watch_options = WatchOptions { crawl: args.poll.crawl_options(Some(campaigns)), ..WatchOptions::default() };
     let scale = global.verdict_scale()?;
     let default_reviewer = crate::commands::review::reviewer_name(args.reviewer.as_deref())?;
     let runtime =

@@ -8,16 +8,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use infodemic_pipeline::{
-    load_catalogue, run_crawl_worker, run_scheduler, CrawlOptions, FetchConfig, NoProgress, ScheduleOptions,
-    WorkerOptions,
-};
+use infodemic_pipeline::{load_catalogue, run_crawl_worker, run_scheduler, NoProgress, ScheduleOptions, WorkerOptions};
 use infodemic_queue::{CrawlQueue, QueueConfig};
 use infodemic_store_postgres::PgStore;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::GlobalArgs;
-use crate::commands::crawl::{delay_arg, stop_on_signals};
+use crate::commands::crawl::stop_on_signals;
 use crate::exit::{Exit, UsageError};
 use crate::output::write_json_line;
 
@@ -68,17 +65,9 @@ pub struct WorkerArgs {
     #[arg(long)]
     pub exit_when_idle: bool,
 
-    /// Crawl worker: feeds fetched at the same time
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=512))]
-    pub concurrency: u16,
-
-    /// Crawl worker: seconds allowed for each feed
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
-    pub timeout: u64,
-
-    /// Crawl worker: seconds between two requests to the same host
-    #[arg(long, value_name = "SECS", env = "INFODEMIC_HOST_DELAY", default_value_t = 1.0, value_parser = delay_arg)]
-    pub host_delay: f64,
+    /// Crawl worker: how to fetch
+    #[command(flatten)]
+    pub poll: crate::commands::watch::PollArgs,
 
     /// Print the summary at exit as one JSON object
     #[arg(long)]
@@ -138,16 +127,7 @@ pub fn run(args: &WorkerArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             }
             Role::Crawl | Role::Score => {
                 let options = WorkerOptions {
-                    crawl: CrawlOptions {
-                        fetch: FetchConfig {
-                            timeout: Duration::from_secs(args.timeout),
-                            per_host_delay: Duration::from_secs_f64(args.host_delay),
-                            ..FetchConfig::default()
-                        },
-                        feed_concurrency: usize::from(args.concurrency),
-                        campaigns: None,
-                        ..CrawlOptions::default()
-                    },
+                    crawl: args.poll.crawl_options(None),
                     jobs_per_take: usize::from(args.jobs),
                     exit_when_idle: args.exit_when_idle,
                     // Exiting when idle: look at the backlog soon after the last job.
