@@ -155,7 +155,8 @@ pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 pub const VERDICTS_FILE: &str = "verdicts.toml";
 
 /// What the PostgreSQL store serves so far, for messages.
-pub const POSTGRES_COMMANDS: &str = "`crawl --no-score`, `query`, `show` and `stats`";
+pub const POSTGRES_COMMANDS: &str =
+    "`crawl --no-score`, `worker`, `query`, `show` and `stats` (`migrate --to` fills it)";
 
 /// Where reading commands get their answers: the store itself, or the running service.
 #[derive(Debug)]
