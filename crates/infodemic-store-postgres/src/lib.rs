@@ -27,7 +27,7 @@ use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use infodemic_core::{Appearance, ContentHash, FeedState, ItemId, ItemQuery, ScoredItem};
 use infodemic_store::{
     keys, records, stats_from_counts, CommitReport, CountDelta, IngestStore, ItemReader, StoreError, StoreStats,
@@ -97,7 +97,7 @@ impl std::ops::DerefMut for Connection {
 pub struct PgStore {
     client: std::sync::Arc<Mutex<Connection>>,
     /// Days whose partition is known to exist: the common case takes no lock.
-    partitions: std::sync::Arc<Mutex<HashSet<NaiveDate>>>,
+    partitions: std::sync::Arc<Mutex<HashSet<i32>>>,
     /// The URL without its password, for messages.
     shown_url: String,
 }
@@ -154,13 +154,8 @@ impl PgStore {
         self.client.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn known_partitions(&self) -> MutexGuard<'_, HashSet<NaiveDate>> {
+    fn known_partitions(&self) -> MutexGuard<'_, HashSet<i32>> {
         self.partitions.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The day partition of `time`.
-    fn day(time: DateTime<Utc>) -> NaiveDate {
-        time.date_naive()
     }
 
     fn try_commit(
@@ -169,12 +164,15 @@ impl PgStore {
         items: &[ScoredItem],
         feed_states: &[FeedState],
         appearances: &[Appearance],
-    ) -> std::result::Result<(CommitReport, Vec<NaiveDate>), postgres::Error> {
+    ) -> std::result::Result<(CommitReport, Vec<i32>), postgres::Error> {
         let mut tx = client.transaction()?;
-        let days: Vec<NaiveDate> = {
+        let days: Vec<i32> = {
             let known = self.known_partitions();
-            let mut days: Vec<NaiveDate> =
-                items.iter().map(|s| Self::day(s.item.effective_time())).filter(|day| !known.contains(day)).collect();
+            let mut days: Vec<i32> = items
+                .iter()
+                .map(|s| schema::day_of(s.item.effective_time()))
+                .filter(|day| !known.contains(day))
+                .collect();
             days.sort_unstable();
             days.dedup();
             days
@@ -197,9 +195,12 @@ impl PgStore {
                 let item = &scored.item;
                 let id = item.id.as_bytes().as_slice();
                 let time = item.effective_time();
-                let day = Self::day(time);
-                let claimed =
-                    tx.execute(&claim_key, &[&id, &day, &item.canonical_url, &item.content_hash.0.as_slice()])?;
+                let day = schema::day_of(time);
+                let time = time.timestamp_micros();
+                let claimed = tx.execute(
+                    &claim_key,
+                    &[&id, &day, &item.canonical_url.as_bytes(), &item.content_hash.0.as_slice()],
+                )?;
                 if claimed == 0 {
                     report.duplicates += 1;
                     continue;
@@ -281,7 +282,7 @@ impl IngestStore for PgStore {
     fn id_for_url(&self, canonical_url: &str) -> Result<Option<ItemId>> {
         let mut connection = self.client();
         let statement = connection.lookups.id_for_url.clone();
-        let row = connection.query_opt(&statement, &[&canonical_url]);
+        let row = connection.query_opt(&statement, &[&canonical_url.as_bytes()]);
         row.map_err(db)?.map(|row| item_id(&row, 0)).transpose()
     }
 
@@ -296,7 +297,7 @@ impl IngestStore for PgStore {
         let rows = self.client().query(
             "SELECT simhash, id FROM items WHERE day >= $1 AND time >= $2 AND simhash IS NOT NULL \
              ORDER BY time DESC, id DESC",
-            &[&Self::day(since), &since],
+            &[&schema::day_of(since), &since.timestamp_micros()],
         );
         rows.map_err(db)?
             .iter()
@@ -340,7 +341,7 @@ impl ItemReader for PgStore {
         let Some(row) = client.query_opt(&day_of, &[&id.as_bytes().as_slice()]).map_err(db)? else {
             return Ok(None);
         };
-        let day: NaiveDate = row.try_get(0).map_err(db)?;
+        let day: i32 = row.try_get(0).map_err(db)?;
         let row = client.query_opt(&record, &[&day, &id.as_bytes().as_slice()]).map_err(db)?;
         row.map(|row| decode_item(&row, 0)).transpose()
     }

@@ -2,12 +2,12 @@
 //! (time and day bounds prune partitions), pages follow the sort key, and the text filter's
 //! candidates are checked with [`ItemQuery::matches`] until the limit is reached.
 
-use chrono::{DateTime, Utc};
 use infodemic_core::{ItemQuery, ReviewFilter, ScoredItem, SortOrder};
 use infodemic_store::StoreError;
 use postgres::types::ToSql;
 use postgres::Client;
 
+use crate::schema::day_of;
 use crate::{db, decode_item, item_id, words, Result, BACKEND};
 
 /// Rows asked for at a time when the text filter may drop some, or there is no limit.
@@ -15,7 +15,7 @@ const PAGE: usize = 500;
 
 /// Where the previous page ended, in the sort order.
 enum Resume {
-    Newest(DateTime<Utc>, Vec<u8>),
+    Newest(i64, Vec<u8>),
     Score(f32, Vec<u8>),
 }
 
@@ -106,10 +106,10 @@ pub(crate) fn run(client: &mut Client, query: &ItemQuery) -> Result<Vec<ScoredIt
 fn filters(query: &ItemQuery) -> Statement {
     let mut statement = Statement::default();
     if let Some(since) = query.since {
-        statement.filter2("day >= $a AND time >= $b", since.date_naive(), since);
+        statement.filter2("day >= $a AND time >= $b", day_of(since), since.timestamp_micros());
     }
     if let Some(until) = query.until {
-        statement.filter2("day <= $a AND time < $b", until.date_naive(), until);
+        statement.filter2("day <= $a AND time < $b", day_of(until), until.timestamp_micros());
     }
     if !query.sources.is_empty() {
         let sources: Vec<String> = query.sources.iter().map(|s| s.as_str().to_owned()).collect();
@@ -129,7 +129,7 @@ fn filters(query: &ItemQuery) -> Statement {
     }
     if query.order == SortOrder::Newest {
         if let Some(after) = query.after {
-            statement.filter2("(time, id) < ($a, $b)", after.time, after.id.as_bytes().to_vec());
+            statement.filter2("(time, id) < ($a, $b)", after.time.timestamp_micros(), after.id.as_bytes().to_vec());
         }
     }
     statement

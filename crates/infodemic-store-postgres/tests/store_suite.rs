@@ -148,6 +148,38 @@ fn recent_fingerprints_are_newest_first_from_the_bound(store: &dyn IngestStore) 
     assert_eq!(store.recent_fingerprints(since).unwrap(), want);
 }
 
+/// What no sane feed sends, but a hostile one or a broken import might: control characters
+/// and NUL in every text field and the URL, the largest text the crawler keeps made of distinct
+/// words, the earliest and a far-future time, a score that is not a number. Each store keeps it
+/// whole and finds it.
+fn absurd_items_are_stored_whole_and_found(store: &dyn IngestStore) {
+    let mut control =
+        scored("https://e.org/a\u{0}b\u{1b}[31m", "s1", Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).unwrap(), 0.7);
+    control.item.title = "nul \u{0} bell \u{7} rtl \u{202e} vaccine".to_owned();
+    control.item.text = "\u{0}\u{0}\r\n\t".repeat(1000);
+    control.item.author = Some("\u{0}".to_owned());
+    control.item.content_hash = ContentHash::of(&control.item.title, &control.item.text);
+    let mut huge =
+        scored("https://e.org/huge", "s2", Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(), f32::NAN);
+    // 100,000 characters of distinct words: the most a crawled item carries.
+    huge.item.text = (0..100_000 / 8).map(|i| format!("w{i:06x}")).collect::<Vec<_>>().join(" ");
+    huge.item.content_hash = ContentHash::of(&huge.item.title, &huge.item.text);
+    let report = store.commit(&[control.clone(), huge.clone()], &[], &[]).unwrap();
+    assert_eq!(report.inserted, 2);
+    assert_eq!(store.get(control.item.id).unwrap().as_ref(), Some(&control));
+    let back = store.get(huge.item.id).unwrap().unwrap();
+    assert_eq!((back.item.text.len(), back.classification.score.is_nan()), (huge.item.text.len(), true));
+    assert_eq!(store.id_for_url(&control.item.canonical_url).unwrap(), Some(control.item.id));
+    for (text, id) in [("vaccine", control.item.id), ("w0030d3", huge.item.id), ("w002", huge.item.id)] {
+        let found = store.query(&ItemQuery { text: Some(text.to_owned()), ..ItemQuery::default() }).unwrap();
+        assert_eq!(found.iter().map(|s| s.item.id).collect::<Vec<_>>(), vec![id], "{text}");
+    }
+    let newest = store.query(&ItemQuery { limit: Some(1), ..ItemQuery::default() }).unwrap();
+    assert_eq!(newest[0].item.id, huge.item.id);
+    let by_score = store.query(&ItemQuery { order: infodemic_core::SortOrder::Score, ..ItemQuery::default() }).unwrap();
+    assert_eq!(by_score.iter().map(|s| s.item.id).collect::<Vec<_>>(), vec![control.item.id, huge.item.id]);
+}
+
 macro_rules! on_both_stores {
     ($($case:ident),* $(,)?) => {
         mod sled {
@@ -176,6 +208,7 @@ on_both_stores!(
     duplicates_by_url_or_content_are_skipped,
     every_query_answers_what_filtering_every_item_gives,
     recent_fingerprints_are_newest_first_from_the_bound,
+    absurd_items_are_stored_whole_and_found,
 );
 
 fn sled_store() -> (tempfile::TempDir, SledStore) {
