@@ -10,10 +10,8 @@ use std::cmp::Reverse;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use infodemic_core::{
-    Appearance, ContentHash, FeedState, ItemCursor, ItemId, ItemQuery, Relation, ScoredItem, SourceId,
-};
-use infodemic_store::test_support::{self, corpus, expected, queries};
+use infodemic_core::{Appearance, ContentHash, FeedState, ItemId, ItemQuery, Relation, ScoredItem, SourceId};
+use infodemic_store::test_support::{self, all_pages, corpus, expected, queries};
 use infodemic_store::{CommitReport, IngestStore, ItemReader, SledStore, StoreError};
 use infodemic_store_postgres::PgStore;
 
@@ -116,14 +114,7 @@ fn every_query_answers_what_filtering_every_item_gives(store: &dyn IngestStore) 
     // Newest-first pages cover every match once, in order, though many items share a time.
     for text in [None, Some("vacc".to_owned())] {
         let first = ItemQuery { text: text.clone(), limit: Some(7), ..ItemQuery::default() };
-        let mut paged = Vec::new();
-        let mut query = first.clone();
-        loop {
-            let page = store.query(&query).unwrap();
-            let Some(last) = page.last() else { break };
-            query.after = Some(ItemCursor::of(last));
-            paged.extend(page.iter().map(|s| s.item.id));
-        }
+        let paged = all_pages(store, &first);
         assert_eq!(paged, expected(&items, &ItemQuery { limit: None, ..first }), "{text:?}");
     }
     // Counters agree with the items.

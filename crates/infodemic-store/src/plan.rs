@@ -312,10 +312,9 @@ impl<I: Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> Iterator for So
 
 #[cfg(test)]
 mod tests {
-    use infodemic_core::ItemCursor;
 
     use super::*;
-    use crate::test_support::{corpus, expected, queries, scored};
+    use crate::test_support::{all_pages, corpus, expected, queries, scored};
     use crate::ItemReader;
 
     #[test]
@@ -333,15 +332,7 @@ mod tests {
         // Newest-first pages of a text query cover every match once, in order, though many
         // items share a time.
         let text = ItemQuery { text: Some("vacc".to_owned()), limit: Some(7), ..ItemQuery::default() };
-        let mut paged = Vec::new();
-        let mut query = text.clone();
-        loop {
-            let page = store.query(&query).unwrap();
-            let Some(last) = page.last() else { break };
-            query.after = Some(ItemCursor::of(last));
-            paged.extend(page.iter().map(|s| s.item.id));
-        }
-        assert_eq!(paged, expected(&items, &ItemQuery { limit: None, ..text }));
+        assert_eq!(all_pages(&store, &text), expected(&items, &ItemQuery { limit: None, ..text }));
         assert_eq!(store.verify().unwrap(), items.len());
     }
 

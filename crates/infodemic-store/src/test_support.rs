@@ -82,6 +82,19 @@ pub fn corpus() -> Vec<ScoredItem> {
         .collect()
 }
 
+/// Every item `store` gives for `first`, page after page (`first.limit` each), newest first.
+pub fn all_pages(store: &dyn crate::ItemReader, first: &ItemQuery) -> Vec<ItemId> {
+    let mut paged = Vec::new();
+    let mut query = first.clone();
+    loop {
+        let page = store.query(&query).unwrap();
+        let Some(last) = page.last() else { break };
+        query.after = Some(infodemic_core::ItemCursor::of(last));
+        paged.extend(page.iter().map(|s| s.item.id));
+    }
+    paged
+}
+
 /// What a store must answer: every stored item that matches, in the order, cut to the limit.
 pub fn expected(items: &[ScoredItem], query: &ItemQuery) -> Vec<ItemId> {
     let mut matching: Vec<&ScoredItem> = items
