@@ -1,10 +1,10 @@
 //! `watch` over 1,000 local feeds for hours of simulated polling: resident memory over time.
 //!
 //! ```sh
-//! cargo run --release -p infodemic-benches --bin watch_soak -- [--feeds 1000] [--minutes 10] [--speed 60] [--cache-mib 128]
+//! cargo run --release -p infodemic-benches --bin watch_soak -- [--feeds 1000] [--minutes 10] [--speed 60] [--cache-mib 32]
 //! ```
 //!
-//! `--cache-mib` is the store's page cache (`infodemic --cache-mib`).
+//! `--cache-mib` is the store's page cache (`infodemic --cache-mib`; `watch` uses 32 by default).
 //!
 //! Time runs `--speed` times faster than the clock: the polling policy's intervals are
 //! divided by it (a new feed is polled every 30 s instead of every 30 min, never more often
@@ -36,10 +36,11 @@ use tokio_util::sync::CancellationToken;
 const NEW_PER_POLL: usize = 5;
 const ITEMS_PER_FEED: usize = 20;
 
-/// Resident memory now, MiB (Linux).
-fn rss_mib() -> Option<f64> {
+/// A resident-memory field of this process now, MiB (Linux): `VmRSS`, or its parts
+/// `RssAnon` (heap) and `RssFile` (mapped files, such as the full-text index's segments).
+fn rss_mib(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     Some(line.split_whitespace().nth(1)?.parse::<f64>().ok()? / 1024.0)
 }
 
@@ -121,12 +122,14 @@ impl CrawlObserver for Counts {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // As the `infodemic` binary does, unless `MALLOC_ARENA_MAX` says otherwise.
+    infodemic_service::memory::bound_allocator_arenas();
     let (feeds, minutes, speed) = (arg("--feeds", 1000), arg("--minutes", 10), arg("--speed", 60).max(1) as u32);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let base = serve(feeds).await?;
         let dir = tempfile::tempdir()?;
-        let cache = arg("--cache-mib", 128) as u64 * 1024 * 1024;
+        let cache = arg("--cache-mib", infodemic_service::memory::SERVICE_CACHE_MIB as usize) as u64 * 1024 * 1024;
         let (store, _) = SledStore::open_with_cache(&dir.path().join("store"), cache)?;
         let real = PollPolicy::default();
         let policy = PollPolicy {
@@ -165,15 +168,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let started = Instant::now();
         let sample = Duration::from_secs(30 * 60) / speed;
         println!("{feeds} feeds, {minutes} min at {speed}x = {} simulated hours\n", minutes * speed as usize / 60);
-        println!("| simulated h | polls | failed | items stored | RSS MiB |");
-        println!("|---|---|---|---|---|");
+        println!("| simulated h | polls | failed | items stored | RSS MiB | anonymous | file-backed |");
+        println!("|---|---|---|---|---|---|---|");
         let mut samples = Vec::new();
         while started.elapsed() < Duration::from_secs(60 * minutes as u64) {
             tokio::time::sleep(sample).await;
-            let rss = rss_mib().unwrap_or(f64::NAN);
+            let rss = rss_mib("VmRSS:").unwrap_or(f64::NAN);
+            let (anonymous, file) =
+                (rss_mib("RssAnon:").unwrap_or(f64::NAN), rss_mib("RssFile:").unwrap_or(f64::NAN));
             samples.push(rss);
             println!(
-                "| {:.1} | {} | {} | {} | {rss:.0} |",
+                "| {:.1} | {} | {} | {} | {rss:.0} | {anonymous:.0} | {file:.0} |",
                 started.elapsed().as_secs_f64() * f64::from(speed) / 3600.0,
                 counts.polls.load(Ordering::Relaxed),
                 counts.failed.load(Ordering::Relaxed),

@@ -53,11 +53,17 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub log_json: bool,
 
-    /// The store's page cache, MiB: more makes queries on a large store faster, less keeps a
-    /// long `watch` smaller (sled holds about two to three times this in memory)
-    #[arg(long, global = true, env = "INFODEMIC_CACHE_MIB", value_name = "MIB", default_value_t = 128,
+    /// The store's page cache, MiB [default: 32 for `watch`, 128 for the other commands]: more
+    /// makes queries on a large store faster, less keeps a long `watch` smaller (sled holds about
+    /// two to three times this in memory)
+    #[arg(long, global = true, env = "INFODEMIC_CACHE_MIB", value_name = "MIB",
           value_parser = clap::value_parser!(u64).range(8..=65_536))]
-    pub cache_mib: u64,
+    pub cache_mib: Option<u64>,
+
+    /// Whether the command runs for days (`watch`): set from the command, not from the
+    /// command line, for the defaults that differ.
+    #[arg(skip)]
+    pub long_running: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,6 +105,13 @@ pub enum Command {
     Worker(worker::WorkerArgs),
     /// Copy the embedded store's items, appearances and feed states into PostgreSQL (resumable)
     Migrate(migrate::MigrateArgs),
+}
+
+impl Command {
+    /// Whether the command runs for days, with the defaults of a service (a smaller cache).
+    pub fn is_long_running(&self) -> bool {
+        matches!(self, Command::Watch(_))
+    }
 }
 
 /// `--store`: a PostgreSQL URL (a directory is `--data-dir`).

@@ -9,6 +9,7 @@ use infodemic_core::{
     RecordedVerdicts, VerdictEvent, VerdictScale,
 };
 use infodemic_pipeline::{load_model, LoadedModel};
+use infodemic_service::memory::SERVICE_CACHE_MIB;
 use infodemic_service::ServiceClient;
 use infodemic_store::{
     CampaignReader, ItemReader, ReviewHead, ReviewLog, SledStore, StoreError, Upkeep, UpkeepObserver,
@@ -18,7 +19,16 @@ use infodemic_store_postgres::PgStore;
 use crate::cli::GlobalArgs;
 use crate::exit::UsageError;
 
+/// The page cache of the other commands, MiB.
+pub const DEFAULT_CACHE_MIB: u64 = 128;
+
 impl GlobalArgs {
+    /// The store's page cache in bytes: `--cache-mib`, or the default of this kind of command.
+    pub fn cache_bytes(&self) -> u64 {
+        let default = if self.long_running { SERVICE_CACHE_MIB } else { DEFAULT_CACHE_MIB };
+        self.cache_mib.unwrap_or(default).saturating_mul(1024 * 1024)
+    }
+
     /// The data directory: `--data-dir`, else the platform's data directory.
     pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
         if let Some(dir) = &self.data_dir {
@@ -45,8 +55,7 @@ impl GlobalArgs {
                 bar.set_position(upkeep.done);
             })
         };
-        let opened =
-            SledStore::open_reporting(&dir.join("store"), self.cache_mib.saturating_mul(1024 * 1024), Some(observer));
+        let opened = SledStore::open_reporting(&dir.join("store"), self.cache_bytes(), Some(observer));
         bar.finish_and_clear();
         let (store, outcome) = opened?;
         tracing::debug!(message = "Store opened.", path = %dir.display(), ?outcome);
@@ -299,4 +308,25 @@ fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::Cli;
+
+    fn cache_mib(args: &[&str]) -> u64 {
+        let mut cli = Cli::try_parse_from(args).unwrap();
+        cli.global.long_running = cli.command.is_long_running();
+        cli.global.cache_bytes() / (1024 * 1024)
+    }
+
+    #[test]
+    fn a_service_gets_the_small_cache_unless_told_otherwise() {
+        assert_eq!(cache_mib(&["infodemic", "watch"]), infodemic_service::memory::SERVICE_CACHE_MIB);
+        assert_eq!(cache_mib(&["infodemic", "query"]), super::DEFAULT_CACHE_MIB);
+        assert_eq!(cache_mib(&["infodemic", "--cache-mib", "256", "watch"]), 256);
+        assert_eq!(cache_mib(&["infodemic", "query", "--cache-mib", "16"]), 16);
+    }
 }

@@ -19,7 +19,10 @@ use crate::cli::{Cli, Command};
 use crate::exit::{exit_for, Exit};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Before any thread exists: arenas are handed out as threads first allocate.
+    infodemic_service::memory::bound_allocator_arenas();
+    let mut cli = Cli::parse();
+    cli.global.long_running = cli.command.is_long_running();
     init_logging(
         cli.global.verbose,
         matches!(cli.command, Command::Watch(_) | Command::Worker(_)),

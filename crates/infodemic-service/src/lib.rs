@@ -23,6 +23,7 @@
 mod client;
 mod info;
 pub mod jobs;
+pub mod memory;
 mod metrics;
 mod review_page;
 mod server;
