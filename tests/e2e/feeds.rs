@@ -265,6 +265,13 @@ async fn writing_commands_run_in_a_running_watch_with_the_same_output() {
     assert_eq!(value("infodemic_items_stored_total"), stored, "the watch's cycle and the crawl it ran");
     assert_eq!(value("infodemic_store_items"), stored);
     assert_eq!(value("infodemic_store_claims"), 5.0);
+    // Every queue is reported; the crawl's stage queues are empty between crawls.
+    for queue in ["feeds", "classifier", "crawl_requests"] {
+        value(&format!("infodemic_queue_depth{{queue=\"{queue}\"}}"));
+    }
+    for queue in ["crawl_fetched", "crawl_deduped", "crawl_batched", "crawl_enriched", "crawl_scored"] {
+        assert_eq!(value(&format!("infodemic_queue_depth{{queue=\"{queue}\"}}")), 0.0, "{queue}");
+    }
 
     let status = std::process::Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
     assert!(status.success());

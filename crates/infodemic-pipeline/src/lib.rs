@@ -48,7 +48,7 @@ pub use claims::{
 };
 pub use crawl::{
     run_crawl, run_crawl_unscored, CrawlEvent, CrawlObserver, CrawlOptions, CrawlSummary, DeferredFeed, FailedFeed,
-    NoProgress, PartialFeed,
+    NoProgress, PartialFeed, StageQueues, STAGE_QUEUES,
 };
 pub use error::PipelineError;
 pub use export::{group_stories, write_dataset, ExportFilter, ExportScan, ExportSources, Scanned, EXPORT_PAGE};

@@ -1,17 +1,18 @@
 //! Process-wide memory settings of the long-running commands.
 
 /// The store's page cache of a command that runs for days (`watch`), MiB. sled holds two to
-/// three times its cache in memory: with 128 MiB a `watch` grew by about 1.3 KB per stored item
-/// for 90,000 items; with 32 it stayed flat at about 175 MiB (the `watch_soak` bench). Queries
-/// the API serves while `watch` runs stay fast at a million items (the `query_scale` bench).
+/// three times its cache in memory: with 128 MiB a `watch` grew from 149 to 315 MiB over its
+/// first 90,000 items, with 32 it stayed between 149 and 203 MiB over 160,000 (the `watch_soak`
+/// bench). The queries the API serves while `watch` runs stay under 10 ms p50 at a million
+/// items with this cache (the `query_scale` bench).
 pub const SERVICE_CACHE_MIB: u64 = 32;
 
 /// How many malloc arenas glibc may create. Its default is eight per core, and each thread
 /// that allocates while another holds an arena lock gets its own: the store's and the
 /// crawl's worker threads then spread short-lived buffers over many arenas, and freed
-/// memory stays resident in them. Over 90,000 items of `watch` (the `watch_soak` bench)
-/// two arenas kept the process flat at about 140 MiB, where the default grew to 340 MiB,
-/// with the same throughput.
+/// memory stays resident in them. Over 90,000 items of `watch` with a 16 MiB cache (the
+/// `watch_soak` bench), two arenas kept the process at 126-145 MiB where the default grew from
+/// 225 to 336 MiB, with the same number of polls.
 pub const MALLOC_ARENAS: i32 = 2;
 
 /// Bounds glibc's malloc arenas to [`MALLOC_ARENAS`], unless the user chose otherwise through

@@ -113,7 +113,10 @@ impl Metrics {
         registry.register(
             "infodemic_queue_depth",
             "Work waiting, by queue: feeds of the running cycle not polled yet (feeds), batches waiting for \
-             the inference thread (classifier), crawls other commands asked of the watch (crawl_requests)",
+             the inference thread (classifier), crawls other commands asked of the watch (crawl_requests), \
+             and between the crawl's stages: fetched feeds (crawl_fetched), deduplicated feeds \
+             (crawl_deduped), batches for article text (crawl_batched), for the classifier \
+             (crawl_enriched), for the store (crawl_scored)",
             queue_depth.clone(),
         );
         let counter = |registry: &mut Registry, name: &str, help: &str| {

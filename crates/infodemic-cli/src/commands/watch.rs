@@ -95,6 +95,7 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         ..infodemic_pipeline::CampaignSettings::default()
     };
     let watch_options = WatchOptions { crawl: args.poll.crawl_options(Some(campaigns)), ..WatchOptions::default() };
+    let stage_queues = watch_options.crawl.stage_queues.clone();
     let scale = global.verdict_scale()?;
     let default_reviewer = crate::commands::review::reviewer_name(args.reviewer.as_deref())?;
     let runtime =
@@ -103,6 +104,10 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let metrics = MetricsObserver(Arc::new(Metrics::new()));
     let (crawls, crawl_jobs) = tokio::sync::mpsc::channel(crate::commands::watch_jobs::QUEUED_CRAWLS);
     metrics.0.watch_queue("classifier", classifier.queue_probe());
+    for queue in infodemic_pipeline::STAGE_QUEUES {
+        let queues = stage_queues.clone();
+        metrics.0.watch_queue(queue, move || queues.depth(queue));
+    }
     // A weak sender: the probe must not keep the channel open once the API is gone.
     let waiting_crawls = crawls.downgrade();
     metrics.0.watch_queue("crawl_requests", move || {

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{CrawlEvent, CrawlObserver, CrawlOptions, DeferredFeed};
+use super::{CrawlEvent, CrawlObserver, CrawlOptions, DeferredFeed, StageQueues};
 
 /// The feeds to fetch, with what is known of each, and those left alone.
 pub(super) struct Plan {
@@ -75,8 +75,10 @@ pub(super) fn spawn(
     fetcher: Arc<Fetcher>,
     concurrency: usize,
     stop: &CancellationToken,
+    queues: &StageQueues,
 ) -> (Producer, mpsc::Receiver<FeedOutcome>) {
     let (outcomes_tx, outcomes) = mpsc::channel::<FeedOutcome>(concurrency);
+    queues.attach("crawl_fetched", &outcomes_tx);
     let cancel = stop.child_token();
     let task = tokio::spawn({
         let cancel = cancel.clone();

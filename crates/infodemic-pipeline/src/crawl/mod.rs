@@ -39,6 +39,7 @@ mod dedupe;
 mod enrich;
 mod fetch;
 mod score;
+mod stages;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -55,6 +56,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+pub use self::stages::{StageQueues, STAGE_QUEUES};
 use crate::campaigns::{CampaignSettings, CampaignTracker};
 use crate::claims::{reembed_stale_claims, ClaimMatcher};
 use crate::{PipelineError, Result};
@@ -96,6 +98,8 @@ pub struct CrawlOptions {
     /// The campaign stage: committed items worth a review are assigned to campaigns. `None`
     /// turns the stage off.
     pub campaigns: Option<CampaignSettings>,
+    /// Where the depths of this crawl's stage queues are read (`/metrics`).
+    pub stage_queues: StageQueues,
 }
 
 impl Default for CrawlOptions {
@@ -108,6 +112,7 @@ impl Default for CrawlOptions {
             revalidate_after: chrono::Duration::hours(24),
             force: false,
             campaigns: Some(CampaignSettings::default()),
+            stage_queues: StageQueues::default(),
         }
     }
 }
@@ -434,12 +439,17 @@ async fn crawl(
     let plan = fetch::plan(feeds, &states, options, Utc::now());
     // No feed is taken any more once this fires: on request (`cancel`), or when a stage failed.
     let stop = cancel.child_token();
-    let (producer, outcomes) = fetch::spawn(plan.requests, Arc::clone(&fetcher), concurrency, &stop);
+    let queues = &options.stage_queues;
+    let (producer, outcomes) = fetch::spawn(plan.requests, Arc::clone(&fetcher), concurrency, &stop, queues);
     let mut fetched = fetch::Fetched::new(outcomes, stop.clone(), cancel, observer);
     let (deduped_tx, deduped_rx) = mpsc::channel(DEDUPED_IN_FLIGHT);
     let (batch_tx, batch_rx) = mpsc::channel(BATCHES_IN_FLIGHT);
     let (enriched_tx, enriched_rx) = mpsc::channel(BATCHES_IN_FLIGHT);
     let (scored_tx, scored_rx) = mpsc::channel(BATCHES_IN_FLIGHT);
+    queues.attach("crawl_deduped", &deduped_tx);
+    queues.attach("crawl_batched", &batch_tx);
+    queues.attach("crawl_enriched", &enriched_tx);
+    queues.attach("crawl_scored", &scored_tx);
     let (committed_tx, committed_rx) = match tracker {
         Some(tracker) => {
             let (tx, rx) = mpsc::channel(BATCHES_IN_FLIGHT);
