@@ -34,6 +34,8 @@ fn cpu_seconds() -> f64 {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // As the `infodemic` binary does, unless `MALLOC_ARENA_MAX` says otherwise.
+    infodemic_service::memory::bound_allocator_arenas();
     let (feeds_n, items_n, hosts, concurrency) =
         (arg("--feeds", 1000), arg("--items", 50), arg("--hosts", 16).clamp(1, 250), arg("--concurrency", 32));
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

@@ -52,21 +52,74 @@ pub fn resemblance(a: &str, b: &str) -> f64 {
     jaccard(&shingles(a), &shingles(b))
 }
 
-/// The word trigrams of `text` (after [`fingerprint_text`]), for [`jaccard`]: computed once
-/// when one text is compared with many.
-pub fn shingles(text: &str) -> std::collections::HashSet<String> {
-    let normalised = fingerprint_text(text);
-    let words: Vec<&str> = normalised.split(' ').filter(|w| !w.is_empty()).collect();
-    words.windows(3).map(|w| w.join(" ")).collect()
+/// The word trigrams of a text, for [`jaccard`]: each trigram's 64-bit FNV-1a hash, sorted and
+/// without repeats. Hashes rather than strings: computing and comparing them allocates nothing
+/// per trigram (a dedupe of 50,000 items spent a fifth of its time building trigram strings),
+/// and two distinct trigrams of two feed items share a hash with odds of about 1e-15.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Shingles(Vec<u64>);
+
+impl Shingles {
+    /// Distinct trigrams.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the text had fewer than three words.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
-/// Jaccard similarity of two shingle sets (0 when both are empty).
-pub fn jaccard(a: &std::collections::HashSet<String>, b: &std::collections::HashSet<String>) -> f64 {
-    let union = a.union(b).count();
+/// The word trigrams of `text` (after [`fingerprint_text`]), for [`jaccard`]: computed once
+/// when one text is compared with many.
+pub fn shingles(text: &str) -> Shingles {
+    let normalised = fingerprint_text(text);
+    let words: Vec<&str> = normalised.split(' ').filter(|w| !w.is_empty()).collect();
+    let mut hashes: Vec<u64> = words.windows(3).map(|w| trigram_hash(w[0], w[1], w[2])).collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    Shingles(hashes)
+}
+
+/// FNV-1a of `a b c`, as [`fnv1a`] of the joined string, without joining.
+fn trigram_hash(a: &str, b: &str, c: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |bytes: &[u8]| {
+        for &byte in bytes {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    feed(a.as_bytes());
+    feed(b" ");
+    feed(b.as_bytes());
+    feed(b" ");
+    feed(c.as_bytes());
+    hash
+}
+
+/// Jaccard similarity of two shingle sets (0 when both are empty): one merge of the two sorted
+/// lists.
+pub fn jaccard(a: &Shingles, b: &Shingles) -> f64 {
+    let (a, b) = (&a.0, &b.0);
+    let (mut i, mut j, mut common) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let union = a.len() + b.len() - common;
     if union == 0 {
         return 0.0;
     }
-    a.intersection(b).count() as f64 / union as f64
+    common as f64 / union as f64
 }
 
 /// Trigram resemblance at or above which a fingerprint match is a near-duplicate.
@@ -113,6 +166,21 @@ mod tests {
         assert!(resemblance(ARTICLE, &copy) >= MIN_RESEMBLANCE);
         let other = "Officials confirmed on Tuesday that the flu season started early in all district clinics.";
         assert!(resemblance(ARTICLE, other) < MIN_RESEMBLANCE);
+    }
+
+    #[test]
+    fn jaccard_counts_shared_trigrams_over_all_trigrams() {
+        // Trigrams: "a b c", "b c d" against "b c d", "c d e": one shared of three.
+        let (first, second) = (shingles("a b c d"), shingles("B c, d e"));
+        assert_eq!((first.len(), second.len()), (2, 2));
+        assert!((jaccard(&first, &second) - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(jaccard(&first, &first), 1.0);
+        // Repeated trigrams count once, as in a set.
+        assert_eq!(shingles("a b c a b c a b c").len(), 3);
+        assert_eq!(jaccard(&shingles("two words"), &shingles("")), 0.0);
+        assert!(shingles("two words").is_empty());
+        // The hash of a trigram is that of the joined words.
+        assert_eq!(trigram_hash("x", "y", "z"), fnv1a(b"x y z"));
     }
 
     #[test]

@@ -115,13 +115,18 @@ const UPDATE_RESEMBLANCE: f64 = 0.3;
 /// items, and its shingles once a comparison needed them (most links are never repeated).
 struct Seen {
     index: usize,
-    shingles: Option<HashSet<String>>,
+    shingles: Option<infodemic_core::simhash::Shingles>,
 }
 
 impl Seen {
     /// Whether `item` tells the same story as `earlier` (this entry's item): the same text, a
     /// near-duplicate of it, or a rewrite that keeps much of its wording.
-    fn same_story(&mut self, earlier: &Item, item: &Item, item_shingles: &mut Option<HashSet<String>>) -> bool {
+    fn same_story(
+        &mut self,
+        earlier: &Item,
+        item: &Item,
+        item_shingles: &mut Option<infodemic_core::simhash::Shingles>,
+    ) -> bool {
         use infodemic_core::simhash::{is_near_duplicate, jaccard, shingles};
         if earlier.content_hash == item.content_hash
             || earlier.simhash.zip(item.simhash).is_some_and(|(a, b)| is_near_duplicate(a, b))

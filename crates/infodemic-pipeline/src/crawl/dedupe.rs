@@ -47,10 +47,15 @@ pub(super) struct Deduper {
     store: Arc<dyn IngestStore>,
     seen_urls: HashSet<String>,
     seen_hashes: HashMap<ContentHash, ItemId>,
-    /// SimHash fingerprints of recent items (store and run), for near-duplicates.
-    recent: Vec<(u64, ItemId)>,
-    /// Texts of this run's new items, to confirm near-duplicates without the store.
-    run_texts: HashMap<ItemId, String>,
+    /// SimHash fingerprints of recent items (store and run), for near-duplicates, apart from
+    /// their ids: every new item is compared with all of them, and a plain list of numbers
+    /// makes that a tight loop (the ids are read only for the few within range).
+    recent: Vec<u64>,
+    /// The ids of `recent`, in the same order.
+    recent_ids: Vec<ItemId>,
+    /// Trigrams of this run's new items, to confirm near-duplicates without the store (and
+    /// without reading a text again for each comparison).
+    run_shingles: HashMap<ItemId, simhash::Shingles>,
     summary: CrawlSummary,
 }
 
@@ -61,8 +66,9 @@ impl Deduper {
             store,
             seen_urls: HashSet::new(),
             seen_hashes: HashMap::new(),
-            recent,
-            run_texts: HashMap::new(),
+            recent: recent.iter().map(|(fingerprint, _)| *fingerprint).collect(),
+            recent_ids: recent.into_iter().map(|(_, id)| id).collect(),
+            run_shingles: HashMap::new(),
             summary: CrawlSummary::default(),
         }
     }
@@ -143,8 +149,9 @@ impl Deduper {
             }
             self.seen_hashes.insert(item.content_hash, item.id);
             if let Some(fingerprint) = item.simhash {
-                self.recent.push((fingerprint, item.id));
-                self.run_texts.insert(item.id, item.classifier_input());
+                self.recent.push(fingerprint);
+                self.recent_ids.push(item.id);
+                self.run_shingles.insert(item.id, simhash::shingles(&item.classifier_input()));
             }
             fresh.push(item);
         }
@@ -158,24 +165,27 @@ impl Deduper {
         let mut candidates: Vec<(u32, ItemId)> = self
             .recent
             .iter()
-            .map(|(other, id)| (simhash::distance(fingerprint, *other), *id))
-            .filter(|(distance, _)| *distance <= simhash::NEAR_DUPLICATE_BITS)
+            .zip(&self.recent_ids)
+            .filter_map(|(other, id)| {
+                let distance = simhash::distance(fingerprint, *other);
+                (distance <= simhash::NEAR_DUPLICATE_BITS).then_some((distance, *id))
+            })
             .collect();
         candidates.sort_unstable();
-        let text = item.classifier_input();
+        let mut mine = None;
         for (distance, id) in candidates.into_iter().take(5) {
-            let other = match self.run_texts.get(&id) {
-                Some(other) => other.clone(),
+            let stored;
+            let theirs = match self.run_shingles.get(&id) {
+                Some(theirs) => theirs,
                 None => {
                     let store = Arc::clone(&self.store);
-                    let stored = blocking(move || store.get(id)).await??;
-                    match stored {
-                        Some(scored) => scored.item.classifier_input(),
-                        None => continue,
-                    }
+                    let Some(scored) = blocking(move || store.get(id)).await?? else { continue };
+                    stored = simhash::shingles(&scored.item.classifier_input());
+                    &stored
                 }
             };
-            if simhash::resemblance(&text, &other) >= simhash::MIN_RESEMBLANCE {
+            let mine = mine.get_or_insert_with(|| simhash::shingles(&item.classifier_input()));
+            if simhash::jaccard(mine, theirs) >= simhash::MIN_RESEMBLANCE {
                 return Ok(Some((id, Relation::NearDuplicate { distance })));
             }
         }
