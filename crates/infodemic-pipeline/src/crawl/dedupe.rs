@@ -6,11 +6,11 @@ use std::collections::{HashMap, HashSet};
 
 use infodemic_core::health::is_health_related;
 use infodemic_core::simhash;
-use infodemic_core::{Appearance, ContentHash, Item, ItemId, Relation};
+use infodemic_core::{Appearance, ContentHash, FeedSpec, Item, ItemId, Relation};
 use infodemic_crawler::{FeedFetch, FeedOutcome};
 use std::sync::Arc;
 
-use infodemic_store::IngestStore;
+use infodemic_store::{IngestStore, StoreError};
 use tokio::sync::mpsc;
 
 use super::fetch::Fetched;
@@ -45,6 +45,16 @@ pub(super) struct DedupedFeed {
 /// What the run has seen so far, to tell new items from known ones.
 pub(super) struct Deduper {
     store: Arc<dyn IngestStore>,
+    /// Moved onto a blocking thread for each feed: sorting a feed's items is CPU work (the
+    /// health filter, a scan of every recent fingerprint, trigram comparisons) and store reads,
+    /// none of which belongs on the async runtime (the local API shares it in `watch`).
+    memory: RunMemory,
+    summary: CrawlSummary,
+}
+
+/// The run's items so far, and the recent stored ones.
+#[derive(Default)]
+struct RunMemory {
     seen_urls: HashSet<String>,
     seen_hashes: HashMap<ContentHash, ItemId>,
     /// SimHash fingerprints of recent items (store and run), for near-duplicates, apart from
@@ -56,21 +66,27 @@ pub(super) struct Deduper {
     /// Trigrams of this run's new items, to confirm near-duplicates without the store (and
     /// without reading a text again for each comparison).
     run_shingles: HashMap<ItemId, simhash::Shingles>,
-    summary: CrawlSummary,
+}
+
+/// One feed's items, sorted.
+#[derive(Default)]
+struct Sorted {
+    fresh: Vec<Item>,
+    appearances: Vec<Appearance>,
+    off_topic: usize,
+    duplicates: usize,
+    near_duplicates: usize,
 }
 
 impl Deduper {
     /// A deduper that knows the stored items' `recent` fingerprints.
     pub(super) fn new(store: Arc<dyn IngestStore>, recent: Vec<(u64, ItemId)>) -> Self {
-        Self {
-            store,
-            seen_urls: HashSet::new(),
-            seen_hashes: HashMap::new(),
+        let memory = RunMemory {
             recent: recent.iter().map(|(fingerprint, _)| *fingerprint).collect(),
             recent_ids: recent.into_iter().map(|(_, id)| id).collect(),
-            run_shingles: HashMap::new(),
-            summary: CrawlSummary::default(),
-        }
+            ..RunMemory::default()
+        };
+        Self { store, memory, summary: CrawlSummary::default() }
     }
 
     /// Dedupes every feed taken from `input` and hands it to `output`.
@@ -87,57 +103,69 @@ impl Deduper {
                 break;
             }
             let mut reading = Reading::default();
-            let mut fresh = Vec::new();
-            let mut appearances = Vec::new();
+            let mut sorted = Sorted::default();
             if let Ok(FeedFetch::Parsed { normalized, .. }) = &mut outcome.result {
                 reading = Reading { items: normalized.items.len(), dropped: normalized.entries_dropped() };
-                let spec = &outcome.spec;
-                let (relevant, off_topic): (Vec<Item>, Vec<Item>) = std::mem::take(&mut normalized.items)
-                    .into_iter()
-                    .partition(|item| spec.keeps(is_health_related(&item.classifier_input())));
-                self.summary.items_off_topic += off_topic.len();
-                fresh = self.fresh_items(relevant, &mut appearances).await?;
+                let items = std::mem::take(&mut normalized.items);
+                let (store, spec, mut memory) =
+                    (Arc::clone(&self.store), outcome.spec.clone(), std::mem::take(&mut self.memory));
+                let (memory, result) = blocking(move || {
+                    let result = memory.sort(store.as_ref(), &spec, items);
+                    (memory, result)
+                })
+                .await?;
+                self.memory = memory;
+                sorted = result?;
+                self.summary.items_off_topic += sorted.off_topic;
+                self.summary.items_duplicate += sorted.duplicates;
+                self.summary.items_near_duplicate += sorted.near_duplicates;
+                self.summary.appearances += sorted.appearances.len();
             }
+            let (fresh, appearances) = (sorted.fresh, sorted.appearances);
             if !forward(&output, DedupedFeed { outcome, reading, fresh, appearances }).await {
                 break;
             }
         }
         Ok(self.summary)
     }
+}
 
-    /// Drops items already stored or already seen in this run. A copy of a known item under
-    /// another URL (same content hash, or a SimHash within `NEAR_DUPLICATE_BITS`) is not a
-    /// new item: it is recorded as an appearance of the first one, so every source, time and
-    /// URL of a story stays known.
-    async fn fresh_items(&mut self, items: Vec<Item>, appearances: &mut Vec<Appearance>) -> Result<Vec<Item>> {
-        let store = Arc::clone(&self.store);
-        let (items, known) = blocking(move || {
-            let mut known = Vec::with_capacity(items.len());
-            for item in &items {
-                let by_url = store.id_for_url(&item.canonical_url)?.is_some();
-                known.push((by_url, store.id_for_content(item.content_hash)?));
-            }
-            Ok::<_, infodemic_store::StoreError>((items, known))
-        })
-        .await??;
-        let mut fresh = Vec::new();
-        for (item, (url_stored, content_stored)) in items.into_iter().zip(known) {
-            if url_stored || !self.seen_urls.insert(item.canonical_url.clone()) {
-                self.summary.items_duplicate += 1;
+impl RunMemory {
+    /// Sorts a feed's items: those off topic (where the feed keeps only health), those already
+    /// stored or already seen in this run, and the new ones. A copy of a known item under
+    /// another URL (same content hash, or a SimHash within `NEAR_DUPLICATE_BITS`) is not a new
+    /// item: it is recorded as an appearance of the first one, so every source, time and URL
+    /// of a story stays known.
+    fn sort(
+        &mut self,
+        store: &dyn IngestStore,
+        spec: &FeedSpec,
+        items: Vec<Item>,
+    ) -> std::result::Result<Sorted, StoreError> {
+        let mut sorted = Sorted::default();
+        for item in items {
+            if !spec.keeps(is_health_related(&item.classifier_input())) {
+                sorted.off_topic += 1;
                 continue;
             }
-            let same_content = content_stored.or_else(|| self.seen_hashes.get(&item.content_hash).copied());
+            if store.id_for_url(&item.canonical_url)?.is_some() || !self.seen_urls.insert(item.canonical_url.clone()) {
+                sorted.duplicates += 1;
+                continue;
+            }
+            let same_content = match store.id_for_content(item.content_hash)? {
+                Some(stored) => Some(stored),
+                None => self.seen_hashes.get(&item.content_hash).copied(),
+            };
             let relation = match same_content {
                 Some(canonical) => Some((canonical, Relation::SameContent)),
-                None => self.near_duplicate_of(&item).await?,
+                None => self.near_duplicate_of(store, &item)?,
             };
             if let Some((canonical, relation)) = relation {
-                self.summary.items_duplicate += 1;
+                sorted.duplicates += 1;
                 if matches!(relation, Relation::NearDuplicate { .. }) {
-                    self.summary.items_near_duplicate += 1;
+                    sorted.near_duplicates += 1;
                 }
-                self.summary.appearances += 1;
-                appearances.push(Appearance {
+                sorted.appearances.push(Appearance {
                     item: canonical,
                     source: item.source.clone(),
                     url: item.url.clone(),
@@ -153,14 +181,18 @@ impl Deduper {
                 self.recent_ids.push(item.id);
                 self.run_shingles.insert(item.id, simhash::shingles(&item.classifier_input()));
             }
-            fresh.push(item);
+            sorted.fresh.push(item);
         }
-        Ok(fresh)
+        Ok(sorted)
     }
 
     /// The known item `item` nearly copies: fingerprints within `NEAR_DUPLICATE_BITS`,
     /// confirmed by trigram resemblance (fingerprints of unrelated texts can be close).
-    async fn near_duplicate_of(&self, item: &Item) -> Result<Option<(ItemId, Relation)>> {
+    fn near_duplicate_of(
+        &self,
+        store: &dyn IngestStore,
+        item: &Item,
+    ) -> std::result::Result<Option<(ItemId, Relation)>, StoreError> {
         let Some(fingerprint) = item.simhash else { return Ok(None) };
         let mut candidates: Vec<(u32, ItemId)> = self
             .recent
@@ -178,8 +210,7 @@ impl Deduper {
             let theirs = match self.run_shingles.get(&id) {
                 Some(theirs) => theirs,
                 None => {
-                    let store = Arc::clone(&self.store);
-                    let Some(scored) = blocking(move || store.get(id)).await?? else { continue };
+                    let Some(scored) = store.get(id)? else { continue };
                     stored = simhash::shingles(&scored.item.classifier_input());
                     &stored
                 }
