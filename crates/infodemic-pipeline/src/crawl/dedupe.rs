@@ -144,7 +144,8 @@ impl RunMemory {
     ) -> std::result::Result<Sorted, StoreError> {
         let mut sorted = Sorted::default();
         for item in items {
-            if !spec.keeps(is_health_related(&item.classifier_input())) {
+            let text = item.classifier_input();
+            if !spec.keeps(is_health_related(&text)) {
                 sorted.off_topic += 1;
                 continue;
             }
@@ -156,9 +157,11 @@ impl RunMemory {
                 Some(stored) => Some(stored),
                 None => self.seen_hashes.get(&item.content_hash).copied(),
             };
+            // The item's trigrams, once a comparison needed them: kept for later items if it is new.
+            let mut shingles = None;
             let relation = match same_content {
                 Some(canonical) => Some((canonical, Relation::SameContent)),
-                None => self.near_duplicate_of(store, &item)?,
+                None => self.near_duplicate_of(store, item.simhash, &text, &mut shingles)?,
             };
             if let Some((canonical, relation)) = relation {
                 sorted.duplicates += 1;
@@ -179,21 +182,25 @@ impl RunMemory {
             if let Some(fingerprint) = item.simhash {
                 self.recent.push(fingerprint);
                 self.recent_ids.push(item.id);
-                self.run_shingles.insert(item.id, simhash::shingles(&item.classifier_input()));
+                self.run_shingles.insert(item.id, shingles.unwrap_or_else(|| simhash::shingles(&text)));
             }
             sorted.fresh.push(item);
         }
         Ok(sorted)
     }
 
-    /// The known item `item` nearly copies: fingerprints within `NEAR_DUPLICATE_BITS`,
-    /// confirmed by trigram resemblance (fingerprints of unrelated texts can be close).
+    /// The known item that an item with this `fingerprint` and `text` nearly copies:
+    /// fingerprints within `NEAR_DUPLICATE_BITS`, confirmed by trigram resemblance
+    /// (fingerprints of unrelated texts can be close). `shingles` holds the text's trigrams once
+    /// computed.
     fn near_duplicate_of(
         &self,
         store: &dyn IngestStore,
-        item: &Item,
+        fingerprint: Option<u64>,
+        text: &str,
+        shingles: &mut Option<simhash::Shingles>,
     ) -> std::result::Result<Option<(ItemId, Relation)>, StoreError> {
-        let Some(fingerprint) = item.simhash else { return Ok(None) };
+        let Some(fingerprint) = fingerprint else { return Ok(None) };
         let mut candidates: Vec<(u32, ItemId)> = self
             .recent
             .iter()
@@ -204,7 +211,6 @@ impl RunMemory {
             })
             .collect();
         candidates.sort_unstable();
-        let mut mine = None;
         for (distance, id) in candidates.into_iter().take(5) {
             let stored;
             let theirs = match self.run_shingles.get(&id) {
@@ -215,7 +221,7 @@ impl RunMemory {
                     &stored
                 }
             };
-            let mine = mine.get_or_insert_with(|| simhash::shingles(&item.classifier_input()));
+            let mine = shingles.get_or_insert_with(|| simhash::shingles(text));
             if simhash::jaccard(mine, theirs) >= simhash::MIN_RESEMBLANCE {
                 return Ok(Some((id, Relation::NearDuplicate { distance })));
             }

@@ -78,7 +78,7 @@ pub(super) fn spawn(
     queues: &StageQueues,
 ) -> (Producer, mpsc::Receiver<FeedOutcome>) {
     let (outcomes_tx, outcomes) = mpsc::channel::<FeedOutcome>(concurrency);
-    queues.attach("crawl_fetched", &outcomes_tx);
+    queues.attach(super::stages::FETCHED, &outcomes_tx);
     let cancel = stop.child_token();
     let task = tokio::spawn({
         let cancel = cancel.clone();

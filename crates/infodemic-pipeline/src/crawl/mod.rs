@@ -446,10 +446,10 @@ async fn crawl(
     let (batch_tx, batch_rx) = mpsc::channel(BATCHES_IN_FLIGHT);
     let (enriched_tx, enriched_rx) = mpsc::channel(BATCHES_IN_FLIGHT);
     let (scored_tx, scored_rx) = mpsc::channel(BATCHES_IN_FLIGHT);
-    queues.attach("crawl_deduped", &deduped_tx);
-    queues.attach("crawl_batched", &batch_tx);
-    queues.attach("crawl_enriched", &enriched_tx);
-    queues.attach("crawl_scored", &scored_tx);
+    queues.attach(stages::DEDUPED, &deduped_tx);
+    queues.attach(stages::BATCHED, &batch_tx);
+    queues.attach(stages::ENRICHED, &enriched_tx);
+    queues.attach(stages::SCORED, &scored_tx);
     let (committed_tx, committed_rx) = match tracker {
         Some(tracker) => {
             let (tx, rx) = mpsc::channel(BATCHES_IN_FLIGHT);
