@@ -21,6 +21,7 @@
 
 mod query;
 mod schema;
+mod scoring;
 mod words;
 
 use std::collections::HashSet;
@@ -229,15 +230,7 @@ impl PgStore {
                 report.inserted += 1;
             }
         }
-        if delta.changes().next().is_some() {
-            let count = tx.prepare(
-                "INSERT INTO counts (key, items, flagged) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE \
-                 SET items = counts.items + EXCLUDED.items, flagged = counts.flagged + EXCLUDED.flagged",
-            )?;
-            for (key, items, flagged) in delta.changes() {
-                tx.execute(&count, &[&key, &items, &flagged])?;
-            }
-        }
+        apply_counts(&mut tx, &delta)?;
         if !feed_states.is_empty() {
             let put_state = tx.prepare(
                 "INSERT INTO feeds (source, record) VALUES ($1, $2) \
@@ -315,22 +308,17 @@ impl IngestStore for PgStore {
         appearances: &[Appearance],
     ) -> Result<CommitReport> {
         let mut client = self.client();
-        let mut attempt = 1;
-        loop {
-            match self.try_commit(&mut client, items, feed_states, appearances) {
-                Ok((report, days)) => {
-                    self.known_partitions().extend(days);
-                    return Ok(report);
-                }
-                Err(error) if attempt < COMMIT_ATTEMPTS && retryable(&error) => {
-                    tracing::debug!(message = "Commit conflicted with another writer; trying again.", attempt, error = %message_of(&error));
-                    // A partition may have been dropped (retention): look again.
-                    *self.known_partitions() = schema::partition_days(&mut client)?;
-                    attempt += 1;
-                }
-                Err(error) => return Err(db(error)),
+        let mut retried = false;
+        let (report, days) = retry_conflicts(&mut client, |client| {
+            if retried {
+                // A partition may have been dropped (retention): look again.
+                *self.known_partitions() = schema::partition_days(client).map_err(PgError::Store)?;
             }
-        }
+            retried = true;
+            self.try_commit(client, items, feed_states, appearances).map_err(PgError::Db)
+        })?;
+        self.known_partitions().extend(days);
+        Ok(report)
     }
 }
 
@@ -385,6 +373,55 @@ impl ItemReader for PgStore {
                 records::decode_feed_state(&record)
             })
             .collect()
+    }
+}
+
+/// Adds `delta` to the counters `stats` reads, inside the caller's transaction. Keys go in
+/// the delta's (sorted) order, so concurrent writers lock the same rows in the same order.
+fn apply_counts(tx: &mut postgres::Transaction<'_>, delta: &CountDelta) -> std::result::Result<(), postgres::Error> {
+    if delta.changes().next().is_none() {
+        return Ok(());
+    }
+    let count = tx.prepare(
+        "INSERT INTO counts (key, items, flagged) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE \
+         SET items = counts.items + EXCLUDED.items, flagged = counts.flagged + EXCLUDED.flagged",
+    )?;
+    for (key, items, flagged) in delta.changes() {
+        tx.execute(&count, &[&key, &items, &flagged])?;
+    }
+    Ok(())
+}
+
+/// A failure inside a transaction that [`retry_conflicts`] runs: the server's (perhaps worth
+/// another try) or the store's own (never).
+enum PgError {
+    Db(postgres::Error),
+    Store(StoreError),
+}
+
+impl From<postgres::Error> for PgError {
+    fn from(error: postgres::Error) -> Self {
+        Self::Db(error)
+    }
+}
+
+/// Runs `transaction` until it succeeds, fails for good, or has conflicted with other writers
+/// [`COMMIT_ATTEMPTS`] times.
+fn retry_conflicts<T>(
+    client: &mut Client,
+    mut transaction: impl FnMut(&mut Client) -> std::result::Result<T, PgError>,
+) -> Result<T> {
+    let mut attempt = 1;
+    loop {
+        match transaction(client) {
+            Ok(done) => return Ok(done),
+            Err(PgError::Db(error)) if attempt < COMMIT_ATTEMPTS && retryable(&error) => {
+                tracing::debug!(message = "A transaction conflicted with another writer; trying again.", attempt, error = %message_of(&error));
+                attempt += 1;
+            }
+            Err(PgError::Db(error)) => return Err(db(error)),
+            Err(PgError::Store(error)) => return Err(error),
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! (time and day bounds prune partitions), pages follow the sort key, and the text filter's
 //! candidates are checked with [`ItemQuery::matches`] until the limit is reached.
 
-use infodemic_core::{ItemQuery, ReviewFilter, ScoredItem, SortOrder};
+use infodemic_core::{ItemId, ItemQuery, ReviewFilter, ScoredItem, SortOrder};
 use infodemic_store::StoreError;
 use postgres::types::ToSql;
 use postgres::Client;
@@ -100,6 +100,17 @@ pub(crate) fn run(client: &mut Client, query: &ItemQuery) -> Result<Vec<ScoredIt
             SortOrder::Score => Resume::Score(last.try_get(2).map_err(db)?, id),
         });
     }
+}
+
+/// Ids of the items in the query's time range and sources, newest first: the other filters,
+/// the limit and the order are the caller's (see `ScoreStore::item_ids`).
+pub(crate) fn ids(client: &mut Client, query: &ItemQuery) -> Result<Vec<ItemId>> {
+    let bounds =
+        ItemQuery { since: query.since, until: query.until, sources: query.sources.clone(), ..ItemQuery::default() };
+    let statement = filters(&bounds);
+    let sql = format!("SELECT id FROM items{} ORDER BY time DESC, id DESC", statement.where_clause());
+    let params: Vec<&(dyn ToSql + Sync)> = statement.params.iter().map(|p| p.as_ref()).collect();
+    client.query(sql.as_str(), &params).map_err(db)?.iter().map(|row| item_id(row, 0)).collect()
 }
 
 /// The query's filters as SQL (boxed parameters cannot be cloned, so each page builds them).

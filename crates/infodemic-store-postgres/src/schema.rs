@@ -53,12 +53,23 @@ CREATE TABLE IF NOT EXISTS appearances (
 CREATE TABLE IF NOT EXISTS counts (key bytea PRIMARY KEY, items bigint NOT NULL, flagged bigint NOT NULL);
 ";
 
+/// Tables added since version 1 was first written. A build that knows only version 1 never
+/// reads them, so adding them keeps the version: builds of both kinds share one database while
+/// workers are upgraded one by one.
+const ADDED_TO_V1: &str = r"
+-- Debunked claims: id (8 bytes) and the same record as in sled (claim, embedding, model).
+CREATE TABLE IF NOT EXISTS claims (id bytea PRIMARY KEY, record bytea NOT NULL);
+-- Subscribed feeds: id and the same record as in sled.
+CREATE TABLE IF NOT EXISTS subscriptions (id text PRIMARY KEY, record bytea NOT NULL);
+";
+
 /// Creates the schema when absent (under the DDL lock, so two first opens do not race) and
 /// checks the version of one that exists.
 pub(crate) fn ensure(client: &mut Client) -> Result<()> {
     let mut tx = client.transaction().map_err(db)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&DDL_LOCK]).map_err(db)?;
     tx.batch_execute(SCHEMA_V1).map_err(db)?;
+    tx.batch_execute(ADDED_TO_V1).map_err(db)?;
     let found: Option<String> = tx
         .query_opt("SELECT value FROM infodemic_meta WHERE key = 'schema_version'", &[])
         .map_err(db)?

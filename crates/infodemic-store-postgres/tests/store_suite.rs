@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use infodemic_core::{Appearance, ContentHash, FeedState, ItemId, ItemQuery, Relation, ScoredItem, SourceId};
 use infodemic_store::test_support::{self, all_pages, corpus, expected, queries};
-use infodemic_store::{CommitReport, IngestStore, ItemReader, SledStore, StoreError};
+use infodemic_store::{CommitReport, IngestStore, ItemReader, ScoreStore, SledStore, StoreError};
 use infodemic_store_postgres::PgStore;
 
 fn now() -> DateTime<Utc> {
@@ -171,6 +171,83 @@ fn absurd_items_are_stored_whole_and_found(store: &dyn IngestStore) {
     assert_eq!(by_score.iter().map(|s| s.item.id).collect::<Vec<_>>(), vec![control.item.id, huge.item.id]);
 }
 
+/// A new model's scores replace the old ones: every query, the score order and the counters
+/// follow; the items themselves stay; ids not stored and repeated ids change nothing more.
+fn reclassify_moves_scores_flags_and_counters<S: IngestStore + ScoreStore>(store: &S) {
+    let mut items = corpus();
+    store.commit(&items, &[], &[]).unwrap();
+    let model = infodemic_core::ModelRef { id: "new".to_owned(), version: "2".to_owned() };
+    // Every third item gets its score mirrored (flags flip across 0.5), by the new model.
+    let mut updates = Vec::new();
+    for scored in items.iter_mut().step_by(3) {
+        let score = 1.0 - scored.classification.score;
+        let mut classification = test_support::scored("https://x.org", "x", 0, score).classification;
+        classification.model = model.clone();
+        scored.classification = classification.clone();
+        updates.push((scored.item.id, classification));
+    }
+    let repeated = updates[0].clone();
+    updates.push(repeated);
+    updates.push((ItemId([0xee; 8]), updates[1].1.clone()));
+    assert_eq!(store.reclassify(&updates).unwrap(), 200);
+
+    for scored in &items {
+        assert_eq!(store.get(scored.item.id).unwrap().as_ref(), Some(scored));
+    }
+    for query in queries() {
+        let got: Vec<ItemId> = store.query(&query).unwrap().iter().map(|s| s.item.id).collect();
+        assert_eq!(got, expected(&items, &query), "{query:?}");
+    }
+    let stats = store.stats().unwrap();
+    assert_eq!(stats.total.items, 600);
+    assert_eq!(stats.total.flagged, items.iter().filter(|s| s.classification.flagged).count() as u64);
+    for source in ["s0", "s1", "s2", "s3"] {
+        let flagged = items.iter().filter(|s| s.item.source.as_str() == source && s.classification.flagged).count();
+        assert_eq!(stats.per_source[source].flagged, flagged as u64, "{source}");
+    }
+}
+
+/// `item_ids` gives the time range and sources, newest first, whatever else the query says.
+fn item_ids_are_the_time_range_and_sources_newest_first<S: IngestStore + ScoreStore>(store: &S) {
+    let items = corpus();
+    store.commit(&items, &[], &[]).unwrap();
+    let since = Utc.with_ymd_and_hms(2026, 10, 10, 0, 0, 0).unwrap();
+    let until = Utc.with_ymd_and_hms(2026, 10, 20, 0, 0, 0).unwrap();
+    for sources in [vec![], vec![SourceId::new("s1").unwrap(), SourceId::new("s3").unwrap()]] {
+        let query = ItemQuery {
+            since: Some(since),
+            until: Some(until),
+            sources: sources.clone(),
+            flagged_only: true,
+            limit: Some(3),
+            ..ItemQuery::default()
+        };
+        let bounds = ItemQuery { since: Some(since), until: Some(until), sources, ..ItemQuery::default() };
+        assert_eq!(store.item_ids(&query).unwrap(), expected(&items, &bounds));
+    }
+}
+
+/// Claims: a second put keeps what is stored; a replacement reaches stored claims only.
+fn claims_are_kept_and_their_embeddings_replaced<S: ScoreStore>(store: &S) {
+    use infodemic_core::{ClaimOrigin, DebunkedClaim, ModelRef, Verdict};
+    let claim = |text: &str| DebunkedClaim::new(text, Verdict::False, ClaimOrigin::Dataset { name: "test".to_owned() });
+    let (old, new) = (
+        ModelRef { id: "m".to_owned(), version: "1".to_owned() },
+        ModelRef { id: "m".to_owned(), version: "2".to_owned() },
+    );
+    let (a, b, c) = (claim("garlic cures covid"), claim("5g spreads the virus"), claim("bleach is a cure"));
+    assert_eq!(store.put_claims(&[(a.clone(), vec![1.0, 0.0]), (b.clone(), vec![0.0, 1.0])], &old).unwrap(), 2);
+    assert_eq!(store.put_claims(&[(a.clone(), vec![0.5, 0.5])], &new).unwrap(), 0, "kept as stored");
+    let replaced = store.replace_claim_embeddings(&[(a.clone(), vec![0.6, 0.8]), (c, vec![0.8, 0.6])], &new);
+    assert_eq!(replaced.unwrap(), 1, "a claim not stored is not added");
+    let mut entries = store.claim_entries().unwrap();
+    entries.sort_by_key(|entry| entry.claim.id.0);
+    let mut want = vec![(a.id, vec![0.6, 0.8], new), (b.id, vec![0.0, 1.0], old)];
+    want.sort_by_key(|(id, _, _)| id.0);
+    let got: Vec<_> = entries.into_iter().map(|e| (e.claim.id, e.embedding, e.model.unwrap())).collect();
+    assert_eq!(got, want);
+}
+
 macro_rules! on_both_stores {
     ($($case:ident),* $(,)?) => {
         mod sled {
@@ -200,6 +277,9 @@ on_both_stores!(
     every_query_answers_what_filtering_every_item_gives,
     recent_fingerprints_are_newest_first_from_the_bound,
     absurd_items_are_stored_whole_and_found,
+    reclassify_moves_scores_flags_and_counters,
+    item_ids_are_the_time_range_and_sources_newest_first,
+    claims_are_kept_and_their_embeddings_replaced,
 );
 
 fn sled_store() -> (tempfile::TempDir, SledStore) {
@@ -237,6 +317,48 @@ fn schema_url(schema: &str) -> String {
     let url = server_url();
     let separator = if url.contains('?') { '&' } else { '?' };
     format!("{url}{separator}options=-csearch_path%3D{schema}")
+}
+
+#[test]
+fn subscriptions_are_put_replaced_and_removed() {
+    let store = postgres_store();
+    let mut spec = infodemic_core::FeedSpec::from_url(url::Url::parse("https://who.example.org/feed.xml").unwrap());
+    assert!(store.put_subscription(&spec).unwrap(), "new");
+    spec.category = infodemic_core::FeedCategory::FactChecker;
+    assert!(!store.put_subscription(&spec).unwrap(), "replaced");
+    assert_eq!(store.subscriptions().unwrap(), vec![spec.clone()]);
+    assert!(store.remove_subscription(spec.id.as_str()).unwrap());
+    assert!(!store.remove_subscription(spec.id.as_str()).unwrap());
+    assert!(store.subscriptions().unwrap().is_empty());
+}
+
+/// Two score workers rescoring the same items at once (a job delivered twice) leave the
+/// counters as one rescore does.
+#[test]
+fn concurrent_rescores_move_the_counters_once() {
+    let schema = fresh_schema();
+    let items = corpus();
+    let store = PgStore::connect(&schema_url(&schema)).unwrap();
+    store.commit(&items, &[], &[]).unwrap();
+    let mut updates: Vec<(ItemId, infodemic_core::Classification)> = items
+        .iter()
+        .map(|s| {
+            (s.item.id, test_support::scored("https://x.org", "x", 0, 1.0 - s.classification.score).classification)
+        })
+        .collect();
+    updates.reverse();
+    std::thread::scope(|scope| {
+        for turn in 0..3 {
+            let (url, mut updates) = (schema_url(&schema), updates.clone());
+            if turn % 2 == 1 {
+                updates.reverse();
+            }
+            scope.spawn(move || PgStore::connect(&url).unwrap().reclassify(&updates).unwrap());
+        }
+    });
+    let flagged = updates.iter().filter(|(_, c)| c.flagged).count() as u64;
+    let stats = store.stats().unwrap();
+    assert_eq!((stats.total.items, stats.total.flagged), (600, flagged));
 }
 
 #[test]

@@ -29,9 +29,9 @@ mod summary;
 pub mod test_support;
 
 use infodemic_core::{
-    Alert, Appearance, Campaign, CampaignHead, CampaignId, CampaignMember, ContentHash, DebunkedClaim, FeedState,
-    ItemId, ItemQuery, ModelRef, NewVerdict, QueueEntry, QueueRequest, RecordedVerdicts, ScoredItem, VerdictEvent,
-    VerdictScale,
+    Alert, Appearance, Campaign, CampaignHead, CampaignId, CampaignMember, Classification, ContentHash, DebunkedClaim,
+    FeedSpec, FeedState, ItemId, ItemQuery, ModelRef, NewVerdict, QueueEntry, QueueRequest, RecordedVerdicts,
+    ScoredItem, VerdictEvent, VerdictScale,
 };
 
 pub use campaigns::{CampaignCommit, GroupingSnapshot};
@@ -181,6 +181,79 @@ impl IngestStore for SledStore {
         appearances: &[Appearance],
     ) -> Result<CommitReport> {
         SledStore::commit(self, items, feed_states, appearances)
+    }
+}
+
+/// The side of the store that scoring stored items needs (`rescore`, a score worker): which
+/// items a filter holds, the classifications to replace, the debunked claims to match, and the
+/// feeds' categories. Implemented by [`SledStore`] and by the PostgreSQL store.
+pub trait ScoreStore: ItemReader + Send + Sync {
+    /// Ids of the items in the query's time range and sources, newest first (see
+    /// [`SledStore::item_ids`]); the other filters, the limit and the order are not applied.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn item_ids(&self, query: &ItemQuery) -> Result<Vec<ItemId>>;
+
+    /// Replaces the classifications of stored items, and everything kept by classification
+    /// (score order, flags, counters), in one transaction; ids not stored are left out, and
+    /// of an id given twice the last classification wins. Returns how many items were
+    /// rewritten.
+    ///
+    /// # Errors
+    /// Storage failures; nothing of the batch is written then.
+    fn reclassify(&self, updates: &[(ItemId, Classification)]) -> Result<usize>;
+
+    /// Every stored claim with its embedding and the model that made it.
+    ///
+    /// # Errors
+    /// Storage or decoding failures.
+    fn claim_entries(&self) -> Result<Vec<ClaimEntry>>;
+
+    /// Adds claims with their embeddings by `model`; claims already stored (same id) are kept
+    /// as they are. Returns how many were new.
+    ///
+    /// # Errors
+    /// Storage failures; nothing of the batch is written then.
+    fn put_claims(&self, claims: &[(DebunkedClaim, Vec<f32>)], model: &ModelRef) -> Result<usize>;
+
+    /// Replaces the embeddings of stored claims with ones by `model`; claims not stored are
+    /// left out. Returns how many were replaced.
+    ///
+    /// # Errors
+    /// Storage failures; nothing of the batch is written then.
+    fn replace_claim_embeddings(&self, claims: &[(DebunkedClaim, Vec<f32>)], model: &ModelRef) -> Result<usize>;
+
+    /// Every subscribed feed, by id (their categories decide how an item is flagged).
+    ///
+    /// # Errors
+    /// Storage or decoding failures.
+    fn subscriptions(&self) -> Result<Vec<FeedSpec>>;
+}
+
+impl ScoreStore for SledStore {
+    fn item_ids(&self, query: &ItemQuery) -> Result<Vec<ItemId>> {
+        SledStore::item_ids(self, query)
+    }
+
+    fn reclassify(&self, updates: &[(ItemId, Classification)]) -> Result<usize> {
+        SledStore::reclassify(self, updates)
+    }
+
+    fn claim_entries(&self) -> Result<Vec<ClaimEntry>> {
+        SledStore::claim_entries(self)
+    }
+
+    fn put_claims(&self, claims: &[(DebunkedClaim, Vec<f32>)], model: &ModelRef) -> Result<usize> {
+        SledStore::put_claims(self, claims, model)
+    }
+
+    fn replace_claim_embeddings(&self, claims: &[(DebunkedClaim, Vec<f32>)], model: &ModelRef) -> Result<usize> {
+        SledStore::replace_claim_embeddings(self, claims, model)
+    }
+
+    fn subscriptions(&self) -> Result<Vec<FeedSpec>> {
+        SledStore::subscriptions(self)
     }
 }
 

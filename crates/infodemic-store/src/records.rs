@@ -618,6 +618,11 @@ impl StoredSubscriptionV1 {
     }
 }
 
+/// The record of a subscription.
+pub fn encode_subscription(spec: &FeedSpec) -> Vec<u8> {
+    encode(SUBSCRIPTION_VERSION, &StoredSubscriptionV1::from(spec))
+}
+
 /// Decodes a subscription record of any known version.
 ///
 /// # Errors

@@ -11,7 +11,7 @@ use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
 
 use crate::migrations::{self, SchemaOutcome, CURRENT_SCHEMA};
-use crate::records::{self, StoredSubscriptionV1, SUBSCRIPTION_VERSION};
+use crate::records;
 use crate::summary::Summary;
 use crate::{keys, ClaimEntry, ItemReader, Result, StoreError, StoreStats};
 
@@ -432,7 +432,7 @@ impl SledStore {
     /// # Errors
     /// sled failures.
     pub fn put_subscription(&self, spec: &FeedSpec) -> Result<bool> {
-        let record = records::encode(SUBSCRIPTION_VERSION, &StoredSubscriptionV1::from(spec));
+        let record = records::encode_subscription(spec);
         let previous = self.subscriptions.insert(spec.id.as_str().as_bytes(), record)?;
         self.db.flush()?;
         Ok(previous.is_none())
@@ -546,7 +546,8 @@ impl SledStore {
             Ok::<_, ConflictableTransactionError<StoreError>>(rewritten)
         })?;
         self.db.flush()?;
-        let count = rewritten.len();
+        // An id given twice is one item rewritten.
+        let count = rewritten.iter().map(|scored| scored.item.id).collect::<std::collections::HashSet<_>>().len();
         self.index_committed(&rewritten.iter().collect::<Vec<_>>(), true);
         Ok(count)
     }
