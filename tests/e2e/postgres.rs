@@ -42,7 +42,8 @@ fn ids(items: &[Value]) -> Vec<String> {
 }
 
 /// An unscored crawl of the sample feeds into PostgreSQL answers `query`, `show` and `stats`
-/// exactly as the same crawl into the embedded store does, and a second crawl adds nothing.
+/// exactly as the same crawl into the embedded store does, and a second crawl adds nothing;
+/// `rescore` then scores both alike, and a second `rescore` finds nothing left.
 #[test]
 fn a_crawl_into_postgres_answers_like_the_embedded_store() {
     let url = fresh_database();
@@ -93,6 +94,30 @@ fn a_crawl_into_postgres_answers_like_the_embedded_store() {
     let after: BTreeSet<String> =
         ids(&run_json(pg_data.path(), Some(&url), &["query", "--limit", "1000"])).into_iter().collect();
     assert_eq!(after.len() as u64, stored);
+
+    let (pg, sled) =
+        (run_json(pg_data.path(), Some(&url), &["rescore"]), run_json(sled_data.path(), None, &["rescore"]));
+    let (pg, sled) = (&pg[0], &sled[0]);
+    assert_eq!(pg["items_rescored"].as_u64(), Some(stored), "{pg}");
+    for field in ["items_seen", "items_rescored", "flagged_before", "flagged_after", "model"] {
+        assert_eq!(pg[field], sled[field], "{field}");
+    }
+    assert!(pg["flagged_after"].as_u64().unwrap() > 0, "the samples hold misinformation: {pg}");
+    let by_score = ["query", "--sort", "score", "--limit", "1000"];
+    let (pg_items, sled_items) =
+        (run_json(pg_data.path(), Some(&url), &by_score), run_json(sled_data.path(), None, &by_score));
+    assert_eq!(ids(&pg_items), ids(&sled_items), "the score order moved with the scores");
+    let scores = |items: &[Value]| items.iter().map(|item| item["score"].clone()).collect::<Vec<_>>();
+    assert_eq!(scores(&pg_items), scores(&sled_items));
+    let flagged = run_json(pg_data.path(), Some(&url), &["query", "--flagged", "--limit", "1000"]);
+    assert_eq!(Some(flagged.len() as u64), pg["flagged_after"].as_u64());
+    let pg_stats = run_json(pg_data.path(), Some(&url), &["stats"]).remove(0);
+    let sled_stats = run_json(sled_data.path(), None, &["stats"]).remove(0);
+    for field in ["total", "per_source", "per_label"] {
+        assert_eq!(pg_stats[field], sled_stats[field], "{field} after rescore");
+    }
+    let again = run_json(pg_data.path(), Some(&url), &["rescore"]).remove(0);
+    assert_eq!((again["items_rescored"].as_u64(), again["items_current"].as_u64()), (Some(0), Some(stored)));
 }
 
 /// What the PostgreSQL store does not serve yet is refused with a message that says so, and
@@ -106,7 +131,7 @@ fn commands_the_postgres_store_does_not_serve_say_so() {
         (vec!["watch"], "embedded store"),
         (vec!["campaigns"], "not available with the PostgreSQL store"),
         (vec!["review", "queue"], "not available with the PostgreSQL store"),
-        (vec!["rescore"], "embedded store"),
+        (vec!["stats", "--verify"], "embedded store"),
     ] {
         let output = infodemic(data.path()).args(&args).args(["--store", url.as_str()]).output().unwrap();
         assert!(!output.status.success(), "{args:?}");

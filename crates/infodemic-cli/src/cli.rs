@@ -36,8 +36,9 @@ pub struct GlobalArgs {
     pub model: Option<PathBuf>,
 
     /// A PostgreSQL database to use instead of the embedded store in the data directory
-    /// (postgres://user@host/db). It serves `crawl --no-score`, `worker`, `query`, `show` and
-    /// `stats` so far (`migrate --to` fills it); the other commands need the embedded store
+    /// (postgres://user@host/db). It serves `crawl --no-score`, `rescore`, `worker`, `feeds`,
+    /// `query`, `show` and `stats` so far (`migrate --to` fills it); the other commands need the
+    /// embedded store
     #[arg(long, global = true, env = "INFODEMIC_STORE", value_name = "URL", value_parser = store_url)]
     pub store: Option<String>,
 

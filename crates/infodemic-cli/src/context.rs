@@ -165,7 +165,7 @@ pub const VERDICTS_FILE: &str = "verdicts.toml";
 
 /// What the PostgreSQL store serves so far, for messages.
 pub const POSTGRES_COMMANDS: &str =
-    "`crawl --no-score`, `worker`, `query`, `show` and `stats` (`migrate --to` fills it)";
+    "`crawl --no-score`, `rescore`, `worker`, `feeds`, `query`, `show` and `stats` (`migrate --to` fills it)";
 
 /// Where reading commands get their answers: the store itself, or the running service.
 #[derive(Debug)]
@@ -211,7 +211,7 @@ impl Backend {
         match self {
             Backend::Local(store) => store.subscriptions(),
             Backend::Service(client) => client.subscriptions(),
-            Backend::Postgres(_) => Err(not_in_postgres("feed subscriptions")),
+            Backend::Postgres(store) => infodemic_store::ScoreStore::subscriptions(store),
         }
     }
 
@@ -220,7 +220,7 @@ impl Backend {
         match self {
             Backend::Local(store) => store.put_subscription(spec),
             Backend::Service(client) => client.put_subscription(spec),
-            Backend::Postgres(_) => Err(not_in_postgres("feed subscriptions")),
+            Backend::Postgres(store) => store.put_subscription(spec),
         }
     }
 
@@ -229,7 +229,7 @@ impl Backend {
         match self {
             Backend::Local(store) => store.remove_subscription(id),
             Backend::Service(client) => client.remove_subscription(id),
-            Backend::Postgres(_) => Err(not_in_postgres("feed subscriptions")),
+            Backend::Postgres(store) => store.remove_subscription(id),
         }
     }
 }

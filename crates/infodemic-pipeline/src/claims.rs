@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use infodemic_claims::{ClaimIndex, MATCH_THRESHOLD};
 use infodemic_classifier::{ClassifierHandle, Classify};
 use infodemic_core::{ClaimId, ClaimMatch, Classification, DebunkedClaim, ModelRef, Stance};
-use infodemic_store::SledStore;
+use infodemic_store::{ScoreStore, SledStore};
 use serde::Serialize;
 
 use crate::crawl::blocking;
@@ -27,10 +27,10 @@ impl ClaimMatcher {
     ///
     /// # Errors
     /// Store failures.
-    pub fn from_store(store: &SledStore) -> Result<Self> {
+    pub fn from_store<S: ScoreStore + ?Sized>(store: &S) -> Result<Self> {
         let mut matcher = Self::empty(MATCH_THRESHOLD);
-        for (claim, embedding) in store.claims()? {
-            matcher.add(claim, &embedding);
+        for entry in store.claim_entries()? {
+            matcher.add(entry.claim, &entry.embedding);
         }
         Ok(matcher)
     }
@@ -240,8 +240,11 @@ fn with_embeddings(claims: &[DebunkedClaim], classifications: Vec<Classification
 }
 
 /// The stored claims embedded by another model than `model`, and how many claims there are.
-fn stale_claims(store: &SledStore, model: &ModelRef) -> Result<(Vec<DebunkedClaim>, usize)> {
-    Ok((store.claims_embedded_by_others(model)?, store.claim_count()))
+fn stale_claims<S: ScoreStore + ?Sized>(store: &S, model: &ModelRef) -> Result<(Vec<DebunkedClaim>, usize)> {
+    let entries = store.claim_entries()?;
+    let count = entries.len();
+    let stale = entries.into_iter().filter(|entry| !entry.embedded_by(model)).map(|entry| entry.claim).collect();
+    Ok((stale, count))
 }
 
 /// Embeds again, with `classifier`, every stored claim whose embedding another model made
@@ -250,8 +253,8 @@ fn stale_claims(store: &SledStore, model: &ModelRef) -> Result<(Vec<DebunkedClai
 ///
 /// # Errors
 /// Store or classifier failures; chunks stored before the failure stay.
-pub fn reembed_claims(
-    store: &SledStore,
+pub fn reembed_claims<S: ScoreStore + ?Sized>(
+    store: &S,
     classifier: &mut dyn Classify,
     mut progress: impl FnMut(usize),
 ) -> Result<ClaimReembed> {
@@ -276,7 +279,10 @@ pub fn reembed_claims(
 ///
 /// # Errors
 /// Store or classifier failures; chunks stored before the failure stay.
-pub async fn reembed_stale_claims(store: &SledStore, classifier: &ClassifierHandle) -> Result<ClaimReembed> {
+pub async fn reembed_stale_claims<S: ScoreStore + Clone + 'static>(
+    store: &S,
+    classifier: &ClassifierHandle,
+) -> Result<ClaimReembed> {
     let model = classifier.model().clone();
     let (stale, claims) = blocking({
         let (store, model) = (store.clone(), model.clone());

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use infodemic_classifier::ClassifierHandle;
 use infodemic_core::{Classification, FeedCategory, ItemId, ItemQuery, ModelRef, ScoredItem, SourceId};
-use infodemic_store::{ItemReader, SledStore};
+use infodemic_store::ScoreStore;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
@@ -119,7 +119,7 @@ struct Plan {
     beyond_limit: usize,
 }
 
-fn plan(store: &SledStore, model: &ModelRef, options: &RescoreOptions) -> Result<Plan> {
+fn plan<S: ScoreStore + ?Sized>(store: &S, model: &ModelRef, options: &RescoreOptions) -> Result<Plan> {
     let mut plan = Plan::default();
     let limit = options.limit.unwrap_or(usize::MAX);
     for id in store.item_ids(&options.filter)? {
@@ -149,10 +149,14 @@ fn model_name(model: &ModelRef) -> String {
 ///
 /// # Errors
 /// Store failures.
-pub fn rescore_dry_run(store: &SledStore, model: &ModelRef, options: &RescoreOptions) -> Result<RescoreSummary> {
+pub fn rescore_dry_run<S: ScoreStore + ?Sized>(
+    store: &S,
+    model: &ModelRef,
+    options: &RescoreOptions,
+) -> Result<RescoreSummary> {
     let started = Instant::now();
     let plan = plan(store, model, options)?;
-    let claims_reembedded = store.claims_embedded_by_others(model)?.len();
+    let claims_reembedded = store.claim_entries()?.iter().filter(|entry| !entry.embedded_by(model)).count();
     Ok(RescoreSummary {
         model: model_name(model),
         dry_run: true,
@@ -175,8 +179,8 @@ pub fn rescore_dry_run(store: &SledStore, model: &ModelRef, options: &RescoreOpt
 ///
 /// # Errors
 /// Store or classifier failures, which end the run; batches committed before stay whole.
-pub async fn rescore(
-    store: &SledStore,
+pub async fn rescore<S: ScoreStore + Clone + 'static>(
+    store: &S,
     classifier: &ClassifierHandle,
     options: &RescoreOptions,
     observer: &dyn RescoreObserver,
@@ -254,6 +258,7 @@ mod tests {
     use chrono::{Duration, TimeZone, Utc};
     use infodemic_classifier::{Classify, KeywordClassifier};
     use infodemic_core::{ContentHash, FeedSpec, Item};
+    use infodemic_store::{ItemReader, SledStore};
 
     use super::*;
 

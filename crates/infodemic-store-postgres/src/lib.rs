@@ -386,9 +386,14 @@ fn apply_counts(tx: &mut postgres::Transaction<'_>, delta: &CountDelta) -> std::
         "INSERT INTO counts (key, items, flagged) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE \
          SET items = counts.items + EXCLUDED.items, flagged = counts.flagged + EXCLUDED.flagged",
     )?;
+    let mut touched = Vec::new();
     for (key, items, flagged) in delta.changes() {
         tx.execute(&count, &[&key, &items, &flagged])?;
+        touched.push(key);
     }
+    // A key no item counts in any more is gone, as in sled (a label no item carries after a
+    // rescore is not listed with 0).
+    tx.execute("DELETE FROM counts WHERE key = ANY($1) AND items = 0", &[&touched])?;
     Ok(())
 }
 

@@ -9,6 +9,8 @@ use clap::Args;
 use infodemic_classifier::{ClassifierHandle, ModelManifest, SessionOptions};
 use infodemic_core::{ItemQuery, ModelRef, SourceId};
 use infodemic_pipeline::{locate_model_dir, rescore, rescore_dry_run, RescoreOptions, RescoreSummary};
+use infodemic_store::ScoreStore;
+use infodemic_store_postgres::PgStore;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::GlobalArgs;
@@ -67,7 +69,28 @@ pub fn run(args: &RescoreArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         limit: args.limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         ..RescoreOptions::default()
     };
-    let summary = match global.open_existing_store()? {
+    let summary = match &global.store {
+        Some(url) => rescore_in(Some(PgStore::connect(url)?), args, global, &options)?,
+        None => rescore_in(global.open_existing_store()?, args, global, &options)?,
+    };
+    let mut stdout = crate::output::stdout();
+    if args.json {
+        write_json_line(&mut stdout, &summary)?;
+    } else {
+        print_summary(&mut stdout, &summary)?;
+    }
+    stdout.flush()?;
+    Ok(if summary.interrupted { Exit::Interrupted } else { Exit::Success })
+}
+
+/// Rescores `store` (`None`: no store yet, nothing to rescore).
+fn rescore_in<S: ScoreStore + Clone + 'static>(
+    store: Option<S>,
+    args: &RescoreArgs,
+    global: &GlobalArgs,
+    options: &RescoreOptions,
+) -> anyhow::Result<RescoreSummary> {
+    Ok(match store {
         // Nothing stored yet: nothing to rescore.
         None => RescoreSummary {
             model: model_name(&manifest_model(global)?),
@@ -76,7 +99,7 @@ pub fn run(args: &RescoreArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             ..RescoreSummary::default()
         },
         // The manifest names the model; the runtime and the graph are not needed to count.
-        Some(store) if args.dry_run => rescore_dry_run(&store, &manifest_model(global)?, &options)?,
+        Some(store) if args.dry_run => rescore_dry_run(&store, &manifest_model(global)?, options)?,
         Some(store) => {
             let mut session = SessionOptions::default();
             if let Some(threads) = args.threads {
@@ -93,20 +116,12 @@ pub fn run(args: &RescoreArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             let summary = runtime.block_on(async {
                 let cancel = CancellationToken::new();
                 tokio::spawn(stop_on_signals(cancel.clone()));
-                rescore(&store, &classifier, &options, &progress, cancel).await
+                rescore(&store, &classifier, options, &progress, cancel).await
             });
             progress.finish();
             summary?
         }
-    };
-    let mut stdout = crate::output::stdout();
-    if args.json {
-        write_json_line(&mut stdout, &summary)?;
-    } else {
-        print_summary(&mut stdout, &summary)?;
-    }
-    stdout.flush()?;
-    Ok(if summary.interrupted { Exit::Interrupted } else { Exit::Success })
+    })
 }
 
 /// The current model as its manifest names it.
