@@ -1,5 +1,7 @@
 //! A deployment across processes: a scheduler queues feeds on NATS JetStream, three crawl
-//! workers store them in PostgreSQL, one is killed mid-run, and nothing is lost or stored twice.
+//! workers store them in PostgreSQL, one is killed mid-run, and nothing is lost or stored twice;
+//! then two score workers score what the crawl workers queued, one is killed mid-run, and every
+//! item ends scored once by the current model, with counters that agree.
 //!
 //! The servers are the test NATS (`INFODEMIC_TEST_NATS`, `scripts/nats.sh`) and PostgreSQL
 //! (`INFODEMIC_TEST_POSTGRES`, `scripts/postgres.sh`); without them this fails.
@@ -162,4 +164,56 @@ async fn three_workers_one_killed_store_every_item_once() {
     let stats = json_lines(&crate::support::run(stats).await).remove(0);
     assert_eq!(stats["total"]["items"], FEEDS * ITEMS_PER_FEED);
     assert_eq!(stats["feeds"], FEEDS, "every feed's state was committed");
+    assert_eq!(stats["per_label"]["unscored"], FEEDS * ITEMS_PER_FEED, "crawl workers do not score");
+    assert!(sum("score_jobs") >= 1, "{summaries:?}");
+    assert_eq!(sum("items_not_queued"), 0, "{summaries:?}");
+
+    let spawn_scorer = |log: &str| {
+        let mut worker = infodemic(data.path());
+        worker
+            .args(["worker", "--role", "score", "--exit-when-idle", "--json", "--jobs", "1", "--ack-wait", "2"])
+            .args(common)
+            .env("INFODEMIC_LOG", log)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        worker.spawn().unwrap()
+    };
+    let mut doomed = spawn_scorer("info");
+    // Killed once it holds a job: its model is loaded, its first batch not yet committed.
+    let mut log = BufReader::new(doomed.stderr.take().unwrap()).lines();
+    loop {
+        let line = log.next().expect("the score worker ended before taking a job").unwrap();
+        if line.contains("Score jobs taken.") {
+            break;
+        }
+    }
+    doomed.kill().unwrap();
+    doomed.wait().unwrap();
+    let survivor = spawn_scorer("warn");
+    let scored = tokio::task::spawn_blocking(move || {
+        let output = finish(survivor);
+        assert!(output.status.success(), "{}", stderr(&output));
+        json_lines(&output).remove(0)
+    })
+    .await
+    .unwrap();
+    let total = (FEEDS * ITEMS_PER_FEED) as u64;
+    let done = scored["items_scored"].as_u64().unwrap() + scored["items_current"].as_u64().unwrap();
+    assert_eq!(done, total, "every queued item scored once more or found scored: {scored}");
+    assert_eq!(scored["items_missing"], 0, "{scored}");
+    assert!(scored["jobs_redelivered"].as_u64().unwrap() >= 1, "the killed worker's job came back: {scored}");
+
+    let mut stats = infodemic(data.path());
+    stats.args(["stats", "--json", "--store", store.as_str()]);
+    let stats = json_lines(&crate::support::run(stats).await).remove(0);
+    assert_eq!(stats["total"]["items"], total);
+    assert!(stats["per_label"].get("unscored").is_none(), "every item scored: {}", stats["per_label"]);
+    let mut flagged = infodemic(data.path());
+    flagged.args(["query", "--json", "--flagged", "--limit", "100000", "--store", store.as_str()]);
+    let flagged = json_lines(&crate::support::run(flagged).await).len() as u64;
+    assert_eq!(stats["total"]["flagged"], flagged, "the counters moved once per item");
+    let mut dry = infodemic(data.path());
+    dry.args(["rescore", "--dry-run", "--json", "--store", store.as_str()]);
+    let dry = json_lines(&crate::support::run(dry).await).remove(0);
+    assert_eq!((dry["items_rescored"].as_u64(), dry["items_current"].as_u64()), (Some(0), Some(total)), "{dry}");
 }

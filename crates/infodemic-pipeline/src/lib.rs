@@ -35,6 +35,7 @@ mod locate;
 mod migrate;
 mod model;
 mod rescore;
+mod score_worker;
 mod watch;
 mod worker;
 
@@ -47,8 +48,8 @@ pub use claims::{
     import_claims, import_claims_with, reembed_claims, reembed_stale_claims, ClaimImport, ClaimMatcher, ClaimReembed,
 };
 pub use crawl::{
-    run_crawl, run_crawl_unscored, CrawlEvent, CrawlObserver, CrawlOptions, CrawlSummary, DeferredFeed, FailedFeed,
-    NoProgress, PartialFeed, StageQueues, STAGE_QUEUES,
+    run_crawl, run_crawl_unscored, CommittedItems, CrawlEvent, CrawlObserver, CrawlOptions, CrawlSummary, DeferredFeed,
+    FailedFeed, NoProgress, PartialFeed, StageQueues, STAGE_QUEUES,
 };
 pub use error::PipelineError;
 pub use export::{group_stories, write_dataset, ExportFilter, ExportScan, ExportSources, Scanned, EXPORT_PAGE};
@@ -65,6 +66,7 @@ pub use model::{load_model, LoadedModel};
 pub use rescore::{
     rescore, rescore_dry_run, RescoreEvent, RescoreObserver, RescoreOptions, RescoreSummary, RESCORE_BATCH,
 };
+pub use score_worker::{run_score_worker, ScoreWorkerOptions, ScoreWorkerSummary};
 pub use watch::{due_feeds, watch, watch_with_jobs, CrawlJob, WatchOptions, WatchSummary};
 pub use worker::{run_crawl_worker, run_scheduler, ScheduleOptions, ScheduleSummary, WorkerOptions, WorkerSummary};
 

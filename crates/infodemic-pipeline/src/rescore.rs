@@ -221,24 +221,8 @@ pub async fn rescore<S: ScoreStore + Clone + 'static>(
             move || ids.into_iter().filter_map(|id| store.get(id).transpose()).collect::<infodemic_store::Result<_>>()
         })
         .await??;
-        let texts: Vec<String> = items.iter().map(|scored| scored.item.classifier_input()).collect();
-        let classifications = if texts.is_empty() { Vec::new() } else { classifier.classify(texts).await? };
-        let mut updates: Vec<(ItemId, Classification)> = Vec::with_capacity(items.len());
-        let mut flagged_before = 0;
-        for (scored, mut classification) in items.into_iter().zip(classifications) {
-            classification.redecide(classifier.policy(), categories.get(&scored.item.source).copied());
-            if !matcher.is_empty() {
-                matcher.apply(&scored.item.classifier_input(), &mut classification);
-            }
-            flagged_before += usize::from(scored.classification.flagged);
-            updates.push((scored.item.id, classification));
-        }
-        let flagged = updates.iter().filter(|(_, c)| c.flagged).count();
-        let rescored = blocking({
-            let store = store.clone();
-            move || store.reclassify(&updates)
-        })
-        .await??;
+        let RescoredBatch { rescored, flagged_before, flagged } =
+            rescore_batch(store, classifier, &matcher, &categories, items).await?;
         done += chunk.len();
         summary.items_rescored += rescored;
         summary.flagged_before += flagged_before;
@@ -251,6 +235,54 @@ pub async fn rescore<S: ScoreStore + Clone + 'static>(
     summary.items_remaining = plan.ids.len() - done + plan.beyond_limit;
     summary.elapsed_secs = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// What [`rescore_batch`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RescoredBatch {
+    /// Items rewritten.
+    pub rescored: usize,
+    /// Of the batch, flagged before.
+    pub flagged_before: usize,
+    /// Of the batch, flagged now.
+    pub flagged: usize,
+}
+
+/// Classifies `items` again on the classifier's thread, decides with each item's feed
+/// category (none for a feed not in `categories`), matches claims, and commits the new
+/// classifications in one store transaction on the blocking pool.
+///
+/// # Errors
+/// Store or classifier failures; nothing of the batch is written then.
+pub(crate) async fn rescore_batch<S: ScoreStore + Clone + 'static>(
+    store: &S,
+    classifier: &ClassifierHandle,
+    matcher: &ClaimMatcher,
+    categories: &HashMap<SourceId, FeedCategory>,
+    items: Vec<ScoredItem>,
+) -> Result<RescoredBatch> {
+    if items.is_empty() {
+        return Ok(RescoredBatch::default());
+    }
+    let texts: Vec<String> = items.iter().map(|scored| scored.item.classifier_input()).collect();
+    let classifications = classifier.classify(texts).await?;
+    let mut updates: Vec<(ItemId, Classification)> = Vec::with_capacity(items.len());
+    let mut flagged_before = 0;
+    for (scored, mut classification) in items.into_iter().zip(classifications) {
+        classification.redecide(classifier.policy(), categories.get(&scored.item.source).copied());
+        if !matcher.is_empty() {
+            matcher.apply(&scored.item.classifier_input(), &mut classification);
+        }
+        flagged_before += usize::from(scored.classification.flagged);
+        updates.push((scored.item.id, classification));
+    }
+    let flagged = updates.iter().filter(|(_, c)| c.flagged).count();
+    let rescored = blocking({
+        let store = store.clone();
+        move || store.reclassify(&updates)
+    })
+    .await??;
+    Ok(RescoredBatch { rescored, flagged_before, flagged })
 }
 
 #[cfg(test)]

@@ -1,23 +1,28 @@
 //! Beyond one process: a scheduler puts due feeds on the crawl queue, and any number of crawl
-//! workers, on any machines, take them, crawl them without scoring into a shared store, and
-//! acknowledge each job once its items are committed.
+//! workers, on any machines, take them, crawl them without scoring into a shared store, queue
+//! the stored items for score workers ([`crate::score_worker`]), and acknowledge each job once
+//! its items are committed and queued.
 //!
 //! Delivery is at least once: a worker that dies leaves its jobs unacknowledged, and they go to
 //! another worker; a job crawled twice stores nothing twice (the store's URL and content
 //! uniqueness), and a feed's state commits with its items, so the second crawl asks with the
 //! first one's validators.
+//!
+//! Items are queued for scoring after their commit, so a worker that dies between the two
+//! leaves them stored but not queued; the second crawl of its jobs finds them stored and
+//! queues nothing. `infodemic rescore` on the shared store scores what that left.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use infodemic_core::{FeedSpec, SourceId};
-use infodemic_queue::{CrawlQueue, Delivery};
+use infodemic_queue::{CrawlQueue, Delivery, ScoreQueue};
 use infodemic_store::IngestStore;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::crawl::{readable_feed_states, run_crawl_unscored, CrawlObserver, CrawlOptions};
+use crate::crawl::{readable_feed_states, run_crawl_unscored, CommittedItems, CrawlObserver, CrawlOptions};
 use crate::{PipelineError, Result};
 
 /// Knobs of a crawl worker.
@@ -67,6 +72,10 @@ pub struct WorkerSummary {
     pub items_duplicate: usize,
     /// Feeds whose fetch failed (recorded in their state; the job is done).
     pub feeds_failed: usize,
+    /// Score jobs queued for the items stored.
+    pub score_jobs: usize,
+    /// Items stored but not queued for scoring (the queue failed; `rescore` scores them).
+    pub items_not_queued: usize,
     /// Batches that failed (store or queue) and were handed back.
     pub failed_batches: usize,
     /// The worker was stopped.
@@ -74,14 +83,15 @@ pub struct WorkerSummary {
 }
 
 /// Takes crawl jobs from `queue` until `cancel` fires (or, with `exit_when_idle`, until the
-/// queue is empty), crawls each batch without scoring into `store`, and acknowledges the jobs
-/// once the crawl has committed their items.
+/// queue is empty), crawls each batch without scoring into `store`, queues the items it stored
+/// on `score_queue` (when given), and acknowledges the jobs once that is done.
 ///
 /// # Errors
 /// None from a batch: a store or queue failure hands the batch back and is retried after
 /// `retry_delay`. Only a crawl that cannot start at all (the HTTP client) ends the worker.
 pub async fn run_crawl_worker<S: IngestStore + Clone + 'static>(
     queue: &CrawlQueue,
+    score_queue: Option<&ScoreQueue>,
     store: &S,
     options: &WorkerOptions,
     observer: &dyn CrawlObserver,
@@ -122,20 +132,27 @@ pub async fn run_crawl_worker<S: IngestStore + Clone + 'static>(
         summary.jobs_redelivered += jobs.iter().filter(|job| job.attempt > 1).count();
         tracing::info!(message = "Jobs taken.", jobs = jobs.len());
         let feeds: Vec<FeedSpec> = jobs.iter().map(|delivery| delivery.job.feed.clone()).collect();
-        let crawl = run_crawl_unscored(feeds, store, &crawl_options, observer, cancel.child_token());
-        tokio::pin!(crawl);
-        let outcome = loop {
-            tokio::select! {
-                outcome = &mut crawl => break outcome,
-                () = tokio::time::sleep(options.heartbeat) => {
-                    for delivery in &jobs {
-                        if let Err(error) = delivery.in_progress().await {
-                            tracing::warn!(message = "Cannot tell the queue a job is in progress.", %error);
-                        }
-                    }
-                }
-            }
+        // Each committed batch is queued for scoring as it commits, and all of them before any
+        // job is acknowledged or handed back: a job crawled again finds its items stored and
+        // queues nothing.
+        let mut take_options = crawl_options.clone();
+        let committed = score_queue.map(|_| {
+            let (sender, receiver) = CommittedItems::channel(4);
+            take_options.committed_items = Some(sender);
+            receiver
+        });
+        let crawl_cancel = cancel.child_token();
+        let crawl = async move {
+            let outcome = run_crawl_unscored(feeds, store, &take_options, observer, crawl_cancel).await;
+            // The sender goes with the options: the queueing below ends once it has all.
+            drop(take_options);
+            outcome
         };
+        let queueing = queue_for_scoring(score_queue, committed, &jobs);
+        let (outcome, (queued, not_queued)) =
+            with_heartbeat(async { tokio::join!(crawl, queueing) }, &jobs, options.heartbeat).await;
+        summary.score_jobs += queued;
+        summary.items_not_queued += not_queued;
         match outcome {
             Ok(run) if !run.interrupted => {
                 summary.items_new += run.items_new;
@@ -156,14 +173,14 @@ pub async fn run_crawl_worker<S: IngestStore + Clone + 'static>(
                 // twice stores nothing twice).
                 summary.items_new += run.items_new;
                 summary.items_duplicate += run.items_duplicate;
-                hand_back(&jobs, Duration::ZERO, &mut summary).await;
+                summary.jobs_returned += hand_back(&jobs, Duration::ZERO).await;
                 break;
             }
             Err(PipelineError::Crawler(error)) => return Err(PipelineError::Crawler(error)),
             Err(error) => {
                 tracing::error!(message = "A batch failed; its jobs go back to the queue.", %error);
                 summary.failed_batches += 1;
-                hand_back(&jobs, options.retry_delay, &mut summary).await;
+                summary.jobs_returned += hand_back(&jobs, options.retry_delay).await;
                 pause(&cancel, options.retry_delay).await;
             }
         }
@@ -172,16 +189,69 @@ pub async fn run_crawl_worker<S: IngestStore + Clone + 'static>(
     Ok(summary)
 }
 
-async fn hand_back(jobs: &[Delivery], delay: Duration, summary: &mut WorkerSummary) {
-    for delivery in jobs {
-        match delivery.retry_later(delay).await {
-            Ok(()) => summary.jobs_returned += 1,
-            Err(error) => tracing::warn!(message = "Cannot hand a job back; it returns after ack_wait.", %error),
+/// Queues each batch of committed items that `committed` receives for score workers, with the
+/// categories of the jobs' feeds, until the crawl ends. Returns the jobs queued and the items
+/// that could not be (those stay unscored until `infodemic rescore`).
+async fn queue_for_scoring(
+    score_queue: Option<&ScoreQueue>,
+    committed: Option<tokio::sync::mpsc::Receiver<Vec<infodemic_core::ItemId>>>,
+    jobs: &[Delivery<infodemic_queue::CrawlJobV1>],
+) -> (usize, usize) {
+    let (Some(score_queue), Some(mut committed)) = (score_queue, committed) else { return (0, 0) };
+    let categories = jobs.iter().map(|delivery| (delivery.job.feed.id.clone(), delivery.job.feed.category)).collect();
+    let (mut queued, mut not_queued) = (0, 0);
+    while let Some(items) = committed.recv().await {
+        match score_queue.enqueue_items(&items, &categories).await {
+            Ok(jobs) => queued += jobs,
+            Err(error) => {
+                tracing::error!(
+                    message = "Stored items could not be queued for scoring; `infodemic rescore` scores them.",
+                    items = items.len(),
+                    %error
+                );
+                not_queued += items.len();
+            }
+        }
+    }
+    (queued, not_queued)
+}
+
+/// Runs `work` and, every `heartbeat` until it ends, tells the queue that `jobs` are in
+/// progress (so they are not handed to another worker meanwhile).
+pub(crate) async fn with_heartbeat<J, T>(
+    work: impl std::future::Future<Output = T>,
+    jobs: &[Delivery<J>],
+    heartbeat: Duration,
+) -> T {
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            outcome = &mut work => return outcome,
+            () = tokio::time::sleep(heartbeat) => {
+                for delivery in jobs {
+                    if let Err(error) = delivery.in_progress().await {
+                        tracing::warn!(message = "Cannot tell the queue a job is in progress.", %error);
+                    }
+                }
+            }
         }
     }
 }
 
-async fn pause(cancel: &CancellationToken, delay: Duration) {
+/// Hands `jobs` back to the queue, to be handed out again after `delay`; returns how many
+/// went back.
+pub(crate) async fn hand_back<J>(jobs: &[Delivery<J>], delay: Duration) -> usize {
+    let mut returned = 0;
+    for delivery in jobs {
+        match delivery.retry_later(delay).await {
+            Ok(()) => returned += 1,
+            Err(error) => tracing::warn!(message = "Cannot hand a job back; it returns after ack_wait.", %error),
+        }
+    }
+    returned
+}
+
+pub(crate) async fn pause(cancel: &CancellationToken, delay: Duration) {
     tokio::select! {
         () = cancel.cancelled() => {}
         () = tokio::time::sleep(delay) => {}

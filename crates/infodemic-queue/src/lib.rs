@@ -1,16 +1,20 @@
-//! The work queue between a scheduler and crawl workers, in NATS JetStream.
+//! The work queues of a deployment across processes, in NATS JetStream: crawl jobs from a
+//! scheduler to crawl workers, score jobs from crawl workers to score workers.
 //!
 //! # Architecture
 //! - This is the only crate that names `async_nats`.
-//! - One work-queue stream (`INFODEMIC_CRAWL`, subject `infodemic.crawl`, for the default
-//!   name `infodemic`) holds crawl jobs: a
-//!   feed to poll, as a versioned JSON message ([`CrawlJobV1`]). A message leaves the stream
+//! - One work-queue stream per kind of job (`INFODEMIC_CRAWL`, subject `infodemic.crawl`, and
+//!   `INFODEMIC_SCORE`, subject `infodemic.score`, for the default name `infodemic`), each
+//!   message a versioned JSON job ([`CrawlJobV1`]: a feed to poll; [`ScoreJobV1`]: stored
+//!   items to score). [`WorkQueue`] is either queue. A crawl job leaves the stream
 //!   when a worker acknowledges it, which the worker does only after the items it fetched are
 //!   committed: a worker that dies before that leaves its jobs unacknowledged, and JetStream
 //!   hands them to another worker once `ack_wait` has passed (at-least-once delivery). The
 //!   store's uniqueness makes a second crawl of the same feed store nothing twice.
-//! - Every worker pulls from one durable consumer (`crawl-workers`), so each job goes to one
-//!   worker at a time. A worker busy longer than `ack_wait` says so ([`Delivery::in_progress`]),
+//!   A score job is acknowledged once its items' scores are committed; scoring an item twice
+//!   writes the same scores again, and a worker skips items the current model has scored.
+//! - Every worker of a kind pulls from one durable consumer (`crawl-workers`,
+//!   `score-workers`), so each job goes to one worker at a time. A worker busy longer than `ack_wait` says so ([`Delivery::in_progress`]),
 //!   so a slow feed is not handed to a second worker.
 //! - The scheduler publishes a feed once per due time: the message id is the feed and the time
 //!   it became due, and JetStream drops a second publish of the same id within the duplicate
@@ -22,13 +26,18 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, stream, AckKind};
-use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use infodemic_core::FeedSpec;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// The durable consumer every crawl worker pulls from.
-pub const CONSUMER: &str = "crawl-workers";
+mod jobs;
+
+pub use jobs::{CrawlJobV1, Job, ScoreJobV1, SCORE_JOB_ITEMS};
+
+/// The queue of crawl jobs.
+pub type CrawlQueue = WorkQueue<CrawlJobV1>;
+
+/// The queue of score jobs.
+pub type ScoreQueue = WorkQueue<ScoreJobV1>;
 
 /// How long a job may stay unacknowledged in a new queue.
 pub const DEFAULT_ACK_WAIT: Duration = Duration::from_secs(60);
@@ -67,7 +76,8 @@ pub type Result<T, E = QueueError> = std::result::Result<T, E>;
 /// Knobs of the queue.
 #[derive(Clone, Debug)]
 pub struct QueueConfig {
-    /// The deployment's name: stream `<NAME>_CRAWL`, subject `<name>.crawl`. Deployments
+    /// The deployment's name: streams `<NAME>_CRAWL` and `<NAME>_SCORE`, subjects
+    /// `<name>.crawl` and `<name>.score`. Deployments
     /// with different names share a server without sharing jobs. Letters, digits, `-`, `_`.
     pub name: String,
     /// How long a job may stay unacknowledged (with no progress signal) before it goes to
@@ -85,12 +95,12 @@ impl Default for QueueConfig {
 }
 
 impl QueueConfig {
-    fn stream(&self) -> String {
-        format!("{}_CRAWL", self.name.to_uppercase())
+    fn stream(&self, kind: &str) -> String {
+        format!("{}_{}", self.name.to_uppercase(), kind.to_uppercase())
     }
 
-    fn subject(&self) -> String {
-        format!("{}.crawl", self.name)
+    fn subject(&self, kind: &str) -> String {
+        format!("{}.{kind}", self.name)
     }
 
     /// Whether the name can name a stream and a subject.
@@ -104,17 +114,6 @@ impl QueueConfig {
         }
         Ok(())
     }
-}
-
-/// A crawl job as it travels: version 1.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CrawlJobV1 {
-    /// Always 1.
-    pub v: u8,
-    /// The feed to poll.
-    pub feed: FeedSpec,
-    /// When it became due (`None`: never polled).
-    pub due: Option<DateTime<Utc>>,
 }
 
 /// Jobs not yet done.
@@ -134,23 +133,36 @@ impl Backlog {
     }
 }
 
-/// The crawl queue.
-#[derive(Clone)]
-pub struct CrawlQueue {
+/// A work queue of jobs of one kind ([`CrawlQueue`], [`ScoreQueue`]).
+pub struct WorkQueue<J> {
     jetstream: jetstream::Context,
     subject: String,
     ack_wait: Duration,
     consumer: consumer::PullConsumer,
     shown_url: String,
+    job: std::marker::PhantomData<fn() -> J>,
 }
 
-impl std::fmt::Debug for CrawlQueue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CrawlQueue").field("url", &self.shown_url).finish_non_exhaustive()
+impl<J> Clone for WorkQueue<J> {
+    fn clone(&self) -> Self {
+        Self {
+            jetstream: self.jetstream.clone(),
+            subject: self.subject.clone(),
+            ack_wait: self.ack_wait,
+            consumer: self.consumer.clone(),
+            shown_url: self.shown_url.clone(),
+            job: std::marker::PhantomData,
+        }
     }
 }
 
-impl CrawlQueue {
+impl<J: Job> std::fmt::Debug for WorkQueue<J> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkQueue").field("kind", &J::KIND).field("url", &self.shown_url).finish_non_exhaustive()
+    }
+}
+
+impl<J: Job> WorkQueue<J> {
     /// Connects to the server at `url` (`nats://host:port`), and creates the stream and the
     /// workers' consumer when they do not exist.
     ///
@@ -171,8 +183,8 @@ impl CrawlQueue {
         let setup = |e: &dyn std::fmt::Display| QueueError::Setup { url: shown_url.clone(), message: e.to_string() };
         let stream = jetstream
             .get_or_create_stream(stream::Config {
-                name: config.stream(),
-                subjects: vec![config.subject()],
+                name: config.stream(J::KIND),
+                subjects: vec![config.subject(J::KIND)],
                 retention: stream::RetentionPolicy::WorkQueue,
                 storage: stream::StorageType::File,
                 duplicate_window: config.duplicate_window,
@@ -180,14 +192,15 @@ impl CrawlQueue {
             })
             .await
             .map_err(|e| setup(&e))?;
+        let consumer_name = format!("{}-workers", J::KIND);
         let wanted = consumer::pull::Config {
-            durable_name: Some(CONSUMER.to_owned()),
+            durable_name: Some(consumer_name.clone()),
             ack_policy: consumer::AckPolicy::Explicit,
             ack_wait: config.ack_wait.unwrap_or(DEFAULT_ACK_WAIT),
             ..consumer::pull::Config::default()
         };
         let mut consumer: consumer::PullConsumer =
-            stream.get_or_create_consumer(CONSUMER, wanted.clone()).await.map_err(|e| setup(&e))?;
+            stream.get_or_create_consumer(&consumer_name, wanted.clone()).await.map_err(|e| setup(&e))?;
         // The consumer is shared and outlives processes: a process that asks for another ack
         // wait changes it for every worker.
         if let Some(ack_wait) = config.ack_wait {
@@ -198,7 +211,14 @@ impl CrawlQueue {
             }
         }
         let ack_wait = consumer.cached_info().config.ack_wait;
-        Ok(Self { jetstream, subject: config.subject(), ack_wait, consumer, shown_url })
+        Ok(Self {
+            jetstream,
+            subject: config.subject(J::KIND),
+            ack_wait,
+            consumer,
+            shown_url,
+            job: std::marker::PhantomData,
+        })
     }
 
     /// How long a job may stay unacknowledged before it goes to another worker: a worker
@@ -212,19 +232,14 @@ impl CrawlQueue {
         &self.shown_url
     }
 
-    /// Publishes a job for `feed`, due since `due`. Returns false when the same job (feed and
-    /// due time) was published already within the duplicate window.
+    /// Publishes `job` under `message_id`. Returns false when a job with the same id was
+    /// published already within the duplicate window (the server keeps one).
     ///
     /// # Errors
     /// [`QueueError::Transfer`] when the server does not confirm the job.
-    pub async fn enqueue(&self, feed: &FeedSpec, due: Option<DateTime<Utc>>) -> Result<bool> {
-        let job = CrawlJobV1 { v: 1, feed: feed.clone(), due };
-        let payload = serde_json::to_vec(&job).map_err(|e| QueueError::Transfer(e.to_string()))?;
-        let id = match due {
-            Some(due) => format!("{}@{}", feed.id, due.timestamp_micros()),
-            None => format!("{}@new", feed.id),
-        };
-        let publish = jetstream::message::PublishMessage::build().payload(payload.into()).message_id(id);
+    async fn publish(&self, job: &J, message_id: String) -> Result<bool> {
+        let payload = serde_json::to_vec(job).map_err(|e| QueueError::Transfer(e.to_string()))?;
+        let publish = jetstream::message::PublishMessage::build().payload(payload.into()).message_id(message_id);
         let ack = self
             .jetstream
             .send_publish(self.subject.clone(), publish)
@@ -240,7 +255,7 @@ impl CrawlQueue {
     ///
     /// # Errors
     /// [`QueueError::Transfer`] when pulling fails.
-    pub async fn take(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>> {
+    pub async fn take(&self, max: usize, wait: Duration) -> Result<Vec<Delivery<J>>> {
         let mut batch = self
             .consumer
             .fetch()
@@ -253,11 +268,11 @@ impl CrawlQueue {
         while let Some(message) = batch.next().await {
             let message = message.map_err(|e| QueueError::Transfer(e.to_string()))?;
             let attempt = message.info().map(|info| info.delivered).unwrap_or(1);
-            match serde_json::from_slice::<CrawlJobV1>(&message.payload) {
-                Ok(job) if job.v == 1 => out.push(Delivery { job, attempt, message }),
+            match serde_json::from_slice::<J>(&message.payload) {
+                Ok(job) if job.version() == J::VERSION => out.push(Delivery { job, attempt, message }),
                 decoded => {
                     let reason = match decoded {
-                        Ok(job) => format!("unknown job version {}", job.v),
+                        Ok(job) => format!("unknown {} job version {}", J::KIND, job.version()),
                         Err(error) => error.to_string(),
                     };
                     tracing::error!(message = "A queued job cannot be read; it is dropped.", reason);
@@ -279,22 +294,22 @@ impl CrawlQueue {
     }
 }
 
-/// A job handed to this worker; acknowledge it once its items are committed.
+/// A job handed to this worker; acknowledge it once what it asked for is committed.
 #[derive(Debug)]
-pub struct Delivery {
+pub struct Delivery<J> {
     /// The job.
-    pub job: CrawlJobV1,
+    pub job: J,
     /// How many times it has been handed out (1 the first time).
     pub attempt: i64,
     message: jetstream::Message,
 }
 
-impl Delivery {
+impl<J> Delivery<J> {
     /// The job is done: it leaves the queue.
     ///
     /// # Errors
-    /// [`QueueError::Transfer`]; the job is then handed out again after `ack_wait`, and the
-    /// second crawl stores nothing twice.
+    /// [`QueueError::Transfer`]; the job is then handed out again after `ack_wait`, and doing
+    /// it again stores nothing twice.
     pub async fn ack(&self) -> Result<()> {
         // Confirmed by the server: an acknowledgement lost on the way would hand the job out
         // again, harmless but wasted.
@@ -344,15 +359,6 @@ mod tests {
         for bad in ["", "a.b", "a b", "a*", "a>", &"x".repeat(65)] {
             assert!(QueueConfig::check_name(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn jobs_round_trip_and_keep_their_version() {
-        let feed = FeedSpec::from_url(url::Url::parse("https://example.org/feed.xml").unwrap());
-        let job = CrawlJobV1 { v: 1, feed, due: None };
-        let text = serde_json::to_string(&job).unwrap();
-        assert!(text.starts_with(r#"{"v":1,"#), "{text}");
-        assert_eq!(serde_json::from_str::<CrawlJobV1>(&text).unwrap(), job);
     }
 
     #[tokio::test]

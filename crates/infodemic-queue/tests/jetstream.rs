@@ -1,15 +1,16 @@
-//! The crawl queue against a real NATS server with JetStream, started by `scripts/nats.sh`
+//! The work queues against a real NATS server with JetStream, started by `scripts/nats.sh`
 //! (the test command does) and named by `INFODEMIC_TEST_NATS`; without it these tests fail.
 //! Each test uses a queue name of its own.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a panic is the failure report.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use infodemic_core::FeedSpec;
-use infodemic_queue::{Backlog, CrawlQueue, QueueConfig};
+use infodemic_core::{FeedCategory, FeedSpec, ItemId, SourceId};
+use infodemic_queue::{Backlog, CrawlQueue, QueueConfig, ScoreQueue, SCORE_JOB_ITEMS};
 
 fn server() -> String {
     std::env::var("INFODEMIC_TEST_NATS").unwrap_or_else(|_| {
@@ -120,4 +121,32 @@ async fn a_worker_sets_the_ack_wait_and_a_scheduler_keeps_it() {
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].attempt, 2);
     again[0].ack().await.unwrap();
+}
+
+/// Score jobs: items in jobs of at most `SCORE_JOB_ITEMS`, the same items published again
+/// dropped by the server, and a queue of their own (a crawl worker taking from the crawl queue
+/// never sees them).
+#[tokio::test]
+async fn items_are_queued_for_scoring_once_in_jobs_of_their_own() {
+    let config = config(Duration::from_secs(30));
+    let scores = ScoreQueue::connect(&server(), &config).await.unwrap();
+    let crawls = CrawlQueue::connect(&server(), &config).await.unwrap();
+    let items: Vec<ItemId> =
+        (0..SCORE_JOB_ITEMS * 2 + 1).map(|n| ItemId::from_canonical_url(&format!("https://e.org/{n}"))).collect();
+    let categories = BTreeMap::from([(SourceId::new("who").unwrap(), FeedCategory::Authority)]);
+    assert_eq!(scores.enqueue_items(&items, &categories).await.unwrap(), 3);
+    assert_eq!(scores.enqueue_items(&items, &categories).await.unwrap(), 0, "published again: dropped");
+    assert_eq!(scores.backlog().await.unwrap(), Backlog { waiting: 3, unacknowledged: 0 });
+    assert!(crawls.backlog().await.unwrap().is_empty());
+
+    let taken = scores.take(10, Duration::from_secs(2)).await.unwrap();
+    let lengths: Vec<usize> = taken.iter().map(|d| d.job.items.len()).collect();
+    assert_eq!(lengths, [SCORE_JOB_ITEMS, SCORE_JOB_ITEMS, 1]);
+    let back: Vec<ItemId> = taken.iter().flat_map(|d| d.job.items.clone()).collect();
+    assert_eq!(back, items);
+    assert!(taken.iter().all(|d| d.job.categories == categories));
+    for delivery in &taken {
+        delivery.ack().await.unwrap();
+    }
+    assert!(scores.backlog().await.unwrap().is_empty());
 }

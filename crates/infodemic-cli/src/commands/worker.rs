@@ -1,6 +1,7 @@
 //! `infodemic worker`: one process of a deployment that spans machines. A `scheduler` puts due
-//! feeds on a NATS JetStream queue; any number of `crawl` workers take them and store the items
-//! (unscored) in a shared PostgreSQL store.
+//! feeds on a NATS JetStream queue; any number of `crawl` workers take them, store the items
+//! (unscored) in a shared PostgreSQL store and queue them for scoring; any number of `score`
+//! workers score them there.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,8 +9,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use infodemic_pipeline::{load_catalogue, run_crawl_worker, run_scheduler, NoProgress, ScheduleOptions, WorkerOptions};
-use infodemic_queue::{CrawlQueue, QueueConfig};
+use infodemic_classifier::{ClassifierHandle, SessionOptions};
+use infodemic_pipeline::{
+    load_catalogue, run_crawl_worker, run_scheduler, run_score_worker, NoProgress, ScheduleOptions, ScoreWorkerOptions,
+    WorkerOptions,
+};
+use infodemic_queue::{CrawlQueue, QueueConfig, ScoreQueue};
 use infodemic_store_postgres::PgStore;
 use tokio_util::sync::CancellationToken;
 
@@ -25,7 +30,7 @@ pub enum Role {
     Scheduler,
     /// Crawl feeds from the queue, store their items unscored
     Crawl,
-    /// Score stored items from the queue (not built yet)
+    /// Score the items crawl workers stored, from the score queue
     Score,
 }
 
@@ -39,7 +44,8 @@ pub struct WorkerArgs {
     #[arg(long, env = "INFODEMIC_QUEUE", value_name = "URL")]
     pub queue: String,
 
-    /// The deployment's queue name: stream <NAME>_CRAWL, subject <name>.crawl
+    /// The deployment's queue name: streams <NAME>_CRAWL and <NAME>_SCORE, subjects <name>.crawl
+    /// and <name>.score
     #[arg(long, value_name = "NAME", default_value = "infodemic", value_parser = queue_name)]
     pub queue_name: String,
 
@@ -57,13 +63,23 @@ pub struct WorkerArgs {
     #[arg(long)]
     pub once: bool,
 
-    /// Crawl worker: jobs taken and crawled together
+    /// Crawl and score workers: jobs taken and done together
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub jobs: u16,
 
-    /// Crawl worker: exit once the queue is empty (nothing waiting, nothing unacknowledged)
+    /// Crawl and score workers: exit once the queue is empty (nothing waiting, nothing
+    /// unacknowledged)
     #[arg(long)]
     pub exit_when_idle: bool,
+
+    /// Crawl worker: queue nothing for score workers (stored items stay unscored until
+    /// `infodemic rescore`)
+    #[arg(long)]
+    pub no_score_jobs: bool,
+
+    /// Score worker: threads for inference [default: all cores]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
 
     /// Crawl worker: how to fetch
     #[command(flatten)]
@@ -79,14 +95,6 @@ fn queue_name(value: &str) -> Result<String, String> {
 }
 
 pub fn run(args: &WorkerArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
-    if args.role == Role::Score {
-        return Err(UsageError(
-            "score workers are not built yet: scoring needs claims and campaigns, which the PostgreSQL store \
-             does not hold; score with `infodemic rescore` on the embedded store"
-                .to_owned(),
-        )
-        .into());
-    }
     let Some(url) = &global.store else {
         return Err(UsageError(
             "workers share a PostgreSQL store: pass --store postgres://... (or set INFODEMIC_STORE)".to_owned(),
@@ -98,6 +106,19 @@ pub fn run(args: &WorkerArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         _ => Vec::new(),
     };
     let store = PgStore::connect(url)?;
+    // Loaded before anything is taken from the queue: a model that cannot load is the
+    // user's error now, not a job failing over and over.
+    let classifier = match args.role {
+        Role::Score => {
+            let mut session = SessionOptions::default();
+            if let Some(threads) = args.threads {
+                session.intra_threads = usize::from(threads);
+            }
+            let model = global.load_model(session)?;
+            Some(ClassifierHandle::spawn(Box::new(model.classifier), 2).context("cannot start the classifier thread")?)
+        }
+        Role::Scheduler | Role::Crawl => None,
+    };
     let config = QueueConfig {
         name: args.queue_name.clone(),
         ack_wait: args.ack_wait.map(Duration::from_secs),
@@ -106,13 +127,42 @@ pub fn run(args: &WorkerArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let queue = CrawlQueue::connect(&args.queue, &config).await?;
         let cancel = CancellationToken::new();
         tokio::spawn(stop_on_signals(cancel.clone()));
-        tracing::info!(message = "Worker started.", role = ?args.role, queue = queue.shown_url(), store = store.shown_url());
+        tracing::info!(message = "Worker started.", role = ?args.role, store = store.shown_url());
         let mut stdout = crate::output::stdout();
         match args.role {
+            Role::Score => {
+                let classifier = classifier.as_ref().context("the score worker's classifier was not started")?;
+                let queue = ScoreQueue::connect(&args.queue, &config).await?;
+                let options = ScoreWorkerOptions {
+                    jobs_per_take: usize::from(args.jobs),
+                    exit_when_idle: args.exit_when_idle,
+                    idle_wait: if args.exit_when_idle { Duration::from_secs(1) } else { Duration::from_secs(5) },
+                    heartbeat: queue.ack_wait().div_f64(3.0).max(Duration::from_millis(300)),
+                    ..ScoreWorkerOptions::default()
+                };
+                let summary = run_score_worker(&queue, &store, classifier, &options, cancel).await?;
+                if args.json {
+                    write_json_line(&mut stdout, &summary)?;
+                } else {
+                    writeln!(
+                        stdout,
+                        "{} jobs done ({} handed back, {} redelivered), {} items scored with {} ({} flagged), \
+                         {} scored by it already, {} not stored",
+                        summary.jobs_done,
+                        summary.jobs_returned,
+                        summary.jobs_redelivered,
+                        summary.items_scored,
+                        summary.model,
+                        summary.items_flagged,
+                        summary.items_current,
+                        summary.items_missing
+                    )?;
+                }
+            }
             Role::Scheduler => {
+                let queue = CrawlQueue::connect(&args.queue, &config).await?;
                 let options = ScheduleOptions { once: args.once, ..ScheduleOptions::default() };
                 let summary = run_scheduler(&feeds, &queue, &store, &options, cancel).await?;
                 if args.json {
@@ -125,7 +175,10 @@ pub fn run(args: &WorkerArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                     )?;
                 }
             }
-            Role::Crawl | Role::Score => {
+            Role::Crawl => {
+                let queue = CrawlQueue::connect(&args.queue, &config).await?;
+                let score_queue =
+                    if args.no_score_jobs { None } else { Some(ScoreQueue::connect(&args.queue, &config).await?) };
                 let options = WorkerOptions {
                     crawl: args.poll.crawl_options(None),
                     jobs_per_take: usize::from(args.jobs),
@@ -136,7 +189,8 @@ pub fn run(args: &WorkerArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                     heartbeat: queue.ack_wait().div_f64(3.0).max(Duration::from_millis(300)),
                     ..WorkerOptions::default()
                 };
-                let summary = run_crawl_worker(&queue, &store, &options, &NoProgress, cancel).await?;
+                let summary =
+                    run_crawl_worker(&queue, score_queue.as_ref(), &store, &options, &NoProgress, cancel).await?;
                 if args.json {
                     write_json_line(&mut stdout, &summary)?;
                 } else {
@@ -150,6 +204,13 @@ pub fn run(args: &WorkerArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                         summary.items_duplicate,
                         summary.feeds_failed
                     )?;
+                    if summary.items_not_queued > 0 {
+                        writeln!(
+                            stdout,
+                            "{} stored items could not be queued for scoring: run `infodemic rescore` on the store",
+                            summary.items_not_queued
+                        )?;
+                    }
                 }
             }
         }

@@ -56,6 +56,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+pub use self::commit::CommittedItems;
 pub use self::stages::{StageQueues, STAGE_QUEUES};
 use crate::campaigns::{CampaignSettings, CampaignTracker};
 use crate::claims::{reembed_stale_claims, ClaimMatcher};
@@ -100,6 +101,9 @@ pub struct CrawlOptions {
     pub campaigns: Option<CampaignSettings>,
     /// Where the depths of this crawl's stage queues are read (`/metrics`).
     pub stage_queues: StageQueues,
+    /// Where the ids of committed items are recorded, for a caller that hands them on (a
+    /// crawl worker queues them for score workers). `None` records nothing.
+    pub committed_items: Option<CommittedItems>,
 }
 
 impl Default for CrawlOptions {
@@ -113,6 +117,7 @@ impl Default for CrawlOptions {
             force: false,
             campaigns: Some(CampaignSettings::default()),
             stage_queues: StageQueues::default(),
+            committed_items: None,
         }
     }
 }
@@ -463,7 +468,7 @@ async fn crawl(
         watched(&stop, accept::Acceptor::new(states, options, observer).run(deduped_rx, batch_tx)),
         watched(&stop, enrich::Enricher::new(scoring, fetcher, concurrency).run(batch_rx, enriched_tx)),
         watched(&stop, score::Scorer::new(classifier, matcher, categories).run(enriched_rx, scored_tx)),
-        watched(&stop, commit::run(&store, observer, scored_rx, committed_tx)),
+        watched(&stop, commit::run(&store, observer, scored_rx, committed_tx, options.committed_items.as_ref())),
         watched(&stop, async {
             match committed_rx {
                 Some((input, tracker)) => campaign::run(&tracker, observer, input).await,
