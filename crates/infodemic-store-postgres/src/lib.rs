@@ -19,6 +19,7 @@
 //! - `infodemic_meta.schema_version` is checked at open; the schema is created when absent.
 #![deny(missing_docs)]
 
+mod campaigns;
 mod query;
 mod schema;
 mod scoring;
@@ -101,6 +102,8 @@ pub struct PgStore {
     partitions: std::sync::Arc<Mutex<HashSet<i32>>>,
     /// The URL without its password, for messages.
     shown_url: String,
+    /// This connection holds the campaign lock (see `campaigns.rs`).
+    campaign_writer: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -141,6 +144,7 @@ impl PgStore {
             client: std::sync::Arc::new(Mutex::new(Connection { client, lookups })),
             partitions: std::sync::Arc::new(Mutex::new(partitions)),
             shown_url,
+            campaign_writer: std::sync::Arc::default(),
         })
     }
 

@@ -10,9 +10,14 @@ use std::cmp::Reverse;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use infodemic_core::{Alert, CampaignCounters, CampaignEvent, CampaignHead, CampaignId, CampaignStatus};
 use infodemic_core::{Appearance, ContentHash, FeedState, ItemId, ItemQuery, Relation, ScoredItem, SourceId};
 use infodemic_store::test_support::{self, all_pages, corpus, expected, queries};
-use infodemic_store::{CommitReport, IngestStore, ItemReader, ScoreStore, SledStore, StoreError};
+use infodemic_store::test_support::{campaign, member};
+use infodemic_store::{
+    campaigns, CampaignCommit, CampaignReader, CampaignTrees, CampaignWriter, CommitReport, IngestStore, ItemReader,
+    ScoreStore, SledStore, StoreError,
+};
 use infodemic_store_postgres::PgStore;
 
 fn now() -> DateTime<Utc> {
@@ -248,6 +253,88 @@ fn claims_are_kept_and_their_embeddings_replaced<S: ScoreStore>(store: &S) {
     assert_eq!(got, want);
 }
 
+/// A batch of grouping results reads back whole: the grouping's snapshot with profiles,
+/// listings without them, heads, members (with a limit), the member index, alerts.
+fn a_campaign_commit_round_trips_and_listing_skips_profiles<S: CampaignWriter + CampaignTrees>(store: &S) {
+    assert_eq!(campaigns::counters(store).unwrap().next_id, 1);
+    let alert = Alert {
+        seq: 1,
+        campaign: CampaignId(3),
+        at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+        kind: "opening".into(),
+        summary: "opened with 5 items in 2 h".into(),
+        size: 5,
+    };
+    let commit = CampaignCommit {
+        counters: CampaignCounters { docs: 2, next_id: 4, next_alert: 2 },
+        campaigns: vec![campaign(3)],
+        terms: vec![("bleach".into(), 2), ("cure".into(), 1)],
+        members: vec![(CampaignId(3), 1, member("a")), (CampaignId(3), 2, member("b"))],
+        alerts: vec![alert.clone()],
+    };
+    store.commit_campaigns(&commit).unwrap();
+    let snapshot = store.grouping_snapshot().unwrap();
+    assert_eq!(snapshot.counters, commit.counters);
+    assert_eq!(snapshot.terms, commit.terms);
+    assert_eq!(snapshot.campaigns, vec![campaign(3)]);
+    assert_eq!(store.campaign_heads().unwrap(), vec![CampaignHead::of(&campaign(3))]);
+    let listed = store.campaigns().unwrap();
+    assert_eq!(listed[0].profile.terms, campaign(3).profile.terms, "the strongest terms come with a listing");
+    assert!(listed[0].profile.texts.is_empty(), "the rest of the profile does not");
+    assert_eq!(listed[0].techniques, campaign(3).techniques);
+    assert_eq!(store.campaign_members(CampaignId(3), None).unwrap(), vec![member("a"), member("b")]);
+    assert_eq!(store.campaign_members(CampaignId(3), Some(1)).unwrap().len(), 1);
+    assert_eq!(store.campaign_of("b").unwrap(), Some(CampaignId(3)));
+    assert_eq!(store.campaign_of("zz").unwrap(), None);
+    assert_eq!(store.alerts().unwrap(), vec![alert]);
+    assert!(store.campaign(CampaignId(9)).unwrap().is_none());
+
+    // A later batch replaces what it changes and keeps the rest.
+    let mut grown = campaign(3);
+    grown.size = 3;
+    let later = CampaignCommit {
+        counters: CampaignCounters { docs: 3, next_id: 4, next_alert: 2 },
+        campaigns: vec![grown.clone()],
+        terms: vec![("bleach".into(), 3)],
+        members: vec![(CampaignId(3), 3, member("c"))],
+        alerts: Vec::new(),
+    };
+    store.commit_campaigns(&later).unwrap();
+    let snapshot = store.grouping_snapshot().unwrap();
+    assert_eq!(snapshot.terms, vec![("bleach".to_owned(), 3), ("cure".to_owned(), 1)]);
+    assert_eq!(snapshot.campaigns, vec![grown]);
+    assert_eq!(store.campaign_members(CampaignId(3), None).unwrap().len(), 3);
+    assert_eq!(store.alerts().unwrap().len(), 1);
+}
+
+/// A campaign that absorbed others lists their members after its own, each campaign once.
+fn a_campaign_lists_the_members_of_the_campaigns_it_absorbed<S: CampaignWriter>(store: &S) {
+    let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+    let mut kept = campaign(3);
+    kept.history.push(CampaignEvent::Absorbed { at, from: CampaignId(4) });
+    // A loop in the history (a corrupt record) ends: each campaign is visited once.
+    kept.history.push(CampaignEvent::Absorbed { at, from: CampaignId(3) });
+    let mut gone = campaign(4);
+    gone.status = CampaignStatus::Merged { into: CampaignId(3) };
+    // Ids whose keys share leading bytes with 3's: a prefix scan must not take them.
+    let neighbour = campaign(3 + (1 << 8));
+    let commit = CampaignCommit {
+        campaigns: vec![kept, gone, neighbour],
+        members: vec![
+            (CampaignId(3), 1, member("a")),
+            (CampaignId(4), 1, member("b")),
+            (CampaignId(3), 3, member("c")),
+            (CampaignId(3 + (1 << 8)), 1, member("n")),
+        ],
+        ..CampaignCommit::default()
+    };
+    store.commit_campaigns(&commit).unwrap();
+    let ids: Vec<String> = store.campaign_members(CampaignId(3), None).unwrap().into_iter().map(|m| m.id).collect();
+    assert_eq!(ids, ["a", "c", "b"]);
+    assert_eq!(store.campaign_members(CampaignId(3), Some(2)).unwrap().len(), 2);
+    assert_eq!(store.campaign_members(CampaignId(4), None).unwrap().len(), 1);
+}
+
 macro_rules! on_both_stores {
     ($($case:ident),* $(,)?) => {
         mod sled {
@@ -264,6 +351,7 @@ macro_rules! on_both_stores {
                 #[test]
                 fn $case() {
                     let store = super::postgres_store();
+                    assert!(store.become_campaign_writer().unwrap(), "each test has a schema, and a lock, of its own");
                     super::$case(&store);
                 }
             )*
@@ -280,6 +368,8 @@ on_both_stores!(
     reclassify_moves_scores_flags_and_counters,
     item_ids_are_the_time_range_and_sources_newest_first,
     claims_are_kept_and_their_embeddings_replaced,
+    a_campaign_commit_round_trips_and_listing_skips_profiles,
+    a_campaign_lists_the_members_of_the_campaigns_it_absorbed,
 );
 
 fn sled_store() -> (tempfile::TempDir, SledStore) {
@@ -317,6 +407,35 @@ fn schema_url(schema: &str) -> String {
     let url = server_url();
     let separator = if url.contains('?') { '&' } else { '?' };
     format!("{url}{separator}options=-csearch_path%3D{schema}")
+}
+
+/// One process at a time writes campaigns to a schema: a second is refused the lock while the
+/// first lives, and refused a commit without it; once the first is gone, the second takes over.
+/// Another schema (another deployment) has a lock of its own.
+#[test]
+fn one_process_at_a_time_writes_campaigns() {
+    let schema = fresh_schema();
+    let first = PgStore::connect(&schema_url(&schema)).unwrap();
+    let second = PgStore::connect(&schema_url(&schema)).unwrap();
+    let elsewhere = postgres_store();
+    assert!(first.become_campaign_writer().unwrap());
+    assert!(first.become_campaign_writer().unwrap(), "asking again is fine");
+    assert!(!second.become_campaign_writer().unwrap());
+    assert!(elsewhere.become_campaign_writer().unwrap(), "another schema, another writer");
+    let commit = CampaignCommit { campaigns: vec![campaign(1)], ..CampaignCommit::default() };
+    let refused = second.commit_campaigns(&commit).unwrap_err();
+    assert!(matches!(refused, StoreError::NotTheWriter(_)), "{refused}");
+    assert!(second.campaigns().unwrap().is_empty());
+    first.commit_campaigns(&commit).unwrap();
+    assert_eq!(second.campaigns().unwrap().len(), 1, "readers are not held up");
+    drop(first);
+    // The server frees the lock when the connection closes, a moment after the drop.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !second.become_campaign_writer().unwrap() {
+        assert!(std::time::Instant::now() < deadline, "the lock outlived its holder");
+        std::thread::yield_now();
+    }
+    second.commit_campaigns(&commit).unwrap();
 }
 
 #[test]

@@ -5,8 +5,11 @@
 //! with; read only to resume grouping, so listing campaigns never decodes it),
 //! `campaign_members` (id + position → member), `campaign_of` (member id → campaign),
 //! `campaign_terms` (term → document frequency), `alerts` (sequence → alert), and the
-//! counters in `meta`. [`SledStore::commit_campaigns`] writes one batch of assignments in one
-//! transaction: a run stopped at any point resumes with state and members that agree.
+//! counters in `meta`. [`commit`] writes one batch of assignments in one transaction: a run
+//! stopped at any point resumes with state and members that agree.
+//!
+//! The trees are the store's ([`CampaignTrees`]): sled's own, or PostgreSQL rows keyed by tree
+//! and key. Records, keys and the reading of them are written here once, for both.
 
 use std::collections::BTreeMap;
 
@@ -401,101 +404,290 @@ fn campaign_from_key(tree: &'static str, bytes: &[u8]) -> Result<CampaignId> {
     Ok(CampaignId(u64::from_be_bytes(array)))
 }
 
-/// A campaign's key, summary, profile and head, encoded before the transaction.
-type EncodedCampaign = ([u8; 8], Vec<u8>, Vec<u8>, Vec<u8>);
+/// The trees campaign records live in, in the order [`CampaignTrees::write_all`] is handed
+/// them: summaries, profiles, members, member index, term frequencies, alerts, the counters
+/// (in `meta`), heads.
+pub const CAMPAIGN_TREES: [&str; 8] = [
+    "campaigns",
+    "campaign_profiles",
+    "campaign_members",
+    "campaign_of",
+    "campaign_terms",
+    "alerts",
+    "meta",
+    "campaign_heads",
+];
 
-/// A member's key, record, id and campaign key, encoded before the transaction.
-type EncodedMember = ([u8; 12], Vec<u8>, Vec<u8>, [u8; 8]);
+/// One record of a campaign commit: `value` under `key` in the tree [`CAMPAIGN_TREES`]`[tree]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TreeWrite {
+    /// The tree, as an index into [`CAMPAIGN_TREES`].
+    pub tree: usize,
+    /// The key (big-endian ids and positions: byte order is id order).
+    pub key: Vec<u8>,
+    /// The versioned record.
+    pub value: Vec<u8>,
+}
 
-impl SledStore {
-    fn campaign_trees(&self) -> Result<[sled::Tree; 6]> {
-        Ok([
-            self.tree("campaigns")?,
-            self.tree("campaign_profiles")?,
-            self.tree("campaign_members")?,
-            self.tree("campaign_of")?,
-            self.tree("campaign_terms")?,
-            self.tree("alerts")?,
-        ])
+/// Ordered key/value trees, as a store keeps campaign records: sled trees, or rows keyed by
+/// tree and key in PostgreSQL. Keys compare as bytes. Everything about campaigns on top of it
+/// (the records, their keys, merges, listing) is written once, in this module.
+pub trait CampaignTrees {
+    /// The value under `key` in `tree`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn get(&self, tree: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    /// The entries of `tree` whose key starts with `prefix`, in key order, at most `limit`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn scan(&self, tree: &'static str, prefix: &[u8], limit: Option<usize>) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
+
+    /// How many entries `tree` holds.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn count(&self, tree: &'static str) -> Result<usize>;
+
+    /// Writes every one of `writes`, in one transaction, or none.
+    ///
+    /// # Errors
+    /// Storage failures; nothing is written then.
+    fn write_all(&self, writes: &[TreeWrite]) -> Result<()>;
+}
+
+const CAMPAIGNS: usize = 0;
+const PROFILES: usize = 1;
+const MEMBERS: usize = 2;
+const MEMBER_INDEX: usize = 3;
+const TERMS: usize = 4;
+const ALERTS: usize = 5;
+const META: usize = 6;
+const HEADS: usize = 7;
+
+fn write(tree: usize, key: &[u8], value: Vec<u8>) -> TreeWrite {
+    TreeWrite { tree, key: key.to_vec(), value }
+}
+
+/// The records of one batch of grouping results.
+pub fn commit_writes(commit: &CampaignCommit) -> Vec<TreeWrite> {
+    let mut writes = Vec::new();
+    for c in &commit.campaigns {
+        let key = c.id.0.to_be_bytes();
+        writes.push(write(CAMPAIGNS, &key, records::encode(CAMPAIGN_VERSION, &StoredCampaignV1::from(c))));
+        writes.push(write(PROFILES, &key, records::encode(PROFILE_VERSION, &StoredProfileV1::from(&c.profile))));
+        writes.push(write(HEADS, &key, records::encode(HEAD_VERSION, &StoredHeadV1::from(&CampaignHead::of(c)))));
+    }
+    for (campaign, position, member) in &commit.members {
+        let record = records::encode(MEMBER_VERSION, &StoredMemberV1::from(member));
+        writes.push(write(MEMBERS, &member_key(*campaign, *position), record));
+        writes.push(write(MEMBER_INDEX, member.id.as_bytes(), campaign.0.to_be_bytes().to_vec()));
+    }
+    for (term, df) in &commit.terms {
+        writes.push(write(TERMS, term.as_bytes(), df.to_be_bytes().to_vec()));
+    }
+    for a in &commit.alerts {
+        let stored = StoredAlertV1 {
+            seq: a.seq,
+            campaign: a.campaign.0,
+            at_us: micros(a.at),
+            kind: a.kind.clone(),
+            summary: a.summary.clone(),
+            size: a.size,
+        };
+        writes.push(write(ALERTS, &a.seq.to_be_bytes(), records::encode(ALERT_VERSION, &stored)));
+    }
+    let counters = StoredCountersV1 {
+        docs: commit.counters.docs,
+        next_id: commit.counters.next_id,
+        next_alert: commit.counters.next_alert,
+    };
+    writes.push(write(META, COUNTERS_KEY, records::encode(COUNTERS_VERSION, &counters)));
+    writes
+}
+
+/// Writes one batch of grouping results in one transaction.
+///
+/// # Errors
+/// Storage failures.
+pub fn commit<T: CampaignTrees + ?Sized>(trees: &T, commit: &CampaignCommit) -> Result<()> {
+    trees.write_all(&commit_writes(commit))
+}
+
+/// The counters (zero for a store that never grouped).
+///
+/// # Errors
+/// Storage or decoding failures.
+pub fn counters<T: CampaignTrees + ?Sized>(trees: &T) -> Result<CampaignCounters> {
+    match trees.get(CAMPAIGN_TREES[META], COUNTERS_KEY)? {
+        None => Ok(CampaignCounters { docs: 0, next_id: 1, next_alert: 1 }),
+        Some(bytes) => {
+            let stored: StoredCountersV1 = decode("meta", COUNTERS_VERSION, &bytes)?;
+            Ok(CampaignCounters { docs: stored.docs, next_id: stored.next_id, next_alert: stored.next_alert })
+        }
+    }
+}
+
+/// Everything the grouping needs to resume.
+///
+/// # Errors
+/// Storage or decoding failures.
+pub fn snapshot<T: CampaignTrees + ?Sized>(trees: &T) -> Result<GroupingSnapshot> {
+    let mut snapshot = GroupingSnapshot { counters: counters(trees)?, ..GroupingSnapshot::default() };
+    for (term, df) in trees.scan(CAMPAIGN_TREES[TERMS], &[], None)? {
+        let array: [u8; 4] =
+            df.as_slice().try_into().map_err(|_| corrupt("campaign_terms", "frequency is not 4 bytes".into()))?;
+        let term = String::from_utf8(term).map_err(|e| corrupt("campaign_terms", e.to_string()))?;
+        snapshot.terms.push((term, u32::from_be_bytes(array)));
+    }
+    let profiles: BTreeMap<Vec<u8>, Vec<u8>> = trees.scan(CAMPAIGN_TREES[PROFILES], &[], None)?.into_iter().collect();
+    for (key, summary) in trees.scan(CAMPAIGN_TREES[CAMPAIGNS], &[], None)? {
+        snapshot.campaigns.push(decode_campaign(&summary, profiles.get(&key).map(Vec::as_slice))?);
+    }
+    Ok(snapshot)
+}
+
+/// Every campaign's summary (without the grouping's profile), by id.
+///
+/// # Errors
+/// Storage or decoding failures.
+pub fn campaigns<T: CampaignTrees + ?Sized>(trees: &T) -> Result<Vec<Campaign>> {
+    trees.scan(CAMPAIGN_TREES[CAMPAIGNS], &[], None)?.iter().map(|(_, bytes)| decode_campaign(bytes, None)).collect()
+}
+
+/// Every campaign's head (what listing and ranking need), by id: much cheaper than
+/// [`campaigns`] when there are thousands.
+///
+/// # Errors
+/// Storage or decoding failures.
+pub fn heads<T: CampaignTrees + ?Sized>(trees: &T) -> Result<Vec<CampaignHead>> {
+    // A store grouped before heads were kept has none: they come from the summaries.
+    if trees.count(CAMPAIGN_TREES[HEADS])? < trees.count(CAMPAIGN_TREES[CAMPAIGNS])? {
+        return Ok(campaigns(trees)?.iter().map(CampaignHead::of).collect());
+    }
+    trees.scan(CAMPAIGN_TREES[HEADS], &[], None)?.iter().map(|(_, bytes)| decode_head(bytes)).collect()
+}
+
+/// One campaign's summary.
+///
+/// # Errors
+/// Storage or decoding failures.
+pub fn campaign<T: CampaignTrees + ?Sized>(trees: &T, id: CampaignId) -> Result<Option<Campaign>> {
+    trees.get(CAMPAIGN_TREES[CAMPAIGNS], &id.0.to_be_bytes())?.map(|bytes| decode_campaign(&bytes, None)).transpose()
+}
+
+/// A campaign's members in the order they joined, at most `limit` (all when `None`).
+///
+/// # Errors
+/// Storage or decoding failures.
+///
+/// A campaign that absorbed others lists their members too, after its own (merges are
+/// recorded as `Absorbed` events; the members stay under the id they joined).
+pub fn members<T: CampaignTrees + ?Sized>(
+    trees: &T,
+    id: CampaignId,
+    limit: Option<usize>,
+) -> Result<Vec<CampaignMember>> {
+    let limit = limit.unwrap_or(usize::MAX);
+    let mut found = Vec::new();
+    let mut pending = vec![id];
+    let mut visited = std::collections::BTreeSet::new();
+    while let Some(current) = pending.pop() {
+        // Bounded: each campaign is visited once.
+        if !visited.insert(current) {
+            continue;
+        }
+        let wanted = limit.saturating_sub(found.len());
+        if wanted == 0 {
+            return Ok(found);
+        }
+        for (_, bytes) in trees.scan(CAMPAIGN_TREES[MEMBERS], &current.0.to_be_bytes(), Some(wanted))? {
+            found.push(
+                decode::<StoredMemberV1>("campaign_members", MEMBER_VERSION, &bytes)?
+                    .into_domain("campaign_members")?,
+            );
+        }
+        if let Some(campaign) = campaign(trees, current)? {
+            let mut absorbed: Vec<CampaignId> = campaign
+                .history
+                .iter()
+                .filter_map(|event| match event {
+                    CampaignEvent::Absorbed { from, .. } => Some(*from),
+                    _ => None,
+                })
+                .collect();
+            // Popped from the end: the earliest absorbed campaign is listed first.
+            absorbed.reverse();
+            pending.extend(absorbed);
+        }
+    }
+    Ok(found)
+}
+
+/// The campaign an item (or replayed input) was assigned to, if any.
+///
+/// # Errors
+/// Storage or decoding failures.
+pub fn campaign_of<T: CampaignTrees + ?Sized>(trees: &T, member_id: &str) -> Result<Option<CampaignId>> {
+    trees
+        .get(CAMPAIGN_TREES[MEMBER_INDEX], member_id.as_bytes())?
+        .map(|bytes| campaign_from_key("campaign_of", &bytes))
+        .transpose()
+}
+
+/// Every alert, oldest first.
+///
+/// # Errors
+/// Storage or decoding failures.
+pub fn alerts<T: CampaignTrees + ?Sized>(trees: &T) -> Result<Vec<Alert>> {
+    trees.scan(CAMPAIGN_TREES[ALERTS], &[], None)?.iter().map(|(_, bytes)| decode_alert(bytes)).collect()
+}
+
+impl CampaignTrees for SledStore {
+    fn get(&self, tree: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.tree(tree)?.get(key)?.map(|value| value.to_vec()))
     }
 
+    fn scan(&self, tree: &'static str, prefix: &[u8], limit: Option<usize>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let tree = self.tree(tree)?;
+        let mut out = Vec::new();
+        for entry in tree.scan_prefix(prefix).take(limit.unwrap_or(usize::MAX)) {
+            let (key, value) = entry?;
+            out.push((key.to_vec(), value.to_vec()));
+        }
+        Ok(out)
+    }
+
+    fn count(&self, tree: &'static str) -> Result<usize> {
+        Ok(self.tree(tree)?.len())
+    }
+
+    fn write_all(&self, writes: &[TreeWrite]) -> Result<()> {
+        let trees = CAMPAIGN_TREES.iter().map(|name| self.tree(name)).collect::<Result<Vec<sled::Tree>>>()?;
+        trees
+            .as_slice()
+            .transaction(|trees| {
+                for write in writes {
+                    let tree = trees.get(write.tree).ok_or_else(|| {
+                        ConflictableTransactionError::Abort(corrupt("campaigns", format!("no tree {}", write.tree)))
+                    })?;
+                    tree.insert(write.key.as_slice(), write.value.as_slice())?;
+                }
+                Ok::<_, ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(StoreError::from)
+    }
+}
+
+impl SledStore {
     /// Writes one batch of grouping results in one transaction.
     ///
     /// # Errors
     /// Storage failures.
-    pub fn commit_campaigns(&self, commit: &CampaignCommit) -> Result<()> {
-        let [campaigns, profiles, members, member_index, terms, alerts] = self.campaign_trees()?;
-        let meta = self.tree("meta")?;
-        let heads = self.tree("campaign_heads")?;
-        let encoded_campaigns: Vec<EncodedCampaign> = commit
-            .campaigns
-            .iter()
-            .map(|c| {
-                (
-                    c.id.0.to_be_bytes(),
-                    records::encode(CAMPAIGN_VERSION, &StoredCampaignV1::from(c)),
-                    records::encode(PROFILE_VERSION, &StoredProfileV1::from(&c.profile)),
-                    records::encode(HEAD_VERSION, &StoredHeadV1::from(&CampaignHead::of(c))),
-                )
-            })
-            .collect();
-        let encoded_members: Vec<EncodedMember> = commit
-            .members
-            .iter()
-            .map(|(campaign, position, member)| {
-                (
-                    member_key(*campaign, *position),
-                    records::encode(MEMBER_VERSION, &StoredMemberV1::from(member)),
-                    member.id.as_bytes().to_vec(),
-                    campaign.0.to_be_bytes(),
-                )
-            })
-            .collect();
-        let encoded_alerts: Vec<([u8; 8], Vec<u8>)> = commit
-            .alerts
-            .iter()
-            .map(|a| {
-                let stored = StoredAlertV1 {
-                    seq: a.seq,
-                    campaign: a.campaign.0,
-                    at_us: micros(a.at),
-                    kind: a.kind.clone(),
-                    summary: a.summary.clone(),
-                    size: a.size,
-                };
-                (a.seq.to_be_bytes(), records::encode(ALERT_VERSION, &stored))
-            })
-            .collect();
-        let counters = records::encode(
-            COUNTERS_VERSION,
-            &StoredCountersV1 {
-                docs: commit.counters.docs,
-                next_id: commit.counters.next_id,
-                next_alert: commit.counters.next_alert,
-            },
-        );
-        [&campaigns, &profiles, &members, &member_index, &terms, &alerts, &meta, &heads]
-            .transaction(|trees| {
-                for (key, summary, profile, head) in &encoded_campaigns {
-                    trees[0].insert(&key[..], summary.as_slice())?;
-                    trees[1].insert(&key[..], profile.as_slice())?;
-                    trees[7].insert(&key[..], head.as_slice())?;
-                }
-                for (key, member, id, campaign) in &encoded_members {
-                    trees[2].insert(&key[..], member.as_slice())?;
-                    trees[3].insert(id.as_slice(), &campaign[..])?;
-                }
-                for (term, df) in &commit.terms {
-                    trees[4].insert(term.as_bytes(), &df.to_be_bytes()[..])?;
-                }
-                for (key, alert) in &encoded_alerts {
-                    trees[5].insert(&key[..], alert.as_slice())?;
-                }
-                trees[6].insert(COUNTERS_KEY, counters.as_slice())?;
-                Ok::<_, ConflictableTransactionError<StoreError>>(())
-            })
-            .map_err(StoreError::from)?;
-        Ok(())
+    pub fn commit_campaigns(&self, batch: &CampaignCommit) -> Result<()> {
+        commit(self, batch)
     }
 
     /// The counters (zero for a store that never grouped).
@@ -503,13 +695,7 @@ impl SledStore {
     /// # Errors
     /// Storage or decoding failures.
     pub fn campaign_counters(&self) -> Result<CampaignCounters> {
-        match self.tree("meta")?.get(COUNTERS_KEY)? {
-            None => Ok(CampaignCounters { docs: 0, next_id: 1, next_alert: 1 }),
-            Some(bytes) => {
-                let stored: StoredCountersV1 = decode("meta", COUNTERS_VERSION, &bytes)?;
-                Ok(CampaignCounters { docs: stored.docs, next_id: stored.next_id, next_alert: stored.next_alert })
-            }
-        }
+        counters(self)
     }
 
     /// Everything the grouping needs to resume.
@@ -517,21 +703,7 @@ impl SledStore {
     /// # Errors
     /// Storage or decoding failures.
     pub fn grouping_snapshot(&self) -> Result<GroupingSnapshot> {
-        let [campaigns, profiles, _, _, terms, _] = self.campaign_trees()?;
-        let mut snapshot = GroupingSnapshot { counters: self.campaign_counters()?, ..GroupingSnapshot::default() };
-        for entry in terms.iter() {
-            let (term, df) = entry?;
-            let array: [u8; 4] =
-                df.as_ref().try_into().map_err(|_| corrupt("campaign_terms", "frequency is not 4 bytes".into()))?;
-            let term = String::from_utf8(term.to_vec()).map_err(|e| corrupt("campaign_terms", e.to_string()))?;
-            snapshot.terms.push((term, u32::from_be_bytes(array)));
-        }
-        for entry in campaigns.iter() {
-            let (key, summary) = entry?;
-            let profile = profiles.get(&key)?;
-            snapshot.campaigns.push(decode_campaign(&summary, profile.as_deref())?);
-        }
-        Ok(snapshot)
+        snapshot(self)
     }
 
     /// Every campaign's summary (without the grouping's profile), by id.
@@ -539,23 +711,15 @@ impl SledStore {
     /// # Errors
     /// Storage or decoding failures.
     pub fn campaigns(&self) -> Result<Vec<Campaign>> {
-        let campaigns = self.tree("campaigns")?;
-        campaigns.iter().map(|entry| decode_campaign(&entry?.1, None)).collect()
+        campaigns(self)
     }
 
-    /// Every campaign's head (what listing and ranking need), by id: much cheaper than
-    /// [`SledStore::campaigns`] when there are thousands.
+    /// Every campaign's head, by id (see [`heads`]).
     ///
     /// # Errors
     /// Storage or decoding failures.
     pub fn campaign_heads(&self) -> Result<Vec<CampaignHead>> {
-        let heads = self.tree("campaign_heads")?;
-        let campaigns = self.tree("campaigns")?;
-        // A store grouped before heads were kept has none: they come from the summaries.
-        if heads.len() < campaigns.len() {
-            return Ok(self.campaigns()?.iter().map(CampaignHead::of).collect());
-        }
-        heads.iter().map(|entry| decode_head(&entry?.1)).collect()
+        heads(self)
     }
 
     /// One campaign's summary.
@@ -563,52 +727,15 @@ impl SledStore {
     /// # Errors
     /// Storage or decoding failures.
     pub fn campaign(&self, id: CampaignId) -> Result<Option<Campaign>> {
-        self.tree("campaigns")?.get(id.0.to_be_bytes())?.map(|bytes| decode_campaign(&bytes, None)).transpose()
+        campaign(self, id)
     }
 
-    /// A campaign's members in the order they joined, at most `limit` (all when `None`).
+    /// A campaign's members in the order they joined, at most `limit` (see [`members`]).
     ///
     /// # Errors
     /// Storage or decoding failures.
-    ///
-    /// A campaign that absorbed others lists their members too, after its own (merges are
-    /// recorded as `Absorbed` events; the members stay under the id they joined).
     pub fn campaign_members(&self, id: CampaignId, limit: Option<usize>) -> Result<Vec<CampaignMember>> {
-        let members = self.tree("campaign_members")?;
-        let limit = limit.unwrap_or(usize::MAX);
-        let mut found = Vec::new();
-        let mut pending = vec![id];
-        let mut visited = std::collections::BTreeSet::new();
-        while let Some(current) = pending.pop() {
-            // Bounded: each campaign is visited once.
-            if !visited.insert(current) {
-                continue;
-            }
-            for entry in members.scan_prefix(current.0.to_be_bytes()) {
-                if found.len() >= limit {
-                    return Ok(found);
-                }
-                let (_, bytes) = entry?;
-                found.push(
-                    decode::<StoredMemberV1>("campaign_members", MEMBER_VERSION, &bytes)?
-                        .into_domain("campaign_members")?,
-                );
-            }
-            if let Some(campaign) = self.campaign(current)? {
-                let mut absorbed: Vec<CampaignId> = campaign
-                    .history
-                    .iter()
-                    .filter_map(|event| match event {
-                        CampaignEvent::Absorbed { from, .. } => Some(*from),
-                        _ => None,
-                    })
-                    .collect();
-                // Popped from the end: the earliest absorbed campaign is listed first.
-                absorbed.reverse();
-                pending.extend(absorbed);
-            }
-        }
-        Ok(found)
+        members(self, id, limit)
     }
 
     /// The campaign an item (or replayed input) was assigned to, if any.
@@ -616,10 +743,7 @@ impl SledStore {
     /// # Errors
     /// Storage or decoding failures.
     pub fn campaign_of(&self, member_id: &str) -> Result<Option<CampaignId>> {
-        self.tree("campaign_of")?
-            .get(member_id.as_bytes())?
-            .map(|bytes| campaign_from_key("campaign_of", &bytes))
-            .transpose()
+        campaign_of(self, member_id)
     }
 
     /// Every alert, oldest first.
@@ -627,119 +751,6 @@ impl SledStore {
     /// # Errors
     /// Storage or decoding failures.
     pub fn alerts(&self) -> Result<Vec<Alert>> {
-        self.tree("alerts")?.iter().map(|entry| decode_alert(&entry?.1)).collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    fn member(id: &str) -> CampaignMember {
-        CampaignMember {
-            id: id.to_owned(),
-            url: format!("https://example.org/{id}"),
-            text: "bleach cures covid".to_owned(),
-            time: DateTime::from_timestamp(1_700_000_000, 0),
-            source: "blog".to_owned(),
-            account: Some("@a".to_owned()),
-            score: Some(0.9),
-        }
-    }
-
-    fn campaign(id: u64) -> Campaign {
-        let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-        Campaign {
-            id: CampaignId(id),
-            status: CampaignStatus::Active,
-            representative: member("a"),
-            representative_similarity: 0.5,
-            first_seen: at,
-            last_seen: at,
-            size: 1,
-            sources: [("blog".to_owned(), 1)].into(),
-            accounts: BTreeMap::new(),
-            languages: BTreeMap::new(),
-            hourly: [(472_222, 1)].into(),
-            fact_checks: BTreeMap::new(),
-            scores: ScoreStats::default(),
-            techniques: vec![Technique {
-                id: "T0084.001".into(),
-                name: "Copypasta".into(),
-                evidence: "3 copies".into(),
-            }],
-            history: vec![CampaignEvent::Opened { at, item: "a".into() }],
-            profile: CampaignProfile {
-                terms: [("bleach".to_owned(), 0.7f32)].into(),
-                norm_sq: 0.49,
-                texts: vec![7],
-                surge: "{}".into(),
-                ..CampaignProfile::default()
-            },
-        }
-    }
-
-    #[test]
-    fn a_commit_round_trips_and_listing_skips_profiles() {
-        let dir = tempfile::tempdir().unwrap();
-        let (store, _) = SledStore::open(dir.path()).unwrap();
-        assert_eq!(store.campaign_counters().unwrap().next_id, 1);
-        let alert = Alert {
-            seq: 1,
-            campaign: CampaignId(3),
-            at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
-            kind: "opening".into(),
-            summary: "opened with 5 items in 2 h".into(),
-            size: 5,
-        };
-        let commit = CampaignCommit {
-            counters: CampaignCounters { docs: 2, next_id: 4, next_alert: 2 },
-            campaigns: vec![campaign(3)],
-            terms: vec![("bleach".into(), 2)],
-            members: vec![(CampaignId(3), 1, member("a")), (CampaignId(3), 2, member("b"))],
-            alerts: vec![alert.clone()],
-        };
-        store.commit_campaigns(&commit).unwrap();
-        let snapshot = store.grouping_snapshot().unwrap();
-        assert_eq!(snapshot.counters, commit.counters);
-        assert_eq!(snapshot.terms, commit.terms);
-        assert_eq!(snapshot.campaigns, vec![campaign(3)]);
-        assert_eq!(store.campaign_heads().unwrap(), vec![CampaignHead::of(&campaign(3))]);
-        let listed = store.campaigns().unwrap();
-        assert_eq!(listed[0].profile.terms, campaign(3).profile.terms, "the strongest terms come with a listing");
-        assert!(listed[0].profile.texts.is_empty(), "the rest of the profile does not");
-        assert_eq!(listed[0].techniques, campaign(3).techniques);
-        assert_eq!(store.campaign_members(CampaignId(3), None).unwrap(), vec![member("a"), member("b")]);
-        assert_eq!(store.campaign_members(CampaignId(3), Some(1)).unwrap().len(), 1);
-        assert_eq!(store.campaign_of("b").unwrap(), Some(CampaignId(3)));
-        assert_eq!(store.campaign_of("zz").unwrap(), None);
-        assert_eq!(store.alerts().unwrap(), vec![alert]);
-        assert!(store.campaign(CampaignId(9)).unwrap().is_none());
-    }
-
-    #[test]
-    fn a_campaign_lists_the_members_of_the_campaigns_it_absorbed() {
-        let dir = tempfile::tempdir().unwrap();
-        let (store, _) = SledStore::open(dir.path()).unwrap();
-        let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-        let mut kept = campaign(3);
-        kept.history.push(CampaignEvent::Absorbed { at, from: CampaignId(4) });
-        let mut gone = campaign(4);
-        gone.status = CampaignStatus::Merged { into: CampaignId(3) };
-        let commit = CampaignCommit {
-            campaigns: vec![kept, gone],
-            members: vec![
-                (CampaignId(3), 1, member("a")),
-                (CampaignId(4), 1, member("b")),
-                (CampaignId(3), 3, member("c")),
-            ],
-            ..CampaignCommit::default()
-        };
-        store.commit_campaigns(&commit).unwrap();
-        let ids: Vec<String> = store.campaign_members(CampaignId(3), None).unwrap().into_iter().map(|m| m.id).collect();
-        assert_eq!(ids, ["a", "c", "b"]);
-        assert_eq!(store.campaign_members(CampaignId(3), Some(2)).unwrap().len(), 2);
-        assert_eq!(store.campaign_members(CampaignId(4), None).unwrap().len(), 1);
+        alerts(self)
     }
 }

@@ -56,6 +56,9 @@ pub enum StoreError {
     /// The running service answered with an error, or could not be reached.
     #[error("the running infodemic service: {0}")]
     Remote(String),
+    /// Only one process at a time may do this, and this one is not it (the campaign writer).
+    #[error("{0}")]
+    NotTheWriter(String),
 }
 
 impl From<sled::transaction::TransactionError<StoreError>> for StoreError {

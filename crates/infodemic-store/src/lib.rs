@@ -13,7 +13,7 @@
 //! - `meta/schema_version` is checked at open; [`migrations`] upgrade older data in place.
 #![deny(missing_docs)]
 
-mod campaigns;
+pub mod campaigns;
 mod counters;
 mod error;
 pub mod keys;
@@ -34,7 +34,7 @@ use infodemic_core::{
     ScoredItem, VerdictEvent, VerdictScale,
 };
 
-pub use campaigns::{CampaignCommit, GroupingSnapshot};
+pub use campaigns::{CampaignCommit, CampaignTrees, GroupingSnapshot, TreeWrite};
 pub use counters::{stats_from_counts, CountDelta};
 
 pub use error::StoreError;
@@ -328,6 +328,33 @@ impl CampaignReader for SledStore {
 
     fn alerts(&self) -> Result<Vec<Alert>> {
         SledStore::alerts(self)
+    }
+}
+
+/// The write side of campaigns: what the campaign stage needs besides reading. Implemented by
+/// [`SledStore`] and by the PostgreSQL store (where one process at a time may write).
+pub trait CampaignWriter: CampaignReader + Send + Sync {
+    /// Everything the grouping needs to resume.
+    ///
+    /// # Errors
+    /// Storage or decoding failures.
+    fn grouping_snapshot(&self) -> Result<GroupingSnapshot>;
+
+    /// Writes one batch of grouping results in one transaction.
+    ///
+    /// # Errors
+    /// Storage failures (nothing is written then), or a store that another process writes
+    /// campaigns to.
+    fn commit_campaigns(&self, commit: &CampaignCommit) -> Result<()>;
+}
+
+impl CampaignWriter for SledStore {
+    fn grouping_snapshot(&self) -> Result<GroupingSnapshot> {
+        SledStore::grouping_snapshot(self)
+    }
+
+    fn commit_campaigns(&self, commit: &CampaignCommit) -> Result<()> {
+        SledStore::commit_campaigns(self, commit)
     }
 }
 

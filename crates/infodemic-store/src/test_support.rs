@@ -6,7 +6,13 @@
 use std::cmp::Reverse;
 
 use chrono::{Duration, TimeZone, Utc};
-use infodemic_core::{Classification, ContentHash, Item, ItemId, ItemQuery, ModelRef, ScoredItem, SortOrder, SourceId};
+use std::collections::BTreeMap;
+
+use chrono::DateTime;
+use infodemic_core::{
+    Campaign, CampaignEvent, CampaignId, CampaignMember, CampaignProfile, CampaignStatus, Classification, ContentHash,
+    Item, ItemId, ItemQuery, ModelRef, ScoreStats, ScoredItem, SortOrder, SourceId, Technique,
+};
 
 use crate::keys;
 
@@ -141,4 +147,46 @@ pub fn queries() -> Vec<ItemQuery> {
         }
     }
     out
+}
+
+/// A campaign member, `id` being its item id.
+pub fn member(id: &str) -> CampaignMember {
+    CampaignMember {
+        id: id.to_owned(),
+        url: format!("https://example.org/{id}"),
+        text: "bleach cures covid".to_owned(),
+        time: DateTime::from_timestamp(1_700_000_000, 0),
+        source: "blog".to_owned(),
+        account: Some("@a".to_owned()),
+        score: Some(0.9),
+    }
+}
+
+/// A one-member campaign with a profile, a technique and history.
+pub fn campaign(id: u64) -> Campaign {
+    let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+    Campaign {
+        id: CampaignId(id),
+        status: CampaignStatus::Active,
+        representative: member("a"),
+        representative_similarity: 0.5,
+        first_seen: at,
+        last_seen: at,
+        size: 1,
+        sources: [("blog".to_owned(), 1)].into(),
+        accounts: BTreeMap::new(),
+        languages: BTreeMap::new(),
+        hourly: [(472_222, 1)].into(),
+        fact_checks: BTreeMap::new(),
+        scores: ScoreStats::default(),
+        techniques: vec![Technique { id: "T0084.001".into(), name: "Copypasta".into(), evidence: "3 copies".into() }],
+        history: vec![CampaignEvent::Opened { at, item: "a".into() }],
+        profile: CampaignProfile {
+            terms: [("bleach".to_owned(), 0.7f32)].into(),
+            norm_sq: 0.49,
+            texts: vec![7],
+            surge: "{}".into(),
+            ..CampaignProfile::default()
+        },
+    }
 }
