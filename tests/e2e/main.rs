@@ -35,7 +35,7 @@ mod import;
 mod interrupt;
 /// `model selftest` / `verify` against the recorded outputs, `eval` per kind.
 mod model;
-/// `--store postgres://`: crawl, query, show and stats against a real PostgreSQL server.
+/// `--store postgres://`: crawl, rescore, query, show and stats against a real PostgreSQL server.
 mod postgres;
 /// `rescore`: a newer model applied to stored items, resumable, filtered, indexes kept.
 mod rescore;
@@ -45,5 +45,8 @@ mod review;
 mod review_browser;
 /// Verdicts exported as labeled rows train a model with `models/train/`.
 mod training_loop;
-/// A scheduler and three crawl workers over NATS JetStream into PostgreSQL, one killed.
+/// The campaign writer of a deployment: copies of a claim grouped, one writer, a standby.
+mod worker_campaigns;
+/// A scheduler, three crawl workers and two score workers over NATS JetStream into PostgreSQL,
+/// one of each killed.
 mod workers;

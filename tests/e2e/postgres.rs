@@ -129,7 +129,6 @@ fn commands_the_postgres_store_does_not_serve_say_so() {
     for (args, expected) in [
         (vec!["crawl", "--feeds", "feeds/samples.toml"], "--no-score"),
         (vec!["watch"], "embedded store"),
-        (vec!["campaigns"], "not available with the PostgreSQL store"),
         (vec!["review", "queue"], "not available with the PostgreSQL store"),
         (vec!["stats", "--verify"], "embedded store"),
     ] {

@@ -79,7 +79,7 @@ fn feed(n: usize) -> String {
 
 /// Waits for a worker to exit, at most two minutes (a hung worker fails the test instead of
 /// hanging it).
-fn finish(child: Child) -> std::process::Output {
+pub(crate) fn finish(child: Child) -> std::process::Output {
     let (done, wait) = mpsc::channel();
     std::thread::spawn(move || done.send(child.wait_with_output()));
     wait.recv_timeout(Duration::from_secs(120)).expect("a worker did not finish within two minutes").unwrap()

@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use infodemic_classifier::SessionOptions;
 use infodemic_core::{
-    Alert, Campaign, CampaignHead, CampaignId, CampaignMember, FeedSpec, ItemId, NewVerdict, QueueEntry, QueueRequest,
-    RecordedVerdicts, VerdictEvent, VerdictScale,
+    FeedSpec, ItemId, NewVerdict, QueueEntry, QueueRequest, RecordedVerdicts, VerdictEvent, VerdictScale,
 };
 use infodemic_pipeline::{load_model, LoadedModel};
 use infodemic_service::memory::SERVICE_CACHE_MIB;
@@ -165,7 +164,8 @@ pub const VERDICTS_FILE: &str = "verdicts.toml";
 
 /// What the PostgreSQL store serves so far, for messages.
 pub const POSTGRES_COMMANDS: &str =
-    "`crawl --no-score`, `rescore`, `worker`, `feeds`, `query`, `show` and `stats` (`migrate --to` fills it)";
+    "`crawl --no-score`, `rescore`, `worker`, `feeds`, `campaigns`, `alerts`, `query`, `show` and `stats` \
+     (`migrate --to` fills it)";
 
 /// Where reading commands get their answers: the store itself, or the running service.
 #[derive(Debug)]
@@ -193,7 +193,7 @@ impl Backend {
         match self {
             Backend::Local(store) => store,
             Backend::Service(client) => client,
-            Backend::Postgres(_) => &NotInPostgres,
+            Backend::Postgres(store) => store,
         }
     }
 
@@ -239,36 +239,10 @@ pub fn not_in_postgres(what: &'static str) -> StoreError {
     StoreError::Unsupported { what, backend: infodemic_store_postgres::BACKEND }
 }
 
-/// Campaigns and verdicts of the PostgreSQL store, which keeps neither yet: an item has none
-/// (so `show` works), and commands that list or write them say they need the embedded store.
+/// Verdicts of the PostgreSQL store, which keeps none yet: an item has none (so `show` works),
+/// and commands that list or write them say they need the embedded store.
 #[derive(Debug)]
 pub struct NotInPostgres;
-
-impl CampaignReader for NotInPostgres {
-    fn campaigns(&self) -> Result<Vec<Campaign>, StoreError> {
-        Err(not_in_postgres("campaigns"))
-    }
-
-    fn campaign_heads(&self) -> Result<Vec<CampaignHead>, StoreError> {
-        Err(not_in_postgres("campaigns"))
-    }
-
-    fn campaign(&self, _: CampaignId) -> Result<Option<Campaign>, StoreError> {
-        Err(not_in_postgres("campaigns"))
-    }
-
-    fn campaign_members(&self, _: CampaignId, _: Option<usize>) -> Result<Vec<CampaignMember>, StoreError> {
-        Err(not_in_postgres("campaigns"))
-    }
-
-    fn campaign_of(&self, _: &str) -> Result<Option<CampaignId>, StoreError> {
-        Ok(None)
-    }
-
-    fn alerts(&self) -> Result<Vec<Alert>, StoreError> {
-        Err(not_in_postgres("alerts"))
-    }
-}
 
 impl ReviewLog for NotInPostgres {
     fn verdict_scale(&self, local: &VerdictScale) -> Result<VerdictScale, StoreError> {

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use infodemic_campaigns::surge::{SurgeConfig, SurgeDetector, SurgeKind};
 use infodemic_campaigns::{techniques, Grouper, GrouperState, GroupingConfig, GroupingInput};
 use infodemic_core::{Alert, CampaignCounters, CampaignEvent, CampaignId, ScoredItem};
-use infodemic_store::{CampaignCommit, SledStore};
+use infodemic_store::{CampaignCommit, CampaignWriter};
 use serde::Serialize;
 
 use crate::crawl::blocking;
@@ -149,7 +149,7 @@ pub struct CampaignBatchReport {
 }
 
 struct Inner {
-    store: SledStore,
+    store: Arc<dyn CampaignWriter>,
     grouper: Grouper,
     surge: SurgeConfig,
     detectors: HashMap<CampaignId, SurgeDetector>,
@@ -174,10 +174,10 @@ impl CampaignTracker {
     ///
     /// # Errors
     /// Store failures; a surge configuration out of range.
-    pub async fn open(store: &SledStore, settings: CampaignSettings) -> Result<Self> {
+    pub async fn open<S: CampaignWriter + Clone + 'static>(store: &S, settings: CampaignSettings) -> Result<Self> {
         settings.surge.validate().map_err(|e| PipelineError::Campaigns(e.to_string()))?;
         let sinks: Arc<[AlertSink]> = settings.sinks.clone().into();
-        let store = store.clone();
+        let store: Arc<dyn CampaignWriter> = Arc::new(store.clone());
         let inner = blocking(move || {
             let snapshot = store.grouping_snapshot()?;
             let state = GrouperState { docs: snapshot.counters.docs, next_id: snapshot.counters.next_id };
@@ -426,6 +426,7 @@ impl Inner {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use infodemic_store::SledStore;
 
     fn item(id: &str, text: &str, minutes: i64, source: &str) -> CampaignItem {
         let time = DateTime::from_timestamp(1_700_000_000 + minutes * 60, 0).unwrap();

@@ -23,6 +23,7 @@
 //! prints: progress goes to a [`CrawlObserver`].
 #![deny(missing_docs)]
 
+mod campaign_worker;
 mod campaigns;
 mod catalogue;
 mod check;
@@ -39,6 +40,7 @@ mod score_worker;
 mod watch;
 mod worker;
 
+pub use campaign_worker::{run_campaign_worker, CampaignWorkerOptions, CampaignWorkerSummary};
 pub use campaigns::{
     AlertSink, CampaignAssignment, CampaignBatchReport, CampaignItem, CampaignSettings, CampaignTracker,
 };

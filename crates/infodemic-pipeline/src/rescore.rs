@@ -221,7 +221,7 @@ pub async fn rescore<S: ScoreStore + Clone + 'static>(
             move || ids.into_iter().filter_map(|id| store.get(id).transpose()).collect::<infodemic_store::Result<_>>()
         })
         .await??;
-        let RescoredBatch { rescored, flagged_before, flagged } =
+        let RescoredBatch { rescored, flagged_before, flagged, .. } =
             rescore_batch(store, classifier, &matcher, &categories, items).await?;
         done += chunk.len();
         summary.items_rescored += rescored;
@@ -238,7 +238,7 @@ pub async fn rescore<S: ScoreStore + Clone + 'static>(
 }
 
 /// What [`rescore_batch`] did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct RescoredBatch {
     /// Items rewritten.
     pub rescored: usize,
@@ -246,6 +246,8 @@ pub(crate) struct RescoredBatch {
     pub flagged_before: usize,
     /// Of the batch, flagged now.
     pub flagged: usize,
+    /// Of the batch, the items worth a review now (campaign material).
+    pub review: Vec<ItemId>,
 }
 
 /// Classifies `items` again on the classifier's thread, decides with each item's feed
@@ -277,12 +279,13 @@ pub(crate) async fn rescore_batch<S: ScoreStore + Clone + 'static>(
         updates.push((scored.item.id, classification));
     }
     let flagged = updates.iter().filter(|(_, c)| c.flagged).count();
+    let review = updates.iter().filter(|(_, c)| c.review).map(|(id, _)| *id).collect();
     let rescored = blocking({
         let store = store.clone();
         move || store.reclassify(&updates)
     })
     .await??;
-    Ok(RescoredBatch { rescored, flagged_before, flagged })
+    Ok(RescoredBatch { rescored, flagged_before, flagged, review })
 }
 
 #[cfg(test)]

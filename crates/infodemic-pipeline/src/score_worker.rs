@@ -6,14 +6,18 @@
 //! worker gets them after `ack_wait`. Scoring is idempotent: an item the current model scored
 //! already (a job delivered twice, or a `rescore` that got there first) is skipped, and two
 //! workers that score one item at once write the same scores (the store locks the item's row,
-//! so its counters move once). A job is acknowledged only after its scores are committed.
+//! so its counters move once). A job is acknowledged only after its scores are committed and
+//! its items worth a review are queued for the campaign writer ([`crate::campaign_worker`]).
+//! Items found scored already are queued again when worth a review: a worker that died after
+//! its commit and before queueing leaves nothing behind, and the campaign writer skips items it
+//! has assigned.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use infodemic_classifier::ClassifierHandle;
 use infodemic_core::{FeedCategory, ItemId, ScoredItem, SourceId};
-use infodemic_queue::{Delivery, ScoreJobV1, ScoreQueue};
+use infodemic_queue::{CampaignQueue, Delivery, ScoreJobV1, ScoreQueue};
 use infodemic_store::ScoreStore;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -74,6 +78,8 @@ pub struct ScoreWorkerSummary {
     pub items_current: usize,
     /// Items not in the store (a copy the store kept under its first id).
     pub items_missing: usize,
+    /// Campaign jobs queued for the items worth a review.
+    pub campaign_jobs: usize,
     /// Batches that failed (store, classifier or queue) and were handed back.
     pub failed_batches: usize,
     /// The worker was stopped.
@@ -87,6 +93,8 @@ struct Take {
     flagged: usize,
     current: usize,
     missing: usize,
+    /// Items worth a review, scored now or before.
+    review: Vec<ItemId>,
 }
 
 /// The debunked claims to match, and when they were loaded.
@@ -96,14 +104,15 @@ struct Claims {
 }
 
 /// Takes score jobs from `queue` until `cancel` fires (or, with `exit_when_idle`, until the
-/// queue is empty), scores their items with `classifier` into `store`, and acknowledges each
-/// take of jobs once its scores are committed.
+/// queue is empty), scores their items with `classifier` into `store`, queues those worth a
+/// review on `campaigns` (when given), and acknowledges each take of jobs once that is done.
 ///
 /// # Errors
 /// None from a take: a store, classifier or queue failure hands the jobs back, and they are
 /// tried again after `retry_delay`.
 pub async fn run_score_worker<S: ScoreStore + Clone + 'static>(
     queue: &ScoreQueue,
+    campaigns: Option<&CampaignQueue>,
     store: &S,
     classifier: &ClassifierHandle,
     options: &ScoreWorkerOptions,
@@ -138,6 +147,7 @@ pub async fn run_score_worker<S: ScoreStore + Clone + 'static>(
         }
         summary.jobs_redelivered += jobs.iter().filter(|job| job.attempt > 1).count();
         tracing::info!(message = "Score jobs taken.", jobs = jobs.len());
+        let mut summary_jobs = 0;
         let work = async {
             let current = match claims.take() {
                 Some(current) if current.loaded.elapsed() < options.claims_refresh => current,
@@ -145,9 +155,15 @@ pub async fn run_score_worker<S: ScoreStore + Clone + 'static>(
             };
             let outcome = score_take(store, classifier, &current.matcher, &jobs, &cancel).await;
             claims = Some(current);
-            outcome
+            let take = outcome?;
+            if let (Some(campaigns), Some(take)) = (campaigns, &take) {
+                summary_jobs += campaigns.enqueue_items(&take.review).await?;
+            }
+            Ok::<_, crate::PipelineError>(take)
         };
-        match with_heartbeat(work, &jobs, options.heartbeat).await {
+        let outcome = with_heartbeat(work, &jobs, options.heartbeat).await;
+        summary.campaign_jobs += summary_jobs;
+        match outcome {
             Ok(Some(take)) => {
                 summary.items_scored += take.scored;
                 summary.items_flagged += take.flagged;
@@ -217,13 +233,19 @@ async fn score_take<S: ScoreStore + Clone + 'static>(
         for scored in loaded {
             match scored {
                 None => take.missing += 1,
-                Some(scored) if scored.classification.model == model => take.current += 1,
+                Some(scored) if scored.classification.model == model => {
+                    take.current += 1;
+                    if scored.classification.review {
+                        take.review.push(scored.item.id);
+                    }
+                }
                 Some(scored) => due.push(scored),
             }
         }
         let batch = rescore_batch(store, classifier, matcher, &categories, due).await?;
         take.scored += batch.rescored;
         take.flagged += batch.flagged;
+        take.review.extend(batch.review);
     }
     Ok(Some(take))
 }

@@ -65,6 +65,24 @@ impl Job for ScoreJobV1 {
     }
 }
 
+/// A campaign job as it travels: version 1. Scored items worth a review, for the one process
+/// that assigns items to campaigns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CampaignJobV1 {
+    /// Always 1.
+    pub v: u8,
+    /// The items, by id.
+    pub items: Vec<ItemId>,
+}
+
+impl Job for CampaignJobV1 {
+    const KIND: &'static str = "campaign";
+    const VERSION: u8 = 1;
+    fn version(&self) -> u8 {
+        self.v
+    }
+}
+
 impl WorkQueue<CrawlJobV1> {
     /// Publishes a job for `feed`, due since `due`. Returns false when the same job (feed and
     /// due time) was published already within the duplicate window.
@@ -97,23 +115,40 @@ impl WorkQueue<ScoreJobV1> {
         let mut new = 0;
         for chunk in items.chunks(SCORE_JOB_ITEMS) {
             let job = ScoreJobV1 { v: 1, items: chunk.to_vec(), categories: categories.clone() };
-            new += usize::from(self.publish(&job, score_job_id(chunk)).await?);
+            new += usize::from(self.publish(&job, items_job_id("score", chunk)).await?);
         }
         Ok(new)
     }
 }
 
-/// The message id of a score job: its items' bytes, hashed, with their count and the first of
+impl WorkQueue<CampaignJobV1> {
+    /// Publishes `items` for campaign assignment, [`SCORE_JOB_ITEMS`] to a job. Returns how
+    /// many jobs were new.
+    ///
+    /// # Errors
+    /// [`crate::QueueError::Transfer`] when the server does not confirm a job; the jobs before
+    /// it are queued.
+    pub async fn enqueue_items(&self, items: &[ItemId]) -> Result<usize> {
+        let mut new = 0;
+        for chunk in items.chunks(SCORE_JOB_ITEMS) {
+            let job = CampaignJobV1 { v: 1, items: chunk.to_vec() };
+            new += usize::from(self.publish(&job, items_job_id("campaign", chunk)).await?);
+        }
+        Ok(new)
+    }
+}
+
+/// The message id of a job of `kind` about `items`: their bytes, hashed, with their count and the first of
 /// them. The same items (a crawl worker publishing again after a lost confirmation) give the
 /// same id in every process: SipHash-2-4 with fixed keys over the ids' bytes alone.
-fn score_job_id(items: &[ItemId]) -> String {
+fn items_job_id(kind: &str, items: &[ItemId]) -> String {
     #[allow(deprecated)] // SipHasher: one fixed algorithm and key, unlike the std's random state.
     let mut hasher = std::hash::SipHasher::new();
     for item in items {
         hasher.write(item.as_bytes());
     }
     let first = items.first().map(ToString::to_string).unwrap_or_default();
-    format!("score:{first}:{}:{:016x}", items.len(), hasher.finish())
+    format!("{kind}:{first}:{}:{:016x}", items.len(), hasher.finish())
 }
 
 #[cfg(test)]
@@ -142,12 +177,12 @@ mod tests {
     #[test]
     fn a_score_job_id_names_its_items() {
         let items: Vec<ItemId> = (0..5).map(|n| ItemId::from_canonical_url(&format!("https://e.org/{n}"))).collect();
-        assert_eq!(score_job_id(&items), score_job_id(&items.clone()));
-        assert_ne!(score_job_id(&items), score_job_id(&items[..4]));
+        assert_eq!(items_job_id("score", &items), items_job_id("score", &items.clone()));
+        assert_ne!(items_job_id("score", &items), items_job_id("score", &items[..4]));
         let mut reordered = items.clone();
         reordered.swap(1, 2);
-        assert_ne!(score_job_id(&items), score_job_id(&reordered));
+        assert_ne!(items_job_id("score", &items), items_job_id("score", &reordered));
         // Fixed: every process (and every build) of a deployment agrees on it.
-        assert_eq!(score_job_id(&items[..1]), "score:795f7eca3de584ad:1:9f928ca5f389ee3a");
+        assert_eq!(items_job_id("score", &items[..1]), "score:795f7eca3de584ad:1:9f928ca5f389ee3a");
     }
 }

@@ -6,7 +6,8 @@
 //! - One work-queue stream per kind of job (`INFODEMIC_CRAWL`, subject `infodemic.crawl`, and
 //!   `INFODEMIC_SCORE`, subject `infodemic.score`, for the default name `infodemic`), each
 //!   message a versioned JSON job ([`CrawlJobV1`]: a feed to poll; [`ScoreJobV1`]: stored
-//!   items to score). [`WorkQueue`] is either queue. A crawl job leaves the stream
+//!   items to score; [`CampaignJobV1`]: scored items worth a review, for the one process that
+//!   groups campaigns). [`WorkQueue`] is any of these queues. A crawl job leaves the stream
 //!   when a worker acknowledges it, which the worker does only after the items it fetched are
 //!   committed: a worker that dies before that leaves its jobs unacknowledged, and JetStream
 //!   hands them to another worker once `ack_wait` has passed (at-least-once delivery). The
@@ -31,7 +32,10 @@ use serde::Serialize;
 
 mod jobs;
 
-pub use jobs::{CrawlJobV1, Job, ScoreJobV1, SCORE_JOB_ITEMS};
+pub use jobs::{CampaignJobV1, CrawlJobV1, Job, ScoreJobV1, SCORE_JOB_ITEMS};
+
+/// The queue of campaign jobs.
+pub type CampaignQueue = WorkQueue<CampaignJobV1>;
 
 /// The queue of crawl jobs.
 pub type CrawlQueue = WorkQueue<CrawlJobV1>;

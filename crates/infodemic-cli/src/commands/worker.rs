@@ -1,7 +1,8 @@
 //! `infodemic worker`: one process of a deployment that spans machines. A `scheduler` puts due
 //! feeds on a NATS JetStream queue; any number of `crawl` workers take them, store the items
 //! (unscored) in a shared PostgreSQL store and queue them for scoring; any number of `score`
-//! workers score them there.
+//! workers score them there and queue those worth a review; one `campaigns` worker (others wait
+//! as standbys) groups them into campaigns.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,10 +12,10 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use infodemic_classifier::{ClassifierHandle, SessionOptions};
 use infodemic_pipeline::{
-    load_catalogue, run_crawl_worker, run_scheduler, run_score_worker, NoProgress, ScheduleOptions, ScoreWorkerOptions,
-    WorkerOptions,
+    load_catalogue, run_campaign_worker, run_crawl_worker, run_scheduler, run_score_worker, CampaignSettings,
+    CampaignWorkerOptions, NoProgress, ScheduleOptions, ScoreWorkerOptions, WorkerOptions,
 };
-use infodemic_queue::{CrawlQueue, QueueConfig, ScoreQueue};
+use infodemic_queue::{CampaignQueue, CrawlQueue, QueueConfig, ScoreQueue};
 use infodemic_store_postgres::PgStore;
 use tokio_util::sync::CancellationToken;
 
@@ -32,6 +33,8 @@ pub enum Role {
     Crawl,
     /// Score the items crawl workers stored, from the score queue
     Score,
+    /// Group scored items into campaigns: one at a time per store (others wait to take over)
+    Campaigns,
 }
 
 #[derive(Debug, Args)]
@@ -77,6 +80,14 @@ pub struct WorkerArgs {
     #[arg(long)]
     pub no_score_jobs: bool,
 
+    /// Score worker: queue nothing for the campaign writer (scored items join no campaign)
+    #[arg(long)]
+    pub no_campaign_jobs: bool,
+
+    /// Campaign writer: where alerts go besides the store
+    #[command(flatten)]
+    pub alerts: crate::commands::campaigns::AlertSinkArgs,
+
     /// Score worker: threads for inference [default: all cores]
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,
@@ -117,8 +128,9 @@ pub fn run(args: &WorkerArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             let model = global.load_model(session)?;
             Some(ClassifierHandle::spawn(Box::new(model.classifier), 2).context("cannot start the classifier thread")?)
         }
-        Role::Scheduler | Role::Crawl => None,
+        Role::Scheduler | Role::Crawl | Role::Campaigns => None,
     };
+    let sinks = args.alerts.sinks()?;
     let config = QueueConfig {
         name: args.queue_name.clone(),
         ack_wait: args.ack_wait.map(Duration::from_secs),
@@ -135,6 +147,8 @@ pub fn run(args: &WorkerArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             Role::Score => {
                 let classifier = classifier.as_ref().context("the score worker's classifier was not started")?;
                 let queue = ScoreQueue::connect(&args.queue, &config).await?;
+                let campaigns =
+                    if args.no_campaign_jobs { None } else { Some(CampaignQueue::connect(&args.queue, &config).await?) };
                 let options = ScoreWorkerOptions {
                     jobs_per_take: usize::from(args.jobs),
                     exit_when_idle: args.exit_when_idle,
@@ -142,7 +156,8 @@ pub fn run(args: &WorkerArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                     heartbeat: queue.ack_wait().div_f64(3.0).max(Duration::from_millis(300)),
                     ..ScoreWorkerOptions::default()
                 };
-                let summary = run_score_worker(&queue, &store, classifier, &options, cancel).await?;
+                let summary =
+                    run_score_worker(&queue, campaigns.as_ref(), &store, classifier, &options, cancel).await?;
                 if args.json {
                     write_json_line(&mut stdout, &summary)?;
                 } else {
@@ -158,6 +173,39 @@ pub fn run(args: &WorkerArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                         summary.items_flagged,
                         summary.items_current,
                         summary.items_missing
+                    )?;
+                }
+            }
+            Role::Campaigns => {
+                let queue = CampaignQueue::connect(&args.queue, &config).await?;
+                if !wait_to_write_campaigns(&store, &cancel).await? {
+                    writeln!(stdout, "Stopped while another process was writing campaigns")?;
+                    stdout.flush()?;
+                    return Ok(Exit::Interrupted);
+                }
+                let options = CampaignWorkerOptions {
+                    settings: CampaignSettings { sinks: sinks.clone(), ..CampaignSettings::default() },
+                    jobs_per_take: usize::from(args.jobs),
+                    exit_when_idle: args.exit_when_idle,
+                    idle_wait: if args.exit_when_idle { Duration::from_secs(1) } else { Duration::from_secs(5) },
+                    heartbeat: queue.ack_wait().div_f64(3.0).max(Duration::from_millis(300)),
+                    ..CampaignWorkerOptions::default()
+                };
+                let summary = run_campaign_worker(&queue, &store, &options, cancel).await?;
+                if args.json {
+                    write_json_line(&mut stdout, &summary)?;
+                } else {
+                    writeln!(
+                        stdout,
+                        "{} jobs done ({} handed back, {} redelivered), {} items assigned ({} skipped), \
+                         {} campaigns opened, {} alerts",
+                        summary.jobs_done,
+                        summary.jobs_returned,
+                        summary.jobs_redelivered,
+                        summary.items_assigned,
+                        summary.items_skipped,
+                        summary.campaigns_opened,
+                        summary.alerts
                     )?;
                 }
             }
@@ -215,7 +263,32 @@ pub fn run(args: &WorkerArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             }
         }
         stdout.flush()?;
-        Ok::<_, anyhow::Error>(())
-    })?;
-    Ok(Exit::Success)
+        Ok::<_, anyhow::Error>(Exit::Success)
+    })
 }
+
+/// Waits until this process is the store's campaign writer (another holds the lock while it
+/// lives); false when stopped first.
+async fn wait_to_write_campaigns(store: &PgStore, cancel: &CancellationToken) -> anyhow::Result<bool> {
+    let mut told = false;
+    loop {
+        let attempt = store.clone();
+        if tokio::task::spawn_blocking(move || attempt.become_campaign_writer()).await?? {
+            if told {
+                tracing::info!(message = "This process writes campaigns now.");
+            }
+            return Ok(true);
+        }
+        if !told {
+            tracing::warn!(message = "Another process writes campaigns to this store; waiting to take over.");
+            told = true;
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return Ok(false),
+            () = tokio::time::sleep(CAMPAIGN_LOCK_RETRY) => {}
+        }
+    }
+}
+
+/// How often a waiting campaign writer asks for the lock.
+const CAMPAIGN_LOCK_RETRY: Duration = Duration::from_secs(2);
