@@ -158,6 +158,26 @@ fn migrate_copies_the_embedded_store_and_resumes_without_duplicates() {
     let data = tempfile::tempdir().unwrap();
     run_json(data.path(), None, &["crawl", "--no-score", "--feeds", "feeds/samples.toml"]);
     let before = run_json(data.path(), None, &["query", "--limit", "1000"]);
+    // Claims, a subscription and campaigns go too.
+    run_json(data.path(), None, &["claims", "import", "tests/fixtures/claims/imports/claims.csv"]);
+    let feed = ["feeds", "add", "http://127.0.0.1:9/feed.xml", "--id", "who-news", "--category", "authority"];
+    let output = infodemic(data.path()).args(feed).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stream = data.path().join("stream.jsonl");
+    let lines: Vec<String> = (0..5)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("claim-{i}"), "text": "drinking bleach cures the coronavirus in hours, doctors hide it",
+                "time": format!("2026-12-01T08:{:02}:00Z", i * 9), "url": format!("https://s{i}.example/{i}"),
+                "source": format!("s{i}.example")
+            })
+            .to_string()
+        })
+        .collect();
+    std::fs::write(&stream, lines.join("\n")).unwrap();
+    run_json(data.path(), None, &["campaigns", "replay", stream.to_str().unwrap(), "--all"]);
+    let campaigns_before = run_json(data.path(), None, &["campaigns", "--limit", "0", "--status", "all"]);
+    assert!(!campaigns_before.is_empty());
 
     let first = run_json(data.path(), None, &["migrate", "--to", url.as_str()]).remove(0);
     assert_eq!(first["items_read"].as_u64(), Some(before.len() as u64), "{first}");
@@ -176,7 +196,20 @@ fn migrate_copies_the_embedded_store_and_resumes_without_duplicates() {
     assert!(!appearances.as_array().unwrap().is_empty(), "{appearances}");
     assert_eq!(run_json(data.path(), Some(&url), &["show", id]).remove(0)["appearances"], appearances);
 
+    assert_eq!(first["claims"], 5, "{first}");
+    let campaigns_after = run_json(data.path(), Some(&url), &["campaigns", "--limit", "0", "--status", "all"]);
+    assert_eq!(campaigns_after, campaigns_before, "campaigns, members and history, whole");
+    assert_eq!(
+        run_json(data.path(), Some(&url), &["alerts"]),
+        run_json(data.path(), None, &["alerts"]),
+        "the same alerts"
+    );
+    let feeds = run_json(data.path(), Some(&url), &["feeds", "list"]);
+    assert!(feeds.iter().any(|f| f["id"] == "who-news" && f["category"] == "authority"), "{feeds:?}");
+
     let again = run_json(data.path(), None, &["migrate", "--to", url.as_str()]).remove(0);
+    assert_eq!((again["claims"].as_u64(), again["campaigns"].as_u64()), (Some(0), first["campaigns"].as_u64()));
+    assert_eq!(run_json(data.path(), Some(&url), &["campaigns", "--limit", "0", "--status", "all"]), campaigns_before);
     assert_eq!(again["items_stored"], 0, "{again}");
     assert_eq!(again["items_present"], first["items_read"], "{again}");
     assert_eq!(run_json(data.path(), Some(&url), &["query", "--limit", "1000"]).len(), before.len());

@@ -5,15 +5,21 @@
 //! and content uniqueness), so a migration that was interrupted is resumed by running it again:
 //! the pages already moved cost a lookup per item and store nothing.
 
-use infodemic_core::{Appearance, ItemCursor, ItemQuery};
-use infodemic_store::{IngestStore, ItemReader};
+use std::collections::BTreeMap;
+
+use infodemic_core::{Appearance, DebunkedClaim, ItemCursor, ItemQuery, ModelRef};
+use infodemic_store::{CampaignTrees, IngestStore, ItemReader, ScoreStore};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::Result;
 
-/// Items read and committed together.
+/// Items (and claims, and campaign records) read and committed together.
 pub const MIGRATE_PAGE: usize = 1000;
+
+/// The model recorded with claims that an older store kept without one: no current model is
+/// it, so they are embedded again before any matching, as they would have been in the source.
+const UNRECORDED_MODEL: &str = "unrecorded";
 
 /// What a migration did.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -28,6 +34,10 @@ pub struct MigrateSummary {
     pub items_present: usize,
     /// Appearances (other copies of items) copied.
     pub appearances: usize,
+    /// Debunked claims new to the target (with their embeddings).
+    pub claims: usize,
+    /// Campaigns copied (with their members, history, alerts and the grouping's state).
+    pub campaigns: usize,
     /// Stopped before the end; run again to continue.
     pub interrupted: bool,
 }
@@ -72,4 +82,37 @@ pub fn migrate_items(
         }
     }
     Ok(summary)
+}
+
+/// Copies the debunked claims of `source` that `target` does not hold, with their embeddings
+/// and the model that made each, a page per transaction. Returns how many were new.
+///
+/// # Errors
+/// Store failures of either side; pages written before stay.
+pub fn migrate_claims<S: ScoreStore + ?Sized, T: ScoreStore + ?Sized>(source: &S, target: &T) -> Result<usize> {
+    let mut by_model: BTreeMap<(String, String), Vec<(DebunkedClaim, Vec<f32>)>> = BTreeMap::new();
+    for entry in source.claim_entries()? {
+        let model = entry.model.unwrap_or(ModelRef { id: UNRECORDED_MODEL.to_owned(), version: "0".to_owned() });
+        by_model.entry((model.id, model.version)).or_default().push((entry.claim, entry.embedding));
+    }
+    let mut added = 0;
+    for ((id, version), claims) in by_model {
+        let model = ModelRef { id, version };
+        for page in claims.chunks(MIGRATE_PAGE) {
+            added += target.put_claims(page, &model)?;
+        }
+    }
+    Ok(added)
+}
+
+/// Copies every campaign record of `source` (see `infodemic_store::campaigns::copy`). Returns
+/// the campaigns copied.
+///
+/// # Errors
+/// Store failures of either side; pages written before stay.
+pub fn migrate_campaigns<S: CampaignTrees + ?Sized, T: CampaignTrees + ?Sized>(
+    source: &S,
+    target: &T,
+) -> Result<usize> {
+    Ok(infodemic_store::campaigns::copy(source, target, MIGRATE_PAGE)?)
 }

@@ -645,6 +645,34 @@ pub fn alerts<T: CampaignTrees + ?Sized>(trees: &T) -> Result<Vec<Alert>> {
     trees.scan(CAMPAIGN_TREES[ALERTS], &[], None)?.iter().map(|(_, bytes)| decode_alert(bytes)).collect()
 }
 
+/// Copies every campaign record of `source` into `target` (of `meta`, the counters alone), as
+/// stored, `page` entries per transaction, the counters last. A copy that stopped half-way is
+/// finished by running it again (it writes the same records again); nothing may group into the
+/// target before that. Returns the campaigns copied.
+///
+/// # Errors
+/// Storage failures of either side; pages written before stay.
+pub fn copy<S: CampaignTrees + ?Sized, T: CampaignTrees + ?Sized>(
+    source: &S,
+    target: &T,
+    page: usize,
+) -> Result<usize> {
+    let mut writes = Vec::new();
+    for (tree, name) in CAMPAIGN_TREES.iter().enumerate().filter(|(tree, _)| *tree != META) {
+        for (key, value) in source.scan(name, &[], None)? {
+            writes.push(TreeWrite { tree, key, value });
+            if writes.len() >= page.max(1) {
+                target.write_all(&std::mem::take(&mut writes))?;
+            }
+        }
+    }
+    if let Some(value) = source.get(CAMPAIGN_TREES[META], COUNTERS_KEY)? {
+        writes.push(TreeWrite { tree: META, key: COUNTERS_KEY.to_vec(), value });
+    }
+    target.write_all(&writes)?;
+    source.count(CAMPAIGN_TREES[CAMPAIGNS])
+}
+
 impl CampaignTrees for SledStore {
     fn get(&self, tree: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>> {
         Ok(self.tree(tree)?.get(key)?.map(|value| value.to_vec()))

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::Context;
 use clap::Args;
-use infodemic_pipeline::{migrate_items, MigrateSummary};
+use infodemic_pipeline::{migrate_campaigns, migrate_claims, migrate_items, MigrateSummary};
 use infodemic_store_postgres::PgStore;
 use tokio_util::sync::CancellationToken;
 
@@ -40,7 +40,24 @@ pub fn run(args: &MigrateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         tokio::spawn(stop_on_signals(cancel.clone()));
         let bar = progress.clone();
         tokio::task::spawn_blocking(move || {
-            migrate_items(&source, &target, &|read| bar.set_position(read as u64), &cancel)
+            let mut summary = migrate_items(&source, &target, &|read| bar.set_position(read as u64), &cancel)?;
+            if summary.interrupted {
+                return Ok(summary);
+            }
+            for spec in source.subscriptions()? {
+                target.put_subscription(&spec)?;
+            }
+            summary.claims = migrate_claims(&source, &target)?;
+            // Campaigns have one writer: not while a campaign worker groups into the target.
+            if !target.become_campaign_writer()? {
+                return Err(infodemic_store::StoreError::NotTheWriter(
+                    "a campaign worker is writing campaigns to the target: stop it, then run `migrate` again"
+                        .to_owned(),
+                )
+                .into());
+            }
+            summary.campaigns = migrate_campaigns(&source, &target)?;
+            Ok::<_, infodemic_pipeline::PipelineError>(summary)
         })
         .await
         .context("the migration task failed")?
@@ -53,18 +70,18 @@ pub fn run(args: &MigrateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     } else {
         writeln!(
             stdout,
-            "{} items read: {} stored, {} already there; {} appearances, {} feed states{}",
+            "{} items read: {} stored, {} already there; {} appearances, {} feed states, {} new claims, \
+             {} campaigns{}",
             summary.items_read,
             summary.items_stored,
             summary.items_present,
             summary.appearances,
             summary.feed_states,
+            summary.claims,
+            summary.campaigns,
             if summary.interrupted { " (interrupted: run again to continue)" } else { "" }
         )?;
-        writeln!(
-            stdout,
-            "Not migrated (the PostgreSQL store does not hold them yet): claims, campaigns, verdicts, subscriptions."
-        )?;
+        writeln!(stdout, "Not migrated (the PostgreSQL store does not hold them yet): verdicts.")?;
     }
     stdout.flush()?;
     Ok(if summary.interrupted { Exit::Interrupted } else { Exit::Success })
