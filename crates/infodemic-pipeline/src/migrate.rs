@@ -84,13 +84,16 @@ pub fn migrate_items(
     Ok(summary)
 }
 
+/// A claim and its embedding.
+type EmbeddedClaim = (DebunkedClaim, Vec<f32>);
+
 /// Copies the debunked claims of `source` that `target` does not hold, with their embeddings
 /// and the model that made each, a page per transaction. Returns how many were new.
 ///
 /// # Errors
 /// Store failures of either side; pages written before stay.
 pub fn migrate_claims<S: ScoreStore + ?Sized, T: ScoreStore + ?Sized>(source: &S, target: &T) -> Result<usize> {
-    let mut by_model: BTreeMap<(String, String), Vec<(DebunkedClaim, Vec<f32>)>> = BTreeMap::new();
+    let mut by_model: BTreeMap<(String, String), Vec<EmbeddedClaim>> = BTreeMap::new();
     for entry in source.claim_entries()? {
         let model = entry.model.unwrap_or(ModelRef { id: UNRECORDED_MODEL.to_owned(), version: "0".to_owned() });
         by_model.entry((model.id, model.version)).or_default().push((entry.claim, entry.embedding));
