@@ -1,11 +1,14 @@
 //! Crawl workers against PostgreSQL and NATS JetStream: throughput of 1, 2 and 3 worker
 //! processes on the same local feeds, beside one `crawl --no-score` process into PostgreSQL and
 //! into the embedded store, and `migrate` of those items from the embedded store into PostgreSQL.
+//! Then score workers: the items of `--score-feeds` feeds scored by the model from the score
+//! queue by 1 worker (all cores) and by 2 workers (one core each), beside `rescore` in one
+//! process on the same items.
 //!
 //! ```sh
 //! eval "$(bash scripts/postgres.sh start)"; eval "$(bash scripts/nats.sh start)"
 //! cargo build --release -p infodemic-cli
-//! cargo run --release -p infodemic-benches --bin workers_scale -- [--feeds 1000] [--items 50] [--hosts 16] [--max-workers 3]
+//! cargo run --release -p infodemic-benches --bin workers_scale -- [--feeds 1000] [--items 50] [--hosts 16] [--max-workers 3] [--score-feeds 40]
 //! ```
 //!
 //! Feeds are served by this process from `--hosts` loopback addresses, no delay between two
@@ -20,10 +23,11 @@ use std::time::{Duration, Instant};
 
 use infodemic_benches::{arg, serve_synthetic_feeds};
 use infodemic_core::FeedSpec;
+use infodemic_core::ItemQuery;
 use infodemic_crawler::FetchConfig;
 use infodemic_pipeline::{migrate_items, run_crawl_unscored, run_scheduler, CrawlOptions, NoProgress, ScheduleOptions};
-use infodemic_queue::{CrawlQueue, QueueConfig};
-use infodemic_store::{ItemReader, SledStore};
+use infodemic_queue::{CrawlQueue, QueueConfig, ScoreQueue};
+use infodemic_store::{ItemReader, ScoreStore, SledStore};
 use infodemic_store_postgres::PgStore;
 use tokio_util::sync::CancellationToken;
 
@@ -157,6 +161,80 @@ fn main() -> Result<(), Error> {
         ));
     }
 
+    let score_feeds = arg("--score-feeds", 40).min(specs.len());
+    let mut score_rows = Vec::new();
+    if score_feeds > 0 {
+        let specs = &specs[..score_feeds];
+        // (what, processes, inference threads each): 0 processes is `rescore` in one process.
+        for (what, processes, threads) in [
+            ("rescore, one process, 2 threads", 0, 2),
+            ("1 score worker, 2 threads", 1, 2),
+            ("2 score workers, 1 thread each", 2, 1),
+        ] {
+            let name = format!("bench_s{processes}_{}", std::process::id());
+            let store_url = fresh_database(&pg_server, &name)?;
+            let store = PgStore::connect(&store_url)?;
+            let config = QueueConfig { name: name.replace('_', "-"), ..QueueConfig::default() };
+            let crawled = runtime.block_on(run_crawl_unscored(
+                specs.to_vec(),
+                &store,
+                &options,
+                &NoProgress,
+                CancellationToken::new(),
+            ))?;
+            let ids = store.item_ids(&ItemQuery::default())?;
+            runtime.block_on(async {
+                let queue = ScoreQueue::connect(&nats, &config).await?;
+                queue.enqueue_items(&ids, &std::collections::BTreeMap::new()).await?;
+                Ok::<_, Error>(())
+            })?;
+            let common = ["--store", store_url.as_str(), "--json", "--quiet", "--threads"];
+            let started = Instant::now();
+            let children: Vec<std::process::Child> = if processes == 0 {
+                vec![std::process::Command::new(&binary)
+                    .arg("rescore")
+                    .args(common)
+                    .arg(threads.to_string())
+                    .env("INFODEMIC_LOG", "warn")
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()?]
+            } else {
+                (0..processes)
+                    .map(|_| {
+                        std::process::Command::new(&binary)
+                            .args([
+                                "worker",
+                                "--role",
+                                "score",
+                                "--exit-when-idle",
+                                "--no-campaign-jobs",
+                                "--jobs",
+                                "4",
+                            ])
+                            .args(["--queue", nats.as_str(), "--queue-name", config.name.as_str()])
+                            .args(common)
+                            .arg(threads.to_string())
+                            .env("INFODEMIC_LOG", "warn")
+                            .stdout(std::process::Stdio::piped())
+                            .spawn()
+                    })
+                    .collect::<Result<_, _>>()?
+            };
+            for output in children.into_iter().map(std::process::Child::wait_with_output) {
+                let output = output?;
+                if !output.status.success() {
+                    return Err(format!("{what} failed: {}", String::from_utf8_lossy(&output.stdout)).into());
+                }
+            }
+            let seconds = started.elapsed().as_secs_f64();
+            let stats = store.stats()?;
+            if stats.per_label.contains_key("unscored") || stats.total.items != crawled.items_new as u64 {
+                return Err(format!("{what} left items unscored: {:?}", stats.per_label).into());
+            }
+            score_rows.push((what.to_owned(), crawled.items_new, seconds));
+        }
+    }
+
     println!(
         "{feeds_n} feeds x {items_n} items on {hosts} loopback addresses, {} cores\n",
         std::thread::available_parallelism().map_or(0, usize::from)
@@ -165,6 +243,13 @@ fn main() -> Result<(), Error> {
     println!("|---|---|---|---|");
     for (what, items, seconds) in rows {
         println!("| {what} | {items} | {seconds:.2} | {:.0} |", items as f64 / seconds);
+    }
+    if !score_rows.is_empty() {
+        println!("\n| scoring stored items (the default model, PostgreSQL) | items | seconds | items/s |");
+        println!("|---|---|---|---|");
+        for (what, items, seconds) in score_rows {
+            println!("| {what} | {items} | {seconds:.2} | {:.0} |", items as f64 / seconds);
+        }
     }
     Ok(())
 }

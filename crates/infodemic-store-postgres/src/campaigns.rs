@@ -35,7 +35,7 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 }
 
 impl CampaignTrees for PgStore {
-    fn get(&self, tree: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    fn get_record(&self, tree: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let row = self
             .client()
             .query_opt("SELECT value FROM campaign_records WHERE tree = $1 AND key = $2", &[&tree, &key])
@@ -43,7 +43,7 @@ impl CampaignTrees for PgStore {
         row.map(|row| row.try_get(0).map_err(db)).transpose()
     }
 
-    fn scan(&self, tree: &'static str, prefix: &[u8], limit: Option<usize>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    fn scan_records(&self, tree: &'static str, prefix: &[u8], limit: Option<usize>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let limit = limit.map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX));
         // bytea compares byte by byte, as sled orders keys.
         let rows = match prefix_end(prefix) {
@@ -60,14 +60,14 @@ impl CampaignTrees for PgStore {
         rows.map_err(db)?.iter().map(|row| Ok((row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?))).collect()
     }
 
-    fn count(&self, tree: &'static str) -> Result<usize> {
+    fn count_records(&self, tree: &'static str) -> Result<usize> {
         let row =
             self.client().query_one("SELECT count(*) FROM campaign_records WHERE tree = $1", &[&tree]).map_err(db)?;
         let count: i64 = row.try_get(0).map_err(db)?;
         Ok(usize::try_from(count).unwrap_or(0))
     }
 
-    fn write_all(&self, writes: &[TreeWrite]) -> Result<()> {
+    fn write_records(&self, writes: &[TreeWrite]) -> Result<()> {
         retry_conflicts(&mut self.client(), |client| {
             let mut tx = client.transaction()?;
             let put = tx.prepare(

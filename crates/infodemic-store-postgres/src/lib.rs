@@ -8,8 +8,9 @@
 //! - Values are the same versioned records as in sled ([`infodemic_store::records`]); the
 //!   columns beside them (time, source, scores, flags, words) exist to be filtered and sorted
 //!   on. A record format change is a record version, not a table migration.
-//! - `items` is partitioned by day (the item's publication, else fetch, day, UTC): retention
-//!   drops old partitions, and time-bounded queries read only their days. Uniqueness of URL
+//! - `items` is partitioned by day (the item's publication, else fetch, day, UTC): recent days
+//!   a partition each, which retention drops, other days in blocks, so their number is
+//!   bounded (`partitions.rs`); time-bounded queries read only their partitions. Uniqueness of URL
 //!   and content cannot be a constraint of a partitioned table (it would have to include the
 //!   day), so `item_keys`, unpartitioned, holds it: an insert there that conflicts is a
 //!   duplicate, whichever process wrote the first copy.
@@ -20,12 +21,12 @@
 #![deny(missing_docs)]
 
 mod campaigns;
+mod partitions;
 mod query;
 mod schema;
 mod scoring;
 mod words;
 
-use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -98,8 +99,8 @@ impl std::ops::DerefMut for Connection {
 #[derive(Clone)]
 pub struct PgStore {
     client: std::sync::Arc<Mutex<Connection>>,
-    /// Days whose partition is known to exist: the common case takes no lock.
-    partitions: std::sync::Arc<Mutex<HashSet<i32>>>,
+    /// The partitions known to exist: the common case takes no lock.
+    partitions: std::sync::Arc<Mutex<partitions::Partitions>>,
     /// The URL without its password, for messages.
     shown_url: String,
     /// This connection holds the campaign lock (see `campaigns.rs`).
@@ -137,7 +138,7 @@ impl PgStore {
         // `CREATE ... IF NOT EXISTS` of what exists is the normal case here, not news.
         client.batch_execute("SET client_min_messages = warning").map_err(db)?;
         schema::ensure(&mut client)?;
-        let partitions = schema::partition_days(&mut client)?;
+        let partitions = schema::partitions(&mut client).map_err(db)?;
         let lookups = Lookups::prepare(&mut client)?;
         tracing::debug!(message = "PostgreSQL store opened.", url = %shown_url, partitions = partitions.len());
         Ok(Self {
@@ -159,7 +160,7 @@ impl PgStore {
         self.client.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn known_partitions(&self) -> MutexGuard<'_, HashSet<i32>> {
+    fn known_partitions(&self) -> MutexGuard<'_, partitions::Partitions> {
         self.partitions.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -169,22 +170,20 @@ impl PgStore {
         items: &[ScoredItem],
         feed_states: &[FeedState],
         appearances: &[Appearance],
-    ) -> std::result::Result<(CommitReport, Vec<i32>), postgres::Error> {
+    ) -> std::result::Result<(CommitReport, Option<partitions::Partitions>), postgres::Error> {
         let mut tx = client.transaction()?;
         let days: Vec<i32> = {
             let known = self.known_partitions();
             let mut days: Vec<i32> = items
                 .iter()
                 .map(|s| schema::day_of(s.item.effective_time()))
-                .filter(|day| !known.contains(day))
+                .filter(|day| !known.covers(*day))
                 .collect();
             days.sort_unstable();
             days.dedup();
             days
         };
-        if !days.is_empty() {
-            schema::create_partitions(&mut tx, &days)?;
-        }
+        let created = if days.is_empty() { None } else { Some(schema::create_partitions(&mut tx, &days)?) };
         let mut report = CommitReport::default();
         let mut delta = CountDelta::default();
         if !items.is_empty() {
@@ -256,7 +255,7 @@ impl PgStore {
             }
         }
         tx.commit()?;
-        Ok((report, days))
+        Ok((report, created))
     }
 }
 
@@ -313,15 +312,17 @@ impl IngestStore for PgStore {
     ) -> Result<CommitReport> {
         let mut client = self.client();
         let mut retried = false;
-        let (report, days) = retry_conflicts(&mut client, |client| {
+        let (report, created) = retry_conflicts(&mut client, |client| {
             if retried {
                 // A partition may have been dropped (retention): look again.
-                *self.known_partitions() = schema::partition_days(client).map_err(PgError::Store)?;
+                *self.known_partitions() = schema::partitions(client)?;
             }
             retried = true;
             self.try_commit(client, items, feed_states, appearances).map_err(PgError::Db)
         })?;
-        self.known_partitions().extend(days);
+        if let Some(partitions) = created {
+            *self.known_partitions() = partitions;
+        }
         Ok(report)
     }
 }

@@ -1,11 +1,11 @@
-//! The schema: created at first open, checked at every open, partitions made on demand.
+//! The schema: created at first open, checked at every open, partitions made on demand (which
+//! ones: `partitions.rs`).
 
-use std::collections::HashSet;
-
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use infodemic_store::StoreError;
-use postgres::{Client, Transaction};
+use postgres::{Client, GenericClient, Transaction};
 
+pub(crate) use crate::partitions::day_of;
+use crate::partitions::{bounds_sql, partition_name, Partitions};
 use crate::{db, Result};
 
 /// The schema version this build writes and reads.
@@ -105,91 +105,36 @@ pub(crate) fn ensure(client: &mut Client) -> Result<()> {
     tx.commit().map_err(db)
 }
 
-/// The partition key of `time`: whole days since 1970-01-01 UTC (negative before). Integers,
-/// like the microseconds in `time`, cover every time an item can carry; PostgreSQL's own date
-/// and timestamp types stop at 4713 BC, and a date literal past year 9999 does not parse.
-pub(crate) fn day_of(time: DateTime<Utc>) -> i32 {
-    // chrono's range is ±262,000 years: about ±96 million days.
-    i32::try_from(time.timestamp().div_euclid(86_400)).unwrap_or(if time.timestamp() < 0 { i32::MIN } else { i32::MAX })
+/// The partitions that exist, from the catalogue.
+pub(crate) fn partitions(client: &mut impl GenericClient) -> Result<Partitions, postgres::Error> {
+    let rows = client.query(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+         WHERE i.inhparent = 'items'::regclass",
+        &[],
+    )?;
+    let names: Vec<String> = rows.iter().map(|row| row.try_get(0)).collect::<Result<_, _>>()?;
+    Ok(Partitions::from_names(names.iter().map(String::as_str)))
 }
 
-/// The date of a partition key.
-fn date_of(day: i32) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::Duration::days(i64::from(day)))
-}
-
-/// The partition of `day`: `items_d20261120` for a four-digit year (what retention drops by
-/// name), `items_n<day>` (`m` for a minus sign) for the rest.
-fn partition_name(day: i32) -> String {
-    match date_of(day) {
-        Some(date) if (1000..=9999).contains(&date.year()) => format!("items_d{}", date.format("%Y%m%d")),
-        _ => format!("items_n{}", day.to_string().replace('-', "m")),
-    }
-}
-
-/// The day of a partition's name, for names [`partition_name`] made.
-fn day_of_name(name: &str) -> Option<i32> {
-    if let Some(digits) = name.strip_prefix("items_d") {
-        let date = NaiveDate::parse_from_str(digits, "%Y%m%d").ok()?;
-        return Some(day_of(date.and_hms_opt(0, 0, 0)?.and_utc()));
-    }
-    name.strip_prefix("items_n")?.replace('m', "-").parse().ok()
-}
-
-/// Days whose partition exists.
-pub(crate) fn partition_days(client: &mut Client) -> Result<HashSet<i32>> {
-    let rows = client
-        .query(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
-             WHERE i.inhparent = 'items'::regclass",
-            &[],
-        )
-        .map_err(db)?;
-    let mut days = HashSet::new();
-    for row in rows {
-        let name: String = row.try_get(0).map_err(db)?;
-        if let Some(day) = day_of_name(&name) {
-            days.insert(day);
-        }
-    }
-    Ok(days)
-}
-
-/// Creates the partitions of `days` that do not exist, inside the caller's transaction (so
-/// they go with its rows, or not at all).
-pub(crate) fn create_partitions(tx: &mut Transaction<'_>, days: &[i32]) -> Result<(), postgres::Error> {
+/// Creates partitions for those of `days` that none covers, inside the caller's transaction
+/// (so they go with its rows, or not at all), under the DDL lock, from the partitions the
+/// catalogue holds then (another process may have made some). Returns them all.
+pub(crate) fn create_partitions(tx: &mut Transaction<'_>, days: &[i32]) -> Result<Partitions, postgres::Error> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&DDL_LOCK])?;
+    let mut existing = partitions(tx)?;
+    let today = day_of(chrono::Utc::now());
     for &day in days {
-        // Integers and a name of letters and digits: nothing from outside is spliced in.
-        let upper = day.checked_add(1).map_or_else(|| "MAXVALUE".to_owned(), |next| next.to_string());
+        if existing.covers(day) {
+            continue;
+        }
+        let range = existing.range_for(day, today);
+        // A name of letters, digits and `_`, and integer bounds: nothing from outside is spliced in.
         tx.batch_execute(&format!(
-            "CREATE TABLE IF NOT EXISTS {} PARTITION OF items FOR VALUES FROM ({day}) TO ({upper})",
-            partition_name(day),
+            "CREATE TABLE IF NOT EXISTS {} PARTITION OF items FOR VALUES {}",
+            partition_name(range),
+            bounds_sql(range),
         ))?;
+        existing.insert(range);
     }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use chrono::TimeZone;
-
-    use super::*;
-
-    #[test]
-    fn partition_names_are_plain_identifiers_that_read_back() {
-        let at = |y, m, d| Utc.with_ymd_and_hms(y, m, d, 12, 0, 0).unwrap();
-        assert_eq!(partition_name(day_of(at(2026, 11, 20))), "items_d20261120");
-        assert_eq!(day_of(at(1970, 1, 1)), 0);
-        assert_eq!(day_of(at(1969, 12, 31)), -1);
-        for time in [at(2026, 11, 20), at(1970, 1, 1), at(1969, 12, 31), at(10_000, 1, 1), at(-4800, 3, 1)] {
-            let day = day_of(time);
-            let name = partition_name(day);
-            assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{name}");
-            assert_eq!(day_of_name(&name), Some(day), "{name}");
-        }
-        for extreme in [DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC] {
-            assert_eq!(day_of_name(&partition_name(day_of(extreme))), Some(day_of(extreme)));
-        }
-    }
+    Ok(existing)
 }

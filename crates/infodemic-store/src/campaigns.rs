@@ -404,7 +404,7 @@ fn campaign_from_key(tree: &'static str, bytes: &[u8]) -> Result<CampaignId> {
     Ok(CampaignId(u64::from_be_bytes(array)))
 }
 
-/// The trees campaign records live in, in the order [`CampaignTrees::write_all`] is handed
+/// The trees campaign records live in, in the order [`CampaignTrees::write_records`] is handed
 /// them: summaries, profiles, members, member index, term frequencies, alerts, the counters
 /// (in `meta`), heads.
 pub const CAMPAIGN_TREES: [&str; 8] = [
@@ -437,25 +437,25 @@ pub trait CampaignTrees {
     ///
     /// # Errors
     /// Storage failures.
-    fn get(&self, tree: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    fn get_record(&self, tree: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>>;
 
     /// The entries of `tree` whose key starts with `prefix`, in key order, at most `limit`.
     ///
     /// # Errors
     /// Storage failures.
-    fn scan(&self, tree: &'static str, prefix: &[u8], limit: Option<usize>) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
+    fn scan_records(&self, tree: &'static str, prefix: &[u8], limit: Option<usize>) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
 
     /// How many entries `tree` holds.
     ///
     /// # Errors
     /// Storage failures.
-    fn count(&self, tree: &'static str) -> Result<usize>;
+    fn count_records(&self, tree: &'static str) -> Result<usize>;
 
     /// Writes every one of `writes`, in one transaction, or none.
     ///
     /// # Errors
     /// Storage failures; nothing is written then.
-    fn write_all(&self, writes: &[TreeWrite]) -> Result<()>;
+    fn write_records(&self, writes: &[TreeWrite]) -> Result<()>;
 }
 
 const CAMPAIGNS: usize = 0;
@@ -513,7 +513,7 @@ pub fn commit_writes(commit: &CampaignCommit) -> Vec<TreeWrite> {
 /// # Errors
 /// Storage failures.
 pub fn commit<T: CampaignTrees + ?Sized>(trees: &T, commit: &CampaignCommit) -> Result<()> {
-    trees.write_all(&commit_writes(commit))
+    trees.write_records(&commit_writes(commit))
 }
 
 /// The counters (zero for a store that never grouped).
@@ -521,7 +521,7 @@ pub fn commit<T: CampaignTrees + ?Sized>(trees: &T, commit: &CampaignCommit) -> 
 /// # Errors
 /// Storage or decoding failures.
 pub fn counters<T: CampaignTrees + ?Sized>(trees: &T) -> Result<CampaignCounters> {
-    match trees.get(CAMPAIGN_TREES[META], COUNTERS_KEY)? {
+    match trees.get_record(CAMPAIGN_TREES[META], COUNTERS_KEY)? {
         None => Ok(CampaignCounters { docs: 0, next_id: 1, next_alert: 1 }),
         Some(bytes) => {
             let stored: StoredCountersV1 = decode("meta", COUNTERS_VERSION, &bytes)?;
@@ -536,14 +536,15 @@ pub fn counters<T: CampaignTrees + ?Sized>(trees: &T) -> Result<CampaignCounters
 /// Storage or decoding failures.
 pub fn snapshot<T: CampaignTrees + ?Sized>(trees: &T) -> Result<GroupingSnapshot> {
     let mut snapshot = GroupingSnapshot { counters: counters(trees)?, ..GroupingSnapshot::default() };
-    for (term, df) in trees.scan(CAMPAIGN_TREES[TERMS], &[], None)? {
+    for (term, df) in trees.scan_records(CAMPAIGN_TREES[TERMS], &[], None)? {
         let array: [u8; 4] =
             df.as_slice().try_into().map_err(|_| corrupt("campaign_terms", "frequency is not 4 bytes".into()))?;
         let term = String::from_utf8(term).map_err(|e| corrupt("campaign_terms", e.to_string()))?;
         snapshot.terms.push((term, u32::from_be_bytes(array)));
     }
-    let profiles: BTreeMap<Vec<u8>, Vec<u8>> = trees.scan(CAMPAIGN_TREES[PROFILES], &[], None)?.into_iter().collect();
-    for (key, summary) in trees.scan(CAMPAIGN_TREES[CAMPAIGNS], &[], None)? {
+    let profiles: BTreeMap<Vec<u8>, Vec<u8>> =
+        trees.scan_records(CAMPAIGN_TREES[PROFILES], &[], None)?.into_iter().collect();
+    for (key, summary) in trees.scan_records(CAMPAIGN_TREES[CAMPAIGNS], &[], None)? {
         snapshot.campaigns.push(decode_campaign(&summary, profiles.get(&key).map(Vec::as_slice))?);
     }
     Ok(snapshot)
@@ -554,7 +555,11 @@ pub fn snapshot<T: CampaignTrees + ?Sized>(trees: &T) -> Result<GroupingSnapshot
 /// # Errors
 /// Storage or decoding failures.
 pub fn campaigns<T: CampaignTrees + ?Sized>(trees: &T) -> Result<Vec<Campaign>> {
-    trees.scan(CAMPAIGN_TREES[CAMPAIGNS], &[], None)?.iter().map(|(_, bytes)| decode_campaign(bytes, None)).collect()
+    trees
+        .scan_records(CAMPAIGN_TREES[CAMPAIGNS], &[], None)?
+        .iter()
+        .map(|(_, bytes)| decode_campaign(bytes, None))
+        .collect()
 }
 
 /// Every campaign's head (what listing and ranking need), by id: much cheaper than
@@ -564,10 +569,10 @@ pub fn campaigns<T: CampaignTrees + ?Sized>(trees: &T) -> Result<Vec<Campaign>> 
 /// Storage or decoding failures.
 pub fn heads<T: CampaignTrees + ?Sized>(trees: &T) -> Result<Vec<CampaignHead>> {
     // A store grouped before heads were kept has none: they come from the summaries.
-    if trees.count(CAMPAIGN_TREES[HEADS])? < trees.count(CAMPAIGN_TREES[CAMPAIGNS])? {
+    if trees.count_records(CAMPAIGN_TREES[HEADS])? < trees.count_records(CAMPAIGN_TREES[CAMPAIGNS])? {
         return Ok(campaigns(trees)?.iter().map(CampaignHead::of).collect());
     }
-    trees.scan(CAMPAIGN_TREES[HEADS], &[], None)?.iter().map(|(_, bytes)| decode_head(bytes)).collect()
+    trees.scan_records(CAMPAIGN_TREES[HEADS], &[], None)?.iter().map(|(_, bytes)| decode_head(bytes)).collect()
 }
 
 /// One campaign's summary.
@@ -575,7 +580,10 @@ pub fn heads<T: CampaignTrees + ?Sized>(trees: &T) -> Result<Vec<CampaignHead>> 
 /// # Errors
 /// Storage or decoding failures.
 pub fn campaign<T: CampaignTrees + ?Sized>(trees: &T, id: CampaignId) -> Result<Option<Campaign>> {
-    trees.get(CAMPAIGN_TREES[CAMPAIGNS], &id.0.to_be_bytes())?.map(|bytes| decode_campaign(&bytes, None)).transpose()
+    trees
+        .get_record(CAMPAIGN_TREES[CAMPAIGNS], &id.0.to_be_bytes())?
+        .map(|bytes| decode_campaign(&bytes, None))
+        .transpose()
 }
 
 /// A campaign's members in the order they joined, at most `limit` (all when `None`).
@@ -603,7 +611,7 @@ pub fn members<T: CampaignTrees + ?Sized>(
         if wanted == 0 {
             return Ok(found);
         }
-        for (_, bytes) in trees.scan(CAMPAIGN_TREES[MEMBERS], &current.0.to_be_bytes(), Some(wanted))? {
+        for (_, bytes) in trees.scan_records(CAMPAIGN_TREES[MEMBERS], &current.0.to_be_bytes(), Some(wanted))? {
             found.push(
                 decode::<StoredMemberV1>("campaign_members", MEMBER_VERSION, &bytes)?
                     .into_domain("campaign_members")?,
@@ -632,7 +640,7 @@ pub fn members<T: CampaignTrees + ?Sized>(
 /// Storage or decoding failures.
 pub fn campaign_of<T: CampaignTrees + ?Sized>(trees: &T, member_id: &str) -> Result<Option<CampaignId>> {
     trees
-        .get(CAMPAIGN_TREES[MEMBER_INDEX], member_id.as_bytes())?
+        .get_record(CAMPAIGN_TREES[MEMBER_INDEX], member_id.as_bytes())?
         .map(|bytes| campaign_from_key("campaign_of", &bytes))
         .transpose()
 }
@@ -642,7 +650,7 @@ pub fn campaign_of<T: CampaignTrees + ?Sized>(trees: &T, member_id: &str) -> Res
 /// # Errors
 /// Storage or decoding failures.
 pub fn alerts<T: CampaignTrees + ?Sized>(trees: &T) -> Result<Vec<Alert>> {
-    trees.scan(CAMPAIGN_TREES[ALERTS], &[], None)?.iter().map(|(_, bytes)| decode_alert(bytes)).collect()
+    trees.scan_records(CAMPAIGN_TREES[ALERTS], &[], None)?.iter().map(|(_, bytes)| decode_alert(bytes)).collect()
 }
 
 /// Copies every campaign record of `source` into `target` (of `meta`, the counters alone), as
@@ -659,26 +667,26 @@ pub fn copy<S: CampaignTrees + ?Sized, T: CampaignTrees + ?Sized>(
 ) -> Result<usize> {
     let mut writes = Vec::new();
     for (tree, name) in CAMPAIGN_TREES.iter().enumerate().filter(|(tree, _)| *tree != META) {
-        for (key, value) in source.scan(name, &[], None)? {
+        for (key, value) in source.scan_records(name, &[], None)? {
             writes.push(TreeWrite { tree, key, value });
             if writes.len() >= page.max(1) {
-                target.write_all(&std::mem::take(&mut writes))?;
+                target.write_records(&std::mem::take(&mut writes))?;
             }
         }
     }
-    if let Some(value) = source.get(CAMPAIGN_TREES[META], COUNTERS_KEY)? {
+    if let Some(value) = source.get_record(CAMPAIGN_TREES[META], COUNTERS_KEY)? {
         writes.push(TreeWrite { tree: META, key: COUNTERS_KEY.to_vec(), value });
     }
-    target.write_all(&writes)?;
-    source.count(CAMPAIGN_TREES[CAMPAIGNS])
+    target.write_records(&writes)?;
+    source.count_records(CAMPAIGN_TREES[CAMPAIGNS])
 }
 
 impl CampaignTrees for SledStore {
-    fn get(&self, tree: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    fn get_record(&self, tree: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>> {
         Ok(self.tree(tree)?.get(key)?.map(|value| value.to_vec()))
     }
 
-    fn scan(&self, tree: &'static str, prefix: &[u8], limit: Option<usize>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    fn scan_records(&self, tree: &'static str, prefix: &[u8], limit: Option<usize>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let tree = self.tree(tree)?;
         let mut out = Vec::new();
         for entry in tree.scan_prefix(prefix).take(limit.unwrap_or(usize::MAX)) {
@@ -688,11 +696,11 @@ impl CampaignTrees for SledStore {
         Ok(out)
     }
 
-    fn count(&self, tree: &'static str) -> Result<usize> {
+    fn count_records(&self, tree: &'static str) -> Result<usize> {
         Ok(self.tree(tree)?.len())
     }
 
-    fn write_all(&self, writes: &[TreeWrite]) -> Result<()> {
+    fn write_records(&self, writes: &[TreeWrite]) -> Result<()> {
         let trees = CAMPAIGN_TREES.iter().map(|name| self.tree(name)).collect::<Result<Vec<sled::Tree>>>()?;
         trees
             .as_slice()
