@@ -118,6 +118,37 @@ fn a_crawl_into_postgres_answers_like_the_embedded_store() {
     }
     let again = run_json(pg_data.path(), Some(&url), &["rescore"]).remove(0);
     assert_eq!((again["items_rescored"].as_u64(), again["items_current"].as_u64()), (Some(0), Some(stored)));
+
+    // Review: the same queue; a verdict, a second reviewer's, an undo; the queue moves on.
+    let queue = ["review", "queue", "--limit", "100"];
+    let (pg_queue, sled_queue) =
+        (run_json(pg_data.path(), Some(&url), &queue), run_json(sled_data.path(), None, &queue));
+    assert_eq!(ids(&pg_queue), ids(&sled_queue));
+    let first = pg_queue[0]["id"].as_str().unwrap().to_owned();
+    for (data, store) in [(pg_data.path(), Some(url.as_str())), (sled_data.path(), None)] {
+        run_json(data, store, &["review", &first, "--verdict", "false", "--reviewer", "ana"]);
+        run_json(data, store, &["review", &first, "--verdict", "true", "--reviewer", "ben"]);
+        run_json(data, store, &["review", "undo", &first, "--reviewer", "ben"]);
+    }
+    let (pg_shown, sled_shown) =
+        (run_json(pg_data.path(), Some(&url), &["show", &first]), run_json(sled_data.path(), None, &["show", &first]));
+    assert_eq!(pg_shown[0]["verdict"], "false");
+    for field in ["verdict", "agreement"] {
+        assert_eq!(pg_shown[0][field], sled_shown[0][field], "{field}");
+    }
+    assert_eq!(pg_shown[0]["standing"].as_array().unwrap().len(), 1, "ben's verdict was undone");
+    let events = |shown: &Value| {
+        shown["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["action"].clone(), e["verdict"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(events(&pg_shown[0]), events(&sled_shown[0]));
+    assert_eq!(events(&pg_shown[0]).len(), 3);
+    let after = run_json(pg_data.path(), Some(&url), &queue);
+    assert_eq!(ids(&after), ids(&pg_queue)[1..].to_vec(), "the reviewed item left the queue");
 }
 
 /// What the PostgreSQL store does not serve yet is refused with a message that says so, and
@@ -129,7 +160,7 @@ fn commands_the_postgres_store_does_not_serve_say_so() {
     for (args, expected) in [
         (vec!["crawl", "--feeds", "feeds/samples.toml"], "--no-score"),
         (vec!["watch"], "embedded store"),
-        (vec!["review", "queue"], "not available with the PostgreSQL store"),
+        (vec!["campaigns", "replay", "-"], "embedded store"),
         (vec!["stats", "--verify"], "embedded store"),
     ] {
         let output = infodemic(data.path()).args(&args).args(["--store", url.as_str()]).output().unwrap();
@@ -178,6 +209,9 @@ fn migrate_copies_the_embedded_store_and_resumes_without_duplicates() {
     run_json(data.path(), None, &["campaigns", "replay", stream.to_str().unwrap(), "--all"]);
     let campaigns_before = run_json(data.path(), None, &["campaigns", "--limit", "0", "--status", "all"]);
     assert!(!campaigns_before.is_empty());
+    let reviewed = before[0]["id"].as_str().unwrap().to_owned();
+    run_json(data.path(), None, &["review", &reviewed, "--verdict", "false", "--reviewer", "ana"]);
+    run_json(data.path(), None, &["review", &reviewed, "--verdict", "misleading", "--reviewer", "ben"]);
 
     let first = run_json(data.path(), None, &["migrate", "--to", url.as_str()]).remove(0);
     assert_eq!(first["items_read"].as_u64(), Some(before.len() as u64), "{first}");
@@ -204,11 +238,26 @@ fn migrate_copies_the_embedded_store_and_resumes_without_duplicates() {
         run_json(data.path(), None, &["alerts"]),
         "the same alerts"
     );
+    // Verdicts: the same log and head; a verdict recorded after the copy comes after it.
+    let (pg_shown, sled_shown) =
+        (run_json(data.path(), Some(&url), &["show", &reviewed]), run_json(data.path(), None, &["show", &reviewed]));
+    for field in ["verdict", "agreement", "standing", "verdicts"] {
+        assert_eq!(pg_shown[0][field], sled_shown[0][field], "{field}");
+    }
+    run_json(data.path(), Some(&url), &["review", &reviewed, "--verdict", "false", "--reviewer", "ben"]);
+    let shown = run_json(data.path(), Some(&url), &["show", &reviewed]).remove(0);
+    let seqs: Vec<u64> = shown["verdicts"].as_array().unwrap().iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.len() == 3 && seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    assert_eq!(shown["agreement"], "agreed", "{shown}");
     let feeds = run_json(data.path(), Some(&url), &["feeds", "list"]);
     assert!(feeds.iter().any(|f| f["id"] == "who-news" && f["category"] == "authority"), "{feeds:?}");
 
     let again = run_json(data.path(), None, &["migrate", "--to", url.as_str()]).remove(0);
     assert_eq!((again["claims"].as_u64(), again["campaigns"].as_u64()), (Some(0), first["campaigns"].as_u64()));
+    assert_eq!(first["verdicts"], 2, "{first}");
+    let shown = run_json(data.path(), Some(&url), &["show", &reviewed]).remove(0);
+    assert_eq!(shown["verdicts"].as_array().unwrap().len(), 3, "the verdict recorded since is kept");
+    assert_eq!(shown["agreement"], "agreed", "the head follows the whole log: {shown}");
     assert_eq!(run_json(data.path(), Some(&url), &["campaigns", "--limit", "0", "--status", "all"]), campaigns_before);
     assert_eq!(again["items_stored"], 0, "{again}");
     assert_eq!(again["items_present"], first["items_read"], "{again}");

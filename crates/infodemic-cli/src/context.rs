@@ -4,15 +4,11 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use infodemic_classifier::SessionOptions;
-use infodemic_core::{
-    FeedSpec, ItemId, NewVerdict, QueueEntry, QueueRequest, RecordedVerdicts, VerdictEvent, VerdictScale,
-};
+use infodemic_core::{FeedSpec, VerdictScale};
 use infodemic_pipeline::{load_model, LoadedModel};
 use infodemic_service::memory::SERVICE_CACHE_MIB;
 use infodemic_service::ServiceClient;
-use infodemic_store::{
-    CampaignReader, ItemReader, ReviewHead, ReviewLog, SledStore, StoreError, Upkeep, UpkeepObserver,
-};
+use infodemic_store::{CampaignReader, ItemReader, ReviewLog, SledStore, StoreError, Upkeep, UpkeepObserver};
 use infodemic_store_postgres::PgStore;
 
 use crate::cli::GlobalArgs;
@@ -164,8 +160,8 @@ pub const VERDICTS_FILE: &str = "verdicts.toml";
 
 /// What the PostgreSQL store serves so far, for messages.
 pub const POSTGRES_COMMANDS: &str =
-    "`crawl --no-score`, `rescore`, `worker`, `feeds`, `campaigns`, `alerts`, `query`, `show` and `stats` \
-     (`migrate --to` fills it)";
+    "`crawl --no-score`, `rescore`, `worker`, `feeds`, `campaigns`, `alerts`, `review`, `query`, `show` and \
+     `stats` (`migrate --to` fills it)";
 
 /// Where reading commands get their answers: the store itself, or the running service.
 #[derive(Debug)]
@@ -202,7 +198,7 @@ impl Backend {
         match self {
             Backend::Local(store) => store,
             Backend::Service(client) => client,
-            Backend::Postgres(_) => &NotInPostgres,
+            Backend::Postgres(store) => store,
         }
     }
 
@@ -231,46 +227,6 @@ impl Backend {
             Backend::Service(client) => client.remove_subscription(id),
             Backend::Postgres(store) => store.remove_subscription(id),
         }
-    }
-}
-
-/// Why a command cannot run on the PostgreSQL store yet.
-pub fn not_in_postgres(what: &'static str) -> StoreError {
-    StoreError::Unsupported { what, backend: infodemic_store_postgres::BACKEND }
-}
-
-/// Verdicts of the PostgreSQL store, which keeps none yet: an item has none (so `show` works),
-/// and commands that list or write them say they need the embedded store.
-#[derive(Debug)]
-pub struct NotInPostgres;
-
-impl ReviewLog for NotInPostgres {
-    fn verdict_scale(&self, local: &VerdictScale) -> Result<VerdictScale, StoreError> {
-        Ok(local.clone())
-    }
-
-    fn verdicts(&self, _: ItemId) -> Result<Vec<VerdictEvent>, StoreError> {
-        Ok(Vec::new())
-    }
-
-    fn review_heads(&self, _: Option<usize>) -> Result<Vec<ReviewHead>, StoreError> {
-        Err(not_in_postgres("reviews"))
-    }
-
-    fn review_heads_of(&self, items: &[ItemId]) -> Result<Vec<Option<ReviewHead>>, StoreError> {
-        Ok(vec![None; items.len()])
-    }
-
-    fn review_queue(&self, _: &QueueRequest) -> Result<Vec<QueueEntry>, StoreError> {
-        Err(not_in_postgres("the review queue"))
-    }
-
-    fn record_verdicts(&self, _: &[NewVerdict], _: &VerdictScale, _: bool) -> Result<RecordedVerdicts, StoreError> {
-        Err(not_in_postgres("recording verdicts"))
-    }
-
-    fn undo_verdicts(&self, _: &[ItemId], _: &str) -> Result<RecordedVerdicts, StoreError> {
-        Err(not_in_postgres("recording verdicts"))
     }
 }
 

@@ -140,17 +140,19 @@ pub struct ClaimImport {
 ///
 /// # Errors
 /// Store or classifier failures; claims stored before the failure stay.
-pub fn import_claims(
-    store: &SledStore,
+pub fn import_claims<S: ScoreStore + ?Sized>(
+    store: &S,
     classifier: &mut dyn Classify,
     claims: Vec<DebunkedClaim>,
     mut progress: impl FnMut(usize),
 ) -> Result<ClaimImport> {
     let mut report = ClaimImport { read: claims.len(), ..ClaimImport::default() };
     report.debunked = claims.iter().filter(|c| c.verdict.is_debunked()).count();
+    let stored: std::collections::HashSet<infodemic_core::ClaimId> =
+        store.claim_entries()?.into_iter().map(|entry| entry.claim.id).collect();
     let mut fresh = Vec::new();
     for claim in claims {
-        if store.has_claim(claim.id)? {
+        if stored.contains(&claim.id) {
             report.known += 1;
         } else {
             fresh.push(claim);

@@ -63,7 +63,7 @@ pub use infodemic_crawler::FetchConfig;
 pub use locate::{
     locate_model_dir, locate_ort_library, Located, DEFAULT_MODEL_DIR, ORT_LIBRARY_RELATIVE, SETUP_COMMAND,
 };
-pub use migrate::{migrate_campaigns, migrate_claims, migrate_items, MigrateSummary, MIGRATE_PAGE};
+pub use migrate::{migrate_campaigns, migrate_claims, migrate_items, migrate_reviews, MigrateSummary, MIGRATE_PAGE};
 pub use model::{load_model, LoadedModel};
 pub use rescore::{
     rescore, rescore_dry_run, RescoreEvent, RescoreObserver, RescoreOptions, RescoreSummary, RESCORE_BATCH,

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use infodemic_core::{Appearance, DebunkedClaim, ItemCursor, ItemQuery, ModelRef};
-use infodemic_store::{CampaignTrees, IngestStore, ItemReader, ScoreStore};
+use infodemic_store::{IngestStore, ItemReader, RecordTrees, ScoreStore};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
@@ -38,6 +38,8 @@ pub struct MigrateSummary {
     pub claims: usize,
     /// Campaigns copied (with their members, history, alerts and the grouping's state).
     pub campaigns: usize,
+    /// Reviewers' verdict events copied (with the heads derived from them).
+    pub verdicts: usize,
     /// Stopped before the end; run again to continue.
     pub interrupted: bool,
 }
@@ -108,14 +110,20 @@ pub fn migrate_claims<S: ScoreStore + ?Sized, T: ScoreStore + ?Sized>(source: &S
     Ok(added)
 }
 
+/// Copies every verdict event and review head of `source` (see
+/// `infodemic_store::reviews::copy`). Returns the events copied.
+///
+/// # Errors
+/// Store failures of either side; pages written before stay.
+pub fn migrate_reviews<S: RecordTrees + ?Sized, T: RecordTrees + ?Sized>(source: &S, target: &T) -> Result<usize> {
+    Ok(infodemic_store::reviews::copy(source, target, MIGRATE_PAGE)?)
+}
+
 /// Copies every campaign record of `source` (see `infodemic_store::campaigns::copy`). Returns
 /// the campaigns copied.
 ///
 /// # Errors
 /// Store failures of either side; pages written before stay.
-pub fn migrate_campaigns<S: CampaignTrees + ?Sized, T: CampaignTrees + ?Sized>(
-    source: &S,
-    target: &T,
-) -> Result<usize> {
+pub fn migrate_campaigns<S: RecordTrees + ?Sized, T: RecordTrees + ?Sized>(source: &S, target: &T) -> Result<usize> {
     Ok(infodemic_store::campaigns::copy(source, target, MIGRATE_PAGE)?)
 }

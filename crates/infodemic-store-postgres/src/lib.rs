@@ -23,8 +23,10 @@
 mod campaigns;
 mod partitions;
 mod query;
+mod reviews;
 mod schema;
 mod scoring;
+mod trees;
 mod words;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -40,9 +42,6 @@ use postgres::{Client, NoTls, Statement};
 pub use schema::SCHEMA_VERSION;
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
-
-/// The name this store gives itself in messages.
-pub const BACKEND: &str = "PostgreSQL";
 
 /// How long connecting may take when the URL does not say (`connect_timeout`).
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

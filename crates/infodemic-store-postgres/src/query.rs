@@ -3,12 +3,12 @@
 //! candidates are checked with [`ItemQuery::matches`] until the limit is reached.
 
 use infodemic_core::{ItemId, ItemQuery, ReviewFilter, ScoredItem, SortOrder};
-use infodemic_store::StoreError;
+use infodemic_store::reviews::REVIEWED_TREE;
 use postgres::types::ToSql;
 use postgres::Client;
 
 use crate::schema::day_of;
-use crate::{db, decode_item, item_id, words, Result, BACKEND};
+use crate::{db, decode_item, item_id, words, Result};
 
 /// Rows asked for at a time when the text filter may drop some, or there is no limit.
 const PAGE: usize = 500;
@@ -55,9 +55,6 @@ impl Statement {
 pub(crate) fn run(client: &mut Client, query: &ItemQuery) -> Result<Vec<ScoredItem>> {
     if query.limit == Some(0) {
         return Ok(Vec::new());
-    }
-    if query.review_state != ReviewFilter::Any {
-        return Err(StoreError::Unsupported { what: "filtering by review state", backend: BACKEND });
     }
     // Without a text filter every row returned matches: pages are as long as what is still
     // wanted. With one, candidates are checked here, a full page at a time.
@@ -131,6 +128,14 @@ fn filters(query: &ItemQuery) -> Statement {
     }
     if query.review_only {
         statement.clauses.push("review".to_owned());
+    }
+    // Reviewed: a head stands in the `reviewed` tree (`infodemic_store::reviews`).
+    match query.review_state {
+        ReviewFilter::Any => {}
+        ReviewFilter::Unreviewed => statement
+            .filter("NOT EXISTS (SELECT 1 FROM tree_records r WHERE r.tree = $ AND r.key = items.id)", REVIEWED_TREE),
+        ReviewFilter::Reviewed => statement
+            .filter("EXISTS (SELECT 1 FROM tree_records r WHERE r.tree = $ AND r.key = items.id)", REVIEWED_TREE),
     }
     if let Some(min) = query.min_score {
         statement.filter("shown_score >= $", min);

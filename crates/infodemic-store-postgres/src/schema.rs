@@ -61,14 +61,16 @@ const ADDED_TO_V1: &str = r"
 CREATE TABLE IF NOT EXISTS claims (id bytea PRIMARY KEY, record bytea NOT NULL);
 -- Subscribed feeds: id and the same record as in sled.
 CREATE TABLE IF NOT EXISTS subscriptions (id text PRIMARY KEY, record bytea NOT NULL);
--- Campaigns, their members, profiles, history and alerts: the same trees, keys and records as
--- in sled (`infodemic_store::campaigns`), one row per entry.
-CREATE TABLE IF NOT EXISTS campaign_records (
+-- Campaigns (members, profiles, history, alerts) and reviewers' verdicts: the same trees, keys
+-- and records as in sled (`infodemic_store::campaigns`, `::reviews`), one row per entry.
+CREATE TABLE IF NOT EXISTS tree_records (
     tree text NOT NULL,
     key bytea NOT NULL,
     value bytea NOT NULL,
     PRIMARY KEY (tree, key)
 );
+-- Sequence numbers of verdict events (`infodemic_store::reviews`).
+CREATE SEQUENCE IF NOT EXISTS verdict_seq;
 ";
 
 /// Creates the schema when absent (under the DDL lock, so two first opens do not race) and

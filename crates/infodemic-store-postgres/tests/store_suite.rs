@@ -15,8 +15,8 @@ use infodemic_core::{Appearance, ContentHash, FeedState, ItemId, ItemQuery, Rela
 use infodemic_store::test_support::{self, all_pages, corpus, expected, queries};
 use infodemic_store::test_support::{campaign, member};
 use infodemic_store::{
-    campaigns, CampaignCommit, CampaignReader, CampaignTrees, CampaignWriter, CommitReport, IngestStore, ItemReader,
-    ScoreStore, SledStore, StoreError,
+    campaigns, reviews, CampaignCommit, CampaignReader, CampaignWriter, CommitReport, IngestStore, ItemReader,
+    RecordTrees, ReviewStore, ScoreStore, SledStore, StoreError,
 };
 use infodemic_store_postgres::PgStore;
 
@@ -255,7 +255,7 @@ fn claims_are_kept_and_their_embeddings_replaced<S: ScoreStore>(store: &S) {
 
 /// A batch of grouping results reads back whole: the grouping's snapshot with profiles,
 /// listings without them, heads, members (with a limit), the member index, alerts.
-fn a_campaign_commit_round_trips_and_listing_skips_profiles<S: CampaignWriter + CampaignTrees>(store: &S) {
+fn a_campaign_commit_round_trips_and_listing_skips_profiles<S: CampaignWriter + RecordTrees>(store: &S) {
     assert_eq!(campaigns::counters(store).unwrap().next_id, 1);
     let alert = Alert {
         seq: 1,
@@ -335,6 +335,112 @@ fn a_campaign_lists_the_members_of_the_campaigns_it_absorbed<S: CampaignWriter>(
     assert_eq!(store.campaign_members(CampaignId(4), None).unwrap().len(), 1);
 }
 
+/// `scores.len()` items of one source, the first newest, stored; their ids.
+fn with_items<S: IngestStore + ?Sized>(store: &S, scores: &[f32]) -> Vec<ItemId> {
+    let items: Vec<ScoredItem> = scores
+        .iter()
+        .enumerate()
+        .map(|(i, score)| test_support::scored(&format!("https://example.org/{i}"), "who", i as i64, *score))
+        .collect();
+    store.commit(&items, &[], &[]).unwrap();
+    items.iter().map(|s| s.item.id).collect()
+}
+
+fn verdict(item: ItemId, verdict: &str, reviewer: &str) -> infodemic_core::NewVerdict {
+    infodemic_core::NewVerdict { item, verdict: verdict.to_owned(), reviewer: reviewer.to_owned(), note: None }
+}
+
+fn review_time() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+}
+
+fn verdicts_append_and_the_head_follows_the_log<S: IngestStore + ReviewStore>(store: &S) {
+    let ids = with_items(store, &[0.9, 0.2]);
+    let scale = infodemic_core::VerdictScale::default();
+    let first =
+        reviews::record_verdicts(store, &[verdict(ids[0], "false", "ana")], &scale, review_time(), false).unwrap();
+    assert_eq!(first.recorded.len(), 1);
+    assert_eq!(first.recorded[0].score, Some(0.9), "the score the reviewer saw is kept");
+    reviews::record_verdicts(store, &[verdict(ids[0], "true", "ben")], &scale, review_time(), false).unwrap();
+    let log = reviews::verdicts(store, ids[0]).unwrap();
+    assert_eq!(log.iter().map(|e| e.verdict.as_str()).collect::<Vec<_>>(), ["false", "true"]);
+    assert!(log[0].seq < log[1].seq);
+    let head = reviews::review_head(store, ids[0]).unwrap().unwrap();
+    assert_eq!(
+        (head.current.as_str(), head.agreement, head.reviewers),
+        ("true", infodemic_core::Agreement::Disagreed, 2)
+    );
+    assert_eq!(reviews::review_head(store, ids[1]).unwrap(), None);
+}
+
+fn bad_rows_are_reported_and_good_rows_kept_unless_all_or_nothing<S: IngestStore + ReviewStore>(store: &S) {
+    let ids = with_items(store, &[0.9, 0.8]);
+    let scale = infodemic_core::VerdictScale::default();
+    let batch = [
+        verdict(ids[0], "false", "ana"),
+        verdict(ids[1], "fake-news", "ana"),
+        verdict(ItemId([9; 8]), "false", "ana"),
+        verdict(ids[1], "true", ""),
+    ];
+    let strict = reviews::record_verdicts(store, &batch, &scale, review_time(), true).unwrap();
+    assert!(strict.recorded.is_empty());
+    assert_eq!(reviews::reviewed_count(store).unwrap(), 0, "nothing written");
+    let outcome = reviews::record_verdicts(store, &batch, &scale, review_time(), false).unwrap();
+    assert_eq!(outcome.recorded.len(), 1);
+    let rows: Vec<usize> = outcome.rejected.iter().map(|r| r.row).collect();
+    assert_eq!(rows, [1, 2, 3]);
+    assert!(outcome.rejected[0].error.contains("unknown verdict `fake-news`"), "{:?}", outcome.rejected);
+    assert!(outcome.rejected[1].error.contains("no item with id 0909090909090909"));
+    assert!(outcome.rejected[2].error.contains("reviewer name"));
+}
+
+fn undo_withdraws_the_reviewers_verdict_and_is_itself_logged<S: IngestStore + ReviewStore>(store: &S) {
+    let ids = with_items(store, &[0.9]);
+    let scale = infodemic_core::VerdictScale::default();
+    reviews::record_verdicts(store, &[verdict(ids[0], "false", "ana")], &scale, review_time(), false).unwrap();
+    reviews::record_verdicts(store, &[verdict(ids[0], "misleading", "ana")], &scale, review_time(), false).unwrap();
+    let undone = reviews::undo_verdicts(store, &ids, "ana", review_time()).unwrap();
+    assert_eq!(undone.recorded[0].verdict, "misleading");
+    assert_eq!(reviews::review_head(store, ids[0]).unwrap().unwrap().current, "false");
+    reviews::undo_verdicts(store, &ids, "ana", review_time()).unwrap();
+    assert_eq!(reviews::review_head(store, ids[0]).unwrap(), None, "nothing stands");
+    assert_eq!(reviews::verdicts(store, ids[0]).unwrap().len(), 4, "the log keeps everything");
+    let nothing = reviews::undo_verdicts(store, &ids, "ana", review_time()).unwrap();
+    assert!(nothing.rejected[0].error.contains("no standing verdict"), "{nothing:?}");
+    let unknown = reviews::undo_verdicts(store, &[ItemId([7; 8])], "ana", review_time()).unwrap();
+    assert!(unknown.rejected[0].error.contains("no item"), "{unknown:?}");
+}
+
+fn the_queue_leaves_out_reviewed_items<S: IngestStore + ReviewStore>(store: &S) {
+    let ids = with_items(store, &[0.9, 0.8, 0.7]);
+    reviews::record_verdicts(
+        store,
+        &[verdict(ids[0], "false", "ana")],
+        &infodemic_core::VerdictScale::default(),
+        review_time(),
+        false,
+    )
+    .unwrap();
+    let query = ItemQuery {
+        order: infodemic_core::SortOrder::Score,
+        review_state: infodemic_core::ReviewFilter::Unreviewed,
+        limit: Some(10),
+        ..ItemQuery::default()
+    };
+    let queue: Vec<ItemId> = store.query(&query).unwrap().iter().map(|s| s.item.id).collect();
+    assert_eq!(queue, [ids[1], ids[2]]);
+    let request = infodemic_core::QueueRequest {
+        query: ItemQuery { limit: Some(10), ..ItemQuery::default() },
+        ..Default::default()
+    };
+    let entries: Vec<ItemId> =
+        reviews::review_queue(store, &request).unwrap().iter().map(|e| e.scored.item.id).collect();
+    assert_eq!(entries, [ids[1], ids[2]], "highest score first, reviewed left out");
+    let reviewed = ItemQuery { review_state: infodemic_core::ReviewFilter::Reviewed, ..query };
+    let done: Vec<ItemId> = store.query(&reviewed).unwrap().iter().map(|s| s.item.id).collect();
+    assert_eq!(done, [ids[0]]);
+}
+
 macro_rules! on_both_stores {
     ($($case:ident),* $(,)?) => {
         mod sled {
@@ -370,6 +476,10 @@ on_both_stores!(
     claims_are_kept_and_their_embeddings_replaced,
     a_campaign_commit_round_trips_and_listing_skips_profiles,
     a_campaign_lists_the_members_of_the_campaigns_it_absorbed,
+    verdicts_append_and_the_head_follows_the_log,
+    bad_rows_are_reported_and_good_rows_kept_unless_all_or_nothing,
+    undo_withdraws_the_reviewers_verdict_and_is_itself_logged,
+    the_queue_leaves_out_reviewed_items,
 );
 
 fn sled_store() -> (tempfile::TempDir, SledStore) {
@@ -436,6 +546,55 @@ fn one_process_at_a_time_writes_campaigns() {
         std::thread::yield_now();
     }
     second.commit_campaigns(&commit).unwrap();
+}
+
+/// Two processes recording verdicts on one item at once: every event is logged with its own
+/// sequence number, and the head is what the whole log amounts to (never derived from a log
+/// that missed the other process's event).
+#[test]
+fn two_processes_recording_verdicts_on_one_item_keep_its_head_true_to_its_log() {
+    let schema = fresh_schema();
+    let store = PgStore::connect(&schema_url(&schema)).unwrap();
+    let ids = with_items(&store, &[0.9]);
+    std::thread::scope(|scope| {
+        for reviewer in ["ana", "ben"] {
+            let url = schema_url(&schema);
+            let item = ids[0];
+            scope.spawn(move || {
+                let store = PgStore::connect(&url).unwrap();
+                let scale = infodemic_core::VerdictScale::default();
+                for n in 0..20 {
+                    let choice = if n % 2 == 0 { "false" } else { "misleading" };
+                    let batch = [verdict(item, choice, reviewer)];
+                    reviews::record_verdicts(&store, &batch, &scale, review_time(), false).unwrap();
+                }
+            });
+        }
+    });
+    let log = reviews::verdicts(&store, ids[0]).unwrap();
+    assert_eq!(log.len(), 40);
+    assert!(log.windows(2).all(|w| w[0].seq < w[1].seq), "distinct sequence numbers, in order");
+    let head = reviews::review_head(&store, ids[0]).unwrap().unwrap();
+    let derived = infodemic_core::ReviewState::derive(&log);
+    assert_eq!((Some(head.current), head.agreement, head.reviewers), (derived.current, derived.agreement, 2));
+}
+
+/// A copy of campaigns can be run again, but not over a target that has grouped since.
+#[test]
+fn campaigns_are_not_copied_over_a_target_that_grouped_since() {
+    let (_dir, sled) = sled_store();
+    let counters = |next_id| CampaignCounters { docs: next_id, next_id, next_alert: 1 };
+    let first = CampaignCommit { counters: counters(2), campaigns: vec![campaign(1)], ..CampaignCommit::default() };
+    sled.commit_campaigns(&first).unwrap();
+    let pg = postgres_store();
+    assert!(pg.become_campaign_writer().unwrap());
+    assert_eq!(campaigns::copy(&sled, &pg, 10).unwrap(), 1);
+    assert_eq!(campaigns::copy(&sled, &pg, 10).unwrap(), 1, "again: the same records");
+    let later = CampaignCommit { counters: counters(3), campaigns: vec![campaign(2)], ..CampaignCommit::default() };
+    pg.commit_campaigns(&later).unwrap();
+    let refused = campaigns::copy(&sled, &pg, 10).unwrap_err();
+    assert!(matches!(refused, StoreError::NotTheWriter(_)), "{refused}");
+    assert_eq!(pg.grouping_snapshot().unwrap().counters, counters(3), "the target's own state stands");
 }
 
 #[test]
@@ -603,12 +762,4 @@ fn a_schema_from_a_newer_infodemic_is_refused() {
         .unwrap();
     let error = PgStore::connect(&schema_url(&schema)).unwrap_err();
     assert!(matches!(error, StoreError::SchemaTooNew { found: 99, .. }), "{error}");
-}
-
-#[test]
-fn review_filters_are_refused_not_ignored() {
-    let store = postgres_store();
-    let query = ItemQuery { review_state: infodemic_core::ReviewFilter::Unreviewed, ..ItemQuery::default() };
-    let error = store.query(&query).unwrap_err();
-    assert!(matches!(error, StoreError::Unsupported { .. }), "{error}");
 }

@@ -8,7 +8,7 @@
 //! counters in `meta`. [`commit`] writes one batch of assignments in one transaction: a run
 //! stopped at any point resumes with state and members that agree.
 //!
-//! The trees are the store's ([`CampaignTrees`]): sled's own, or PostgreSQL rows keyed by tree
+//! The trees are the store's ([`RecordTrees`]): sled's own, or PostgreSQL rows keyed by tree
 //! and key. Records, keys and the reading of them are written here once, for both.
 
 use std::collections::BTreeMap;
@@ -19,10 +19,9 @@ use infodemic_core::{
     CampaignStatus, ScoreStats, Technique,
 };
 use serde::{Deserialize, Serialize};
-use sled::transaction::ConflictableTransactionError;
-use sled::Transactional;
 
 use crate::records;
+use crate::trees::{RecordTrees, TreeWrite};
 use crate::{Result, SledStore, StoreError};
 
 const COUNTERS_KEY: &[u8] = b"campaign_counters";
@@ -404,9 +403,8 @@ fn campaign_from_key(tree: &'static str, bytes: &[u8]) -> Result<CampaignId> {
     Ok(CampaignId(u64::from_be_bytes(array)))
 }
 
-/// The trees campaign records live in, in the order [`CampaignTrees::write_records`] is handed
-/// them: summaries, profiles, members, member index, term frequencies, alerts, the counters
-/// (in `meta`), heads.
+/// The trees campaign records live in: summaries, profiles, members, member index, term
+/// frequencies, alerts, the counters (in `meta`), heads.
 pub const CAMPAIGN_TREES: [&str; 8] = [
     "campaigns",
     "campaign_profiles",
@@ -418,46 +416,6 @@ pub const CAMPAIGN_TREES: [&str; 8] = [
     "campaign_heads",
 ];
 
-/// One record of a campaign commit: `value` under `key` in the tree [`CAMPAIGN_TREES`]`[tree]`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TreeWrite {
-    /// The tree, as an index into [`CAMPAIGN_TREES`].
-    pub tree: usize,
-    /// The key (big-endian ids and positions: byte order is id order).
-    pub key: Vec<u8>,
-    /// The versioned record.
-    pub value: Vec<u8>,
-}
-
-/// Ordered key/value trees, as a store keeps campaign records: sled trees, or rows keyed by
-/// tree and key in PostgreSQL. Keys compare as bytes. Everything about campaigns on top of it
-/// (the records, their keys, merges, listing) is written once, in this module.
-pub trait CampaignTrees {
-    /// The value under `key` in `tree`.
-    ///
-    /// # Errors
-    /// Storage failures.
-    fn get_record(&self, tree: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>>;
-
-    /// The entries of `tree` whose key starts with `prefix`, in key order, at most `limit`.
-    ///
-    /// # Errors
-    /// Storage failures.
-    fn scan_records(&self, tree: &'static str, prefix: &[u8], limit: Option<usize>) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
-
-    /// How many entries `tree` holds.
-    ///
-    /// # Errors
-    /// Storage failures.
-    fn count_records(&self, tree: &'static str) -> Result<usize>;
-
-    /// Writes every one of `writes`, in one transaction, or none.
-    ///
-    /// # Errors
-    /// Storage failures; nothing is written then.
-    fn write_records(&self, writes: &[TreeWrite]) -> Result<()>;
-}
-
 const CAMPAIGNS: usize = 0;
 const PROFILES: usize = 1;
 const MEMBERS: usize = 2;
@@ -468,7 +426,7 @@ const META: usize = 6;
 const HEADS: usize = 7;
 
 fn write(tree: usize, key: &[u8], value: Vec<u8>) -> TreeWrite {
-    TreeWrite { tree, key: key.to_vec(), value }
+    TreeWrite::put(CAMPAIGN_TREES[tree], key, value)
 }
 
 /// The records of one batch of grouping results.
@@ -512,7 +470,7 @@ pub fn commit_writes(commit: &CampaignCommit) -> Vec<TreeWrite> {
 ///
 /// # Errors
 /// Storage failures.
-pub fn commit<T: CampaignTrees + ?Sized>(trees: &T, commit: &CampaignCommit) -> Result<()> {
+pub fn commit<T: RecordTrees + ?Sized>(trees: &T, commit: &CampaignCommit) -> Result<()> {
     trees.write_records(&commit_writes(commit))
 }
 
@@ -520,7 +478,7 @@ pub fn commit<T: CampaignTrees + ?Sized>(trees: &T, commit: &CampaignCommit) -> 
 ///
 /// # Errors
 /// Storage or decoding failures.
-pub fn counters<T: CampaignTrees + ?Sized>(trees: &T) -> Result<CampaignCounters> {
+pub fn counters<T: RecordTrees + ?Sized>(trees: &T) -> Result<CampaignCounters> {
     match trees.get_record(CAMPAIGN_TREES[META], COUNTERS_KEY)? {
         None => Ok(CampaignCounters { docs: 0, next_id: 1, next_alert: 1 }),
         Some(bytes) => {
@@ -534,7 +492,7 @@ pub fn counters<T: CampaignTrees + ?Sized>(trees: &T) -> Result<CampaignCounters
 ///
 /// # Errors
 /// Storage or decoding failures.
-pub fn snapshot<T: CampaignTrees + ?Sized>(trees: &T) -> Result<GroupingSnapshot> {
+pub fn snapshot<T: RecordTrees + ?Sized>(trees: &T) -> Result<GroupingSnapshot> {
     let mut snapshot = GroupingSnapshot { counters: counters(trees)?, ..GroupingSnapshot::default() };
     for (term, df) in trees.scan_records(CAMPAIGN_TREES[TERMS], &[], None)? {
         let array: [u8; 4] =
@@ -554,7 +512,7 @@ pub fn snapshot<T: CampaignTrees + ?Sized>(trees: &T) -> Result<GroupingSnapshot
 ///
 /// # Errors
 /// Storage or decoding failures.
-pub fn campaigns<T: CampaignTrees + ?Sized>(trees: &T) -> Result<Vec<Campaign>> {
+pub fn campaigns<T: RecordTrees + ?Sized>(trees: &T) -> Result<Vec<Campaign>> {
     trees
         .scan_records(CAMPAIGN_TREES[CAMPAIGNS], &[], None)?
         .iter()
@@ -567,7 +525,7 @@ pub fn campaigns<T: CampaignTrees + ?Sized>(trees: &T) -> Result<Vec<Campaign>> 
 ///
 /// # Errors
 /// Storage or decoding failures.
-pub fn heads<T: CampaignTrees + ?Sized>(trees: &T) -> Result<Vec<CampaignHead>> {
+pub fn heads<T: RecordTrees + ?Sized>(trees: &T) -> Result<Vec<CampaignHead>> {
     // A store grouped before heads were kept has none: they come from the summaries.
     if trees.count_records(CAMPAIGN_TREES[HEADS])? < trees.count_records(CAMPAIGN_TREES[CAMPAIGNS])? {
         return Ok(campaigns(trees)?.iter().map(CampaignHead::of).collect());
@@ -579,7 +537,7 @@ pub fn heads<T: CampaignTrees + ?Sized>(trees: &T) -> Result<Vec<CampaignHead>> 
 ///
 /// # Errors
 /// Storage or decoding failures.
-pub fn campaign<T: CampaignTrees + ?Sized>(trees: &T, id: CampaignId) -> Result<Option<Campaign>> {
+pub fn campaign<T: RecordTrees + ?Sized>(trees: &T, id: CampaignId) -> Result<Option<Campaign>> {
     trees
         .get_record(CAMPAIGN_TREES[CAMPAIGNS], &id.0.to_be_bytes())?
         .map(|bytes| decode_campaign(&bytes, None))
@@ -593,7 +551,7 @@ pub fn campaign<T: CampaignTrees + ?Sized>(trees: &T, id: CampaignId) -> Result<
 ///
 /// A campaign that absorbed others lists their members too, after its own (merges are
 /// recorded as `Absorbed` events; the members stay under the id they joined).
-pub fn members<T: CampaignTrees + ?Sized>(
+pub fn members<T: RecordTrees + ?Sized>(
     trees: &T,
     id: CampaignId,
     limit: Option<usize>,
@@ -638,7 +596,7 @@ pub fn members<T: CampaignTrees + ?Sized>(
 ///
 /// # Errors
 /// Storage or decoding failures.
-pub fn campaign_of<T: CampaignTrees + ?Sized>(trees: &T, member_id: &str) -> Result<Option<CampaignId>> {
+pub fn campaign_of<T: RecordTrees + ?Sized>(trees: &T, member_id: &str) -> Result<Option<CampaignId>> {
     trees
         .get_record(CAMPAIGN_TREES[MEMBER_INDEX], member_id.as_bytes())?
         .map(|bytes| campaign_from_key("campaign_of", &bytes))
@@ -649,7 +607,7 @@ pub fn campaign_of<T: CampaignTrees + ?Sized>(trees: &T, member_id: &str) -> Res
 ///
 /// # Errors
 /// Storage or decoding failures.
-pub fn alerts<T: CampaignTrees + ?Sized>(trees: &T) -> Result<Vec<Alert>> {
+pub fn alerts<T: RecordTrees + ?Sized>(trees: &T) -> Result<Vec<Alert>> {
     trees.scan_records(CAMPAIGN_TREES[ALERTS], &[], None)?.iter().map(|(_, bytes)| decode_alert(bytes)).collect()
 }
 
@@ -660,61 +618,33 @@ pub fn alerts<T: CampaignTrees + ?Sized>(trees: &T) -> Result<Vec<Alert>> {
 ///
 /// # Errors
 /// Storage failures of either side; pages written before stay.
-pub fn copy<S: CampaignTrees + ?Sized, T: CampaignTrees + ?Sized>(
-    source: &S,
-    target: &T,
-    page: usize,
-) -> Result<usize> {
+pub fn copy<S: RecordTrees + ?Sized, T: RecordTrees + ?Sized>(source: &S, target: &T, page: usize) -> Result<usize> {
+    // A target whose grouping has moved on since an earlier copy holds campaigns the source
+    // does not: copying again would put the source's older state over them.
+    let source_counters = source.get_record(CAMPAIGN_TREES[META], COUNTERS_KEY)?;
+    if let Some(target_counters) = target.get_record(CAMPAIGN_TREES[META], COUNTERS_KEY)? {
+        if Some(&target_counters) != source_counters.as_ref() {
+            return Err(StoreError::NotTheWriter(
+                "the target has grouped campaigns of its own since they were copied; copying them again would \
+                 overwrite those"
+                    .to_owned(),
+            ));
+        }
+    }
     let mut writes = Vec::new();
-    for (tree, name) in CAMPAIGN_TREES.iter().enumerate().filter(|(tree, _)| *tree != META) {
+    for (_, name) in CAMPAIGN_TREES.iter().enumerate().filter(|(tree, _)| *tree != META) {
         for (key, value) in source.scan_records(name, &[], None)? {
-            writes.push(TreeWrite { tree, key, value });
+            writes.push(TreeWrite::put(name, &key, value));
             if writes.len() >= page.max(1) {
                 target.write_records(&std::mem::take(&mut writes))?;
             }
         }
     }
-    if let Some(value) = source.get_record(CAMPAIGN_TREES[META], COUNTERS_KEY)? {
-        writes.push(TreeWrite { tree: META, key: COUNTERS_KEY.to_vec(), value });
+    if let Some(value) = source_counters {
+        writes.push(TreeWrite::put(CAMPAIGN_TREES[META], COUNTERS_KEY, value));
     }
     target.write_records(&writes)?;
     source.count_records(CAMPAIGN_TREES[CAMPAIGNS])
-}
-
-impl CampaignTrees for SledStore {
-    fn get_record(&self, tree: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.tree(tree)?.get(key)?.map(|value| value.to_vec()))
-    }
-
-    fn scan_records(&self, tree: &'static str, prefix: &[u8], limit: Option<usize>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let tree = self.tree(tree)?;
-        let mut out = Vec::new();
-        for entry in tree.scan_prefix(prefix).take(limit.unwrap_or(usize::MAX)) {
-            let (key, value) = entry?;
-            out.push((key.to_vec(), value.to_vec()));
-        }
-        Ok(out)
-    }
-
-    fn count_records(&self, tree: &'static str) -> Result<usize> {
-        Ok(self.tree(tree)?.len())
-    }
-
-    fn write_records(&self, writes: &[TreeWrite]) -> Result<()> {
-        let trees = CAMPAIGN_TREES.iter().map(|name| self.tree(name)).collect::<Result<Vec<sled::Tree>>>()?;
-        trees
-            .as_slice()
-            .transaction(|trees| {
-                for write in writes {
-                    let tree = trees.get(write.tree).ok_or_else(|| {
-                        ConflictableTransactionError::Abort(corrupt("campaigns", format!("no tree {}", write.tree)))
-                    })?;
-                    tree.insert(write.key.as_slice(), write.value.as_slice())?;
-                }
-                Ok::<_, ConflictableTransactionError<StoreError>>(())
-            })
-            .map_err(StoreError::from)
-    }
 }
 
 impl SledStore {

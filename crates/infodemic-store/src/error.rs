@@ -45,14 +45,6 @@ pub enum StoreError {
     /// The PostgreSQL server failed or refused (the message says which).
     #[error("PostgreSQL: {0}")]
     Database(String),
-    /// This store cannot do that yet.
-    #[error("{what} is not available with the {backend} store yet; use the embedded (sled) store for it")]
-    Unsupported {
-        /// What was asked.
-        what: &'static str,
-        /// The store in use.
-        backend: &'static str,
-    },
     /// The running service answered with an error, or could not be reached.
     #[error("the running infodemic service: {0}")]
     Remote(String),

@@ -20,13 +20,14 @@ pub mod keys;
 pub mod migrations;
 mod plan;
 pub mod records;
-mod reviews;
+pub mod reviews;
 mod search;
 mod sled_store;
 mod stats;
 mod summary;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
+mod trees;
 
 use infodemic_core::{
     Alert, Appearance, Campaign, CampaignHead, CampaignId, CampaignMember, Classification, ContentHash, DebunkedClaim,
@@ -34,11 +35,12 @@ use infodemic_core::{
     ScoredItem, VerdictEvent, VerdictScale,
 };
 
-pub use campaigns::{CampaignCommit, CampaignTrees, GroupingSnapshot, TreeWrite};
+pub use campaigns::{CampaignCommit, GroupingSnapshot};
 pub use counters::{stats_from_counts, CountDelta};
+pub use trees::{RecordTrees, TreeWrite};
 
 pub use error::StoreError;
-pub use reviews::ReviewHead;
+pub use reviews::{LogView, ReviewHead, ReviewStore};
 pub use sled_store::{CommitReport, SledStore, DEFAULT_CACHE_BYTES};
 pub use stats::{Counts, StoreStats};
 

@@ -10,6 +10,7 @@ use infodemic_classifier::{Classify, SessionOptions};
 use infodemic_core::text::ellipsize;
 use infodemic_core::{DebunkedClaim, Verdict};
 use infodemic_pipeline::{import_claims, reembed_claims, ClaimMatcher};
+use infodemic_store::ScoreStore;
 
 use crate::cli::GlobalArgs;
 use crate::exit::{Exit, UsageError};
@@ -113,15 +114,24 @@ fn import_file(
         ClaimFormat::Cheng => import::read_cheng_news(&bytes),
     }
     .map_err(|e| UsageError(format!("{name}: {e}")))?;
-    let store = match global.open_backend(true)?.context("no store")? {
-        crate::context::Backend::Local(store) => store,
-        crate::context::Backend::Service(client) => return import_in_watch(global, &client, &claims, json),
-        crate::context::Backend::Postgres(_) => return Err(crate::context::not_in_postgres("claims").into()),
-    };
+    match global.open_backend(true)?.context("no store")? {
+        crate::context::Backend::Local(store) => import_into(global, &store, claims, json),
+        crate::context::Backend::Service(client) => import_in_watch(global, &client, &claims, json),
+        crate::context::Backend::Postgres(store) => import_into(global, &store, claims, json),
+    }
+}
+
+/// The import, embedded by this process's model, into `store`.
+fn import_into<S: ScoreStore + ?Sized>(
+    global: &GlobalArgs,
+    store: &S,
+    claims: Vec<DebunkedClaim>,
+    json: bool,
+) -> anyhow::Result<Exit> {
     let mut classifier = global.load_model(SessionOptions::default())?.classifier;
     classifier.set_evidence(false);
     let progress = counter(global.quiet || json, "claims embedded");
-    let report = import_claims(&store, &mut classifier, claims, |n| progress.inc(n as u64))?;
+    let report = import_claims(store, &mut classifier, claims, |n| progress.inc(n as u64))?;
     progress.finish_and_clear();
     let mut out = crate::output::stdout();
     if json {
@@ -134,7 +144,7 @@ fn import_file(
             report.debunked,
             report.added,
             report.known,
-            store.claim_count()
+            store.claim_entries()?.len()
         )?;
     }
     Ok(Exit::Success)
@@ -183,15 +193,8 @@ fn reembed(global: &GlobalArgs, json: bool) -> anyhow::Result<Exit> {
             waiting.finish_and_clear();
             serde_json::from_value(answer?).context("the running watch answered with an unreadable summary")?
         }
-        Some(crate::context::Backend::Postgres(_)) => return Err(crate::context::not_in_postgres("claims").into()),
-        Some(crate::context::Backend::Local(store)) => {
-            let mut classifier = global.load_model(SessionOptions::default())?.classifier;
-            classifier.set_evidence(false);
-            let progress = counter(global.quiet || json, "claims embedded");
-            let report = reembed_claims(&store, &mut classifier, |n| progress.inc(n as u64))?;
-            progress.finish_and_clear();
-            report
-        }
+        Some(crate::context::Backend::Postgres(store)) => reembed_in(global, &store, json)?,
+        Some(crate::context::Backend::Local(store)) => reembed_in(global, &store, json)?,
     };
     let report: infodemic_pipeline::ClaimReembed = report;
     let mut out = crate::output::stdout();
@@ -207,9 +210,23 @@ fn reembed(global: &GlobalArgs, json: bool) -> anyhow::Result<Exit> {
     Ok(Exit::Success)
 }
 
+/// Claims of `store` embedded again by this process's model where another model embedded them.
+fn reembed_in<S: ScoreStore + ?Sized>(
+    global: &GlobalArgs,
+    store: &S,
+    json: bool,
+) -> anyhow::Result<infodemic_pipeline::ClaimReembed> {
+    let mut classifier = global.load_model(SessionOptions::default())?.classifier;
+    classifier.set_evidence(false);
+    let progress = counter(global.quiet || json, "claims embedded");
+    let report = reembed_claims(store, &mut classifier, |n| progress.inc(n as u64))?;
+    progress.finish_and_clear();
+    Ok(report)
+}
+
 fn list(global: &GlobalArgs, verdict: Option<Verdict>, limit: usize, json: bool) -> anyhow::Result<Exit> {
     let mut claims: Vec<DebunkedClaim> = match global.open_backend(false)? {
-        Some(crate::context::Backend::Postgres(_)) => return Err(crate::context::not_in_postgres("claims").into()),
+        Some(crate::context::Backend::Postgres(store)) => store.claim_entries()?.into_iter().map(|e| e.claim).collect(),
         Some(crate::context::Backend::Local(store)) => store.claims()?.into_iter().map(|(claim, _)| claim).collect(),
         Some(crate::context::Backend::Service(client)) => client.claims()?,
         None => Vec::new(),
@@ -241,6 +258,27 @@ fn list(global: &GlobalArgs, verdict: Option<Verdict>, limit: usize, json: bool)
     Ok(Exit::Success)
 }
 
+/// The claims of `store` nearest to `text`, by this process's model.
+fn nearest_in<S: ScoreStore + ?Sized>(
+    global: &GlobalArgs,
+    store: &S,
+    text: &str,
+    top: usize,
+) -> anyhow::Result<Vec<Nearest>> {
+    let mut classifier = global.load_model(SessionOptions::default())?.classifier;
+    classifier.set_evidence(false);
+    // Claims another model embedded are not comparable with this model's embedding.
+    reembed_claims(store, &mut classifier, |_| {})?;
+    let matcher = ClaimMatcher::from_store(store)?;
+    let embedding = classifier.classify(&[text.to_owned()])?.remove(0).embedding;
+    let threshold = matcher.threshold();
+    Ok(matcher
+        .nearest(&embedding, top)
+        .into_iter()
+        .map(|(claim, similarity)| Nearest { similarity, claim: claim.clone(), matches: similarity >= threshold })
+        .collect())
+}
+
 /// One claim near a text, as `claims match --json` prints it.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Nearest {
@@ -254,25 +292,8 @@ fn match_text(global: &GlobalArgs, text: &str, top: usize, json: bool) -> anyhow
         None => return Err(UsageError("no claims stored yet: infodemic claims import FILE".to_owned()).into()),
         Some(crate::context::Backend::Service(client)) => serde_json::from_value(client.match_claims(text, top)?)
             .context("the running watch answered with an unreadable match")?,
-        Some(crate::context::Backend::Postgres(_)) => return Err(crate::context::not_in_postgres("claims").into()),
-        Some(crate::context::Backend::Local(store)) => {
-            let mut classifier = global.load_model(SessionOptions::default())?.classifier;
-            classifier.set_evidence(false);
-            // Claims another model embedded are not comparable with this model's embedding.
-            reembed_claims(&store, &mut classifier, |_| {})?;
-            let matcher = ClaimMatcher::from_store(&store)?;
-            let embedding = classifier.classify(&[text.to_owned()])?.remove(0).embedding;
-            let threshold = matcher.threshold();
-            matcher
-                .nearest(&embedding, top)
-                .into_iter()
-                .map(|(claim, similarity)| Nearest {
-                    similarity,
-                    claim: claim.clone(),
-                    matches: similarity >= threshold,
-                })
-                .collect()
-        }
+        Some(crate::context::Backend::Postgres(store)) => nearest_in(global, &store, text, top)?,
+        Some(crate::context::Backend::Local(store)) => nearest_in(global, &store, text, top)?,
     };
     let mut out = crate::output::stdout();
     for found in &nearest {

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::Context;
 use clap::Args;
-use infodemic_pipeline::{migrate_campaigns, migrate_claims, migrate_items, MigrateSummary};
+use infodemic_pipeline::{migrate_campaigns, migrate_claims, migrate_items, migrate_reviews, MigrateSummary};
 use infodemic_store_postgres::PgStore;
 use tokio_util::sync::CancellationToken;
 
@@ -57,6 +57,8 @@ pub fn run(args: &MigrateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                 .into());
             }
             summary.campaigns = migrate_campaigns(&source, &target)?;
+            summary.verdicts = migrate_reviews(&source, &target)?;
+            target.sync_verdict_sequence()?;
             Ok::<_, infodemic_pipeline::PipelineError>(summary)
         })
         .await
@@ -71,7 +73,7 @@ pub fn run(args: &MigrateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         writeln!(
             stdout,
             "{} items read: {} stored, {} already there; {} appearances, {} feed states, {} new claims, \
-             {} campaigns{}",
+             {} campaigns, {} verdict events{}",
             summary.items_read,
             summary.items_stored,
             summary.items_present,
@@ -79,9 +81,9 @@ pub fn run(args: &MigrateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             summary.feed_states,
             summary.claims,
             summary.campaigns,
+            summary.verdicts,
             if summary.interrupted { " (interrupted: run again to continue)" } else { "" }
         )?;
-        writeln!(stdout, "Not migrated (the PostgreSQL store does not hold them yet): verdicts.")?;
     }
     stdout.flush()?;
     Ok(if summary.interrupted { Exit::Interrupted } else { Exit::Success })
