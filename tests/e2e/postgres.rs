@@ -149,6 +149,26 @@ fn a_crawl_into_postgres_answers_like_the_embedded_store() {
     assert_eq!(events(&pg_shown[0]).len(), 3);
     let after = run_json(pg_data.path(), Some(&url), &queue);
     assert_eq!(ids(&after), ids(&pg_queue)[1..].to_vec(), "the reviewed item left the queue");
+
+    // A dataset export: the same rows, the reviewed one with its verdict.
+    let export = |data: &Path, store: Option<&str>| {
+        let file = data.join("export.jsonl");
+        let mut command = infodemic(data);
+        command.args(["export", "--format", "jsonl", "--out", file.to_str().unwrap()]);
+        if let Some(url) = store {
+            command.args(["--store", url]);
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        let text = std::fs::read_to_string(file).unwrap();
+        let rows: Vec<Value> = text.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+        rows
+    };
+    let (pg_rows, sled_rows) = (export(pg_data.path(), Some(&url)), export(sled_data.path(), None));
+    assert_eq!(pg_rows.len() as u64, stored);
+    assert_eq!(ids(&pg_rows), ids(&sled_rows));
+    let row = pg_rows.iter().find(|row| row["id"] == first.as_str()).unwrap();
+    assert_eq!((&row["verdict"], &row["verdict_count"]), (&Value::from("false"), &Value::from(1)), "{row}");
 }
 
 /// What the PostgreSQL store does not serve yet is refused with a message that says so, and
