@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::campaigns::{CampaignSettings, CampaignTracker};
 use crate::crawl::blocking;
-use crate::worker::{hand_back, pause, with_heartbeat};
+use crate::worker::{hand_back, next_jobs, pause, with_heartbeat, Taking};
 use crate::Result;
 
 /// Knobs of the campaign writer.
@@ -88,30 +88,8 @@ pub async fn run_campaign_worker<S: CampaignWriter + ItemReader + Clone + 'stati
 ) -> Result<CampaignWorkerSummary> {
     let mut tracker = CampaignTracker::open(store, options.settings.clone()).await?;
     let mut summary = CampaignWorkerSummary::default();
-    while !cancel.is_cancelled() {
-        let taken = tokio::select! {
-            () = cancel.cancelled() => break,
-            taken = queue.take(options.jobs_per_take, options.idle_wait) => taken,
-        };
-        let jobs = match taken {
-            Ok(jobs) => jobs,
-            Err(error) => {
-                tracing::error!(message = "Cannot take campaign jobs; trying again.", %error);
-                summary.failed_batches += 1;
-                pause(&cancel, options.retry_delay).await;
-                continue;
-            }
-        };
-        if jobs.is_empty() {
-            if options.exit_when_idle {
-                match queue.backlog().await {
-                    Ok(backlog) if backlog.is_empty() => break,
-                    Ok(_) => {}
-                    Err(error) => tracing::warn!(message = "Cannot read the campaign queue's backlog.", %error),
-                }
-            }
-            continue;
-        }
+    let taking = Taking::of(options.jobs_per_take, options.idle_wait, options.exit_when_idle, options.retry_delay);
+    while let Some(jobs) = next_jobs(queue, taking, &cancel, &mut summary.failed_batches).await {
         summary.jobs_redelivered += jobs.iter().filter(|job| job.attempt > 1).count();
         let ids: Vec<ItemId> = jobs.iter().flat_map(|delivery| delivery.job.items.iter().copied()).collect();
         let work = async {

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use crate::claims::{reembed_stale_claims, ClaimMatcher};
 use crate::crawl::blocking;
 use crate::rescore::{rescore_batch, RESCORE_BATCH};
-use crate::worker::{hand_back, pause, with_heartbeat};
+use crate::worker::{hand_back, next_jobs, pause, with_heartbeat, Taking};
 use crate::Result;
 
 /// Knobs of a score worker.
@@ -121,30 +121,8 @@ pub async fn run_score_worker<S: ScoreStore + Clone + 'static>(
     let model = classifier.model().clone();
     let mut summary = ScoreWorkerSummary { model: format!("{}@{}", model.id, model.version), ..Default::default() };
     let mut claims: Option<Claims> = None;
-    while !cancel.is_cancelled() {
-        let taken = tokio::select! {
-            () = cancel.cancelled() => break,
-            taken = queue.take(options.jobs_per_take, options.idle_wait) => taken,
-        };
-        let jobs = match taken {
-            Ok(jobs) => jobs,
-            Err(error) => {
-                tracing::error!(message = "Cannot take score jobs; trying again.", %error);
-                summary.failed_batches += 1;
-                pause(&cancel, options.retry_delay).await;
-                continue;
-            }
-        };
-        if jobs.is_empty() {
-            if options.exit_when_idle {
-                match queue.backlog().await {
-                    Ok(backlog) if backlog.is_empty() => break,
-                    Ok(_) => {}
-                    Err(error) => tracing::warn!(message = "Cannot read the score queue's backlog.", %error),
-                }
-            }
-            continue;
-        }
+    let taking = Taking::of(options.jobs_per_take, options.idle_wait, options.exit_when_idle, options.retry_delay);
+    while let Some(jobs) = next_jobs(queue, taking, &cancel, &mut summary.failed_batches).await {
         summary.jobs_redelivered += jobs.iter().filter(|job| job.attempt > 1).count();
         tracing::info!(message = "Score jobs taken.", jobs = jobs.len());
         let mut summary_jobs = 0;

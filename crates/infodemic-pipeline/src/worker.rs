@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use infodemic_core::{FeedSpec, SourceId};
-use infodemic_queue::{CrawlQueue, Delivery, ScoreQueue};
+use infodemic_queue::{CrawlQueue, Delivery, Job, ScoreQueue, WorkQueue};
 use infodemic_store::IngestStore;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -105,30 +105,8 @@ pub async fn run_crawl_worker<S: IngestStore + Clone + 'static>(
         crawl_options.fetch.robots_cache =
             Some(std::sync::Arc::new(infodemic_crawler::politeness::RobotsCache::new(ttl)));
     }
-    while !cancel.is_cancelled() {
-        let taken = tokio::select! {
-            () = cancel.cancelled() => break,
-            taken = queue.take(options.jobs_per_take, options.idle_wait) => taken,
-        };
-        let jobs = match taken {
-            Ok(jobs) => jobs,
-            Err(error) => {
-                tracing::error!(message = "Cannot take jobs; trying again.", %error);
-                summary.failed_batches += 1;
-                pause(&cancel, options.retry_delay).await;
-                continue;
-            }
-        };
-        if jobs.is_empty() {
-            if options.exit_when_idle {
-                match queue.backlog().await {
-                    Ok(backlog) if backlog.is_empty() => break,
-                    Ok(_) => {}
-                    Err(error) => tracing::warn!(message = "Cannot read the queue's backlog.", %error),
-                }
-            }
-            continue;
-        }
+    let taking = Taking::of(options.jobs_per_take, options.idle_wait, options.exit_when_idle, options.retry_delay);
+    while let Some(jobs) = next_jobs(queue, taking, &cancel, &mut summary.failed_batches).await {
         summary.jobs_redelivered += jobs.iter().filter(|job| job.attempt > 1).count();
         tracing::info!(message = "Jobs taken.", jobs = jobs.len());
         let feeds: Vec<FeedSpec> = jobs.iter().map(|delivery| delivery.job.feed.clone()).collect();
@@ -214,6 +192,55 @@ async fn queue_for_scoring(
         }
     }
     (queued, not_queued)
+}
+
+/// How a worker takes jobs: what its loop shares with the loops of other kinds of worker.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Taking {
+    jobs_per_take: usize,
+    idle_wait: Duration,
+    exit_when_idle: bool,
+    retry_delay: Duration,
+}
+
+impl Taking {
+    pub(crate) fn of(jobs_per_take: usize, idle_wait: Duration, exit_when_idle: bool, retry_delay: Duration) -> Self {
+        Self { jobs_per_take, idle_wait, exit_when_idle, retry_delay }
+    }
+}
+
+/// The next jobs of a worker's loop, never empty; `None` when the worker is to stop (cancelled,
+/// or, with `exit_when_idle`, nothing waiting or unacknowledged). A failure to take is logged,
+/// counted in `failed` and waited out, and taking goes on.
+pub(crate) async fn next_jobs<J: Job>(
+    queue: &WorkQueue<J>,
+    taking: Taking,
+    cancel: &CancellationToken,
+    failed: &mut usize,
+) -> Option<Vec<Delivery<J>>> {
+    loop {
+        if cancel.is_cancelled() {
+            return None;
+        }
+        let taken = tokio::select! {
+            () = cancel.cancelled() => return None,
+            taken = queue.take(taking.jobs_per_take, taking.idle_wait) => taken,
+        };
+        match taken {
+            Ok(jobs) if !jobs.is_empty() => return Some(jobs),
+            Ok(_) if taking.exit_when_idle => match queue.backlog().await {
+                Ok(backlog) if backlog.is_empty() => return None,
+                Ok(_) => {}
+                Err(error) => tracing::warn!(message = "Cannot read the queue's backlog.", kind = J::KIND, %error),
+            },
+            Ok(_) => {}
+            Err(error) => {
+                tracing::error!(message = "Cannot take jobs; trying again.", kind = J::KIND, %error);
+                *failed += 1;
+                pause(cancel, taking.retry_delay).await;
+            }
+        }
+    }
 }
 
 /// Runs `work` and, every `heartbeat` until it ends, tells the queue that `jobs` are in
