@@ -283,3 +283,25 @@ fn migrate_copies_the_embedded_store_and_resumes_without_duplicates() {
     assert_eq!(again["items_present"], first["items_read"], "{again}");
     assert_eq!(run_json(data.path(), Some(&url), &["query", "--limit", "1000"]).len(), before.len());
 }
+
+/// `store` in the data directory's config.toml selects PostgreSQL as `--store` does; the flag
+/// wins over the file; a misspelt key is the user's error, naming the file.
+#[test]
+fn the_config_file_names_the_store() {
+    let url = fresh_database();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(data.path().join("config.toml"), format!("store = \"{url}\"\n")).unwrap();
+    let add = ["feeds", "add", "http://127.0.0.1:9/feed.xml", "--id", "who-news"];
+    let output = infodemic(data.path()).args(add).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let feeds = run_json(data.path(), None, &["feeds", "list"]);
+    assert_eq!(feeds.len(), 1);
+    assert!(!data.path().join("store").exists(), "nothing went to the data directory");
+    let elsewhere = fresh_database();
+    assert!(run_json(data.path(), Some(&elsewhere), &["feeds", "list"]).is_empty(), "--store wins");
+
+    std::fs::write(data.path().join("config.toml"), format!("stor = \"{url}\"\n")).unwrap();
+    let output = infodemic(data.path()).args(["feeds", "list"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("config.toml") && stderr(&output).contains("stor"), "{}", stderr(&output));
+}

@@ -36,9 +36,9 @@ pub struct GlobalArgs {
     pub model: Option<PathBuf>,
 
     /// A PostgreSQL database to use instead of the embedded store in the data directory
-    /// (postgres://user@host/db). It serves `crawl --no-score`, `rescore`, `worker`, `feeds`,
-    /// `query`, `show` and `stats` so far (`migrate --to` fills it); the other commands need the
-    /// embedded store
+    /// (postgres://user@host/db; also `store` in the data directory's config.toml). Every command
+    /// but `watch`, `crawl` with scoring, `import`, `campaigns replay` and `stats --verify` runs
+    /// on it (`migrate --to` fills it)
     #[arg(long, global = true, env = "INFODEMIC_STORE", value_name = "URL", value_parser = store_url)]
     pub store: Option<String>,
 
@@ -101,10 +101,12 @@ pub enum Command {
     Claims(claims::ClaimsArgs),
     /// Score stored items again with the current model (only those another model scored, unless --all)
     Rescore(rescore::RescoreArgs),
-    /// One process of a deployment across machines: a scheduler that queues due feeds, or a
-    /// crawl worker that stores them in a shared PostgreSQL store (NATS JetStream in between)
+    /// One process of a deployment across machines: a scheduler that queues due feeds, crawl
+    /// and score workers, or the campaign writer, around a shared PostgreSQL store (NATS
+    /// JetStream in between)
     Worker(worker::WorkerArgs),
-    /// Copy the embedded store's items, appearances and feed states into PostgreSQL (resumable)
+    /// Copy the embedded store into PostgreSQL: items, feed states, subscriptions, claims,
+    /// campaigns, verdicts (resumable)
     Migrate(migrate::MigrateArgs),
 }
 
@@ -116,7 +118,7 @@ impl Command {
 }
 
 /// `--store`: a PostgreSQL URL (a directory is `--data-dir`).
-fn store_url(value: &str) -> Result<String, String> {
+pub(crate) fn store_url(value: &str) -> Result<String, String> {
     if infodemic_store_postgres::is_postgres_url(value) {
         Ok(value.to_owned())
     } else {

@@ -61,8 +61,8 @@ impl GlobalArgs {
     fn embedded_only(&self) -> anyhow::Result<()> {
         if self.store.is_some() {
             return Err(UsageError(format!(
-                "this command needs the embedded store: the PostgreSQL store (--store, INFODEMIC_STORE) \
-                 serves {POSTGRES_COMMANDS} so far"
+                "this command needs the embedded store: the PostgreSQL store (--store, INFODEMIC_STORE, \
+                 `store` in config.toml) serves every command but {EMBEDDED_ONLY}"
             ))
             .into());
         }
@@ -158,10 +158,10 @@ pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// The data directory's verdict scale file.
 pub const VERDICTS_FILE: &str = "verdicts.toml";
 
-/// What the PostgreSQL store serves so far, for messages.
-pub const POSTGRES_COMMANDS: &str =
-    "`crawl --no-score`, `rescore`, `worker`, `feeds`, `campaigns`, `alerts`, `review`, `query`, `show` and \
-     `stats` (`migrate --to` fills it)";
+/// What only the embedded store serves, for messages.
+pub const EMBEDDED_ONLY: &str =
+    "`watch`, `crawl` with scoring (use `crawl --no-score`, then `rescore`), `import`, `campaigns replay` and \
+     `stats --verify`";
 
 /// Where reading commands get their answers: the store itself, or the running service.
 #[derive(Debug)]

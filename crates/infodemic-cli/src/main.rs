@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod config;
 mod context;
 mod exit;
 mod output;
@@ -28,8 +29,9 @@ fn main() -> ExitCode {
         matches!(cli.command, Command::Watch(_) | Command::Worker(_)),
         cli.global.log_json,
     );
+    let configured = cli.global.apply_config();
     let global = &cli.global;
-    let result = match cli.command {
+    let result = configured.and_then(|()| match cli.command {
         Command::Crawl(args) => commands::crawl::run(&args, global),
         Command::Watch(args) => commands::watch::run(&args, global),
         Command::Feeds(args) => commands::feeds::run(&args, global),
@@ -48,7 +50,7 @@ fn main() -> ExitCode {
         Command::Rescore(args) => commands::rescore::run(&args, global),
         Command::Worker(args) => commands::worker::run(&args, global),
         Command::Migrate(args) => commands::migrate::run(&args, global),
-    };
+    });
     match result {
         Ok(exit) => exit.into(),
         Err(error) if output::is_broken_pipe(&error) => Exit::Success.into(),

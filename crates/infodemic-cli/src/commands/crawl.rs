@@ -96,8 +96,8 @@ pub fn run(args: &CrawlArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         crate::context::Backend::Postgres(store) => {
             if !args.no_score {
                 return Err(UsageError(
-                    "scoring needs the embedded store (claims and campaigns live there); with --store postgres://, \
-                     crawl with --no-score"
+                    "a crawl that scores needs the embedded store; with --store postgres://, crawl with \
+                     --no-score and score with `infodemic rescore`, or run `infodemic worker` processes"
                         .to_owned(),
                 )
                 .into());
