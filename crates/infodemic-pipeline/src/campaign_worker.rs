@@ -95,9 +95,7 @@ pub async fn run_campaign_worker<S: CampaignWriter + ItemReader + Clone + 'stati
         let work = async {
             let mut items: Vec<ScoredItem> = blocking({
                 let (store, ids) = (store.clone(), ids.clone());
-                move || {
-                    ids.into_iter().filter_map(|id| store.get(id).transpose()).collect::<infodemic_store::Result<_>>()
-                }
+                move || store.get_many(&ids).map(|items| items.into_iter().flatten().collect::<Vec<_>>())
             })
             .await??;
             // Oldest first, as a crawl's campaign stage sees a feed: surges are counted in time.

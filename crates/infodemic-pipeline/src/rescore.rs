@@ -26,6 +26,9 @@ use crate::{PipelineError, Result};
 /// Items classified and committed together by default.
 pub const RESCORE_BATCH: usize = 64;
 
+/// Items the plan reads per request to the store.
+const PLAN_PAGE: usize = 500;
+
 /// Which items to rescore, and how.
 #[derive(Clone, Debug)]
 pub struct RescoreOptions {
@@ -122,19 +125,21 @@ struct Plan {
 fn plan<S: ScoreStore + ?Sized>(store: &S, model: &ModelRef, options: &RescoreOptions) -> Result<Plan> {
     let mut plan = Plan::default();
     let limit = options.limit.unwrap_or(usize::MAX);
-    for id in store.item_ids(&options.filter)? {
-        let Some(scored) = store.get(id)? else { continue };
-        if !options.filter.matches(&scored) {
-            continue;
-        }
-        plan.seen += 1;
-        if !options.all && scored.classification.model == *model {
-            plan.current += 1;
-        } else if plan.ids.len() < limit {
-            plan.ids.push(id);
-            plan.flagged += usize::from(scored.classification.flagged);
-        } else {
-            plan.beyond_limit += 1;
+    // A page of items per request: one round trip each for a remote store.
+    for page in store.item_ids(&options.filter)?.chunks(PLAN_PAGE) {
+        for scored in store.get_many(page)?.into_iter().flatten() {
+            if !options.filter.matches(&scored) {
+                continue;
+            }
+            plan.seen += 1;
+            if !options.all && scored.classification.model == *model {
+                plan.current += 1;
+            } else if plan.ids.len() < limit {
+                plan.ids.push(scored.item.id);
+                plan.flagged += usize::from(scored.classification.flagged);
+            } else {
+                plan.beyond_limit += 1;
+            }
         }
     }
     Ok(plan)
@@ -218,7 +223,7 @@ pub async fn rescore<S: ScoreStore + Clone + 'static>(
         }
         let items: Vec<ScoredItem> = blocking({
             let (store, ids) = (store.clone(), chunk.to_vec());
-            move || ids.into_iter().filter_map(|id| store.get(id).transpose()).collect::<infodemic_store::Result<_>>()
+            move || store.get_many(&ids).map(|items| items.into_iter().flatten().collect::<Vec<_>>())
         })
         .await??;
         let RescoredBatch { rescored, flagged_before, flagged, .. } =

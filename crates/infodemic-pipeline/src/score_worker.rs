@@ -204,7 +204,7 @@ async fn score_take<S: ScoreStore + Clone + 'static>(
         }
         let loaded: Vec<Option<ScoredItem>> = blocking({
             let (store, chunk) = (store.clone(), chunk.to_vec());
-            move || chunk.into_iter().map(|id| store.get(id)).collect::<infodemic_store::Result<_>>()
+            move || store.get_many(&chunk)
         })
         .await??;
         let mut due = Vec::with_capacity(loaded.len());

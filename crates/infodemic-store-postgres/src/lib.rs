@@ -338,6 +338,23 @@ impl ItemReader for PgStore {
         row.map(|row| decode_item(&row, 0)).transpose()
     }
 
+    fn get_many(&self, ids: &[ItemId]) -> Result<Vec<Option<ScoredItem>>> {
+        let keys: Vec<&[u8]> = ids.iter().map(|id| id.as_bytes().as_slice()).collect();
+        let rows = self
+            .client()
+            .query(
+                "SELECT i.id, i.record FROM item_keys k JOIN items i ON i.day = k.day AND i.id = k.id \
+                 WHERE k.id = ANY($1)",
+                &[&keys],
+            )
+            .map_err(db)?;
+        let mut found = std::collections::HashMap::with_capacity(rows.len());
+        for row in &rows {
+            found.insert(item_id(row, 0)?, decode_item(row, 1)?);
+        }
+        Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
+    }
+
     fn query(&self, query: &ItemQuery) -> Result<Vec<ScoredItem>> {
         query::run(&mut self.client(), query)
     }

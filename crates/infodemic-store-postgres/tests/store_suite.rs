@@ -212,6 +212,17 @@ fn reclassify_moves_scores_flags_and_counters<S: IngestStore + ScoreStore>(store
     }
 }
 
+/// `get_many` answers in the order asked, `None` for what is not stored, a repeat twice.
+fn get_many_answers_in_the_order_asked(store: &dyn IngestStore) {
+    let items = corpus();
+    store.commit(&items, &[], &[]).unwrap();
+    let ids = [items[7].item.id, ItemId([0xee; 8]), items[0].item.id, items[7].item.id, items[599].item.id];
+    let got = store.get_many(&ids).unwrap();
+    let want = [Some(&items[7]), None, Some(&items[0]), Some(&items[7]), Some(&items[599])];
+    assert_eq!(got.iter().map(Option::as_ref).collect::<Vec<_>>(), want);
+    assert!(store.get_many(&[]).unwrap().is_empty());
+}
+
 /// `item_ids` gives the time range and sources, newest first, whatever else the query says.
 fn item_ids_are_the_time_range_and_sources_newest_first<S: IngestStore + ScoreStore>(store: &S) {
     let items = corpus();
@@ -472,6 +483,7 @@ on_both_stores!(
     recent_fingerprints_are_newest_first_from_the_bound,
     absurd_items_are_stored_whole_and_found,
     reclassify_moves_scores_flags_and_counters,
+    get_many_answers_in_the_order_asked,
     item_ids_are_the_time_range_and_sources_newest_first,
     claims_are_kept_and_their_embeddings_replaced,
     a_campaign_commit_round_trips_and_listing_skips_profiles,

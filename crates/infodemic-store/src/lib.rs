@@ -91,6 +91,15 @@ pub trait ItemReader {
     /// Storage or decoding failures.
     fn get(&self, id: ItemId) -> Result<Option<ScoredItem>>;
 
+    /// Several items by id, in the order asked (`None` for one not stored): one request where
+    /// the store is remote.
+    ///
+    /// # Errors
+    /// Storage or decoding failures.
+    fn get_many(&self, ids: &[ItemId]) -> Result<Vec<Option<ScoredItem>>> {
+        ids.iter().map(|id| self.get(*id)).collect()
+    }
+
     /// Items matching `query`, in its order, at most its limit.
     ///
     /// # Errors
