@@ -385,7 +385,7 @@ mod tests {
             }
             store.meta.remove(b"summaries_version").unwrap();
         }
-        let (store, _) = SledStore::open(&path).unwrap();
+        let store = crate::test_support::reopen(&path);
         assert_eq!(store.verify().unwrap(), items.len(), "summaries written at open");
     }
 
@@ -413,7 +413,7 @@ mod tests {
                 store.search_pending.insert(scored.item.id.as_bytes(), &[]).unwrap();
             }
         }
-        let (store, _) = SledStore::open(&path).unwrap();
+        let store = crate::test_support::reopen(&path);
         assert_eq!(find(&store), want);
         assert_eq!(store.verify().unwrap(), items.len(), "each item indexed once");
 
@@ -421,7 +421,7 @@ mod tests {
         store.search.clear().unwrap();
         store.meta.remove(b"search_version").unwrap();
         drop(store);
-        let (store, _) = SledStore::open(&path).unwrap();
+        let store = crate::test_support::reopen(&path);
         assert_eq!(find(&store), want);
         assert_eq!(store.verify().unwrap(), items.len());
     }

@@ -1064,7 +1064,7 @@ pub(crate) mod tests {
             store.meta.remove(b"counts_version").unwrap();
             assert!(store.verify().is_err(), "verify notices counts that disagree");
         }
-        let (store, _) = SledStore::open(&dir.path().join("db")).unwrap();
+        let store = crate::test_support::reopen(&dir.path().join("db"));
         assert_eq!(store.stats().unwrap().total.items, 1);
         store.verify().unwrap();
     }

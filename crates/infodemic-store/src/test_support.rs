@@ -190,3 +190,17 @@ pub fn campaign(id: u64) -> Campaign {
         },
     }
 }
+
+/// Opens the store at `path` again after a handle to it was dropped. sled's flusher thread can
+/// hold the file lock for a moment after the last handle goes (longer on a loaded machine), so
+/// a `Locked` answer is asked again until the lock is free, for at most ten seconds.
+pub fn reopen(path: &std::path::Path) -> crate::SledStore {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match crate::SledStore::open(path) {
+            Ok((store, _)) => return store,
+            Err(crate::StoreError::Locked { .. }) if std::time::Instant::now() < deadline => std::thread::yield_now(),
+            Err(error) => panic!("cannot reopen {}: {error}", path.display()),
+        }
+    }
+}
