@@ -56,12 +56,27 @@ start() {
   port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   as_server_user "$bin/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$base/initdb.log" 2>&1 \
     || { cat "$base/initdb.log" >&2; exit 1; }
+  # TLS for the `sslmode=require` tests: a throwaway CA, and a certificate for 127.0.0.1 that
+  # it signs (the client verifies it against the CA, named by INFODEMIC_TEST_POSTGRES_CA).
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=infodemic test CA" \
+    -keyout "$base/ca.key" -out "$base/ca.crt" >"$base/openssl.log" 2>&1 || { cat "$base/openssl.log" >&2; exit 1; }
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$data/server.key" -out "$base/server.csr" \
+    >>"$base/openssl.log" 2>&1 || { cat "$base/openssl.log" >&2; exit 1; }
+  printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$base/server.ext"
+  openssl x509 -req -in "$base/server.csr" -CA "$base/ca.crt" -CAkey "$base/ca.key" -CAcreateserial -days 2 \
+    -extfile "$base/server.ext" -out "$data/server.crt" >>"$base/openssl.log" 2>&1 \
+    || { cat "$base/openssl.log" >&2; exit 1; }
+  chmod 600 "$data/server.key"
+  if [[ "$(id -u)" == 0 ]]; then
+    chown "$(getent passwd postgres >/dev/null && echo postgres || echo nobody)" "$data/server.key" "$data/server.crt"
+  fi
   as_server_user "$bin/pg_ctl" -D "$data" -l "$base/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $base -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $base -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c ssl=on" \
     start >&2 || { cat "$base/server.log" >&2; exit 1; }
   mkdir -p "$(dirname "$state")"
   printf 'PG_BIN=%q\nPG_DATA=%q\n' "$bin" "$data" >"$state"
   echo "export INFODEMIC_TEST_POSTGRES=postgres://postgres@127.0.0.1:$port/postgres"
+  echo "export INFODEMIC_TEST_POSTGRES_CA=$base/ca.crt"
 }
 
 case "${1:-}" in

@@ -26,6 +26,7 @@ mod query;
 mod reviews;
 mod schema;
 mod scoring;
+mod tls;
 mod trees;
 mod words;
 
@@ -126,6 +127,7 @@ impl PgStore {
     pub fn connect(url: &str) -> Result<Self> {
         let shown_url = redact(url);
         let open_error = |message: String| StoreError::Open { path: shown_url.clone().into(), message };
+        let (url, root_cert) = tls::split_root_cert(url);
         let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| open_error(e.to_string()))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
@@ -133,7 +135,22 @@ impl PgStore {
         if config.get_application_name().is_none() {
             config.application_name("infodemic");
         }
-        let mut client = config.connect(NoTls).map_err(|e| open_error(message_of(&e)))?;
+        // TLS when the URL asks for it (`sslmode=require`); otherwise plain TCP, as `prefer`
+        // without a verified certificate would be no better.
+        let tls = config.get_ssl_mode() == postgres::config::SslMode::Require;
+        let connected = if tls {
+            config.connect(tls::connector(root_cert.as_deref()).map_err(&open_error)?)
+        } else {
+            config.connect(NoTls)
+        };
+        let mut client = connected.map_err(|e| {
+            let mut message = message_of(&e);
+            if tls && root_cert.is_none() && message.contains("certificate") {
+                message
+                    .push_str(" (a server whose certificate a private CA signed: add sslrootcert=CA.pem to the URL)");
+            }
+            open_error(message)
+        })?;
         // `CREATE ... IF NOT EXISTS` of what exists is the normal case here, not news.
         client.batch_execute("SET client_min_messages = warning").map_err(db)?;
         schema::ensure(&mut client)?;
@@ -151,6 +168,18 @@ impl PgStore {
     /// The URL connected to, without its password.
     pub fn shown_url(&self) -> &str {
         &self.shown_url
+    }
+
+    /// Whether the connection is encrypted, as the server sees it.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn encrypted(&self) -> Result<bool> {
+        let row = self
+            .client()
+            .query_one("SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)", &[])
+            .map_err(db)?;
+        row.try_get(0).map_err(db)
     }
 
     /// The connection. A panic while it was held leaves at worst an open transaction, which

@@ -609,6 +609,28 @@ fn campaigns_are_not_copied_over_a_target_that_grouped_since() {
     assert_eq!(pg.grouping_snapshot().unwrap().counters, counters(3), "the target's own state stands");
 }
 
+/// `sslmode=require` encrypts the connection and verifies the server: against `sslrootcert`
+/// (the test server's throwaway CA) it connects; without it the certificate is not trusted, and
+/// a CA file that is not there is named. Without `sslmode=require` the connection is plain.
+#[test]
+fn tls_is_used_and_verified_when_the_url_requires_it() {
+    let ca = std::env::var("INFODEMIC_TEST_POSTGRES_CA").unwrap_or_else(|_| {
+        panic!("INFODEMIC_TEST_POSTGRES_CA is not set: start the test server with scripts/postgres.sh")
+    });
+    let url = server_url();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let secure = PgStore::connect(&format!("{url}{separator}sslmode=require&sslrootcert={ca}")).unwrap();
+    assert!(secure.encrypted().unwrap());
+    assert!(!PgStore::connect(&url).unwrap().encrypted().unwrap(), "plain unless asked");
+
+    let untrusted = PgStore::connect(&format!("{url}{separator}sslmode=require")).unwrap_err();
+    assert!(matches!(untrusted, StoreError::Open { .. }), "{untrusted}");
+    assert!(untrusted.to_string().to_lowercase().contains("certificate"), "{untrusted}");
+    let missing = PgStore::connect(&format!("{url}{separator}sslmode=require&sslrootcert=/nonexistent/ca.pem"));
+    let message = missing.unwrap_err().to_string();
+    assert!(message.contains("/nonexistent/ca.pem"), "{message}");
+}
+
 #[test]
 fn subscriptions_are_put_replaced_and_removed() {
     let store = postgres_store();
