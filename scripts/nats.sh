@@ -23,34 +23,64 @@ stop() {
   [[ -f "$state" ]] || return 0
   # shellcheck disable=SC1090
   source "$state"
-  if [[ -n "${NATS_PID:-}" ]]; then
-    kill "$NATS_PID" 2>/dev/null || true
-  fi
+  for pid in ${NATS_PID:-} ${NATS_TLS_PID:-}; do
+    kill "$pid" 2>/dev/null || true
+  done
   [[ -n "${NATS_DIR:-}" ]] && rm -rf "$NATS_DIR"
   rm -f "$state"
+}
+
+# Waits until the server logging to $1 (pid $2) is ready; false when it died.
+ready() {
+  for _ in $(seq 1 300); do
+    grep -q "Server is ready" "$1" 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+free_port() {
+  "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 start() {
   stop
   install
-  local dir port
+  local dir port tls_port
   dir="$(mktemp -d /tmp/infodemic-nats.XXXXXX)"
-  port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-  # setsid: the server outlives this script (the caller stops it), not its terminal.
+  port="$(free_port)"
+  tls_port="$(free_port)"
+  # A second server that speaks TLS only, for the `tls://` tests: a certificate for 127.0.0.1
+  # signed by a throwaway CA (named by INFODEMIC_TEST_NATS_CA).
+  if ! command -v openssl >/dev/null 2>&1; then
+    echo "openssl not found; installing Debian's openssl" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >&2
+  fi
+  {
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=infodemic test CA" \
+      -keyout "$dir/ca.key" -out "$dir/ca.crt" &&
+      openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$dir/server.key" -out "$dir/server.csr" &&
+      printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$dir/server.ext" &&
+      openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -days 2 \
+        -extfile "$dir/server.ext" -out "$dir/server.crt"
+  } >"$dir/openssl.log" 2>&1 || { cat "$dir/openssl.log" >&2; exit 1; }
+  # setsid: the servers outlive this script (the caller stops them), not its terminal.
   setsid "$venv/bin/nats-server" -js -a 127.0.0.1 -p "$port" -sd "$dir/jetstream" >"$dir/server.log" 2>&1 < /dev/null &
   local pid=$!
+  setsid "$venv/bin/nats-server" -js -a 127.0.0.1 -p "$tls_port" -sd "$dir/jetstream-tls" \
+    --tls --tlscert "$dir/server.crt" --tlskey "$dir/server.key" >"$dir/server-tls.log" 2>&1 < /dev/null &
+  local tls_pid=$!
   mkdir -p "$(dirname "$state")"
-  printf 'NATS_PID=%q\nNATS_DIR=%q\n' "$pid" "$dir" >"$state"
-  # Ready when it accepts connections (it logs "Server is ready" at the same moment).
-  for _ in $(seq 1 300); do
-    if grep -q "Server is ready" "$dir/server.log" 2>/dev/null; then
-      echo "export INFODEMIC_TEST_NATS=nats://127.0.0.1:$port"
-      return 0
-    fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  cat "$dir/server.log" >&2
+  printf 'NATS_PID=%q\nNATS_TLS_PID=%q\nNATS_DIR=%q\n' "$pid" "$tls_pid" "$dir" >"$state"
+  # Ready when they accept connections (they log "Server is ready" at the same moment).
+  if ready "$dir/server.log" "$pid" && ready "$dir/server-tls.log" "$tls_pid"; then
+    echo "export INFODEMIC_TEST_NATS=nats://127.0.0.1:$port"
+    echo "export INFODEMIC_TEST_NATS_TLS=tls://127.0.0.1:$tls_port"
+    echo "export INFODEMIC_TEST_NATS_CA=$dir/ca.crt"
+    return 0
+  fi
+  cat "$dir/server.log" "$dir/server-tls.log" >&2
   echo "nats: the server did not start" >&2
   exit 1
 }

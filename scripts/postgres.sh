@@ -58,6 +58,10 @@ start() {
     || { cat "$base/initdb.log" >&2; exit 1; }
   # TLS for the `sslmode=require` tests: a throwaway CA, and a certificate for 127.0.0.1 that
   # it signs (the client verifies it against the CA, named by INFODEMIC_TEST_POSTGRES_CA).
+  if ! command -v openssl >/dev/null 2>&1; then
+    echo "openssl not found; installing Debian's openssl" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >&2
+  fi
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=infodemic test CA" \
     -keyout "$base/ca.key" -out "$base/ca.crt" >"$base/openssl.log" 2>&1 || { cat "$base/openssl.log" >&2; exit 1; }
   openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$data/server.key" -out "$base/server.csr" \

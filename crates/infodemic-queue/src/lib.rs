@@ -90,11 +90,19 @@ pub struct QueueConfig {
     pub ack_wait: Option<Duration>,
     /// How long the server remembers a message id, to drop a second publish of the same job.
     pub duplicate_window: Duration,
+    /// A PEM file of the CA that signed the server's certificate, trusted beside the system's
+    /// roots (a `tls://` server with a private CA).
+    pub root_ca: Option<std::path::PathBuf>,
 }
 
 impl Default for QueueConfig {
     fn default() -> Self {
-        Self { name: "infodemic".to_owned(), ack_wait: None, duplicate_window: Duration::from_secs(3600) }
+        Self {
+            name: "infodemic".to_owned(),
+            ack_wait: None,
+            duplicate_window: Duration::from_secs(3600),
+            root_ca: None,
+        }
     }
 }
 
@@ -177,9 +185,22 @@ impl<J: Job> WorkQueue<J> {
         let shown_url = redact(url);
         QueueConfig::check_name(&config.name)
             .map_err(|message| QueueError::Setup { url: shown_url.clone(), message })?;
-        let client = async_nats::ConnectOptions::new()
-            .connection_timeout(CONNECT_TIMEOUT)
-            .name("infodemic")
+        let mut options = async_nats::ConnectOptions::new().connection_timeout(CONNECT_TIMEOUT).name("infodemic");
+        // `tls://` requires TLS (the server's certificate verified); `nats://` takes what the
+        // server offers.
+        if url.starts_with("tls://") {
+            options = options.require_tls(true);
+        }
+        if let Some(ca) = &config.root_ca {
+            if !ca.is_file() {
+                return Err(QueueError::Connect {
+                    url: shown_url,
+                    message: format!("the CA file {} is not there", ca.display()),
+                });
+            }
+            options = options.add_root_certificates(ca.clone());
+        }
+        let client = options
             .connect(url)
             .await
             .map_err(|e| QueueError::Connect { url: shown_url.clone(), message: e.to_string() })?;

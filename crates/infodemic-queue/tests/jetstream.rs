@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use infodemic_core::{FeedCategory, FeedSpec, ItemId, SourceId};
-use infodemic_queue::{Backlog, CrawlQueue, QueueConfig, ScoreQueue, SCORE_JOB_ITEMS};
+use infodemic_queue::{Backlog, CrawlQueue, QueueConfig, QueueError, ScoreQueue, SCORE_JOB_ITEMS};
 
 fn server() -> String {
     std::env::var("INFODEMIC_TEST_NATS").unwrap_or_else(|_| {
@@ -149,4 +149,26 @@ async fn items_are_queued_for_scoring_once_in_jobs_of_their_own() {
         delivery.ack().await.unwrap();
     }
     assert!(scores.backlog().await.unwrap().is_empty());
+}
+
+/// A `tls://` server: reached with the CA that signed its certificate, refused without it (the
+/// certificate is verified), and a CA file that is not there is named.
+#[tokio::test]
+async fn a_tls_server_is_reached_with_its_ca_and_refused_without() {
+    let (server, ca) = match (std::env::var("INFODEMIC_TEST_NATS_TLS"), std::env::var("INFODEMIC_TEST_NATS_CA")) {
+        (Ok(server), Ok(ca)) => (server, std::path::PathBuf::from(ca)),
+        _ => panic!("INFODEMIC_TEST_NATS_TLS and _CA are not set: start the servers with scripts/nats.sh"),
+    };
+    let trusted = QueueConfig { root_ca: Some(ca), ..config(Duration::from_secs(30)) };
+    let queue = CrawlQueue::connect(&server, &trusted).await.unwrap();
+    assert!(queue.enqueue(&feed(1), None).await.unwrap());
+    let taken = queue.take(1, Duration::from_secs(2)).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    taken[0].ack().await.unwrap();
+
+    let untrusted = CrawlQueue::connect(&server, &config(Duration::from_secs(30))).await.unwrap_err();
+    assert!(matches!(untrusted, QueueError::Connect { .. }), "{untrusted}");
+    let missing = QueueConfig { root_ca: Some("/nonexistent/ca.pem".into()), ..config(Duration::from_secs(30)) };
+    let error = CrawlQueue::connect(&server, &missing).await.unwrap_err();
+    assert!(error.to_string().contains("/nonexistent/ca.pem"), "{error}");
 }

@@ -43,9 +43,14 @@ pub struct WorkerArgs {
     #[arg(long, value_enum)]
     pub role: Role,
 
-    /// The NATS server with JetStream (nats://host:4222)
+    /// The NATS server with JetStream (nats://host:4222; tls://host:4222 requires TLS)
     #[arg(long, env = "INFODEMIC_QUEUE", value_name = "URL")]
     pub queue: String,
+
+    /// A PEM file of the CA that signed the NATS server's certificate (trusted beside the
+    /// system's roots)
+    #[arg(long, env = "INFODEMIC_QUEUE_CA", value_name = "FILE")]
+    pub queue_ca: Option<PathBuf>,
 
     /// The deployment's queue name: streams <NAME>_CRAWL and <NAME>_SCORE, subjects <name>.crawl
     /// and <name>.score
@@ -134,6 +139,7 @@ pub fn run(args: &WorkerArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let config = QueueConfig {
         name: args.queue_name.clone(),
         ack_wait: args.ack_wait.map(Duration::from_secs),
+        root_ca: args.queue_ca.clone(),
         ..QueueConfig::default()
     };
     let runtime =
