@@ -180,7 +180,6 @@ fn commands_the_postgres_store_does_not_serve_say_so() {
     for (args, expected) in [
         (vec!["crawl", "--feeds", "feeds/samples.toml"], "--no-score"),
         (vec!["watch"], "embedded store"),
-        (vec!["campaigns", "replay", "-"], "embedded store"),
         (vec!["stats", "--verify"], "embedded store"),
     ] {
         let output = infodemic(data.path()).args(&args).args(["--store", url.as_str()]).output().unwrap();
@@ -304,4 +303,46 @@ fn the_config_file_names_the_store() {
     let output = infodemic(data.path()).args(["feeds", "list"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     assert!(stderr(&output).contains("config.toml") && stderr(&output).contains("stor"), "{}", stderr(&output));
+}
+
+/// `import` and `campaigns replay` into PostgreSQL give what they give into the embedded store:
+/// the same import summary and verdicts, the same campaigns.
+#[test]
+fn import_and_replay_into_postgres_answer_like_the_embedded_store() {
+    let url = fresh_database();
+    let (pg_data, sled_data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let labels = "tests/fixtures/import/labels.jsonl";
+    let import = ["import", labels, "--origin", "dataset-x", "-q"];
+    let (pg, sled) = (run_json(pg_data.path(), Some(&url), &import), run_json(sled_data.path(), None, &import));
+    for field in ["rows_read", "items_added", "verdicts_recorded"] {
+        assert_eq!(pg[0][field], sled[0][field], "{field}: {}", pg[0]);
+    }
+    assert!(pg[0]["items_added"].as_u64().unwrap() > 0, "{}", pg[0]);
+    let reviewed = ["query", "--limit", "100"];
+    let (pg_items, sled_items) =
+        (run_json(pg_data.path(), Some(&url), &reviewed), run_json(sled_data.path(), None, &reviewed));
+    assert_eq!(ids(&pg_items), ids(&sled_items));
+    for id in ids(&pg_items) {
+        let (a, b) =
+            (run_json(pg_data.path(), Some(&url), &["show", &id]), run_json(sled_data.path(), None, &["show", &id]));
+        assert_eq!(a[0]["verdict"], b[0]["verdict"], "{id}");
+    }
+
+    let stream = pg_data.path().join("stream.jsonl");
+    let lines: Vec<String> = (0..5)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("claim-{i}"), "text": "drinking bleach cures the coronavirus in hours, doctors hide it",
+                "time": format!("2026-12-01T08:{:02}:00Z", i * 9), "url": format!("https://s{i}.example/{i}"),
+                "source": format!("s{i}.example")
+            })
+            .to_string()
+        })
+        .collect();
+    std::fs::write(&stream, lines.join("\n")).unwrap();
+    let replay = ["campaigns", "replay", stream.to_str().unwrap(), "--all"];
+    let (pg, sled) = (run_json(pg_data.path(), Some(&url), &replay), run_json(sled_data.path(), None, &replay));
+    assert_eq!(pg, sled, "the same campaign for each line");
+    let list = ["campaigns", "--limit", "0"];
+    assert_eq!(run_json(pg_data.path(), Some(&url), &list), run_json(sled_data.path(), None, &list));
 }

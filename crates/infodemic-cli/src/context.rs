@@ -160,8 +160,7 @@ pub const VERDICTS_FILE: &str = "verdicts.toml";
 
 /// What only the embedded store serves, for messages.
 pub const EMBEDDED_ONLY: &str =
-    "`watch`, `crawl` with scoring (use `crawl --no-score`, then `rescore`), `import`, `campaigns replay` and \
-     `stats --verify`";
+    "`watch`, `crawl` with scoring (use `crawl --no-score`, then `rescore`) and `stats --verify`";
 
 /// Where reading commands get their answers: the store itself, or the running service.
 #[derive(Debug)]

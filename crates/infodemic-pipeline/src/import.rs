@@ -17,7 +17,7 @@
 //! 2. The writes, unless the plan refused a row under `all_or_nothing`: the new items are
 //!    scored with the current model (batches of [`IMPORT_BATCH`], decided with their subscribed
 //!    feed's category like `rescore` does, matched to known debunked claims) and committed
-//!    batch by batch with [`SledStore::commit`]; then the verdicts are recorded with the origin
+//!    batch by batch with `IngestStore::commit`; then the verdicts are recorded with the origin
 //!    as the reviewer, in transactions of [`VERDICT_CHUNK`].
 //!
 //! An import interrupted between batches leaves whole batches; running it again completes it
@@ -43,7 +43,13 @@ use infodemic_core::{
     ContentHash, FeedCategory, Item, ItemId, NewVerdict, ReviewState, ScoredItem, SourceId, VerdictScale,
 };
 use infodemic_crawler::normalize::MAX_TITLE_CHARS;
-use infodemic_store::SledStore;
+use infodemic_store::{IngestStore, ReviewStore, ScoreStore};
+
+/// What an import of labeled items needs of a store: lookups and commits of items, claims and
+/// subscriptions for scoring, and the verdict logs. The embedded store and PostgreSQL are both.
+pub trait ImportStore: IngestStore + ScoreStore + ReviewStore {}
+
+impl<S: IngestStore + ScoreStore + ReviewStore + ?Sized> ImportStore for S {}
 use serde::Serialize;
 
 use crate::claims::{reembed_claims, ClaimMatcher};
@@ -283,8 +289,8 @@ fn refuse(row: &LabeledRow, reason: String) -> RefusedRow {
     RefusedRow { line: row.line, element: row.element, reason }
 }
 
-fn plan(
-    store: &SledStore,
+fn plan<S: ImportStore + ?Sized>(
+    store: &S,
     rows: &[LabeledRow],
     scale: &VerdictScale,
     origin: &str,
@@ -322,7 +328,7 @@ fn plan(
                 Some(id) => {
                     if let Entry::Vacant(slot) = known.entry(id) {
                         // The origin's standing verdict on it: a row repeating it records nothing.
-                        let state = ReviewState::derive(&store.verdicts(id)?);
+                        let state = ReviewState::derive(&infodemic_store::reviews::verdicts(store, id)?);
                         slot.insert(state.standing.into_iter().find(|s| s.reviewer == origin).map(|s| s.verdict));
                         plan.items_known += 1;
                     }
@@ -370,8 +376,8 @@ fn plan(
 /// # Errors
 /// Store or classifier failures; batches committed before stay (running the import again
 /// completes it).
-pub fn import_labeled(
-    store: &SledStore,
+pub fn import_labeled<S: ImportStore + ?Sized>(
+    store: &S,
     classifier: &mut dyn Classify,
     rows: &[LabeledRow],
     scale: &VerdictScale,
@@ -399,7 +405,7 @@ pub fn import_labeled(
     if !plan.new_items.is_empty() {
         let categories: HashMap<SourceId, FeedCategory> =
             store.subscriptions()?.into_iter().map(|spec| (spec.id, spec.category)).collect();
-        let matcher = if store.claim_count() > 0 {
+        let matcher = if !store.claim_entries()?.is_empty() {
             // Claims another model embedded are not comparable with this model's embeddings.
             reembed_claims(store, classifier, |_| {})?;
             ClaimMatcher::from_store(store)?
@@ -429,7 +435,7 @@ pub fn import_labeled(
 
     for chunk in plan.verdicts.chunks(VERDICT_CHUNK) {
         let batch: Vec<NewVerdict> = chunk.iter().map(|planned| planned.verdict.clone()).collect();
-        let outcome = store.record_verdicts(&batch, scale, Utc::now(), false)?;
+        let outcome = infodemic_store::reviews::record_verdicts(store, &batch, scale, Utc::now(), false)?;
         report.verdicts_recorded += outcome.recorded.len();
         // Checked in the plan; the store refuses only what changed since (an item gone).
         for rejected in outcome.rejected {
@@ -453,7 +459,7 @@ mod tests {
     use chrono::TimeZone;
     use infodemic_classifier::KeywordClassifier;
     use infodemic_core::ItemQuery;
-    use infodemic_store::ItemReader;
+    use infodemic_store::{ItemReader, SledStore};
 
     use super::*;
 

@@ -56,8 +56,8 @@ pub use crawl::{
 pub use error::PipelineError;
 pub use export::{group_stories, write_dataset, ExportFilter, ExportScan, ExportSources, Scanned, EXPORT_PAGE};
 pub use import::{
-    check_origin, import_labeled, import_source, LabelImport, LabelImportOptions, LabeledRow, RefusedRow, IMPORT_BATCH,
-    IMPORT_SCHEME, MAX_IMPORT_TEXT_CHARS, MAX_IMPORT_URL_BYTES, VERDICT_CHUNK,
+    check_origin, import_labeled, import_source, ImportStore, LabelImport, LabelImportOptions, LabeledRow, RefusedRow,
+    IMPORT_BATCH, IMPORT_SCHEME, MAX_IMPORT_TEXT_CHARS, MAX_IMPORT_URL_BYTES, VERDICT_CHUNK,
 };
 pub use infodemic_crawler::FetchConfig;
 pub use locate::{

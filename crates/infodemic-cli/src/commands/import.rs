@@ -180,10 +180,18 @@ pub fn run(args: &ImportArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         // The rows carry their verdicts: evidence sentences (extra inference runs) are for
         // reviewers still deciding one.
         classifier.set_evidence(false);
-        let store = open_store_waiting(global)?;
         let options = LabelImportOptions { all_or_nothing: args.strict, ..LabelImportOptions::new(&origin) };
         let progress = counter(global.quiet || args.json, "items scored");
-        let report = import_labeled(&store, &mut classifier, &rows, &scale, &options, |n| progress.inc(n as u64))?;
+        let report = match &global.store {
+            Some(url) => {
+                let store = infodemic_store_postgres::PgStore::connect(url)?;
+                import_labeled(&store, &mut classifier, &rows, &scale, &options, |n| progress.inc(n as u64))?
+            }
+            None => {
+                let store = open_store_waiting(global)?;
+                import_labeled(&store, &mut classifier, &rows, &scale, &options, |n| progress.inc(n as u64))?
+            }
+        };
         progress.finish_and_clear();
         report
     };

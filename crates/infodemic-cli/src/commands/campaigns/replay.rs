@@ -7,6 +7,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use infodemic_classifier::SessionOptions;
 use infodemic_pipeline::{CampaignItem, CampaignSettings, CampaignTracker};
+use infodemic_store::CampaignWriter;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -49,11 +50,36 @@ pub fn replay(
     } else {
         bytes = std::fs::read(file).map_err(|e| UsageError(format!("cannot read {}: {e}", file.display())))?;
     }
-    let store = global.open_store()?;
-    // The stream's clock continues from what earlier replays into this data dir reached.
+    match &global.store {
+        Some(url) => {
+            let store = infodemic_store_postgres::PgStore::connect(url)?;
+            // Campaigns have one writer: not while a campaign worker groups into this store.
+            if !store.become_campaign_writer()? {
+                return Err(infodemic_store::StoreError::NotTheWriter(
+                    "a campaign worker is writing campaigns to this store: replay once it has stopped".to_owned(),
+                )
+                .into());
+            }
+            replay_into(global, &store, &bytes, file, all, json, sinks)
+        }
+        None => replay_into(global, &global.open_store()?, &bytes, file, all, json, sinks),
+    }
+}
+
+/// Replays `bytes` (the lines of `file`) into `store`'s campaigns.
+fn replay_into<S: CampaignWriter + Clone + 'static>(
+    global: &GlobalArgs,
+    store: &S,
+    bytes: &[u8],
+    file: &Path,
+    all: bool,
+    json: bool,
+    sinks: Vec<infodemic_pipeline::AlertSink>,
+) -> anyhow::Result<Exit> {
+    // The stream's clock continues from what earlier replays into this store reached.
     let resume_clock = store.campaign_heads()?.iter().map(|head| head.last_seen).max();
     let items =
-        parse_lines(&bytes, Utc::now(), resume_clock).map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
+        parse_lines(bytes, Utc::now(), resume_clock).map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
 
     let mut classifier = if all {
         None
@@ -65,7 +91,7 @@ pub fn replay(
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
     let tracker =
-        runtime.block_on(CampaignTracker::open(&store, CampaignSettings { sinks, ..CampaignSettings::default() }))?;
+        runtime.block_on(CampaignTracker::open(store, CampaignSettings { sinks, ..CampaignSettings::default() }))?;
     let progress = counter(global.quiet || json, "lines replayed");
     let mut out = crate::output::stdout();
     let (mut assigned, mut again, mut opened, mut skipped, mut alerts) = (0usize, 0usize, 0usize, 0usize, 0usize);
