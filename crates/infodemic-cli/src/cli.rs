@@ -37,8 +37,7 @@ pub struct GlobalArgs {
 
     /// A PostgreSQL database to use instead of the embedded store in the data directory
     /// (postgres://user@host/db; also `store` in the data directory's config.toml). Every command
-    /// but `watch`, `crawl` with scoring and `stats --verify` runs on it (`migrate --to` fills
-    /// it)
+    /// but `watch` and `crawl` with scoring runs on it (`migrate --to` fills it)
     #[arg(long, global = true, env = "INFODEMIC_STORE", value_name = "URL", value_parser = store_url)]
     pub store: Option<String>,
 

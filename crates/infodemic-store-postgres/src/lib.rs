@@ -28,6 +28,7 @@ mod schema;
 mod scoring;
 mod tls;
 mod trees;
+mod verify;
 mod words;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};

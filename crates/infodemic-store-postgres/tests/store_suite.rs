@@ -631,6 +631,44 @@ fn tls_is_used_and_verified_when_the_url_requires_it() {
     assert!(message.contains("/nonexistent/ca.pem"), "{message}");
 }
 
+/// `verify` counts the items when all agree, and finds a flag column that disagrees with its
+/// record, an item without its key row, and a counter that disagrees with the items.
+#[test]
+fn verify_finds_columns_keys_and_counters_that_disagree() {
+    let schema = fresh_schema();
+    let store = PgStore::connect(&schema_url(&schema)).unwrap();
+    let items = corpus();
+    store.commit(&items, &[], &[]).unwrap();
+    let updates: Vec<_> = items
+        .iter()
+        .step_by(5)
+        .map(|s| {
+            (s.item.id, test_support::scored("https://x.org", "x", 0, 1.0 - s.classification.score).classification)
+        })
+        .collect();
+    store.reclassify(&updates).unwrap();
+    assert_eq!(store.verify().unwrap(), 600);
+    let mut admin = ::postgres::Client::connect(&schema_url(&schema), ::postgres::NoTls).unwrap();
+    let id = items[3].item.id.as_bytes().to_vec();
+    for (break_it, mend_it) in [
+        (
+            "UPDATE items SET flagged = NOT flagged WHERE id = $1",
+            "UPDATE items SET flagged = NOT flagged WHERE id = $1",
+        ),
+        ("UPDATE item_keys SET day = day + 1 WHERE id = $1", "UPDATE item_keys SET day = day - 1 WHERE id = $1"),
+    ] {
+        admin.execute(break_it, &[&id]).unwrap();
+        let error = store.verify().unwrap_err();
+        assert!(matches!(error, StoreError::Corrupt { .. }), "{break_it}: {error}");
+        admin.execute(mend_it, &[&id]).unwrap();
+    }
+    assert_eq!(store.verify().unwrap(), 600);
+    admin
+        .batch_execute("UPDATE counts SET items = items + 1 WHERE key = (SELECT key FROM counts ORDER BY key LIMIT 1)")
+        .unwrap();
+    assert!(store.verify().unwrap_err().to_string().contains("counts"));
+}
+
 #[test]
 fn subscriptions_are_put_replaced_and_removed() {
     let store = postgres_store();

@@ -28,8 +28,11 @@ pub struct StatsArgs {
 
 pub fn run(args: &StatsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     if args.verify {
-        let store = global.open_store()?;
-        let items = store.verify().context("the store is inconsistent")?;
+        let verified = match &global.store {
+            Some(url) => infodemic_store_postgres::PgStore::connect(url)?.verify(),
+            None => global.open_store()?.verify(),
+        };
+        let items = verified.context("the store is inconsistent")?;
         tracing::info!(message = "Store verified.", items);
     }
     let stats = match global.open_backend(false)? {
