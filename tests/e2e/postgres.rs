@@ -37,6 +37,21 @@ fn run_json(data: &Path, store: Option<&str>, args: &[&str]) -> Vec<Value> {
     json_lines(&output)
 }
 
+/// A replay stream: one claim from five sources within an hour.
+fn write_claim_stream(path: &Path) {
+    let lines: Vec<String> = (0..5)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("claim-{i}"), "text": "drinking bleach cures the coronavirus in hours, doctors hide it",
+                "time": format!("2026-12-01T08:{:02}:00Z", i * 9), "url": format!("https://s{i}.example/{i}"),
+                "source": format!("s{i}.example")
+            })
+            .to_string()
+        })
+        .collect();
+    std::fs::write(path, lines.join("\n")).unwrap();
+}
+
 fn ids(items: &[Value]) -> Vec<String> {
     items.iter().map(|item| item["id"].as_str().unwrap().to_owned()).collect()
 }
@@ -214,17 +229,7 @@ fn migrate_copies_the_embedded_store_and_resumes_without_duplicates() {
     let output = infodemic(data.path()).args(feed).output().unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     let stream = data.path().join("stream.jsonl");
-    let lines: Vec<String> = (0..5)
-        .map(|i| {
-            serde_json::json!({
-                "id": format!("claim-{i}"), "text": "drinking bleach cures the coronavirus in hours, doctors hide it",
-                "time": format!("2026-12-01T08:{:02}:00Z", i * 9), "url": format!("https://s{i}.example/{i}"),
-                "source": format!("s{i}.example")
-            })
-            .to_string()
-        })
-        .collect();
-    std::fs::write(&stream, lines.join("\n")).unwrap();
+    write_claim_stream(&stream);
     run_json(data.path(), None, &["campaigns", "replay", stream.to_str().unwrap(), "--all"]);
     let campaigns_before = run_json(data.path(), None, &["campaigns", "--limit", "0", "--status", "all"]);
     assert!(!campaigns_before.is_empty());
@@ -329,17 +334,7 @@ fn import_and_replay_into_postgres_answer_like_the_embedded_store() {
     }
 
     let stream = pg_data.path().join("stream.jsonl");
-    let lines: Vec<String> = (0..5)
-        .map(|i| {
-            serde_json::json!({
-                "id": format!("claim-{i}"), "text": "drinking bleach cures the coronavirus in hours, doctors hide it",
-                "time": format!("2026-12-01T08:{:02}:00Z", i * 9), "url": format!("https://s{i}.example/{i}"),
-                "source": format!("s{i}.example")
-            })
-            .to_string()
-        })
-        .collect();
-    std::fs::write(&stream, lines.join("\n")).unwrap();
+    write_claim_stream(&stream);
     let replay = ["campaigns", "replay", stream.to_str().unwrap(), "--all"];
     let (pg, sled) = (run_json(pg_data.path(), Some(&url), &replay), run_json(sled_data.path(), None, &replay));
     assert_eq!(pg, sled, "the same campaign for each line");
