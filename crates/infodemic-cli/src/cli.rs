@@ -37,7 +37,7 @@ pub struct GlobalArgs {
 
     /// A PostgreSQL database to use instead of the embedded store in the data directory
     /// (postgres://user@host/db; also `store` in the data directory's config.toml). Every command
-    /// but `watch` and `crawl` with scoring runs on it (`migrate --to` fills it)
+    /// but `watch` runs on it (`migrate --to` fills it)
     #[arg(long, global = true, env = "INFODEMIC_STORE", value_name = "URL", value_parser = store_url)]
     pub store: Option<String>,
 

@@ -160,7 +160,7 @@ pub const VERDICTS_FILE: &str = "verdicts.toml";
 
 /// What only the embedded store serves, for messages.
 pub const EMBEDDED_ONLY: &str =
-    "`watch` and `crawl` with scoring (use `crawl --no-score`, then `rescore`, or run workers)";
+    "`watch` (run `infodemic worker` processes, or `crawl` on a schedule)";
 
 /// Where reading commands get their answers: the store itself, or the running service.
 #[derive(Debug)]

@@ -51,7 +51,7 @@ pub use claims::{
 };
 pub use crawl::{
     run_crawl, run_crawl_unscored, CommittedItems, CrawlEvent, CrawlObserver, CrawlOptions, CrawlSummary, DeferredFeed,
-    FailedFeed, NoProgress, PartialFeed, StageQueues, STAGE_QUEUES,
+    FailedFeed, NoProgress, PartialFeed, ScoringStore, StageQueues, STAGE_QUEUES,
 };
 pub use error::PipelineError;
 pub use export::{group_stories, write_dataset, ExportFilter, ExportScan, ExportSources, Scanned, EXPORT_PAGE};

@@ -8,7 +8,9 @@ use anyhow::Context;
 use clap::Args;
 use infodemic_classifier::{ClassifierHandle, SessionOptions};
 use infodemic_core::FeedSpec;
-use infodemic_pipeline::{load_catalogue, run_crawl, CrawlOptions, CrawlSummary, FetchConfig, PipelineError};
+use infodemic_pipeline::{
+    load_catalogue, run_crawl, CrawlOptions, CrawlSummary, FetchConfig, PipelineError, ScoringStore,
+};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -90,24 +92,33 @@ pub fn feed_url(value: &str) -> Result<Url, String> {
 }
 
 pub fn run(args: &CrawlArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
-    let store = match global.open_backend(true)?.context("no store")? {
-        crate::context::Backend::Local(store) => store,
-        crate::context::Backend::Service(client) => return run_in_watch(args, global, &client),
+    match global.open_backend(true)?.context("no store")? {
+        crate::context::Backend::Local(store) => crawl_into(args, global, &store),
+        crate::context::Backend::Service(client) => run_in_watch(args, global, &client),
         crate::context::Backend::Postgres(store) => {
-            if !args.no_score {
-                return Err(UsageError(
-                    "a crawl that scores needs the embedded store; with --store postgres://, crawl with \
-                     --no-score and score with `infodemic rescore`, or run `infodemic worker` processes"
+            // Campaigns have one writer: a crawl that scores assigns them, so it must be it.
+            if !args.no_score && !store.become_campaign_writer()? {
+                return Err(infodemic_store::StoreError::NotTheWriter(
+                    "a campaign worker writes campaigns to this store: crawl with --no-score and let the \
+                     workers score, or stop it"
                         .to_owned(),
                 )
                 .into());
             }
-            return crawl_unscored(args, global, &store, listed_feeds(args)?);
+            crawl_into(args, global, &store)
         }
-    };
-    let feeds = feeds_to_crawl(args, &store)?;
+    }
+}
+
+/// The crawl into `store` (the embedded store, or PostgreSQL).
+fn crawl_into<S: ScoringStore + Clone + 'static>(
+    args: &CrawlArgs,
+    global: &GlobalArgs,
+    store: &S,
+) -> anyhow::Result<Exit> {
+    let feeds = feeds_to_crawl(args, store)?;
     if args.no_score {
-        return crawl_unscored(args, global, &store, feeds);
+        return crawl_unscored(args, global, store, feeds);
     }
     let mut options = SessionOptions { batch_size: args.batch_size.map(usize::from), ..SessionOptions::default() };
     if let Some(threads) = args.threads {
@@ -133,7 +144,7 @@ pub fn run(args: &CrawlArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let summary = runtime.block_on(async {
         let cancel = CancellationToken::new();
         tokio::spawn(stop_on_signals(cancel.clone()));
-        run_crawl(feeds, &store, &classifier, &crawl_options, &progress, cancel).await
+        run_crawl(feeds, store, &classifier, &crawl_options, &progress, cancel).await
     });
     progress.finish();
     report(args, &summary?)
@@ -216,7 +227,7 @@ fn run_in_watch(
     report(args, &summary)
 }
 
-fn feeds_to_crawl(args: &CrawlArgs, store: &infodemic_store::SledStore) -> anyhow::Result<Vec<FeedSpec>> {
+fn feeds_to_crawl<S: ScoringStore + ?Sized>(args: &CrawlArgs, store: &S) -> anyhow::Result<Vec<FeedSpec>> {
     if args.feeds.is_none() && args.urls.is_empty() {
         let subscribed = store.subscriptions()?;
         if !subscribed.is_empty() {

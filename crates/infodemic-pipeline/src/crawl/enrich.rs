@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use url::Url;
 
 use super::accept::Batch;
-use super::{blocking, forward, CrawlSummary, Scoring};
+use super::{blocking, forward, CrawlSummary, Scoring, ScoringStore};
 use crate::Result;
 
 /// Pages found in content fetched and read together: bounds the bodies held at once (each up
@@ -36,17 +36,17 @@ pub(super) struct EnrichedBatch {
 }
 
 /// Fetches pages found in content.
-pub(super) struct Enricher<'a> {
+pub(super) struct Enricher<'a, C> {
     /// `None` (an unscored crawl): no claim can be embedded, so none is harvested.
-    scoring: Option<Scoring<'a>>,
+    scoring: Option<Scoring<'a, C>>,
     fetcher: Arc<Fetcher>,
     concurrency: usize,
     summary: CrawlSummary,
 }
 
-impl<'a> Enricher<'a> {
+impl<'a, C: ScoringStore + Clone + 'static> Enricher<'a, C> {
     /// Fetches with `fetcher`, `concurrency` hosts at a time.
-    pub(super) fn new(scoring: Option<Scoring<'a>>, fetcher: Arc<Fetcher>, concurrency: usize) -> Self {
+    pub(super) fn new(scoring: Option<Scoring<'a, C>>, fetcher: Arc<Fetcher>, concurrency: usize) -> Self {
         Self { scoring, fetcher, concurrency, summary: CrawlSummary::default() }
     }
 
@@ -68,7 +68,7 @@ impl<'a> Enricher<'a> {
             if !full_text.is_empty() {
                 self.fetch_full_text(&mut items, &full_text).await;
             }
-            let claims = match self.scoring {
+            let claims = match self.scoring.clone() {
                 Some(scoring) if !fact_check_pages.is_empty() => self.harvest_claims(scoring, fact_check_pages).await?,
                 _ => Vec::new(),
             };
@@ -119,7 +119,7 @@ impl<'a> Enricher<'a> {
     /// cannot be fetched is skipped: claims are a bonus, not the feed's content.
     async fn harvest_claims(
         &mut self,
-        Scoring { classifier, store }: Scoring<'_>,
+        Scoring { classifier, store }: Scoring<'_, C>,
         pages: Vec<Url>,
     ) -> Result<Vec<(DebunkedClaim, Vec<f32>)>> {
         let targets: Vec<(usize, Url)> = pages.into_iter().enumerate().collect();
@@ -146,12 +146,9 @@ impl<'a> Enricher<'a> {
         }
         let claims_store = store.clone();
         let fresh: Vec<DebunkedClaim> = blocking(move || {
-            let mut fresh = Vec::new();
-            for claim in infodemic_core::claim::dedupe(claims) {
-                if !claims_store.has_claim(claim.id)? {
-                    fresh.push(claim);
-                }
-            }
+            let known: std::collections::HashSet<infodemic_core::ClaimId> =
+                claims_store.claim_entries()?.into_iter().map(|entry| entry.claim.id).collect();
+            let fresh = infodemic_core::claim::dedupe(claims).into_iter().filter(|c| !known.contains(&c.id)).collect();
             Ok::<_, infodemic_store::StoreError>(fresh)
         })
         .await??;

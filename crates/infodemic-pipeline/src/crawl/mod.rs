@@ -51,7 +51,7 @@ use infodemic_classifier::ClassifierHandle;
 use infodemic_core::polling::PollPolicy;
 use infodemic_core::{Alert, FeedSpec, FeedState, SourceId};
 use infodemic_crawler::{FetchConfig, Fetcher};
-use infodemic_store::{IngestStore, SledStore};
+use infodemic_store::{CampaignWriter, IngestStore, ScoreStore, SledStore};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -363,9 +363,9 @@ pub struct DeferredFeed {
 /// Store or classifier failures (those of the stage that failed), which end the run; batches
 /// committed before stay intact, and what had passed the failed stage is still committed and
 /// assigned.
-pub async fn run_crawl(
+pub async fn run_crawl<S: ScoringStore + Clone + 'static>(
     feeds: Vec<FeedSpec>,
-    store: &SledStore,
+    store: &S,
     classifier: &ClassifierHandle,
     options: &CrawlOptions,
     observer: &dyn CrawlObserver,
@@ -390,34 +390,42 @@ pub async fn run_crawl_unscored<S: IngestStore + Clone + 'static>(
     observer: &dyn CrawlObserver,
     cancel: CancellationToken,
 ) -> Result<CrawlSummary> {
-    crawl(feeds, Arc::new(store.clone()), None, options, observer, cancel).await
+    // No scoring: the scoring store's type is never used.
+    crawl::<SledStore>(feeds, Arc::new(store.clone()), None, options, observer, cancel).await
 }
 
-/// What scoring needs besides the items' store: the model, and the claims and campaigns,
-/// which only the embedded store keeps so far.
-#[derive(Clone, Copy)]
-pub(crate) struct Scoring<'a> {
+/// What a crawl that scores needs of its store besides the items: the debunked claims to
+/// match and learn, the subscriptions' categories, and the campaigns to assign to. The
+/// embedded store and PostgreSQL (whose campaigns one process at a time may write) are both.
+pub trait ScoringStore: IngestStore + ScoreStore + CampaignWriter {}
+
+impl<S: IngestStore + ScoreStore + CampaignWriter + ?Sized> ScoringStore for S {}
+
+/// What scoring needs besides the items' store: the model, and the store's claims and
+/// campaigns.
+#[derive(Clone)]
+pub(crate) struct Scoring<'a, C> {
     pub classifier: &'a ClassifierHandle,
-    pub store: &'a SledStore,
+    pub store: &'a C,
 }
 
-async fn crawl(
+async fn crawl<C: ScoringStore + Clone + 'static>(
     feeds: Vec<FeedSpec>,
     store: Arc<dyn IngestStore>,
-    scoring: Option<Scoring<'_>>,
+    scoring: Option<Scoring<'_, C>>,
     options: &CrawlOptions,
     observer: &dyn CrawlObserver,
     cancel: CancellationToken,
 ) -> Result<CrawlSummary> {
     let started = Instant::now();
     let fetcher = Arc::new(Fetcher::new(options.fetch.clone())?);
-    let classifier = scoring.map(|s| s.classifier);
+    let classifier = scoring.as_ref().map(|s| s.classifier);
     // Claims embedded by another model cannot be compared with this model's embeddings.
-    let claims_reembedded = match scoring {
-        Some(Scoring { classifier, store }) => reembed_stale_claims(store, classifier).await?.reembedded,
+    let claims_reembedded = match &scoring {
+        Some(Scoring { classifier, store }) => reembed_stale_claims(*store, classifier).await?.reembedded,
         None => 0,
     };
-    let claims_store = scoring.map(|s| s.store.clone());
+    let claims_store = scoring.as_ref().map(|s| s.store.clone());
     let (known_states, matcher, recent) = blocking({
         let store = Arc::clone(&store);
         move || {
@@ -430,7 +438,7 @@ async fn crawl(
         }
     })
     .await??;
-    let tracker = match (&options.campaigns, scoring) {
+    let tracker = match (&options.campaigns, &scoring) {
         (Some(settings), Some(scoring)) => Some(CampaignTracker::open(scoring.store, settings.clone()).await?),
         _ => None,
     };
