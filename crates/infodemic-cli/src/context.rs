@@ -159,8 +159,7 @@ pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 pub const VERDICTS_FILE: &str = "verdicts.toml";
 
 /// What only the embedded store serves, for messages.
-pub const EMBEDDED_ONLY: &str =
-    "`watch` (run `infodemic worker` processes, or `crawl` on a schedule)";
+pub const EMBEDDED_ONLY: &str = "`watch` (run `infodemic worker` processes, or `crawl` on a schedule)";
 
 /// Where reading commands get their answers: the store itself, or the running service.
 #[derive(Debug)]
