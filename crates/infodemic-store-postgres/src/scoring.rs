@@ -74,11 +74,11 @@ impl ScoreStore for PgStore {
     }
 
     fn put_claims(&self, claims: &[(DebunkedClaim, Vec<f32>)], model: &ModelRef) -> Result<usize> {
-        insert_new_claims(self, claims, model)
+        write_claims(self, "INSERT INTO claims (id, record) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING", claims, model)
     }
 
     fn replace_claim_embeddings(&self, claims: &[(DebunkedClaim, Vec<f32>)], model: &ModelRef) -> Result<usize> {
-        update_claims(self, claims, model)
+        write_claims(self, "UPDATE claims SET record = $2 WHERE id = $1", claims, model)
     }
 
     fn subscriptions(&self) -> Result<Vec<FeedSpec>> {
@@ -93,30 +93,16 @@ impl ScoreStore for PgStore {
     }
 }
 
-/// Inserts the claims not stored yet, one transaction.
-fn insert_new_claims(store: &PgStore, claims: &[(DebunkedClaim, Vec<f32>)], model: &ModelRef) -> Result<usize> {
+/// Writes each claim's record with `sql` (`$1` the id, `$2` the record), one transaction;
+/// returns the rows written.
+fn write_claims(store: &PgStore, sql: &str, claims: &[(DebunkedClaim, Vec<f32>)], model: &ModelRef) -> Result<usize> {
     retry_conflicts(&mut store.client(), |client| {
         let mut tx = client.transaction()?;
-        let insert = tx.prepare("INSERT INTO claims (id, record) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")?;
+        let write = tx.prepare(sql)?;
         let mut written = 0;
         for (claim, embedding) in claims {
             let record = records::encode_claim(claim, embedding, model);
-            written += tx.execute(&insert, &[&claim.id.0.as_slice(), &record])?;
-        }
-        tx.commit()?;
-        Ok(usize::try_from(written).unwrap_or(usize::MAX))
-    })
-}
-
-/// Replaces the records of stored claims, one transaction; claims not stored stay out.
-fn update_claims(store: &PgStore, claims: &[(DebunkedClaim, Vec<f32>)], model: &ModelRef) -> Result<usize> {
-    retry_conflicts(&mut store.client(), |client| {
-        let mut tx = client.transaction()?;
-        let update = tx.prepare("UPDATE claims SET record = $2 WHERE id = $1")?;
-        let mut written = 0;
-        for (claim, embedding) in claims {
-            let record = records::encode_claim(claim, embedding, model);
-            written += tx.execute(&update, &[&claim.id.0.as_slice(), &record])?;
+            written += tx.execute(&write, &[&claim.id.0.as_slice(), &record])?;
         }
         tx.commit()?;
         Ok(usize::try_from(written).unwrap_or(usize::MAX))

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use percent_encoding::percent_decode_str;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -17,34 +18,15 @@ pub(crate) fn split_root_cert(url: &str) -> (String, Option<PathBuf>) {
     let mut kept = Vec::new();
     for pair in query.split('&') {
         match pair.split_once('=') {
-            Some(("sslrootcert", path)) => root_cert = Some(PathBuf::from(percent_decoded(path))),
+            Some(("sslrootcert", path)) => {
+                // A path in a URL's query may be escaped (`%2F`); a malformed escape stays as written.
+                root_cert = Some(PathBuf::from(percent_decode_str(path).decode_utf8_lossy().into_owned()));
+            }
             _ => kept.push(pair),
         }
     }
     let url = if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) };
     (url, root_cert)
-}
-
-/// `%2F` and the like decoded (a path in a URL's query may be escaped); anything malformed is
-/// kept as written.
-fn percent_decoded(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A TLS connector that trusts the system's roots and, when given, the certificates of the PEM
@@ -99,7 +81,8 @@ mod tests {
         assert_eq!((url.as_str(), cert), ("postgres://ann@db/news", Some(PathBuf::from("/etc/ca.pem"))));
         let (url, cert) = split_root_cert("postgres://ann@db/news?connect_timeout=2");
         assert_eq!((url.as_str(), cert), ("postgres://ann@db/news?connect_timeout=2", None));
-        assert_eq!(percent_decoded("a%2"), "a%2", "malformed escapes stay as written");
+        let (_, cert) = split_root_cert("postgres://db/news?sslrootcert=/a%2");
+        assert_eq!(cert, Some(PathBuf::from("/a%2")), "malformed escapes stay as written");
     }
 
     #[test]
