@@ -1,7 +1,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use crate::support::{fixture_server, infodemic, json_lines, run, stderr, stdout, workspace};
+use crate::support::{fixture_server, infodemic, json_lines, run, stderr, stdout, workspace, KillOnDrop};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriptions_are_managed_listed_with_health_and_exported() {
@@ -277,14 +277,4 @@ async fn writing_commands_run_in_a_running_watch_with_the_same_output() {
     assert!(status.success());
     let exit = tokio::task::spawn_blocking(move || child.0.wait()).await.unwrap().unwrap();
     assert!(exit.success(), "{exit:?}");
-}
-
-/// Kills the child if the test fails before it exits, so no watcher outlives its test.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

@@ -37,6 +37,8 @@ mod interrupt;
 mod model;
 /// `--store postgres://`: crawl, rescore, query, show and stats against a real PostgreSQL server.
 mod postgres;
+/// `watch --store postgres://`: the scheduler, its local API and the campaign lock on PostgreSQL.
+mod postgres_watch;
 /// `rescore`: a newer model applied to stored items, resumable, filtered, indexes kept.
 mod rescore;
 /// Review: the queue, verdicts, batches, undo, `show --json`, ClaimReview and labeled exports.

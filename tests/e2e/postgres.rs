@@ -26,7 +26,7 @@ pub(crate) fn fresh_database() -> String {
 }
 
 /// `infodemic ARGS --json` against `store` (or the data dir when `None`), which must succeed.
-fn run_json(data: &Path, store: Option<&str>, args: &[&str]) -> Vec<Value> {
+pub(crate) fn run_json(data: &Path, store: Option<&str>, args: &[&str]) -> Vec<Value> {
     let mut command = infodemic(data);
     command.args(args).arg("--json");
     if let Some(url) = store {
@@ -188,16 +188,17 @@ fn a_crawl_into_postgres_answers_like_the_embedded_store() {
     assert_eq!((&row["verdict"], &row["verdict_count"]), (&Value::from("false"), &Value::from(1)), "{row}");
 }
 
-/// What the PostgreSQL store does not serve yet is refused with a message that says so, and
-/// never falls back to the data directory.
+/// A command that reads the embedded store (`migrate`'s source) while a PostgreSQL store is
+/// named says so, and never falls back to the data directory.
 #[test]
 fn commands_the_postgres_store_does_not_serve_say_so() {
     let url = fresh_database();
     let data = tempfile::tempdir().unwrap();
-    let output = infodemic(data.path()).args(["watch", "--store", url.as_str()]).output().unwrap();
-    assert!(!output.status.success());
+    let output =
+        infodemic(data.path()).args(["migrate", "--to", url.as_str(), "--store", url.as_str()]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     assert!(stderr(&output).contains("embedded store"), "{}", stderr(&output));
-    assert!(!data.path().join("store").exists(), "watch opened the data directory");
+    assert!(!data.path().join("store").exists(), "migrate opened the data directory");
     // A URL that is not PostgreSQL's is a usage error; a server that is not there, an error
     // that names it.
     let output = infodemic(data.path()).args(["query", "--store", "/var/lib/db"]).output().unwrap();

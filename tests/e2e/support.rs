@@ -95,3 +95,14 @@ pub fn vouch_for(model_dir: &Path, section: &str, file: &str) {
 pub async fn run(mut command: Command) -> Output {
     tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap()
 }
+
+/// Kills the child if the test fails before it exits, so no long-running command outlives its
+/// test.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

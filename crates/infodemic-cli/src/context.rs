@@ -34,11 +34,17 @@ impl GlobalArgs {
             .ok_or_else(|| UsageError("no home directory to put the data in; pass --data-dir DIR".to_owned()).into())
     }
 
+    /// The data directory, created (readable by the user only) when missing.
+    pub fn ensure_data_dir(&self) -> anyhow::Result<PathBuf> {
+        let dir = self.data_dir()?;
+        create_private_dir(&dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
+        Ok(dir)
+    }
+
     /// Opens the store, creating the data directory if needed.
     pub fn open_store(&self) -> anyhow::Result<SledStore> {
         self.embedded_only()?;
-        let dir = self.data_dir()?;
-        create_private_dir(&dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
+        let dir = self.ensure_data_dir()?;
         // A store an older build wrote is counted, summarised or indexed whole at open: minutes
         // for a million items, shown rather than silent.
         let bar = crate::progress::upkeep(self.quiet);
@@ -57,13 +63,15 @@ impl GlobalArgs {
         Ok(store)
     }
 
-    /// Refuses `--store postgres://` for a command that only the embedded store serves.
+    /// Refuses to open the embedded store when a PostgreSQL store was named: only `migrate`
+    /// reads the embedded store then, and it is told so.
     fn embedded_only(&self) -> anyhow::Result<()> {
         if self.store.is_some() {
-            return Err(UsageError(format!(
-                "this command needs the embedded store: the PostgreSQL store (--store, INFODEMIC_STORE, \
-                 `store` in config.toml) serves every command but {EMBEDDED_ONLY}"
-            ))
+            return Err(UsageError(
+                "this command reads the data directory's embedded store, but a PostgreSQL store is named \
+                 (--store, INFODEMIC_STORE or `store` in config.toml)"
+                    .to_owned(),
+            )
             .into());
         }
         Ok(())
@@ -96,7 +104,8 @@ impl GlobalArgs {
             Err(error)
                 if error.downcast_ref::<StoreError>().is_some_and(|e| matches!(e, StoreError::Locked { .. })) =>
             {
-                match ServiceClient::discover(&dir)? {
+                // A watch on a PostgreSQL store may announce itself here too: not ours.
+                match ServiceClient::discover(&dir)?.filter(|client| client.store_url().is_none()) {
                     Some(client) => {
                         tracing::debug!(message = "Store in use; asking the running service.");
                         Ok(Some(Backend::Service(client)))
@@ -106,6 +115,13 @@ impl GlobalArgs {
             }
             Err(error) => Err(error),
         }
+    }
+
+    /// The `watch` running on PostgreSQL `store` that announced itself in the data directory,
+    /// if one answers there.
+    pub fn watch_serving(&self, store: &PgStore) -> anyhow::Result<Option<ServiceClient>> {
+        let Some(client) = ServiceClient::discover(&self.data_dir()?)? else { return Ok(None) };
+        Ok((client.store_url() == Some(store.shown_url())).then_some(client))
     }
 
     /// The verdicts reviewers choose from: the data directory's `verdicts.toml` when there
@@ -157,9 +173,6 @@ pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The data directory's verdict scale file.
 pub const VERDICTS_FILE: &str = "verdicts.toml";
-
-/// What only the embedded store serves, for messages.
-pub const EMBEDDED_ONLY: &str = "`watch` (run `infodemic worker` processes, or `crawl` on a schedule)";
 
 /// Where reading commands get their answers: the store itself, or the running service.
 #[derive(Debug)]

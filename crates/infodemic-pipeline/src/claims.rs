@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use infodemic_claims::{ClaimIndex, MATCH_THRESHOLD};
 use infodemic_classifier::{ClassifierHandle, Classify};
 use infodemic_core::{ClaimId, ClaimMatch, Classification, DebunkedClaim, ModelRef, Stance};
-use infodemic_store::{ScoreStore, SledStore};
+use infodemic_store::ScoreStore;
 use serde::Serialize;
 
 use crate::crawl::blocking;
@@ -171,8 +171,8 @@ pub fn import_claims<S: ScoreStore + ?Sized>(
 ///
 /// # Errors
 /// Store or classifier failures; claims stored before the failure stay.
-pub async fn import_claims_with(
-    store: &SledStore,
+pub async fn import_claims_with<S: ScoreStore + Clone + 'static>(
+    store: &S,
     classifier: &ClassifierHandle,
     claims: Vec<DebunkedClaim>,
 ) -> Result<ClaimImport> {
@@ -181,16 +181,10 @@ pub async fn import_claims_with(
     let (fresh, known) = blocking({
         let store = store.clone();
         move || {
-            let mut fresh = Vec::new();
-            let mut known = 0;
-            for claim in claims {
-                if store.has_claim(claim.id)? {
-                    known += 1;
-                } else {
-                    fresh.push(claim);
-                }
-            }
-            Ok::<_, crate::PipelineError>((fresh, known))
+            let stored: std::collections::HashSet<infodemic_core::ClaimId> =
+                store.claim_entries()?.into_iter().map(|entry| entry.claim.id).collect();
+            let (known, fresh): (Vec<_>, Vec<_>) = claims.into_iter().partition(|claim| stored.contains(&claim.id));
+            Ok::<_, crate::PipelineError>((fresh, known.len()))
         }
     })
     .await??;
@@ -309,6 +303,7 @@ pub async fn reembed_stale_claims<S: ScoreStore + Clone + 'static>(
 mod tests {
     use infodemic_classifier::KeywordClassifier;
     use infodemic_core::{ClaimOrigin, Verdict};
+    use infodemic_store::SledStore;
 
     use super::*;
 

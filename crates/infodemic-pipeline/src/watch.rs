@@ -8,11 +8,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use infodemic_classifier::ClassifierHandle;
 use infodemic_core::{FeedSpec, FeedState, SourceId};
-use infodemic_store::SledStore;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::crawl::{run_crawl, CrawlEvent, CrawlObserver, CrawlOptions};
+use crate::crawl::{run_crawl, CrawlEvent, CrawlObserver, CrawlOptions, ScoringStore};
 use crate::{PipelineError, Result};
 
 /// Knobs of the scheduler.
@@ -74,12 +73,13 @@ pub struct CrawlJob {
 }
 
 /// Polls subscribed feeds until `cancel` fires. A cycle in progress when it fires commits
-/// what it fetched (see [`run_crawl`]) before this returns.
+/// what it fetched (see [`run_crawl`]) before this returns. The store is the embedded one or
+/// PostgreSQL (whose campaign lock the caller must hold: each cycle assigns campaigns).
 ///
 /// # Errors
 /// Store or classifier failures.
-pub async fn watch(
-    store: &SledStore,
+pub async fn watch<S: ScoringStore + Clone + 'static>(
+    store: &S,
     classifier: &ClassifierHandle,
     options: &WatchOptions,
     observer: &dyn CrawlObserver,
@@ -92,8 +92,8 @@ pub async fn watch(
 ///
 /// # Errors
 /// Store or classifier failures.
-pub async fn watch_with_jobs(
-    store: &SledStore,
+pub async fn watch_with_jobs<S: ScoringStore + Clone + 'static>(
+    store: &S,
     classifier: &ClassifierHandle,
     options: &WatchOptions,
     observer: &dyn CrawlObserver,
@@ -162,8 +162,8 @@ const MAX_FAILURE_PAUSE: Duration = Duration::from_secs(600);
 
 /// One look at the schedule: crawls the feeds due, then says how long to sleep (`None` when
 /// the watch was cancelled during the crawl).
-async fn cycle(
-    store: &SledStore,
+async fn cycle<S: ScoringStore + Clone + 'static>(
+    store: &S,
     classifier: &ClassifierHandle,
     crawl_options: &CrawlOptions,
     options: &WatchOptions,
@@ -213,7 +213,7 @@ async fn cycle(
     Ok(Some((wake - now).to_std().unwrap_or(Duration::from_secs(1))))
 }
 
-async fn load(store: &SledStore) -> Result<(Vec<FeedSpec>, HashMap<SourceId, FeedState>)> {
+async fn load<S: ScoringStore + Clone + 'static>(store: &S) -> Result<(Vec<FeedSpec>, HashMap<SourceId, FeedState>)> {
     let store = store.clone();
     tokio::task::spawn_blocking(move || {
         let subscriptions = store.subscriptions()?;

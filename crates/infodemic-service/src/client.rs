@@ -18,6 +18,8 @@ pub struct ServiceClient {
     base: String,
     token: String,
     agent: ureq::Agent,
+    /// The PostgreSQL store the service serves; `None` for the data directory's own.
+    store: Option<String>,
 }
 
 impl ServiceClient {
@@ -30,7 +32,7 @@ impl ServiceClient {
         let agent = ureq::Agent::new_with_config(
             ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(60))).build(),
         );
-        let client = Self { base: format!("http://{}", info.address), token: info.token, agent };
+        let client = Self { base: format!("http://{}", info.address), token: info.token, agent, store: info.store };
         // A file left by a process that died is not a service, and whatever listens on its port
         // now is not either unless it proves it holds the token (without being sent it).
         let mut nonce = [0u8; 16];
@@ -53,6 +55,12 @@ impl ServiceClient {
             }
             None => Ok(None),
         }
+    }
+
+    /// The PostgreSQL store the service serves (its URL without the password), `None` when it
+    /// serves the data directory's embedded store.
+    pub fn store_url(&self) -> Option<&str> {
+        self.store.as_deref()
     }
 
     fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, StoreError> {

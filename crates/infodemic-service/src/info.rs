@@ -22,6 +22,10 @@ pub struct ServiceInfo {
     pub token: String,
     /// When it started.
     pub started: DateTime<Utc>,
+    /// The PostgreSQL store it serves (its URL without the password); absent for the
+    /// embedded store of this data directory. Commands on another store must not ask it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
 }
 
 impl ServiceInfo {

@@ -26,12 +26,14 @@ pub mod jobs;
 pub mod memory;
 mod metrics;
 mod review_page;
+mod served;
 mod server;
 
 pub use client::ServiceClient;
 pub use info::{ServiceInfo, INFO_FILE};
 pub use jobs::{ClaimsRequest, CrawlRequest, JobError, Jobs};
 pub use metrics::Metrics;
+pub use served::ServedStore;
 pub use server::{serve, ServeOptions, ServiceHandle};
 
 /// The answer to a health check with `nonce`: SHA-256 of the token and the nonce, in hex. Only

@@ -14,7 +14,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use infodemic_store::{ItemReader, SledStore, StoreError};
+use infodemic_store::StoreError;
 use prometheus_client::encoding::{prometheus_text, text};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -282,7 +282,7 @@ impl StoreSnapshot {
     ///
     /// # Errors
     /// Storage failures.
-    pub(crate) fn read(store: &SledStore) -> Result<Self, StoreError> {
+    pub(crate) fn read(store: &dyn crate::ServedStore) -> Result<Self, StoreError> {
         let stats = store.stats()?;
         let (states, unreadable) = store.readable_feed_states()?;
         let failing = states.iter().filter(|state| state.last_error.is_some()).count();

@@ -11,17 +11,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use infodemic_core::{CampaignId, FeedSpec, ItemId, ItemQuery, NewVerdict, QueueRequest, VerdictScale};
-use infodemic_store::{ItemReader, ReviewLog, SledStore, StoreError};
+use infodemic_store::{ReviewLog, StoreError};
 use subtle::ConstantTimeEq;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::{Format, StoreSnapshot};
-use crate::{Metrics, ServiceError, ServiceInfo};
+use crate::{Metrics, ServedStore, ServiceError, ServiceInfo};
 
 #[derive(Clone)]
 pub(crate) struct AppState {
-    pub(crate) store: SledStore,
+    pub(crate) store: Arc<dyn ServedStore>,
     pub(crate) token: Arc<str>,
     pub(crate) scale: Arc<VerdictScale>,
     pub(crate) page: Arc<crate::review_page::PageSecurity>,
@@ -46,6 +46,9 @@ pub struct ServeOptions {
     /// Who runs crawls and claim imports for other commands (`watch`); without it those
     /// routes answer 503.
     pub jobs: Option<Arc<dyn crate::Jobs>>,
+    /// The PostgreSQL store served (its URL without the password), announced in
+    /// `service.json`; `None` for the data directory's embedded store.
+    pub store_url: Option<String>,
 }
 
 impl Default for ServeOptions {
@@ -56,6 +59,7 @@ impl Default for ServeOptions {
             default_reviewer: "reviewer".to_owned(),
             metrics: Arc::new(Metrics::new()),
             jobs: None,
+            store_url: None,
         }
     }
 }
@@ -77,13 +81,13 @@ impl ServiceHandle {
     }
 }
 
-/// Starts serving `store` (the API and the review page) where `options` say, and announces
-/// it in `data_dir/service.json`.
+/// Starts serving `store` (the API and the review page; the embedded store or PostgreSQL)
+/// where `options` say, and announces it in `data_dir/service.json`.
 ///
 /// # Errors
 /// When the socket cannot be bound or the info file written.
-pub async fn serve(
-    store: SledStore,
+pub async fn serve<S: ServedStore>(
+    store: S,
     data_dir: &Path,
     cancel: CancellationToken,
     options: ServeOptions,
@@ -97,12 +101,13 @@ pub async fn serve(
         pid: std::process::id(),
         token: token.clone(),
         started: chrono::Utc::now(),
+        store: options.store_url,
     };
     info.write(data_dir)?;
     let bound = listener.local_addr()?;
     let page = crate::review_page::PageSecurity::new(&token, bound);
     let state = AppState {
-        store,
+        store: Arc::new(store),
         token: token.into(),
         scale: Arc::new(options.scale),
         page: Arc::new(page),
@@ -184,13 +189,13 @@ impl IntoResponse for Failure {
     }
 }
 
-pub(crate) async fn blocking<T, F>(store: &SledStore, work: F) -> Result<T, Failure>
+pub(crate) async fn blocking<T, F>(store: &Arc<dyn ServedStore>, work: F) -> Result<T, Failure>
 where
-    F: FnOnce(&SledStore) -> Result<T, StoreError> + Send + 'static,
+    F: FnOnce(&dyn ServedStore) -> Result<T, StoreError> + Send + 'static,
     T: Send + 'static,
 {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || work(&store))
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || work(store.as_ref()))
         .await
         .map_err(|e| Failure(e.to_string()))?
         .map_err(|e| Failure(e.to_string()))
@@ -251,8 +256,8 @@ async fn reembed_job(_: Authorized, State(state): State<AppState>) -> Response {
 
 /// Every stored debunked claim (without its embedding).
 async fn claims(_: Authorized, State(state): State<AppState>) -> Result<impl IntoResponse, Failure> {
-    let claims = blocking(&state.store, |store| store.claims()).await?;
-    Ok(Json(claims.into_iter().map(|(claim, _)| claim).collect::<Vec<_>>()))
+    let claims = blocking(&state.store, |store| store.claim_entries()).await?;
+    Ok(Json(claims.into_iter().map(|entry| entry.claim).collect::<Vec<_>>()))
 }
 
 /// Liveness for probes and service managers: `ok` while the service answers.

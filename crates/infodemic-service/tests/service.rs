@@ -93,7 +93,7 @@ fn a_stale_service_file_is_not_a_service() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
     drop(listener);
-    ServiceInfo { address, pid: 1, token: "t".to_owned(), started: Utc::now() }.write(dir.path()).unwrap();
+    ServiceInfo { address, pid: 1, token: "t".to_owned(), started: Utc::now(), store: None }.write(dir.path()).unwrap();
     assert!(ServiceClient::discover(dir.path()).unwrap().is_none());
 }
 
@@ -120,7 +120,7 @@ fn impostor(answer: &'static str) -> String {
 fn a_process_on_the_port_of_a_dead_service_is_not_trusted() {
     let dir = tempfile::tempdir().unwrap();
     let address = impostor("ok");
-    ServiceInfo { address, pid: 1, token: "a".repeat(64), started: Utc::now() }.write(dir.path()).unwrap();
+    ServiceInfo { address, pid: 1, token: "a".repeat(64), started: Utc::now(), store: None }.write(dir.path()).unwrap();
     assert!(ServiceClient::discover(dir.path()).unwrap().is_none(), "it answers health, but cannot prove the token");
 }
 

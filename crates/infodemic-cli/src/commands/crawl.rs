@@ -96,11 +96,16 @@ pub fn run(args: &CrawlArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         crate::context::Backend::Local(store) => crawl_into(args, global, &store),
         crate::context::Backend::Service(client) => run_in_watch(args, global, &client),
         crate::context::Backend::Postgres(store) => {
-            // Campaigns have one writer: a crawl that scores assigns them, so it must be it.
+            // Campaigns have one writer: a crawl that scores assigns them, so it must be it, or
+            // hand the crawl to the watch on this store that is.
             if !args.no_score && !store.become_campaign_writer()? {
+                if let Some(watch) = global.watch_serving(&store)? {
+                    tracing::debug!(message = "A watch writes this store's campaigns; the crawl runs there.");
+                    return run_in_watch(args, global, &watch);
+                }
                 return Err(infodemic_store::StoreError::NotTheWriter(
-                    "a campaign worker writes campaigns to this store: crawl with --no-score and let the \
-                     workers score, or stop it"
+                    "another process writes campaigns to this store (a campaign worker, or a watch whose data \
+                     directory this is not): crawl with --no-score and let the workers score, or stop it"
                         .to_owned(),
                 )
                 .into());

@@ -7,7 +7,8 @@ use anyhow::Context;
 use clap::Args;
 use infodemic_classifier::{ClassifierHandle, SessionOptions};
 use infodemic_pipeline::{watch_with_jobs, CrawlEvent, CrawlObserver, CrawlOptions, FetchConfig, WatchOptions};
-use infodemic_service::{serve, Metrics, ServeOptions};
+use infodemic_service::{serve, Metrics, ServeOptions, ServedStore};
+use infodemic_store::CampaignWriter;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::GlobalArgs;
@@ -70,6 +71,23 @@ pub struct WatchArgs {
 }
 
 pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    if global.store.is_some() {
+        let Some(crate::context::Backend::Postgres(store)) = global.open_backend(true)? else {
+            anyhow::bail!("--store names no PostgreSQL store");
+        };
+        // Each cycle assigns campaigns, which one process at a time writes: hold the lock for
+        // as long as the watch runs (the server frees it if this process dies).
+        if !store.become_campaign_writer()? {
+            return Err(infodemic_store::StoreError::NotTheWriter(
+                "another process writes campaigns to this store (a watch, a campaign worker, or a crawl that \
+                 scores): stop it, or run crawl, score and campaign workers instead of watch"
+                    .to_owned(),
+            )
+            .into());
+        }
+        let location = store.shown_url().to_owned();
+        return watch_on(&store, Some(location), args, global);
+    }
     let store = global.open_store()?;
     // We hold the store now, so a service.json left behind is from a watch that did not stop
     // cleanly (killed, power cut): check the store before going on.
@@ -77,11 +95,32 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         let items = store.verify().context("the last watch stopped uncleanly and the store is inconsistent")?;
         tracing::warn!(message = "The last watch stopped uncleanly; the store was verified.", items);
     }
-    if store.subscriptions()?.is_empty() {
+    watch_on(&store, None, args, global)
+}
+
+/// The watch on `store`: the embedded store, or PostgreSQL (`store_url`, without its
+/// password) whose campaign lock this process holds.
+fn watch_on<S>(store: &S, store_url: Option<String>, args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit>
+where
+    S: ServedStore + CampaignWriter + Clone + std::fmt::Debug,
+{
+    if infodemic_store::ScoreStore::subscriptions(store)?.is_empty() {
         return Err(UsageError(
             "no subscribed feeds: infodemic feeds add URL, or infodemic feeds import feeds/catalogue.toml".to_owned(),
         )
         .into());
+    }
+    let data_dir = global.ensure_data_dir()?;
+    if store_url.is_some() && !args.no_api {
+        // The embedded store's lock keeps a second watch out of a data directory; a watch on
+        // PostgreSQL must not take over the service.json of one still running.
+        if let Some(running) = infodemic_service::ServiceClient::discover(&data_dir)? {
+            return Err(UsageError(format!(
+                "a watch already serves this data directory ({}): stop it, or give this one another --data-dir",
+                running.store_url().unwrap_or("its embedded store")
+            ))
+            .into());
+        }
     }
     let mut options = SessionOptions::default();
     if let Some(threads) = args.threads {
@@ -100,7 +139,6 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let default_reviewer = crate::commands::review::reviewer_name(args.reviewer.as_deref())?;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
-    let data_dir = global.data_dir()?;
     let metrics = MetricsObserver(Arc::new(Metrics::new()));
     let (crawls, crawl_jobs) = tokio::sync::mpsc::channel(crate::commands::watch_jobs::QUEUED_CRAWLS);
     metrics.0.watch_queue("classifier", classifier.queue_probe());
@@ -119,6 +157,7 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         crawl: watch_options.crawl.clone(),
         crawls,
     };
+    let shown_store = store_url.clone().unwrap_or_else(|| data_dir.join("store").display().to_string());
     let summary = runtime.block_on(async {
         let cancel = CancellationToken::new();
         tokio::spawn(crate::commands::crawl::stop_on_signals(cancel.clone()));
@@ -132,6 +171,7 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                 default_reviewer,
                 metrics: Arc::clone(&metrics.0),
                 jobs: Some(Arc::new(jobs)),
+                store_url,
             };
             let service = serve(store.clone(), &data_dir, cancel.clone(), options)
                 .await
@@ -145,9 +185,9 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             tracing::info!(message = "Review page.", url = %format!("http://{}/review", service.info.address));
             Some(service)
         };
-        tracing::info!(message = "Watching.", data_dir = %store.path().display());
+        tracing::info!(message = "Watching.", store = %shown_store);
         let jobs = (!args.no_api).then_some(crawl_jobs);
-        let summary = watch_with_jobs(&store, &classifier, &watch_options, &metrics, cancel.clone(), jobs).await;
+        let summary = watch_with_jobs(store, &classifier, &watch_options, &metrics, cancel.clone(), jobs).await;
         cancel.cancel();
         if let Some(service) = service {
             service.stopped().await;

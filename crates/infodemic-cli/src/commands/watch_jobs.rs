@@ -7,17 +7,18 @@ use std::time::Duration;
 use infodemic_classifier::ClassifierHandle;
 use infodemic_pipeline::{import_claims_with, reembed_stale_claims, ClaimMatcher, CrawlJob, CrawlOptions};
 use infodemic_service::jobs::MatchRequest;
+use infodemic_service::ServedStore;
 use infodemic_service::{ClaimsRequest, CrawlRequest, JobError, Jobs};
-use infodemic_store::SledStore;
+use infodemic_store::CampaignWriter;
 use tokio::sync::{mpsc, oneshot};
 
 /// Crawls waiting for the watch loop, at most: more are refused as busy.
 pub const QUEUED_CRAWLS: usize = 4;
 
-/// The jobs of one `watch`.
+/// The jobs of one `watch`, on its store (embedded or PostgreSQL).
 #[derive(Debug)]
-pub struct WatchJobs {
-    pub store: SledStore,
+pub struct WatchJobs<S> {
+    pub store: S,
     pub classifier: ClassifierHandle,
     /// The watch's own crawl options; a job's fetch settings replace theirs.
     pub crawl: CrawlOptions,
@@ -28,7 +29,7 @@ fn failed(error: impl std::fmt::Display) -> JobError {
     JobError::Failed(error.to_string())
 }
 
-impl Jobs for WatchJobs {
+impl<S: ServedStore + CampaignWriter + Clone + std::fmt::Debug> Jobs for WatchJobs<S> {
     fn crawl(&self, request: CrawlRequest) -> infodemic_service::jobs::JobFuture {
         let (store, crawls) = (self.store.clone(), self.crawls.clone());
         let mut options = self.crawl.clone();
@@ -39,7 +40,10 @@ impl Jobs for WatchJobs {
         options.force = request.force;
         Box::pin(async move {
             let feeds = if request.feeds.is_empty() {
-                tokio::task::spawn_blocking(move || store.subscriptions()).await.map_err(failed)?.map_err(failed)?
+                tokio::task::spawn_blocking(move || infodemic_store::ScoreStore::subscriptions(&store))
+                    .await
+                    .map_err(failed)?
+                    .map_err(failed)?
             } else {
                 request.feeds
             };

@@ -14,7 +14,7 @@ use axum::Router;
 use infodemic_core::{
     CampaignId, ItemId, ItemQuery, NewVerdict, QueueOrder, QueueRequest, ReviewState, SourceId, VerdictScale,
 };
-use infodemic_store::{ItemReader, ReviewLog};
+use infodemic_store::ReviewLog;
 
 use crate::server::{blocking, AppState, Failure};
 pub(crate) use security::PageSecurity;

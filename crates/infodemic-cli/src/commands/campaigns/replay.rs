@@ -56,7 +56,8 @@ pub fn replay(
             // Campaigns have one writer: not while a campaign worker groups into this store.
             if !store.become_campaign_writer()? {
                 return Err(infodemic_store::StoreError::NotTheWriter(
-                    "a campaign worker is writing campaigns to this store: replay once it has stopped".to_owned(),
+                    "another process writes campaigns to this store (a campaign worker, a watch, or a crawl that scores): \
+                     replay once it has stopped".to_owned(),
                 )
                 .into());
             }
