@@ -60,11 +60,16 @@ impl CampaignWriter for PgStore {
         }
         campaigns::commit(self, commit)
     }
+
+    fn claim_writer(&self) -> Result<bool> {
+        self.become_campaign_writer()
+    }
 }
 
 impl PgStore {
     /// Tries to become the one process that writes campaigns: takes the campaign lock for the
-    /// life of this connection. Returns false while another process holds it.
+    /// life of this connection (a reconnection loses it: ask again). Returns false while
+    /// another process holds it.
     ///
     /// # Errors
     /// Database failures.

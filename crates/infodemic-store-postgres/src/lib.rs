@@ -96,12 +96,43 @@ impl std::ops::DerefMut for Connection {
     }
 }
 
+/// What connecting takes: the parsed URL and, for `sslmode=require`, the TLS connector.
+struct Connector {
+    config: postgres::Config,
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+    /// `sslrootcert` was given (for the hint when a certificate is refused).
+    private_ca: bool,
+}
+
+impl Connector {
+    /// A new session, set up as every session of the store is.
+    fn connect(&self) -> std::result::Result<Client, String> {
+        let connected = match &self.tls {
+            Some(tls) => self.config.connect(tls.clone()),
+            None => self.config.connect(NoTls),
+        };
+        let mut client = connected.map_err(|e| {
+            let mut message = message_of(&e);
+            if self.tls.is_some() && !self.private_ca && message.contains("certificate") {
+                message
+                    .push_str(" (a server whose certificate a private CA signed: add sslrootcert=CA.pem to the URL)");
+            }
+            message
+        })?;
+        // `CREATE ... IF NOT EXISTS` of what exists is the normal case here, not news.
+        client.batch_execute("SET client_min_messages = warning").map_err(|e| message_of(&e))?;
+        Ok(client)
+    }
+}
+
 /// A connection to the store's database. Cheap to clone (the connection is shared).
 #[derive(Clone)]
 pub struct PgStore {
     client: std::sync::Arc<Mutex<Connection>>,
     /// The partitions known to exist: the common case takes no lock.
     partitions: std::sync::Arc<Mutex<partitions::Partitions>>,
+    /// How to connect again when the server closed the connection.
+    connector: std::sync::Arc<Connector>,
     /// The URL without its password, for messages.
     shown_url: String,
     /// This connection holds the campaign lock (see `campaigns.rs`).
@@ -138,28 +169,20 @@ impl PgStore {
         }
         // TLS when the URL asks for it (`sslmode=require`); otherwise plain TCP, as `prefer`
         // without a verified certificate would be no better.
-        let tls = config.get_ssl_mode() == postgres::config::SslMode::Require;
-        let connected = if tls {
-            config.connect(tls::connector(root_cert.as_deref()).map_err(&open_error)?)
+        let tls = if config.get_ssl_mode() == postgres::config::SslMode::Require {
+            Some(tls::connector(root_cert.as_deref()).map_err(&open_error)?)
         } else {
-            config.connect(NoTls)
+            None
         };
-        let mut client = connected.map_err(|e| {
-            let mut message = message_of(&e);
-            if tls && root_cert.is_none() && message.contains("certificate") {
-                message
-                    .push_str(" (a server whose certificate a private CA signed: add sslrootcert=CA.pem to the URL)");
-            }
-            open_error(message)
-        })?;
-        // `CREATE ... IF NOT EXISTS` of what exists is the normal case here, not news.
-        client.batch_execute("SET client_min_messages = warning").map_err(db)?;
+        let connector = Connector { config, tls, private_ca: root_cert.is_some() };
+        let mut client = connector.connect().map_err(open_error)?;
         schema::ensure(&mut client)?;
         let partitions = schema::partitions(&mut client).map_err(db)?;
         let lookups = Lookups::prepare(&mut client)?;
         tracing::debug!(message = "PostgreSQL store opened.", url = %shown_url, partitions = partitions.len());
         Ok(Self {
             client: std::sync::Arc::new(Mutex::new(Connection { client, lookups })),
+            connector: std::sync::Arc::new(connector),
             partitions: std::sync::Arc::new(Mutex::new(partitions)),
             shown_url,
             campaign_writer: std::sync::Arc::default(),
@@ -185,8 +208,38 @@ impl PgStore {
 
     /// The connection. A panic while it was held leaves at worst an open transaction, which
     /// the server rolls back when the next statement finds it aborted or the client drops it.
+    ///
+    /// A connection the server closed (a restart, a failover, an idle timeout) is replaced
+    /// here by a new one, so a long-running process outlives the outage: the statement that
+    /// found it closed failed, the next one runs on the new connection. Session state does not
+    /// survive: the campaign lock is lost with the old connection (see
+    /// [`CampaignWriter::claim_writer`](infodemic_store::CampaignWriter::claim_writer)).
     fn client(&self) -> MutexGuard<'_, Connection> {
-        self.client.lock().unwrap_or_else(PoisonError::into_inner)
+        let mut connection = self.client.lock().unwrap_or_else(PoisonError::into_inner);
+        if connection.client.is_closed() {
+            match self.connector.connect().and_then(|mut client| {
+                let lookups = Lookups::prepare(&mut client).map_err(|e| e.to_string())?;
+                Ok(Connection { client, lookups })
+            }) {
+                Ok(fresh) => {
+                    *connection = fresh;
+                    let was_writer = self.campaign_writer.swap(false, std::sync::atomic::Ordering::AcqRel);
+                    tracing::warn!(
+                        message = "The PostgreSQL connection was closed; connected again.",
+                        url = %self.shown_url,
+                        campaign_lock_lost = was_writer
+                    );
+                }
+                // The closed connection stays: the caller's statement fails with its error,
+                // and the next call tries again.
+                Err(error) => tracing::warn!(
+                    message = "The PostgreSQL connection was closed and connecting again failed.",
+                    url = %self.shown_url,
+                    %error
+                ),
+            }
+        }
+        connection
     }
 
     fn known_partitions(&self) -> MutexGuard<'_, partitions::Partitions> {

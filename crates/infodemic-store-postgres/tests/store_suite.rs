@@ -560,6 +560,53 @@ fn one_process_at_a_time_writes_campaigns() {
     second.commit_campaigns(&commit).unwrap();
 }
 
+/// The server closing the store's connection (a restart, a failover, an administrator) costs
+/// at most the statement that finds it closed, not the process: the next one runs on a new
+/// connection. The campaign lock goes with the old session: commits are refused until it is
+/// claimed again, which fails while another process holds it.
+#[test]
+fn a_closed_connection_is_replaced_and_the_campaign_lock_claimed_again() {
+    let schema = fresh_schema();
+    // A name of its own, to find its session among the server's.
+    let url = format!("{}&application_name=reconnect_{schema}", schema_url(&schema));
+    let store = PgStore::connect(&url).unwrap();
+    with_items(&store, &[0.2, 0.9]);
+    assert!(store.claim_writer().unwrap());
+    store.commit_campaigns(&CampaignCommit { campaigns: vec![campaign(1)], ..CampaignCommit::default() }).unwrap();
+
+    let mut admin = ::postgres::Client::connect(&server_url(), ::postgres::NoTls).unwrap();
+    let ended = admin
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
+            &[&format!("reconnect_{schema}")],
+        )
+        .unwrap();
+    assert_eq!(ended.get::<_, i64>(0), 1);
+    // The statement that meets the closed connection may fail; the one after it must not.
+    let _ = store.stats();
+    assert_eq!(store.stats().unwrap().total.items, 2, "the store answers on a new connection");
+    assert_eq!(store.campaigns().unwrap().len(), 1);
+
+    let again = CampaignCommit { campaigns: vec![campaign(2)], ..CampaignCommit::default() };
+    let refused = store.commit_campaigns(&again).unwrap_err();
+    assert!(matches!(refused, StoreError::NotTheWriter(_)), "the lock did not survive the session: {refused}");
+    // Another process took it meanwhile: claiming fails until that one is gone.
+    let other = PgStore::connect(&schema_url(&schema)).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !other.claim_writer().unwrap() {
+        assert!(std::time::Instant::now() < deadline, "the lock outlived the terminated session");
+        std::thread::yield_now();
+    }
+    assert!(!store.claim_writer().unwrap());
+    drop(other);
+    while !store.claim_writer().unwrap() {
+        assert!(std::time::Instant::now() < deadline + std::time::Duration::from_secs(10), "never claimed again");
+        std::thread::yield_now();
+    }
+    store.commit_campaigns(&again).unwrap();
+    assert_eq!(store.campaigns().unwrap().len(), 2);
+}
+
 /// Two processes recording verdicts on one item at once: every event is logged with its own
 /// sequence number, and the head is what the whole log amounts to (never derived from a log
 /// that missed the other process's event).

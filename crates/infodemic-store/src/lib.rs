@@ -357,6 +357,18 @@ pub trait CampaignWriter: CampaignReader + Send + Sync {
     /// Storage failures (nothing is written then), or a store that another process writes
     /// campaigns to.
     fn commit_campaigns(&self, commit: &CampaignCommit) -> Result<()>;
+
+    /// Makes this process the store's campaign writer, or keeps it so: true when it may
+    /// commit campaigns now, false while another process does. A store that one process
+    /// opens (sled) always answers true. PostgreSQL takes its campaign lock, which a
+    /// reconnection loses; whoever takes it again must reload the grouping state first, since
+    /// another writer may have changed it meanwhile.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn claim_writer(&self) -> Result<bool> {
+        Ok(true)
+    }
 }
 
 impl CampaignWriter for SledStore {
