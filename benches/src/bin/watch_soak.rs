@@ -2,9 +2,13 @@
 //!
 //! ```sh
 //! cargo run --release -p infodemic-benches --bin watch_soak -- [--feeds 1000] [--minutes 10] [--speed 60] [--cache-mib 32]
+//! cargo run --release -p infodemic-benches --bin watch_soak -- --postgres [...]   # into PostgreSQL
 //! ```
 //!
 //! `--cache-mib` is the store's page cache (`infodemic --cache-mib`; `watch` uses 32 by default).
+//! `--postgres` runs the watch on a fresh database of the server `INFODEMIC_TEST_POSTGRES` names
+//! (`eval "$(bash scripts/postgres.sh start)"`) instead of the embedded store: the RSS is then
+//! this process's alone, the server's is its own.
 //!
 //! Time runs `--speed` times faster than the clock: the polling policy's intervals are
 //! divided by it (a new feed is polled every 30 s instead of every 30 min, never more often
@@ -27,8 +31,12 @@ use infodemic_classifier::{ClassifierHandle, KeywordClassifier};
 use infodemic_core::polling::PollPolicy;
 use infodemic_core::FeedSpec;
 use infodemic_crawler::FetchConfig;
-use infodemic_pipeline::{watch, CampaignSettings, CrawlEvent, CrawlObserver, CrawlOptions, WatchOptions};
+use infodemic_pipeline::{
+    watch, CampaignSettings, CrawlEvent, CrawlObserver, CrawlOptions, ScoringStore, WatchOptions,
+};
+use infodemic_service::ServedStore;
 use infodemic_store::SledStore;
+use infodemic_store_postgres::PgStore;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -128,68 +136,103 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let base = serve(feeds).await?;
+        if std::env::args().any(|a| a == "--postgres") {
+            let store = PgStore::connect(&fresh_database()?)?;
+            if !store.become_campaign_writer()? {
+                return Err("a fresh database has a campaign writer already".into());
+            }
+            println!("store: PostgreSQL ({})", store.shown_url());
+            return soak(store, &base, feeds, minutes, speed).await;
+        }
         let dir = tempfile::tempdir()?;
         let cache = arg("--cache-mib", infodemic_service::memory::SERVICE_CACHE_MIB as usize) as u64 * 1024 * 1024;
         let (store, _) = SledStore::open_with_cache(&dir.path().join("store"), cache)?;
-        let real = PollPolicy::default();
-        let policy = PollPolicy {
-            min: real.min / speed,
-            base: real.base / speed,
-            max: real.max / speed,
-            max_backoff: real.max_backoff / speed,
-        };
-        let mut states = Vec::with_capacity(feeds);
-        for feed in 0..feeds {
-            let spec = FeedSpec::from_url(url::Url::parse(&format!("{base}/feed/{feed}.xml"))?);
-            store.put_subscription(&spec)?;
-            // A new feed starts at the real policy's base interval: start it at the fast one.
-            let mut state = infodemic_core::FeedState::new(spec.id.clone(), spec.url.to_string());
-            state.interval_secs = policy.base.as_secs().try_into().unwrap_or(u32::MAX);
-            states.push(state);
-        }
-        store.put_feed_states(&states)?;
-        let classifier = ClassifierHandle::spawn(Box::new(KeywordClassifier::new(&["bleach"])), 4)?;
-        let options = WatchOptions {
-            crawl: CrawlOptions {
-                fetch: FetchConfig { per_host_concurrency: 32, per_host_delay: Duration::ZERO, ..FetchConfig::default() },
-                feed_concurrency: 32,
-                policy,
-                campaigns: Some(CampaignSettings::default()),
-                ..CrawlOptions::default()
-            },
-            recheck: Duration::from_secs(1),
-        };
-        let counts = Arc::new(Counts::default());
-        let cancel = CancellationToken::new();
-        let watcher = {
-            let (store, counts, cancel) = (store.clone(), Arc::clone(&counts), cancel.clone());
-            tokio::spawn(async move { watch(&store, &classifier, &options, counts.as_ref(), cancel).await })
-        };
-        let started = Instant::now();
-        let sample = Duration::from_secs(30 * 60) / speed;
-        println!("{feeds} feeds, {minutes} min at {speed}x = {} simulated hours\n", minutes * speed as usize / 60);
-        println!("| simulated h | polls | failed | items stored | RSS MiB | anonymous | file-backed |");
-        println!("|---|---|---|---|---|---|---|");
-        let mut samples = Vec::new();
-        while started.elapsed() < Duration::from_secs(60 * minutes as u64) {
-            tokio::time::sleep(sample).await;
-            let rss = rss_mib("VmRSS:").unwrap_or(f64::NAN);
-            let (anonymous, file) =
-                (rss_mib("RssAnon:").unwrap_or(f64::NAN), rss_mib("RssFile:").unwrap_or(f64::NAN));
-            samples.push(rss);
-            println!(
-                "| {:.1} | {} | {} | {} | {rss:.0} | {anonymous:.0} | {file:.0} |",
-                started.elapsed().as_secs_f64() * f64::from(speed) / 3600.0,
-                counts.polls.load(Ordering::Relaxed),
-                counts.failed.load(Ordering::Relaxed),
-                counts.stored.load(Ordering::Relaxed),
-            );
-        }
-        cancel.cancel();
-        let summary = watcher.await??;
-        let half = samples.len() / 2;
-        let max_of = |s: &[f64]| s.iter().copied().fold(f64::NAN, f64::max);
+        println!("store: embedded (sled, {} MiB page cache)", cache / (1024 * 1024));
+        soak(store, &base, feeds, minutes, speed).await
+    })
+}
+
+/// A new database on the test server, as a store URL.
+fn fresh_database() -> Result<String, Box<dyn std::error::Error>> {
+    let server = std::env::var("INFODEMIC_TEST_POSTGRES")
+        .map_err(|_| "INFODEMIC_TEST_POSTGRES is not set: eval \"$(bash scripts/postgres.sh start)\"")?;
+    let name = format!("soak_{}", std::process::id());
+    let mut admin = postgres::Client::connect(&server, postgres::NoTls)?;
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))?;
+    admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
+    let (base, _) = server.rsplit_once('/').ok_or("INFODEMIC_TEST_POSTGRES names no database")?;
+    Ok(format!("{base}/{name}"))
+}
+
+/// Subscribes the feeds in `store`, watches them for `minutes`, and prints the samples.
+async fn soak<S>(
+    store: S,
+    base: &str,
+    feeds: usize,
+    minutes: usize,
+    speed: u32,
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    S: ScoringStore + ServedStore + Clone + 'static,
+{
+    let real = PollPolicy::default();
+    let policy = PollPolicy {
+        min: real.min / speed,
+        base: real.base / speed,
+        max: real.max / speed,
+        max_backoff: real.max_backoff / speed,
+    };
+    let mut states = Vec::with_capacity(feeds);
+    for feed in 0..feeds {
+        let spec = FeedSpec::from_url(url::Url::parse(&format!("{base}/feed/{feed}.xml"))?);
+        ServedStore::put_subscription(&store, &spec)?;
+        // A new feed starts at the real policy's base interval: start it at the fast one.
+        let mut state = infodemic_core::FeedState::new(spec.id.clone(), spec.url.to_string());
+        state.interval_secs = policy.base.as_secs().try_into().unwrap_or(u32::MAX);
+        states.push(state);
+    }
+    store.commit(&[], &states, &[])?;
+    let classifier = ClassifierHandle::spawn(Box::new(KeywordClassifier::new(&["bleach"])), 4)?;
+    let options = WatchOptions {
+        crawl: CrawlOptions {
+            fetch: FetchConfig { per_host_concurrency: 32, per_host_delay: Duration::ZERO, ..FetchConfig::default() },
+            feed_concurrency: 32,
+            policy,
+            campaigns: Some(CampaignSettings::default()),
+            ..CrawlOptions::default()
+        },
+        recheck: Duration::from_secs(1),
+    };
+    let counts = Arc::new(Counts::default());
+    let cancel = CancellationToken::new();
+    let watcher = {
+        let (store, counts, cancel) = (store.clone(), Arc::clone(&counts), cancel.clone());
+        tokio::spawn(async move { watch(&store, &classifier, &options, counts.as_ref(), cancel).await })
+    };
+    let started = Instant::now();
+    let sample = Duration::from_secs(30 * 60) / speed;
+    println!("{feeds} feeds, {minutes} min at {speed}x = {} simulated hours\n", minutes * speed as usize / 60);
+    println!("| simulated h | polls | failed | items stored | RSS MiB | anonymous | file-backed |");
+    println!("|---|---|---|---|---|---|---|");
+    let mut samples = Vec::new();
+    while started.elapsed() < Duration::from_secs(60 * minutes as u64) {
+        tokio::time::sleep(sample).await;
+        let rss = rss_mib("VmRSS:").unwrap_or(f64::NAN);
+        let (anonymous, file) = (rss_mib("RssAnon:").unwrap_or(f64::NAN), rss_mib("RssFile:").unwrap_or(f64::NAN));
+        samples.push(rss);
         println!(
+            "| {:.1} | {} | {} | {} | {rss:.0} | {anonymous:.0} | {file:.0} |",
+            started.elapsed().as_secs_f64() * f64::from(speed) / 3600.0,
+            counts.polls.load(Ordering::Relaxed),
+            counts.failed.load(Ordering::Relaxed),
+            counts.stored.load(Ordering::Relaxed),
+        );
+    }
+    cancel.cancel();
+    let summary = watcher.await??;
+    let half = samples.len() / 2;
+    let max_of = |s: &[f64]| s.iter().copied().fold(f64::NAN, f64::max);
+    println!(
             "\n{} cycles, {} polls, {} items; RSS: max {:.0} MiB in the first half, {:.0} MiB in the second; peak {:.0} MiB",
             summary.cycles,
             summary.polls,
@@ -198,6 +241,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             max_of(&samples[half..]),
             peak_rss_mib().unwrap_or(f64::NAN)
         );
-        Ok::<_, Box<dyn std::error::Error>>(())
-    })
+    Ok(())
 }

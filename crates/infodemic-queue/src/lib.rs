@@ -93,6 +93,9 @@ pub struct QueueConfig {
     /// A PEM file of the CA that signed the server's certificate, trusted beside the system's
     /// roots (a `tls://` server with a private CA).
     pub root_ca: Option<std::path::PathBuf>,
+    /// How this process proves who it is, beside what the URL carries (`user:password@`,
+    /// a token).
+    pub auth: QueueAuth,
 }
 
 impl Default for QueueConfig {
@@ -102,7 +105,66 @@ impl Default for QueueConfig {
             ack_wait: None,
             duplicate_window: Duration::from_secs(3600),
             root_ca: None,
+            auth: QueueAuth::Url,
         }
+    }
+}
+
+/// A NATS server's ways to authenticate a client that live in files (secrets stay off the
+/// command line and out of the URL).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum QueueAuth {
+    /// Only what the URL carries, if anything.
+    Url,
+    /// A credentials file (a user JWT and its NKey seed, as `nsc` writes them): servers in
+    /// operator mode (decentralised auth, Synadia Cloud).
+    Credentials(std::path::PathBuf),
+    /// A file holding a user's NKey seed (`SU...`, an `.nk` file): servers whose
+    /// configuration lists the user's public NKey.
+    NkeySeed(std::path::PathBuf),
+}
+
+/// The longest seed file read: a seed is 58 characters, a file is a few lines at most.
+const MAX_SEED_FILE: u64 = 4096;
+
+impl QueueAuth {
+    /// `options` with these credentials.
+    async fn apply(&self, options: async_nats::ConnectOptions, url: &str) -> Result<async_nats::ConnectOptions> {
+        let refused = |message: String| QueueError::Connect { url: url.to_owned(), message };
+        match self {
+            QueueAuth::Url => Ok(options),
+            QueueAuth::Credentials(path) => options
+                .credentials_file(path)
+                .await
+                .map_err(|e| refused(format!("the credentials file {} cannot be used: {e}", path.display()))),
+            QueueAuth::NkeySeed(path) => {
+                let seed = read_seed(path).map_err(refused)?;
+                Ok(options.nkey(seed))
+            }
+        }
+    }
+}
+
+/// The user seed in `path`: the one line that is one (an `.nk` file may hold comments too).
+fn read_seed(path: &std::path::Path) -> std::result::Result<String, String> {
+    use std::io::Read;
+    let shown = path.display();
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read the NKey seed file {shown}: {e}"))?;
+    let mut text = String::new();
+    file.take(MAX_SEED_FILE)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read the NKey seed file {shown}: {e}"))?;
+    // A user seed: `SU` and 56 more base32 characters (nkeys checks the rest at connect).
+    let is_seed = |line: &&str| {
+        line.len() == 58 && line.starts_with("SU") && line.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    };
+    let mut seeds = text.lines().map(str::trim).filter(is_seed);
+    match (seeds.next(), seeds.next()) {
+        (Some(seed), None) => Ok(seed.to_owned()),
+        (None, _) => {
+            Err(format!("the NKey seed file {shown} holds no user seed (a line of 58 characters starting SU)"))
+        }
+        (Some(_), Some(_)) => Err(format!("the NKey seed file {shown} holds more than one user seed")),
     }
 }
 
@@ -200,6 +262,7 @@ impl<J: Job> WorkQueue<J> {
             }
             options = options.add_root_certificates(ca.clone());
         }
+        let options = config.auth.apply(options, &shown_url).await?;
         let client = options
             .connect(url)
             .await
@@ -375,6 +438,22 @@ mod tests {
     fn credentials_are_not_shown() {
         assert_eq!(redact("nats://ann:s3cret@queue.local:4222"), "nats://queue.local:4222");
         assert_eq!(redact("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
+    }
+
+    #[test]
+    fn a_seed_file_gives_its_one_seed_line_and_is_read_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let seed = "SUACH75SWCM5D2JMJM6EKLR2WDARVGZT4QC6LX3AGHSWOMVAKERABBBRWM";
+        let commented = dir.path().join("user.nk");
+        std::fs::write(&commented, format!("# the newsroom's worker\r\n  {seed}  \r\n")).unwrap();
+        assert_eq!(read_seed(&commented).unwrap(), seed);
+        // A seed beyond the bound is not read: the file is not one of ours.
+        let huge = dir.path().join("huge.nk");
+        std::fs::write(&huge, format!("{}\n{seed}\n", "#".repeat(8192))).unwrap();
+        assert!(read_seed(&huge).unwrap_err().contains("no user seed"));
+        let lowercase = dir.path().join("lower.nk");
+        std::fs::write(&lowercase, seed.to_lowercase()).unwrap();
+        assert!(read_seed(&lowercase).is_err());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use infodemic_core::{FeedCategory, FeedSpec, ItemId, SourceId};
-use infodemic_queue::{Backlog, CrawlQueue, QueueConfig, QueueError, ScoreQueue, SCORE_JOB_ITEMS};
+use infodemic_queue::{Backlog, CrawlQueue, QueueAuth, QueueConfig, QueueError, ScoreQueue, SCORE_JOB_ITEMS};
 
 fn server() -> String {
     std::env::var("INFODEMIC_TEST_NATS").unwrap_or_else(|_| {
@@ -171,4 +171,69 @@ async fn a_tls_server_is_reached_with_its_ca_and_refused_without() {
     let missing = QueueConfig { root_ca: Some("/nonexistent/ca.pem".into()), ..config(Duration::from_secs(30)) };
     let error = CrawlQueue::connect(&server, &missing).await.unwrap_err();
     assert!(error.to_string().contains("/nonexistent/ca.pem"), "{error}");
+}
+
+/// A server started by `scripts/nats.sh`, by the variable that names it.
+fn started(variable: &str) -> String {
+    std::env::var(variable).unwrap_or_else(|_| {
+        panic!("{variable} is not set: start the test servers with `eval \"$(bash scripts/nats.sh start)\"`")
+    })
+}
+
+/// A file of `tests/fixtures/nats/` (public test keys from nats.rs; see SOURCE.txt there).
+fn nats_fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/nats").join(name)
+}
+
+/// A server that admits one user, by NKey: with the user's seed file the queue works; without
+/// it the connection is refused; a file that holds no seed, or none at all, is named.
+#[tokio::test]
+async fn a_user_with_an_nkey_seed_file_is_admitted_and_others_refused() {
+    let server = started("INFODEMIC_TEST_NATS_NKEY");
+    let admitted =
+        QueueConfig { auth: QueueAuth::NkeySeed(nats_fixture("nkey.seed")), ..config(Duration::from_secs(30)) };
+    let queue = CrawlQueue::connect(&server, &admitted).await.unwrap();
+    assert!(queue.enqueue(&feed(1), None).await.unwrap());
+    let taken = queue.take(1, Duration::from_secs(2)).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    taken[0].ack().await.unwrap();
+
+    let anonymous = CrawlQueue::connect(&server, &config(Duration::from_secs(30))).await.unwrap_err();
+    assert!(anonymous.to_string().contains("authorization violation"), "{anonymous}");
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text, says) in [
+        ("public.nk", "UAFHG6FUD2UU4SDFVAFUL5LDFO2XM4WYM76UNXTPJYJK7EEMYRBHT2VE\n", "no user seed"),
+        ("two.nk", "SUACH75SWCM5D2JMJM6EKLR2WDARVGZT4QC6LX3AGHSWOMVAKERABBBRWM\nSUACH75SWCM5D2JMJM6EKLR2WDARVGZT4QC6LX3AGHSWOMVAKERABBBRWM\n", "more than one"),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let refused = QueueConfig { auth: QueueAuth::NkeySeed(path), ..config(Duration::from_secs(30)) };
+        let error = CrawlQueue::connect(&server, &refused).await.unwrap_err();
+        assert!(error.to_string().contains(name) && error.to_string().contains(says), "{error}");
+    }
+    let missing =
+        QueueConfig { auth: QueueAuth::NkeySeed("/nonexistent/user.nk".into()), ..config(Duration::from_secs(30)) };
+    let error = CrawlQueue::connect(&server, &missing).await.unwrap_err();
+    assert!(error.to_string().contains("/nonexistent/user.nk"), "{error}");
+}
+
+/// A server in operator mode admits the user one of its accounts issued credentials to: with
+/// `TestUser.creds` the connection is authenticated, and the server goes on to say that JetStream
+/// is not enabled for that account (the fixture's account has none), a setup error, not a
+/// refused connection; without credentials, or with a file that holds no JWT, it is refused.
+#[tokio::test]
+async fn a_credentials_file_authenticates_to_a_server_in_operator_mode() {
+    let server = started("INFODEMIC_TEST_NATS_OPERATOR");
+    let creds =
+        QueueConfig { auth: QueueAuth::Credentials(nats_fixture("TestUser.creds")), ..config(Duration::from_secs(30)) };
+    let authenticated = CrawlQueue::connect(&server, &creds).await.unwrap_err();
+    assert!(matches!(authenticated, QueueError::Setup { .. }), "{authenticated}");
+    assert!(authenticated.to_string().contains("jetstream"), "{authenticated}");
+
+    let anonymous = CrawlQueue::connect(&server, &config(Duration::from_secs(30))).await.unwrap_err();
+    assert!(anonymous.to_string().contains("authorization violation"), "{anonymous}");
+    let seed_only =
+        QueueConfig { auth: QueueAuth::Credentials(nats_fixture("nkey.seed")), ..config(Duration::from_secs(30)) };
+    let error = CrawlQueue::connect(&server, &seed_only).await.unwrap_err();
+    assert!(matches!(error, QueueError::Connect { .. }) && error.to_string().contains("nkey.seed"), "{error}");
 }

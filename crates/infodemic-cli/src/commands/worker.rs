@@ -15,7 +15,7 @@ use infodemic_pipeline::{
     load_catalogue, run_campaign_worker, run_crawl_worker, run_scheduler, run_score_worker, CampaignSettings,
     CampaignWorkerOptions, NoProgress, ScheduleOptions, ScoreWorkerOptions, WorkerOptions,
 };
-use infodemic_queue::{CampaignQueue, CrawlQueue, QueueConfig, ScoreQueue};
+use infodemic_queue::{CampaignQueue, CrawlQueue, QueueAuth, QueueConfig, ScoreQueue};
 use infodemic_store_postgres::PgStore;
 use tokio_util::sync::CancellationToken;
 
@@ -51,6 +51,16 @@ pub struct WorkerArgs {
     /// system's roots)
     #[arg(long, env = "INFODEMIC_QUEUE_CA", value_name = "FILE")]
     pub queue_ca: Option<PathBuf>,
+
+    /// A NATS credentials file (a user JWT and its NKey seed, as `nsc` writes them), for a
+    /// server in operator mode
+    #[arg(long, env = "INFODEMIC_QUEUE_CREDS", value_name = "FILE", conflicts_with = "queue_nkey")]
+    pub queue_creds: Option<PathBuf>,
+
+    /// A file holding the user's NKey seed (SU..., an .nk file), for a server that lists the
+    /// user's public NKey
+    #[arg(long, env = "INFODEMIC_QUEUE_NKEY", value_name = "FILE")]
+    pub queue_nkey: Option<PathBuf>,
 
     /// The deployment's queue name: streams <NAME>_CRAWL and <NAME>_SCORE, subjects <name>.crawl
     /// and <name>.score
@@ -140,6 +150,11 @@ pub fn run(args: &WorkerArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         name: args.queue_name.clone(),
         ack_wait: args.ack_wait.map(Duration::from_secs),
         root_ca: args.queue_ca.clone(),
+        auth: match (&args.queue_creds, &args.queue_nkey) {
+            (Some(creds), _) => QueueAuth::Credentials(creds.clone()),
+            (None, Some(seed)) => QueueAuth::NkeySeed(seed.clone()),
+            (None, None) => QueueAuth::Url,
+        },
         ..QueueConfig::default()
     };
     let runtime =
