@@ -110,8 +110,8 @@ fn watch_on_postgres_polls_serves_and_holds_the_campaign_lock() {
     assert!(!refused.status.success());
     assert!(stderr(&refused).contains("another process writes campaigns"), "{}", stderr(&refused));
 
-    // The server ends the watch's session (a restart, a failover): the request that meets the
-    // closed connection may fail, the next is answered on a new one.
+    // The server ends the watch's sessions (a restart, a failover): the API answers again on
+    // new connections.
     let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     let ended = admin
         .query_one(
@@ -120,9 +120,11 @@ fn watch_on_postgres_polls_serves_and_holds_the_campaign_lock() {
             &[],
         )
         .unwrap();
-    assert_eq!(ended.get::<_, i64>(0), 1, "the watch's session");
-    let _ = scrape(&info);
-    let reconnected = scrape(&info).expect("the API answers again after the server closed its connection");
+    assert!(ended.get::<_, i64>(0) >= 2, "the watch's sessions: its pool's and its campaign lock's");
+    // A connection used a moment ago is not asked before use: each such one may fail a
+    // request, at most one per connection of the pool (4).
+    let reconnected =
+        (0..5).find_map(|_| scrape(&info)).expect("the API answers again after the server closed its connections");
     assert_eq!(sample(&reconnected, "infodemic_store_items"), (polled + new) as f64, "{reconnected}");
 
     // SIGTERM: a clean stop, the announcement removed.

@@ -134,22 +134,53 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     infodemic_service::memory::bound_allocator_arenas();
     let (feeds, minutes, speed) = (arg("--feeds", 1000), arg("--minutes", 10), arg("--speed", 60).max(1) as u32);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(async {
-        let base = serve(feeds).await?;
-        if std::env::args().any(|a| a == "--postgres") {
-            let store = PgStore::connect(&fresh_database()?)?;
-            if !store.become_campaign_writer()? {
-                return Err("a fresh database has a campaign writer already".into());
-            }
-            println!("store: PostgreSQL ({})", store.shown_url());
-            return soak(store, &base, feeds, minutes, speed).await;
+    // The feed server runs on the runtime; the stores' setup (PostgreSQL's client blocks) on
+    // this thread, outside it.
+    let base = runtime.block_on(serve(feeds))?;
+    let real = PollPolicy::default();
+    let policy = PollPolicy {
+        min: real.min / speed,
+        base: real.base / speed,
+        max: real.max / speed,
+        max_backoff: real.max_backoff / speed,
+    };
+    if std::env::args().any(|a| a == "--postgres") {
+        let store = PgStore::connect(&fresh_database()?)?;
+        if !store.become_campaign_writer()? {
+            return Err("a fresh database has a campaign writer already".into());
         }
-        let dir = tempfile::tempdir()?;
-        let cache = arg("--cache-mib", infodemic_service::memory::SERVICE_CACHE_MIB as usize) as u64 * 1024 * 1024;
-        let (store, _) = SledStore::open_with_cache(&dir.path().join("store"), cache)?;
-        println!("store: embedded (sled, {} MiB page cache)", cache / (1024 * 1024));
-        soak(store, &base, feeds, minutes, speed).await
-    })
+        println!("store: PostgreSQL ({})", store.shown_url());
+        subscribe(&store, &base, feeds, &policy)?;
+        // Borrowed: the store is dropped here, off the runtime (its blocking client cannot close
+        // inside it).
+        return runtime.block_on(soak(&store, feeds, minutes, speed, policy));
+    }
+    let dir = tempfile::tempdir()?;
+    let cache = arg("--cache-mib", infodemic_service::memory::SERVICE_CACHE_MIB as usize) as u64 * 1024 * 1024;
+    let (store, _) = SledStore::open_with_cache(&dir.path().join("store"), cache)?;
+    println!("store: embedded (sled, {} MiB page cache)", cache / (1024 * 1024));
+    subscribe(&store, &base, feeds, &policy)?;
+    runtime.block_on(soak(&store, feeds, minutes, speed, policy))
+}
+
+/// Subscribes the feeds, each to be polled at the fast policy's base interval.
+fn subscribe<S: ScoringStore + ServedStore>(
+    store: &S,
+    base: &str,
+    feeds: usize,
+    policy: &PollPolicy,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut states = Vec::with_capacity(feeds);
+    for feed in 0..feeds {
+        let spec = FeedSpec::from_url(url::Url::parse(&format!("{base}/feed/{feed}.xml"))?);
+        ServedStore::put_subscription(store, &spec)?;
+        // A new feed starts at the real policy's base interval: start it at the fast one.
+        let mut state = infodemic_core::FeedState::new(spec.id.clone(), spec.url.to_string());
+        state.interval_secs = policy.base.as_secs().try_into().unwrap_or(u32::MAX);
+        states.push(state);
+    }
+    store.commit(&[], &states, &[])?;
+    Ok(())
 }
 
 /// A new database on the test server, as a store URL.
@@ -164,34 +195,17 @@ fn fresh_database() -> Result<String, Box<dyn std::error::Error>> {
     Ok(format!("{base}/{name}"))
 }
 
-/// Subscribes the feeds in `store`, watches them for `minutes`, and prints the samples.
+/// Watches the subscribed feeds of `store` for `minutes`, and prints the samples.
 async fn soak<S>(
-    store: S,
-    base: &str,
+    store: &S,
     feeds: usize,
     minutes: usize,
     speed: u32,
+    policy: PollPolicy,
 ) -> Result<(), Box<dyn std::error::Error>>
 where
     S: ScoringStore + ServedStore + Clone + 'static,
 {
-    let real = PollPolicy::default();
-    let policy = PollPolicy {
-        min: real.min / speed,
-        base: real.base / speed,
-        max: real.max / speed,
-        max_backoff: real.max_backoff / speed,
-    };
-    let mut states = Vec::with_capacity(feeds);
-    for feed in 0..feeds {
-        let spec = FeedSpec::from_url(url::Url::parse(&format!("{base}/feed/{feed}.xml"))?);
-        ServedStore::put_subscription(&store, &spec)?;
-        // A new feed starts at the real policy's base interval: start it at the fast one.
-        let mut state = infodemic_core::FeedState::new(spec.id.clone(), spec.url.to_string());
-        state.interval_secs = policy.base.as_secs().try_into().unwrap_or(u32::MAX);
-        states.push(state);
-    }
-    store.commit(&[], &states, &[])?;
     let classifier = ClassifierHandle::spawn(Box::new(KeywordClassifier::new(&["bleach"])), 4)?;
     let options = WatchOptions {
         crawl: CrawlOptions {

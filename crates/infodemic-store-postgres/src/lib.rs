@@ -18,6 +18,8 @@
 //!   the counters `stats` reads. Concurrent writers are safe: uniqueness is the database's,
 //!   counters are row updates in key order, and partitions are created under an advisory lock.
 //! - `infodemic_meta.schema_version` is checked at open; the schema is created when absent.
+//! - Calls take a connection from a pool (r2d2), so threads of one process query at once;
+//!   the campaign lock lives on a session of its own (`campaigns.rs`).
 #![deny(missing_docs)]
 
 mod campaigns;
@@ -81,6 +83,8 @@ impl Lookups {
 struct Connection {
     client: Client,
     lookups: Lookups,
+    /// When it last came back to the pool (see [`Manager::is_valid`]).
+    returned: std::time::Instant,
 }
 
 impl std::ops::Deref for Connection {
@@ -125,17 +129,77 @@ impl Connector {
     }
 }
 
-/// A connection to the store's database. Cheap to clone (the connection is shared).
+/// Why the pool has no connection to give.
+#[derive(Debug)]
+struct ConnectError(String);
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+/// Makes the pool's connections, each with the lookups prepared on it.
+struct Manager(std::sync::Arc<Connector>);
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Connection;
+    type Error = ConnectError;
+
+    fn connect(&self) -> std::result::Result<Connection, ConnectError> {
+        let mut client = self.0.connect().map_err(ConnectError)?;
+        let lookups = Lookups::prepare(&mut client).map_err(|e| ConnectError(e.to_string()))?;
+        Ok(Connection { client, lookups, returned: std::time::Instant::now() })
+    }
+
+    /// Asked at each checkout. A connection idle for a while may have been closed by the
+    /// server (a restart, a failover, an idle timeout) without the client knowing: it is asked
+    /// (one round trip) and replaced if it does not answer, so the call that follows does not
+    /// fail. One in use a moment ago is taken as it is: the common case costs nothing.
+    fn is_valid(&self, connection: &mut Connection) -> std::result::Result<(), ConnectError> {
+        if connection.returned.elapsed() < TRUSTED_FOR && !connection.client.is_closed() {
+            return Ok(());
+        }
+        connection.client.batch_execute("").map_err(|e| ConnectError(message_of(&e)))
+    }
+
+    /// Asked when a connection comes back to the pool: one the server closed is dropped.
+    fn has_broken(&self, connection: &mut Connection) -> bool {
+        connection.returned = std::time::Instant::now();
+        connection.client.is_closed()
+    }
+}
+
+/// How long after its last use a connection is taken from the pool without being asked
+/// whether the server still has it.
+const TRUSTED_FOR: Duration = Duration::from_secs(1);
+
+/// Connections one store keeps at most: enough for a `watch`'s local API to answer while its
+/// crawl commits, few enough that many workers stay well under the server's
+/// `max_connections` (100 by default). The campaign lock's session is one more.
+const POOL_SIZE: u32 = 4;
+
+/// How long a call waits for a connection of the pool (all in use, or the server down).
+const POOL_WAIT: Duration = Duration::from_secs(30);
+
+/// The store's database: a pool of connections (up to [`POOL_SIZE`], opened as needed), and
+/// the session that holds the campaign lock once this process takes it. Cheap to clone (the
+/// pool is shared); calls from several threads run at once.
 #[derive(Clone)]
 pub struct PgStore {
-    client: std::sync::Arc<Mutex<Connection>>,
+    pool: r2d2::Pool<Manager>,
     /// The partitions known to exist: the common case takes no lock.
     partitions: std::sync::Arc<Mutex<partitions::Partitions>>,
-    /// How to connect again when the server closed the connection.
+    /// How to open the campaign lock's session.
     connector: std::sync::Arc<Connector>,
+    /// The session holding the campaign lock, while this process holds it; campaigns are
+    /// committed on it (see `campaigns.rs`).
+    lock_session: std::sync::Arc<Mutex<Option<Client>>>,
     /// The URL without its password, for messages.
     shown_url: String,
-    /// This connection holds the campaign lock (see `campaigns.rs`).
+    /// This process holds the campaign lock (see `campaigns.rs`).
     campaign_writer: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -174,15 +238,25 @@ impl PgStore {
         } else {
             None
         };
-        let connector = Connector { config, tls, private_ca: root_cert.is_some() };
+        let connector = std::sync::Arc::new(Connector { config, tls, private_ca: root_cert.is_some() });
+        // The first session says whether the server is there (with the error as it gave it),
+        // and sets up the schema before any other session uses it.
         let mut client = connector.connect().map_err(open_error)?;
         schema::ensure(&mut client)?;
         let partitions = schema::partitions(&mut client).map_err(db)?;
-        let lookups = Lookups::prepare(&mut client)?;
+        drop(client);
+        // Connections open as calls need them; a broken one is replaced when it comes back.
+        let pool = r2d2::Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(0))
+            .connection_timeout(POOL_WAIT)
+            .test_on_check_out(true)
+            .build_unchecked(Manager(std::sync::Arc::clone(&connector)));
         tracing::debug!(message = "PostgreSQL store opened.", url = %shown_url, partitions = partitions.len());
         Ok(Self {
-            client: std::sync::Arc::new(Mutex::new(Connection { client, lookups })),
-            connector: std::sync::Arc::new(connector),
+            pool,
+            connector,
+            lock_session: std::sync::Arc::default(),
             partitions: std::sync::Arc::new(Mutex::new(partitions)),
             shown_url,
             campaign_writer: std::sync::Arc::default(),
@@ -200,46 +274,21 @@ impl PgStore {
     /// Database failures.
     pub fn encrypted(&self) -> Result<bool> {
         let row = self
-            .client()
+            .client()?
             .query_one("SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)", &[])
             .map_err(db)?;
         row.try_get(0).map_err(db)
     }
 
-    /// The connection. A panic while it was held leaves at worst an open transaction, which
-    /// the server rolls back when the next statement finds it aborted or the client drops it.
+    /// A connection of the pool, back in the pool when dropped. A panic while it was held
+    /// leaves at worst an open transaction, which the server rolls back when the next
+    /// statement finds it aborted or the client drops it. One the server closed is replaced
+    /// (see [`Manager::is_valid`]).
     ///
-    /// A connection the server closed (a restart, a failover, an idle timeout) is replaced
-    /// here by a new one, so a long-running process outlives the outage: the statement that
-    /// found it closed failed, the next one runs on the new connection. Session state does not
-    /// survive: the campaign lock is lost with the old connection (see
-    /// [`CampaignWriter::claim_writer`](infodemic_store::CampaignWriter::claim_writer)).
-    fn client(&self) -> MutexGuard<'_, Connection> {
-        let mut connection = self.client.lock().unwrap_or_else(PoisonError::into_inner);
-        if connection.client.is_closed() {
-            match self.connector.connect().and_then(|mut client| {
-                let lookups = Lookups::prepare(&mut client).map_err(|e| e.to_string())?;
-                Ok(Connection { client, lookups })
-            }) {
-                Ok(fresh) => {
-                    *connection = fresh;
-                    let was_writer = self.campaign_writer.swap(false, std::sync::atomic::Ordering::AcqRel);
-                    tracing::warn!(
-                        message = "The PostgreSQL connection was closed; connected again.",
-                        url = %self.shown_url,
-                        campaign_lock_lost = was_writer
-                    );
-                }
-                // The closed connection stays: the caller's statement fails with its error,
-                // and the next call tries again.
-                Err(error) => tracing::warn!(
-                    message = "The PostgreSQL connection was closed and connecting again failed.",
-                    url = %self.shown_url,
-                    %error
-                ),
-            }
-        }
-        connection
+    /// # Errors
+    /// [`StoreError::Database`] when no connection frees up or opens within [`POOL_WAIT`].
+    fn client(&self) -> Result<r2d2::PooledConnection<Manager>> {
+        self.pool.get().map_err(|e| StoreError::Database(format!("no connection to {}: {e}", self.shown_url)))
     }
 
     fn known_partitions(&self) -> MutexGuard<'_, partitions::Partitions> {
@@ -343,7 +392,7 @@ impl PgStore {
 
 impl IngestStore for PgStore {
     fn readable_feed_states(&self) -> Result<(Vec<FeedState>, Vec<String>)> {
-        let rows = self.client().query("SELECT source, record FROM feeds ORDER BY source COLLATE \"C\"", &[]);
+        let rows = self.client()?.query("SELECT source, record FROM feeds ORDER BY source COLLATE \"C\"", &[]);
         let mut states = Vec::new();
         let mut unreadable = Vec::new();
         for row in rows.map_err(db)? {
@@ -358,21 +407,21 @@ impl IngestStore for PgStore {
     }
 
     fn id_for_url(&self, canonical_url: &str) -> Result<Option<ItemId>> {
-        let mut connection = self.client();
+        let mut connection = self.client()?;
         let statement = connection.lookups.id_for_url.clone();
         let row = connection.query_opt(&statement, &[&canonical_url.as_bytes()]);
         row.map_err(db)?.map(|row| item_id(&row, 0)).transpose()
     }
 
     fn id_for_content(&self, hash: ContentHash) -> Result<Option<ItemId>> {
-        let mut connection = self.client();
+        let mut connection = self.client()?;
         let statement = connection.lookups.id_for_content.clone();
         let row = connection.query_opt(&statement, &[&hash.0.as_slice()]);
         row.map_err(db)?.map(|row| item_id(&row, 0)).transpose()
     }
 
     fn recent_fingerprints(&self, since: DateTime<Utc>) -> Result<Vec<(u64, ItemId)>> {
-        let rows = self.client().query(
+        let rows = self.client()?.query(
             "SELECT simhash, id FROM items WHERE day >= $1 AND time >= $2 AND simhash IS NOT NULL \
              ORDER BY time DESC, id DESC",
             &[&schema::day_of(since), &since.timestamp_micros()],
@@ -392,7 +441,7 @@ impl IngestStore for PgStore {
         feed_states: &[FeedState],
         appearances: &[Appearance],
     ) -> Result<CommitReport> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut retried = false;
         let (report, created) = retry_conflicts(&mut client, |client| {
             if retried {
@@ -411,7 +460,7 @@ impl IngestStore for PgStore {
 
 impl ItemReader for PgStore {
     fn get(&self, id: ItemId) -> Result<Option<ScoredItem>> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let (day_of, record) = (client.lookups.day_of.clone(), client.lookups.record.clone());
         let Some(row) = client.query_opt(&day_of, &[&id.as_bytes().as_slice()]).map_err(db)? else {
             return Ok(None);
@@ -424,7 +473,7 @@ impl ItemReader for PgStore {
     fn get_many(&self, ids: &[ItemId]) -> Result<Vec<Option<ScoredItem>>> {
         let keys: Vec<&[u8]> = ids.iter().map(|id| id.as_bytes().as_slice()).collect();
         let rows = self
-            .client()
+            .client()?
             .query(
                 "SELECT i.id, i.record FROM item_keys k JOIN items i ON i.day = k.day AND i.id = k.id \
                  WHERE k.id = ANY($1)",
@@ -439,11 +488,11 @@ impl ItemReader for PgStore {
     }
 
     fn query(&self, query: &ItemQuery) -> Result<Vec<ScoredItem>> {
-        query::run(&mut self.client(), query)
+        query::run(&mut self.client()?.client, query)
     }
 
     fn stats(&self) -> Result<StoreStats> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let rows = client.query("SELECT key, items, flagged FROM counts", &[]).map_err(db)?;
         let mut stats = stats_from_counts(rows.iter().map(|row| {
             let key: Vec<u8> = row.try_get(0).map_err(db)?;
@@ -458,7 +507,7 @@ impl ItemReader for PgStore {
 
     fn appearances(&self, id: ItemId) -> Result<Vec<Appearance>> {
         let rows = self
-            .client()
+            .client()?
             .query("SELECT record FROM appearances WHERE item = $1 ORDER BY url_key", &[&id.as_bytes().as_slice()])
             .map_err(db)?;
         rows.iter()
@@ -470,7 +519,7 @@ impl ItemReader for PgStore {
     }
 
     fn feed_states(&self) -> Result<Vec<FeedState>> {
-        let rows = self.client().query("SELECT record FROM feeds ORDER BY source COLLATE \"C\"", &[]).map_err(db)?;
+        let rows = self.client()?.query("SELECT record FROM feeds ORDER BY source COLLATE \"C\"", &[]).map_err(db)?;
         rows.iter()
             .map(|row| {
                 let record: Vec<u8> = row.try_get(0).map_err(db)?;

@@ -55,7 +55,7 @@ impl ReviewStore for PgStore {
         &self,
         derive: &mut dyn FnMut(&dyn LogView) -> infodemic_store::Result<Vec<TreeWrite>>,
     ) -> Result<()> {
-        retry_conflicts(&mut self.client(), |client| {
+        retry_conflicts(&mut self.client()?.client, |client| {
             let mut tx = client.transaction()?;
             tx.execute("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))", &[&REVIEW_LOCK])?;
             let writes = derive(&TxLogView { tx: RefCell::new(&mut tx) }).map_err(PgError::Store)?;
@@ -109,7 +109,7 @@ impl PgStore {
     /// Database failures.
     pub fn sync_verdict_sequence(&self) -> Result<()> {
         // The key is the item id (8 bytes) and the sequence number, big-endian (8 bytes).
-        self.client()
+        self.client()?
             .execute(
                 "SELECT setval('verdict_seq', greatest(1, coalesce((SELECT max(('x' || \
                  encode(substring(key from 9 for 8), 'hex'))::bit(64)::bigint) FROM tree_records \

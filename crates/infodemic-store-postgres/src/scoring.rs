@@ -15,13 +15,13 @@ use crate::{apply_counts, db, query, retry_conflicts, PgError, PgStore, Result};
 
 impl ScoreStore for PgStore {
     fn item_ids(&self, query: &ItemQuery) -> Result<Vec<ItemId>> {
-        query::ids(&mut self.client(), query)
+        query::ids(&mut self.client()?.client, query)
     }
 
     fn reclassify(&self, updates: &[(ItemId, Classification)]) -> Result<usize> {
         // The last classification of an id wins, as when the updates are applied in turn.
         let ordered: BTreeMap<ItemId, &Classification> = updates.iter().map(|(id, c)| (*id, c)).collect();
-        retry_conflicts(&mut self.client(), |client| {
+        retry_conflicts(&mut self.client()?.client, |client| {
             let mut tx = client.transaction()?;
             let select = tx.prepare(
                 "SELECT k.day, i.record FROM item_keys k JOIN items i ON i.day = k.day AND i.id = k.id \
@@ -64,7 +64,7 @@ impl ScoreStore for PgStore {
     }
 
     fn claim_entries(&self) -> Result<Vec<ClaimEntry>> {
-        let rows = self.client().query("SELECT record FROM claims ORDER BY id", &[]).map_err(db)?;
+        let rows = self.client()?.query("SELECT record FROM claims ORDER BY id", &[]).map_err(db)?;
         rows.iter()
             .map(|row| {
                 let record: &[u8] = row.try_get(0).map_err(db)?;
@@ -83,7 +83,7 @@ impl ScoreStore for PgStore {
 
     fn subscriptions(&self) -> Result<Vec<FeedSpec>> {
         let rows =
-            self.client().query("SELECT record FROM subscriptions ORDER BY id COLLATE \"C\"", &[]).map_err(db)?;
+            self.client()?.query("SELECT record FROM subscriptions ORDER BY id COLLATE \"C\"", &[]).map_err(db)?;
         rows.iter()
             .map(|row| {
                 let record: &[u8] = row.try_get(0).map_err(db)?;
@@ -96,7 +96,7 @@ impl ScoreStore for PgStore {
 /// Writes each claim's record with `sql` (`$1` the id, `$2` the record), one transaction;
 /// returns the rows written.
 fn write_claims(store: &PgStore, sql: &str, claims: &[(DebunkedClaim, Vec<f32>)], model: &ModelRef) -> Result<usize> {
-    retry_conflicts(&mut store.client(), |client| {
+    retry_conflicts(&mut store.client()?.client, |client| {
         let mut tx = client.transaction()?;
         let write = tx.prepare(sql)?;
         let mut written = 0;
@@ -118,7 +118,7 @@ impl PgStore {
     pub fn put_subscription(&self, spec: &FeedSpec) -> Result<bool> {
         // `xmax = 0` only for a row this statement inserted (an update sets it).
         let row = self
-            .client()
+            .client()?
             .query_one(
                 "INSERT INTO subscriptions (id, record) VALUES ($1, $2) \
                  ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record RETURNING (xmax = 0)",
@@ -133,7 +133,7 @@ impl PgStore {
     /// # Errors
     /// Database failures.
     pub fn remove_subscription(&self, id: &str) -> Result<bool> {
-        let removed = self.client().execute("DELETE FROM subscriptions WHERE id = $1", &[&id]).map_err(db)?;
+        let removed = self.client()?.execute("DELETE FROM subscriptions WHERE id = $1", &[&id]).map_err(db)?;
         Ok(removed > 0)
     }
 }

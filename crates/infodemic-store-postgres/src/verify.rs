@@ -21,7 +21,7 @@ impl PgStore {
     /// # Errors
     /// A description of the first inconsistency, as [`StoreError::Corrupt`]; database failures.
     pub fn verify(&self) -> Result<usize> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut counted = CountDelta::default();
         let mut items = 0usize;
         let mut after: (i32, Vec<u8>) = (i32::MIN, Vec::new());
