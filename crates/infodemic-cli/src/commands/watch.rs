@@ -50,7 +50,8 @@ pub struct WatchArgs {
     #[command(flatten)]
     pub poll: PollArgs,
 
-    /// Do not serve the local API (other commands then cannot read the store while this runs)
+    /// Do not serve the local API (on the embedded store, other commands then cannot read it
+    /// while this runs; on PostgreSQL they read it directly, but no review page or /metrics)
     #[arg(long)]
     pub no_api: bool,
 
