@@ -121,6 +121,20 @@ fn watch_on_postgres_polls_serves_and_holds_the_campaign_lock() {
         )
         .unwrap();
     assert!(ended.get::<_, i64>(0) >= 2, "the watch's sessions: its pool's and its campaign lock's");
+    // The server ends them a moment later: wait until they are gone.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'infodemic'",
+            &[],
+        )
+        .unwrap()
+        .get::<_, i64>(0)
+        > 0
+    {
+        assert!(std::time::Instant::now() < deadline, "the terminated sessions did not end");
+        std::thread::yield_now();
+    }
     // A connection used a moment ago is not asked before use: each such one may fail a
     // request, at most one per connection of the pool (4).
     let reconnected =

@@ -275,3 +275,29 @@ fn items_crawled_without_scoring_are_scored_by_rescore() {
     let stats = json_lines(&infodemic(data.path()).args(["stats", "--json"]).output().unwrap()).remove(0);
     assert!(stats["per_label"].get("unscored").is_none(), "{stats}");
 }
+
+/// Feeds crawled from a catalogue without being subscribed keep, when rescored, the category
+/// they were crawled with: a fact-checker's items are decided with its prior again, and the
+/// same items stay flagged.
+#[test]
+fn rescore_decides_a_catalogues_feeds_with_the_category_they_were_crawled_with() {
+    let data = tempfile::tempdir().unwrap();
+    crawl_samples(data.path(), None);
+    let before = items(data.path(), &[]);
+    let summary = rescore(data.path(), &["--all"]);
+    assert_eq!(summary["items_rescored"].as_u64(), Some(before.len() as u64), "{summary}");
+    let after = items(data.path(), &[]);
+    // The fact-checker's items the model scores (one in French it does not).
+    let checks: Vec<&Value> = after
+        .values()
+        .filter(|item| item["source"] == "sample-health-check-desk" && !item["score"].is_null())
+        .collect();
+    assert!(!checks.is_empty());
+    for item in checks {
+        let reasons = item["reasons"].as_array().unwrap();
+        assert!(reasons.iter().any(|r| r.as_str().unwrap().contains("category fact-checker")), "{item}");
+    }
+    for (id, item) in &after {
+        assert_eq!(item["flagged"], before[id]["flagged"], "{id}: {item}");
+    }
+}

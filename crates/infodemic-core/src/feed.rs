@@ -154,6 +154,20 @@ pub enum FeedCategory {
 }
 
 impl FeedCategory {
+    /// Every category.
+    pub const ALL: [FeedCategory; 5] = [
+        FeedCategory::Authority,
+        FeedCategory::MedicalNews,
+        FeedCategory::FactChecker,
+        FeedCategory::MisinformationOutlet,
+        FeedCategory::Other,
+    ];
+
+    /// The category of a kebab-case name ([`Self::as_str`]); `None` for an unknown name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|category| category.as_str() == name)
+    }
+
     /// Kebab-case name, as in catalogues.
     pub fn as_str(self) -> &'static str {
         match self {

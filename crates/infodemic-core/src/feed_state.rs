@@ -59,6 +59,10 @@ pub struct FeedState {
     /// Until when the server asked not to be polled (`Retry-After` on a 429 or 503): binds
     /// every command, not only `watch`, unless the user forces a fetch.
     pub server_wait_until: Option<DateTime<Utc>>,
+    /// The category the feed had when it was last crawled (from its subscription or the
+    /// catalogue crawled), so that items scored again later are decided as they were, even
+    /// for a feed that is not subscribed; `None` for states from before it was recorded.
+    pub category: Option<crate::FeedCategory>,
 }
 
 impl FeedState {
@@ -84,6 +88,7 @@ impl FeedState {
             last_entries: 0,
             last_entries_dropped: 0,
             server_wait_until: None,
+            category: None,
         }
     }
 

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use infodemic_classifier::ClassifierHandle;
 use infodemic_core::{Classification, FeedCategory, ItemId, ItemQuery, ModelRef, ScoredItem, SourceId};
-use infodemic_store::ScoreStore;
+use infodemic_store::{IngestStore, ScoreStore};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
@@ -177,14 +177,28 @@ pub fn rescore_dry_run<S: ScoreStore + ?Sized>(
     })
 }
 
+/// Each feed's category, as the crawl that stored its items decided with it: the category
+/// recorded in its state at its last crawl (a catalogue's feed need not be subscribed), unless
+/// it is subscribed now, when the subscription's, the user's latest word, wins. Feeds with
+/// neither (items from `import`, states written before categories were recorded) have none.
+///
+/// # Errors
+/// Storage failures (a feed state that does not decode is left out, as the crawl leaves it).
+pub fn feed_categories<S: ScoreStore + IngestStore + ?Sized>(store: &S) -> Result<HashMap<SourceId, FeedCategory>> {
+    let (states, _unreadable) = store.readable_feed_states()?;
+    let mut categories: HashMap<SourceId, FeedCategory> =
+        states.into_iter().filter_map(|state| Some((state.source, state.category?))).collect();
+    categories.extend(ScoreStore::subscriptions(store)?.into_iter().map(|spec| (spec.id, spec.category)));
+    Ok(categories)
+}
+
 /// Rescores the stored items of `options.filter` with `classifier`'s model: classification,
-/// the decision with the item's feed category (from the subscriptions; none for feeds not
-/// subscribed), claim matching (stale claims are embedded again first), then one transaction
+/// the decision with the item's feed category (see [`feed_categories`]), claim matching (stale claims are embedded again first), then one transaction
 /// per batch. When `cancel` fires, the batch in progress is committed and no other starts.
 ///
 /// # Errors
 /// Store or classifier failures, which end the run; batches committed before stay whole.
-pub async fn rescore<S: ScoreStore + Clone + 'static>(
+pub async fn rescore<S: ScoreStore + IngestStore + Clone + 'static>(
     store: &S,
     classifier: &ClassifierHandle,
     options: &RescoreOptions,
@@ -197,8 +211,7 @@ pub async fn rescore<S: ScoreStore + Clone + 'static>(
     let (plan, matcher, categories) = blocking({
         let (store, model, options) = (store.clone(), model.clone(), options.clone());
         move || {
-            let categories: HashMap<SourceId, FeedCategory> =
-                store.subscriptions()?.into_iter().map(|spec| (spec.id, spec.category)).collect();
+            let categories = feed_categories(&store)?;
             Ok::<_, PipelineError>((plan(&store, &model, &options)?, ClaimMatcher::from_store(&store)?, categories))
         }
     })
@@ -462,6 +475,36 @@ mod tests {
             // "odd" is not subscribed: no category, no prior.
             assert_eq!(class.reasons.iter().any(|r| r.contains("fact-checker")), from_checker, "{:?}", class.reasons);
         }
+    }
+
+    /// A feed crawled from a catalogue, never subscribed, keeps the category it was crawled
+    /// with; subscribing it with another category changes it.
+    #[tokio::test]
+    async fn an_unsubscribed_feed_is_decided_with_the_category_of_its_last_crawl() {
+        let (_dir, store, items) = old_store(7);
+        let mut state = infodemic_core::FeedState::new(SourceId::new("even").unwrap(), "https://e.org/even.xml".into());
+        state.category = Some(FeedCategory::FactChecker);
+        store.commit(&[], &[state], &[]).unwrap();
+        assert_eq!(
+            feed_categories(&store).unwrap().get(&SourceId::new("even").unwrap()),
+            Some(&FeedCategory::FactChecker)
+        );
+        let classifier =
+            ClassifierHandle::spawn(Box::new(WithPriors(KeywordClassifier::new(&["miracle"]))), 2).unwrap();
+        let summary = rescore(&store, &classifier, &RescoreOptions::default(), &NoProgress, CancellationToken::new())
+            .await
+            .unwrap();
+        assert_eq!(summary.flagged_after, Some(1), "of 0, 3 and 6, only 3 is not from the fact-checker");
+        let checked =
+            items.iter().find(|item| item.source.as_str() == "even" && item.text.contains("miracle")).unwrap();
+        let class = store.get(checked.id).unwrap().unwrap().classification;
+        assert!(class.reasons.iter().any(|r| r.contains("fact-checker")), "{:?}", class.reasons);
+
+        let mut spec = FeedSpec::from_url(url::Url::parse("https://e.org/even.xml").unwrap());
+        spec.id = SourceId::new("even").unwrap();
+        spec.category = FeedCategory::Other;
+        store.put_subscription(&spec).unwrap();
+        assert_eq!(feed_categories(&store).unwrap().get(&SourceId::new("even").unwrap()), Some(&FeedCategory::Other));
     }
 
     #[tokio::test]

@@ -582,6 +582,21 @@ fn a_closed_connection_is_replaced_and_the_campaign_lock_claimed_again() {
         )
         .unwrap();
     assert!(ended.get::<_, i64>(0) >= 2, "the pool's session and the campaign lock's");
+    // The server ends them a moment later: wait until they are gone.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let left = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                &[&format!("reconnect_{schema}")],
+            )
+            .unwrap();
+        if left.get::<_, i64>(0) == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the terminated sessions did not end");
+        std::thread::yield_now();
+    }
     // The call that meets the closed connection may fail (it was in use a moment ago, so it
     // was not asked first); the one after it must not.
     let _ = store.stats();

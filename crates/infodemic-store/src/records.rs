@@ -14,7 +14,7 @@ use crate::{ClaimEntry, Result, StoreError};
 /// Record version written for items.
 pub const ITEM_VERSION: u8 = 3;
 /// Record version written for feed states.
-pub const FEED_VERSION: u8 = 3;
+pub const FEED_VERSION: u8 = 4;
 /// Record version written for debunked claims.
 pub const CLAIM_VERSION: u8 = 2;
 /// Record version written for appearances.
@@ -419,6 +419,37 @@ impl From<&FeedState> for StoredFeedStateV3 {
     }
 }
 
+/// A feed's state, as stored from record version 4: adds the feed's category at its last
+/// crawl, by name (a name this build does not know reads as none).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredFeedStateV4 {
+    /// Everything version 3 stored.
+    pub v3: StoredFeedStateV3,
+    /// The category's kebab-case name.
+    pub category: Option<String>,
+}
+
+impl From<&FeedState> for StoredFeedStateV4 {
+    fn from(state: &FeedState) -> Self {
+        Self {
+            v3: StoredFeedStateV3::from(state),
+            category: state.category.map(|category| category.as_str().to_owned()),
+        }
+    }
+}
+
+impl StoredFeedStateV4 {
+    /// Back to the domain type.
+    ///
+    /// # Errors
+    /// Out-of-range times or an invalid source id.
+    pub fn into_domain(self) -> Result<FeedState> {
+        let mut state = self.v3.into_domain()?;
+        state.category = self.category.as_deref().and_then(infodemic_core::FeedCategory::from_name);
+        Ok(state)
+    }
+}
+
 impl StoredFeedStateV3 {
     /// Back to the domain type.
     ///
@@ -481,6 +512,7 @@ impl StoredFeedStateV1 {
             last_entries: 0,
             last_entries_dropped: 0,
             server_wait_until: None,
+            category: None,
         })
     }
 }
@@ -812,7 +844,7 @@ pub fn encode_item(scored: &ScoredItem) -> Vec<u8> {
 
 /// Encodes a feed state as the current record version.
 pub fn encode_feed_state(state: &FeedState) -> Vec<u8> {
-    encode(FEED_VERSION, &StoredFeedStateV3::from(state))
+    encode(FEED_VERSION, &StoredFeedStateV4::from(state))
 }
 
 /// Decodes a feed-state record of any known version.
@@ -824,6 +856,7 @@ pub fn decode_feed_state(bytes: &[u8]) -> Result<FeedState> {
         Some((1, payload)) => decode_payload::<StoredFeedStateV1>("feeds", payload)?.into_domain(),
         Some((2, payload)) => decode_payload::<StoredFeedStateV2>("feeds", payload)?.into_domain(),
         Some((3, payload)) => decode_payload::<StoredFeedStateV3>("feeds", payload)?.into_domain(),
+        Some((4, payload)) => decode_payload::<StoredFeedStateV4>("feeds", payload)?.into_domain(),
         Some((version, _)) => Err(corrupt("feeds", format!("unknown record version {version}"))),
         None => Err(corrupt("feeds", "empty record")),
     }

@@ -809,6 +809,31 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn feed_state_v3_records_read_with_no_category_and_v4_keeps_it() {
+        let (_dir, store) = open();
+        let mut state = FeedState::new(SourceId::new("s1").unwrap(), "https://e.org/feed".to_owned());
+        state.category = Some(infodemic_core::FeedCategory::FactChecker);
+        state.last_entries = 50;
+        let v3 = records::encode(3, &records::StoredFeedStateV3::from(&state));
+        store.feeds.insert(b"s1", v3).unwrap();
+        let read = store.feed_state("s1").unwrap().unwrap();
+        assert_eq!((read.category, read.last_entries), (None, 50), "v3 did not keep the category");
+        store.put_feed_states(&[state.clone()]).unwrap();
+        assert_eq!(store.feeds.get(b"s1").unwrap().unwrap()[0], records::FEED_VERSION);
+        assert_eq!(store.feed_state("s1").unwrap(), Some(state));
+        // A category a newer build added reads as none, not as a broken record.
+        let newer = records::StoredFeedStateV4 {
+            v3: records::StoredFeedStateV3::from(&FeedState::new(
+                SourceId::new("s2").unwrap(),
+                "https://e.org/2".to_owned(),
+            )),
+            category: Some("preprint-server".to_owned()),
+        };
+        store.feeds.insert(b"s2", records::encode(4, &newer)).unwrap();
+        assert_eq!(store.feed_state("s2").unwrap().unwrap().category, None);
+    }
+
+    #[test]
     fn evidence_and_claim_matches_round_trip() {
         let (_dir, store) = open();
         let mut item = scored("https://e.org/a", "s1", 0, 0.9);

@@ -9,7 +9,7 @@ use clap::Args;
 use infodemic_classifier::{ClassifierHandle, ModelManifest, SessionOptions};
 use infodemic_core::{ItemQuery, ModelRef, SourceId};
 use infodemic_pipeline::{locate_model_dir, rescore, rescore_dry_run, RescoreOptions, RescoreSummary};
-use infodemic_store::ScoreStore;
+use infodemic_store::{IngestStore, ScoreStore};
 use infodemic_store_postgres::PgStore;
 use tokio_util::sync::CancellationToken;
 
@@ -84,7 +84,7 @@ pub fn run(args: &RescoreArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
 }
 
 /// Rescores `store` (`None`: no store yet, nothing to rescore).
-fn rescore_in<S: ScoreStore + Clone + 'static>(
+fn rescore_in<S: ScoreStore + IngestStore + Clone + 'static>(
     store: Option<S>,
     args: &RescoreArgs,
     global: &GlobalArgs,

@@ -117,6 +117,7 @@ impl<'a> Acceptor<'a> {
         let mut state =
             self.states.remove(&spec.id).unwrap_or_else(|| FeedState::new(spec.id.clone(), spec.url.to_string()));
         state.url = spec.url.to_string();
+        state.category = Some(spec.category);
         let mut new_items = 0;
         let mut error = None;
         match result {
