@@ -6,6 +6,7 @@
 //! ```
 //!
 //! `--cache-mib` is the store's page cache (`infodemic --cache-mib`; `watch` uses 32 by default).
+//! `--no-campaigns` leaves out the campaign stage (whose grouping state lives in memory).
 //! `--postgres` runs the watch on a fresh database of the server `INFODEMIC_TEST_POSTGRES` names
 //! (`eval "$(bash scripts/postgres.sh start)"`) instead of the embedded store: the RSS is then
 //! this process's alone, the server's is its own.
@@ -212,7 +213,8 @@ where
             fetch: FetchConfig { per_host_concurrency: 32, per_host_delay: Duration::ZERO, ..FetchConfig::default() },
             feed_concurrency: 32,
             policy,
-            campaigns: Some(CampaignSettings::default()),
+            // `--no-campaigns`: without the campaign stage, to tell its memory from the rest.
+            campaigns: (!std::env::args().any(|a| a == "--no-campaigns")).then(CampaignSettings::default),
             ..CrawlOptions::default()
         },
         recheck: Duration::from_secs(1),
