@@ -421,18 +421,26 @@ impl IngestStore for PgStore {
     }
 
     fn recent_fingerprints(&self, since: DateTime<Utc>) -> Result<Vec<(u64, ItemId)>> {
-        let rows = self.client()?.query(
-            "SELECT simhash, id FROM items WHERE day >= $1 AND time >= $2 AND simhash IS NOT NULL \
-             ORDER BY time DESC, id DESC",
-            &[&schema::day_of(since), &since.timestamp_micros()],
-        );
-        rows.map_err(db)?
-            .iter()
-            .map(|row| {
-                let simhash: i64 = row.try_get(0).map_err(db)?;
-                Ok((simhash as u64, item_id(row, 1)?))
-            })
-            .collect()
+        use postgres::fallible_iterator::FallibleIterator;
+        let mut client = self.client()?;
+        let day = schema::day_of(since);
+        let time = since.timestamp_micros();
+        let params: [&(dyn postgres::types::ToSql + Sync); 2] = [&day, &time];
+        // Row by row: every crawl reads the whole window (7 days of items), and a `Row` costs
+        // ten times the pair kept of it.
+        let mut rows = client
+            .query_raw(
+                "SELECT simhash, id FROM items WHERE day >= $1 AND time >= $2 AND simhash IS NOT NULL \
+                 ORDER BY time DESC, id DESC",
+                params,
+            )
+            .map_err(db)?;
+        let mut fingerprints = Vec::new();
+        while let Some(row) = rows.next().map_err(db)? {
+            let simhash: i64 = row.try_get(0).map_err(db)?;
+            fingerprints.push((simhash as u64, item_id(&row, 1)?));
+        }
+        Ok(fingerprints)
     }
 
     fn commit(
