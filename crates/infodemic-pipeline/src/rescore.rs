@@ -455,6 +455,13 @@ mod tests {
         }
     }
 
+    /// Rescores everything with a keyword model ("miracle") that applies the source priors.
+    async fn rescore_with_priors(store: &SledStore) -> RescoreSummary {
+        let classifier =
+            ClassifierHandle::spawn(Box::new(WithPriors(KeywordClassifier::new(&["miracle"]))), 2).unwrap();
+        rescore(store, &classifier, &RescoreOptions::default(), &NoProgress, CancellationToken::new()).await.unwrap()
+    }
+
     #[tokio::test]
     async fn items_are_decided_with_their_subscribed_feeds_category() {
         let (_dir, store, items) = old_store(7);
@@ -462,11 +469,7 @@ mod tests {
         spec.id = SourceId::new("even").unwrap();
         spec.category = FeedCategory::FactChecker;
         store.put_subscription(&spec).unwrap();
-        let classifier =
-            ClassifierHandle::spawn(Box::new(WithPriors(KeywordClassifier::new(&["miracle"]))), 2).unwrap();
-        let summary = rescore(&store, &classifier, &RescoreOptions::default(), &NoProgress, CancellationToken::new())
-            .await
-            .unwrap();
+        let summary = rescore_with_priors(&store).await;
         assert_eq!(summary.flagged_after, Some(1), "of 0, 3 and 6, only 3 is not from the fact-checker");
         for item in &items {
             let class = store.get(item.id).unwrap().unwrap().classification;
@@ -489,11 +492,7 @@ mod tests {
             feed_categories(&store).unwrap().get(&SourceId::new("even").unwrap()),
             Some(&FeedCategory::FactChecker)
         );
-        let classifier =
-            ClassifierHandle::spawn(Box::new(WithPriors(KeywordClassifier::new(&["miracle"]))), 2).unwrap();
-        let summary = rescore(&store, &classifier, &RescoreOptions::default(), &NoProgress, CancellationToken::new())
-            .await
-            .unwrap();
+        let summary = rescore_with_priors(&store).await;
         assert_eq!(summary.flagged_after, Some(1), "of 0, 3 and 6, only 3 is not from the fact-checker");
         let checked =
             items.iter().find(|item| item.source.as_str() == "even" && item.text.contains("miracle")).unwrap();
