@@ -126,14 +126,7 @@ pub async fn run_campaign_worker<S: CampaignWriter + ItemReader + Clone + 'stati
                 // A reconnection to the store loses the campaign lock: this worker takes it
                 // again, unless another writer did meanwhile (a standby that took over); then
                 // this one stops rather than write beside it.
-                let claim = store.clone();
-                if !crate::crawl::blocking(move || claim.claim_writer()).await?? {
-                    return Err(infodemic_store::StoreError::NotTheWriter(
-                        "another process took the campaign lock while this worker was disconnected from the store"
-                            .to_owned(),
-                    )
-                    .into());
-                }
+                crate::campaigns::claim_campaign_writer(store, "this worker").await?;
                 // The grouping may have changed its state for a batch the store did not take:
                 // it starts again from what the store holds.
                 tracker = CampaignTracker::open(store, options.settings.clone()).await?;

@@ -422,6 +422,24 @@ impl Inner {
     }
 }
 
+/// Makes sure this process still writes the store's campaigns (on PostgreSQL the lock is lost
+/// with its connection, and taken again here); `who` names the process for the error when
+/// another one took the lock meanwhile.
+///
+/// # Errors
+/// [`infodemic_store::StoreError::NotTheWriter`] when another process holds the lock, or
+/// storage failures.
+pub(crate) async fn claim_campaign_writer<S: CampaignWriter + Clone + 'static>(store: &S, who: &str) -> Result<()> {
+    let claim = store.clone();
+    if blocking(move || claim.claim_writer()).await?? {
+        return Ok(());
+    }
+    Err(infodemic_store::StoreError::NotTheWriter(format!(
+        "another process took the campaign lock while {who} was disconnected from the store"
+    ))
+    .into())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -148,16 +148,8 @@ pub fn import_claims<S: ScoreStore + ?Sized>(
 ) -> Result<ClaimImport> {
     let mut report = ClaimImport { read: claims.len(), ..ClaimImport::default() };
     report.debunked = claims.iter().filter(|c| c.verdict.is_debunked()).count();
-    let stored: std::collections::HashSet<infodemic_core::ClaimId> =
-        store.claim_entries()?.into_iter().map(|entry| entry.claim.id).collect();
-    let mut fresh = Vec::new();
-    for claim in claims {
-        if stored.contains(&claim.id) {
-            report.known += 1;
-        } else {
-            fresh.push(claim);
-        }
-    }
+    let (fresh, known) = split_unstored(store, claims)?;
+    report.known = known;
     for chunk in fresh.chunks(EMBED_CHUNK) {
         let texts: Vec<String> = chunk.iter().map(|c| c.text.clone()).collect();
         let embedded = with_embeddings(chunk, classifier.classify(&texts)?);
@@ -165,6 +157,17 @@ pub fn import_claims<S: ScoreStore + ?Sized>(
         progress(chunk.len());
     }
     Ok(report)
+}
+
+/// The claims `store` does not hold yet, and how many it holds already (same id).
+fn split_unstored<S: ScoreStore + ?Sized>(
+    store: &S,
+    claims: Vec<DebunkedClaim>,
+) -> Result<(Vec<DebunkedClaim>, usize)> {
+    let stored: std::collections::HashSet<infodemic_core::ClaimId> =
+        store.claim_entries()?.into_iter().map(|entry| entry.claim.id).collect();
+    let (known, fresh): (Vec<_>, Vec<_>) = claims.into_iter().partition(|claim| stored.contains(&claim.id));
+    Ok((fresh, known.len()))
 }
 
 /// [`import_claims`] with the model of a running `watch` (behind its classifier thread).
@@ -180,12 +183,7 @@ pub async fn import_claims_with<S: ScoreStore + Clone + 'static>(
     report.debunked = claims.iter().filter(|c| c.verdict.is_debunked()).count();
     let (fresh, known) = blocking({
         let store = store.clone();
-        move || {
-            let stored: std::collections::HashSet<infodemic_core::ClaimId> =
-                store.claim_entries()?.into_iter().map(|entry| entry.claim.id).collect();
-            let (known, fresh): (Vec<_>, Vec<_>) = claims.into_iter().partition(|claim| stored.contains(&claim.id));
-            Ok::<_, crate::PipelineError>((fresh, known.len()))
-        }
+        move || split_unstored(&store, claims)
     })
     .await??;
     report.known = known;

@@ -193,8 +193,8 @@ pub fn feed_categories<S: ScoreStore + IngestStore + ?Sized>(store: &S) -> Resul
 }
 
 /// Rescores the stored items of `options.filter` with `classifier`'s model: classification,
-/// the decision with the item's feed category (see [`feed_categories`]), claim matching (stale claims are embedded again first), then one transaction
-/// per batch. When `cancel` fires, the batch in progress is committed and no other starts.
+/// the decision with the item's feed category (see [`feed_categories`]), claim matching
+/// (stale claims are embedded again first), then one transaction per batch. When `cancel` fires, the batch in progress is committed and no other starts.
 ///
 /// # Errors
 /// Store or classifier failures, which end the run; batches committed before stay whole.

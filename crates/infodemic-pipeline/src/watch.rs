@@ -177,7 +177,9 @@ async fn cycle<S: ScoringStore + Clone + 'static>(
     }
     let due = due_feeds(subscriptions.clone(), &states, Utc::now());
     if !due.is_empty() {
-        claim_campaign_writer(store).await?;
+        // Each cycle assigns campaigns; each crawl loads the grouping state afresh, so a lock
+        // taken again starts from what the store holds.
+        crate::campaigns::claim_campaign_writer(store, "this watch").await?;
         tracing::info!(message = "Poll cycle started.", due = due.len(), subscribed = subscriptions.len());
         let cycle = run_crawl(due, store, classifier, crawl_options, observer, cancel.clone()).await?;
         summary.cycles += 1;
@@ -212,22 +214,6 @@ async fn cycle<S: ScoringStore + Clone + 'static>(
     let wake = next_due.unwrap_or(now).clamp(now + floor, now + recheck);
     observer.on_event(&CrawlEvent::Idle { until: wake });
     Ok(Some((wake - now).to_std().unwrap_or(Duration::from_secs(1))))
-}
-
-/// Each cycle assigns campaigns: on PostgreSQL the watch must still hold the campaign lock,
-/// which a reconnection to the server loses, so it is asked for again (each crawl loads the
-/// grouping state afresh, so one taken again starts from what the store holds).
-async fn claim_campaign_writer<S: ScoringStore + Clone + 'static>(store: &S) -> Result<()> {
-    let store = store.clone();
-    if crate::crawl::blocking(move || store.claim_writer()).await?? {
-        return Ok(());
-    }
-    Err(infodemic_store::StoreError::NotTheWriter(
-        "another process took the campaign lock while this watch was disconnected from the store; the watch \
-         polls again once it is free"
-            .to_owned(),
-    )
-    .into())
 }
 
 async fn load<S: ScoringStore + Clone + 'static>(store: &S) -> Result<(Vec<FeedSpec>, HashMap<SourceId, FeedState>)> {

@@ -72,10 +72,8 @@ pub struct WatchArgs {
 }
 
 pub fn run(args: &WatchArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
-    if global.store.is_some() {
-        let Some(crate::context::Backend::Postgres(store)) = global.open_backend(true)? else {
-            anyhow::bail!("--store names no PostgreSQL store");
-        };
+    if let Some(url) = &global.store {
+        let store = infodemic_store_postgres::PgStore::connect(url)?;
         // Each cycle assigns campaigns, which one process at a time writes: hold the lock for
         // as long as the watch runs (the server frees it if this process dies).
         if !store.become_campaign_writer()? {
