@@ -34,9 +34,10 @@ pub fn simhash(text: &str) -> Option<u64> {
         return None;
     }
     let mut weights = [0i32; 64];
-    let features = words.iter().map(|w| (*w).to_owned()).chain(words.windows(3).map(|s| s.join(" ")));
-    for feature in features {
-        let hash = fnv1a(feature.as_bytes());
+    // Hashed in place: building a string per word and trigram was a third of this function.
+    let features =
+        words.iter().map(|w| fnv1a(w.as_bytes())).chain(words.windows(3).map(|w| trigram_hash(w[0], w[1], w[2])));
+    for hash in features {
         for (bit, weight) in weights.iter_mut().enumerate() {
             *weight += if hash >> bit & 1 == 1 { 1 } else { -1 };
         }
@@ -181,6 +182,27 @@ mod tests {
         assert!(shingles("two words").is_empty());
         // The hash of a trigram is that of the joined words.
         assert_eq!(trigram_hash("x", "y", "z"), fnv1a(b"x y z"));
+    }
+
+    /// Fingerprints are stored and compared with later ones: a change of the hashing would
+    /// make every stored item look new. The values were taken before the hashing stopped
+    /// allocating a string per feature.
+    #[test]
+    fn fingerprints_stay_as_stored() {
+        let pinned = [
+            (
+                "Garlic water cures the virus overnight, a doctor says, and hospitals hide it from you.",
+                0xef63_5918_922f_a1d9,
+            ),
+            (
+                "Die Gesundheitsbehörde empfiehlt die Impfung für alle Kinder unter fünf Jahren ab sofort.",
+                0x1afc_5d83_8447_24e1,
+            ),
+            ("one two three four five six seven eight", 0x9a01_c318_6c62_dd49),
+        ];
+        for (text, fingerprint) in pinned {
+            assert_eq!(simhash(text), Some(fingerprint), "{text}");
+        }
     }
 
     #[test]

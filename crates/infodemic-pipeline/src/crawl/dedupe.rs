@@ -201,15 +201,26 @@ impl RunMemory {
         shingles: &mut Option<simhash::Shingles>,
     ) -> std::result::Result<Option<(ItemId, Relation)>, StoreError> {
         let Some(fingerprint) = fingerprint else { return Ok(None) };
-        let mut candidates: Vec<(u32, ItemId)> = self
-            .recent
-            .iter()
-            .zip(&self.recent_ids)
-            .filter_map(|(other, id)| {
+        let mut candidates: Vec<(u32, ItemId)> = Vec::new();
+        // Every new item meets the whole window, and nearly every block of it holds no
+        // candidate: a block is first tested without a branch per fingerprint (which the
+        // compiler vectorises), and only a block with a hit is walked again for its ids.
+        const BLOCK: usize = 64;
+        for (block, fingerprints) in self.recent.chunks(BLOCK).enumerate() {
+            let any_near = fingerprints.iter().fold(false, |any, other| {
+                any | (simhash::distance(fingerprint, *other) <= simhash::NEAR_DUPLICATE_BITS)
+            });
+            if !any_near {
+                continue;
+            }
+            let ids = self.recent_ids.iter().skip(block * BLOCK);
+            for (other, id) in fingerprints.iter().zip(ids) {
                 let distance = simhash::distance(fingerprint, *other);
-                (distance <= simhash::NEAR_DUPLICATE_BITS).then_some((distance, *id))
-            })
-            .collect();
+                if distance <= simhash::NEAR_DUPLICATE_BITS {
+                    candidates.push((distance, *id));
+                }
+            }
+        }
         candidates.sort_unstable();
         for (distance, id) in candidates.into_iter().take(5) {
             let stored;
@@ -227,5 +238,40 @@ impl RunMemory {
             }
         }
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use infodemic_store::SledStore;
+
+    /// The window is scanned in blocks: a candidate in any block, at either edge of one, or in
+    /// the last, partial block is found, and its id is the one beside its fingerprint.
+    #[test]
+    fn a_near_copy_is_found_wherever_it_sits_in_the_window() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+        let (store, _) = SledStore::open(&dir.path().join("store")).unwrap_or_else(|e| panic!("store: {e}"));
+        let text = "Garlic water cures the virus overnight, a doctor says, and hospitals hide it from you.";
+        let Some(fingerprint) = simhash::simhash(text) else { panic!("the text has a fingerprint") };
+        // Every other fingerprint is at least 32 bits away: no candidate but the planted one.
+        let far = |n: u64| fingerprint ^ (0xffff_ffff_0000_0000_u64.rotate_left((n % 32) as u32));
+        for position in [0, 63, 64, 127, 130, 199] {
+            let mut memory = RunMemory::default();
+            for n in 0..200u64 {
+                let id = ItemId::from_canonical_url(&format!("https://example.org/{n}"));
+                let near = n as usize == position;
+                memory.recent.push(if near { fingerprint ^ 0b111 } else { far(n) });
+                memory.recent_ids.push(id);
+                if near {
+                    memory.run_shingles.insert(id, simhash::shingles(text));
+                }
+            }
+            let found = memory
+                .near_duplicate_of(&store, Some(fingerprint), text, &mut None)
+                .unwrap_or_else(|e| panic!("store: {e}"));
+            let planted = ItemId::from_canonical_url(&format!("https://example.org/{position}"));
+            assert_eq!(found, Some((planted, Relation::NearDuplicate { distance: 3 })), "at {position}");
+        }
     }
 }
