@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use infodemic_core::FeedSpec;
+use infodemic_core::health::is_health_related;
+use infodemic_core::language::detect_language;
+use infodemic_core::{simhash, FeedSpec};
 use infodemic_crawler::normalize::normalize_feed;
 use infodemic_crawler::parse::parse_feed;
 use url::Url;
@@ -62,7 +64,35 @@ fn parse(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // feed-rs alone, without the normalising that follows it.
+    let mut group = c.benchmark_group("parse_only");
+    for (name, document) in &feeds {
+        let items = parse_feed(document.as_bytes()).unwrap().entries.len();
+        group.throughput(Throughput::Elements(items as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(name), document, |b, document| {
+            b.iter(|| parse_feed(document.as_bytes()).unwrap());
+        });
+    }
+    group.finish();
 }
 
-criterion_group!(benches, parse);
+/// What ingest spends on one item's text beside parsing, step by step, on the text of an item
+/// of the synthetic feeds that `ingest_vs_python` serves (60 words): the floor under any ingest
+/// rate on this machine.
+fn per_item(c: &mut Criterion) {
+    let feed = infodemic_benches::synthetic_feed(7, 1);
+    let start = feed.find("<description>").unwrap() + "<description>".len();
+    let end = feed.find("</description>").unwrap();
+    let text = feed[start..end].replace("&lt;p&gt;", "").replace("&lt;/p&gt;", "");
+    let mut group = c.benchmark_group("per_item");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("detect_language", |b| b.iter(|| detect_language(&text)));
+    group.bench_function("is_health_related", |b| b.iter(|| is_health_related(&text)));
+    group.bench_function("simhash", |b| b.iter(|| simhash::simhash(&text)));
+    group.bench_function("shingles", |b| b.iter(|| simhash::shingles(&text)));
+    group.finish();
+}
+
+criterion_group!(benches, parse, per_item);
 criterion_main!(benches);

@@ -87,6 +87,14 @@ struct Connection {
     returned: std::time::Instant,
 }
 
+impl Connection {
+    /// Whether the server closed this connection: asked after a call failed (one round trip),
+    /// to tell a lost connection from a refused statement.
+    fn lost(&mut self) -> bool {
+        self.client.is_closed() || self.client.batch_execute("").is_err()
+    }
+}
+
 impl std::ops::Deref for Connection {
     type Target = Client;
     fn deref(&self) -> &Client {
@@ -273,11 +281,12 @@ impl PgStore {
     /// # Errors
     /// Database failures.
     pub fn encrypted(&self) -> Result<bool> {
-        let row = self
-            .client()?
-            .query_one("SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)", &[])
-            .map_err(db)?;
-        row.try_get(0).map_err(db)
+        self.on_connection(|connection| {
+            let row = connection
+                .query_one("SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)", &[])
+                .map_err(db)?;
+            row.try_get(0).map_err(db)
+        })
     }
 
     /// A connection of the pool, back in the pool when dropped. A panic while it was held
@@ -289,6 +298,25 @@ impl PgStore {
     /// [`StoreError::Database`] when no connection frees up or opens within [`POOL_WAIT`].
     fn client(&self) -> Result<r2d2::PooledConnection<Manager>> {
         self.pool.get().map_err(|e| StoreError::Database(format!("no connection to {}: {e}", self.shown_url)))
+    }
+
+    /// Runs `call` on a connection of the pool; when it fails because the server had closed
+    /// that connection, again on another. A connection used within [`TRUSTED_FOR`] is not
+    /// asked at checkout, so after a server restart each of those meets the call that uses it
+    /// first: at most [`POOL_SIZE`] of them, each dropped when it comes back. Only for calls
+    /// that can run twice: reads, and writes that change nothing the second time.
+    fn on_connection<T>(&self, mut call: impl FnMut(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut lost = 0;
+        loop {
+            let mut connection = self.client()?;
+            match call(&mut connection) {
+                Err(error) if lost < POOL_SIZE && connection.lost() => {
+                    lost += 1;
+                    tracing::debug!(message = "The server had closed a connection; the call runs again on another.", %error);
+                }
+                done => return done,
+            }
+        }
     }
 
     fn known_partitions(&self) -> MutexGuard<'_, partitions::Partitions> {
@@ -392,10 +420,12 @@ impl PgStore {
 
 impl IngestStore for PgStore {
     fn readable_feed_states(&self) -> Result<(Vec<FeedState>, Vec<String>)> {
-        let rows = self.client()?.query("SELECT source, record FROM feeds ORDER BY source COLLATE \"C\"", &[]);
+        let rows = self.on_connection(|connection| {
+            connection.query("SELECT source, record FROM feeds ORDER BY source COLLATE \"C\"", &[]).map_err(db)
+        })?;
         let mut states = Vec::new();
         let mut unreadable = Vec::new();
-        for row in rows.map_err(db)? {
+        for row in rows {
             let source: String = row.try_get(0).map_err(db)?;
             let record: Vec<u8> = row.try_get(1).map_err(db)?;
             match records::decode_feed_state(&record) {
@@ -407,40 +437,44 @@ impl IngestStore for PgStore {
     }
 
     fn id_for_url(&self, canonical_url: &str) -> Result<Option<ItemId>> {
-        let mut connection = self.client()?;
-        let statement = connection.lookups.id_for_url.clone();
-        let row = connection.query_opt(&statement, &[&canonical_url.as_bytes()]);
-        row.map_err(db)?.map(|row| item_id(&row, 0)).transpose()
+        self.on_connection(|connection| {
+            let statement = connection.lookups.id_for_url.clone();
+            let row = connection.client.query_opt(&statement, &[&canonical_url.as_bytes()]);
+            row.map_err(db)?.map(|row| item_id(&row, 0)).transpose()
+        })
     }
 
     fn id_for_content(&self, hash: ContentHash) -> Result<Option<ItemId>> {
-        let mut connection = self.client()?;
-        let statement = connection.lookups.id_for_content.clone();
-        let row = connection.query_opt(&statement, &[&hash.0.as_slice()]);
-        row.map_err(db)?.map(|row| item_id(&row, 0)).transpose()
+        self.on_connection(|connection| {
+            let statement = connection.lookups.id_for_content.clone();
+            let row = connection.client.query_opt(&statement, &[&hash.0.as_slice()]);
+            row.map_err(db)?.map(|row| item_id(&row, 0)).transpose()
+        })
     }
 
     fn recent_fingerprints(&self, since: DateTime<Utc>) -> Result<Vec<(u64, ItemId)>> {
         use postgres::fallible_iterator::FallibleIterator;
-        let mut client = self.client()?;
         let day = schema::day_of(since);
         let time = since.timestamp_micros();
-        let params: [&(dyn postgres::types::ToSql + Sync); 2] = [&day, &time];
-        // Row by row: every crawl reads the whole window (7 days of items), and a `Row` costs
-        // ten times the pair kept of it.
-        let mut rows = client
-            .query_raw(
-                "SELECT simhash, id FROM items WHERE day >= $1 AND time >= $2 AND simhash IS NOT NULL \
-                 ORDER BY time DESC, id DESC",
-                params,
-            )
-            .map_err(db)?;
-        let mut fingerprints = Vec::new();
-        while let Some(row) = rows.next().map_err(db)? {
-            let simhash: i64 = row.try_get(0).map_err(db)?;
-            fingerprints.push((simhash as u64, item_id(&row, 1)?));
-        }
-        Ok(fingerprints)
+        self.on_connection(|connection| {
+            let params: [&(dyn postgres::types::ToSql + Sync); 2] = [&day, &time];
+            // Row by row: every crawl reads the whole window (7 days of items), and a `Row`
+            // costs ten times the pair kept of it.
+            let mut rows = connection
+                .client
+                .query_raw(
+                    "SELECT simhash, id FROM items WHERE day >= $1 AND time >= $2 AND simhash IS NOT NULL \
+                     ORDER BY time DESC, id DESC",
+                    params,
+                )
+                .map_err(db)?;
+            let mut fingerprints = Vec::new();
+            while let Some(row) = rows.next().map_err(db)? {
+                let simhash: i64 = row.try_get(0).map_err(db)?;
+                fingerprints.push((simhash as u64, item_id(&row, 1)?));
+            }
+            Ok(fingerprints)
+        })
     }
 
     fn commit(
@@ -449,15 +483,18 @@ impl IngestStore for PgStore {
         feed_states: &[FeedState],
         appearances: &[Appearance],
     ) -> Result<CommitReport> {
-        let mut client = self.client()?;
-        let mut retried = false;
-        let (report, created) = retry_conflicts(&mut client, |client| {
-            if retried {
-                // A partition may have been dropped (retention): look again.
-                *self.known_partitions() = schema::partitions(client)?;
-            }
-            retried = true;
-            self.try_commit(client, items, feed_states, appearances).map_err(PgError::Db)
+        // Again on another connection if the server had closed this one: an item whose key is
+        // stored already is not inserted twice (and not counted twice).
+        let (report, created) = self.on_connection(|connection| {
+            let mut retried = false;
+            retry_conflicts(&mut connection.client, |client| {
+                if retried {
+                    // A partition may have been dropped (retention): look again.
+                    *self.known_partitions() = schema::partitions(client)?;
+                }
+                retried = true;
+                self.try_commit(client, items, feed_states, appearances).map_err(PgError::Db)
+            })
         })?;
         if let Some(partitions) = created {
             *self.known_partitions() = partitions;
@@ -468,26 +505,28 @@ impl IngestStore for PgStore {
 
 impl ItemReader for PgStore {
     fn get(&self, id: ItemId) -> Result<Option<ScoredItem>> {
-        let mut client = self.client()?;
-        let (day_of, record) = (client.lookups.day_of.clone(), client.lookups.record.clone());
-        let Some(row) = client.query_opt(&day_of, &[&id.as_bytes().as_slice()]).map_err(db)? else {
-            return Ok(None);
-        };
-        let day: i32 = row.try_get(0).map_err(db)?;
-        let row = client.query_opt(&record, &[&day, &id.as_bytes().as_slice()]).map_err(db)?;
-        row.map(|row| decode_item(&row, 0)).transpose()
+        self.on_connection(|connection| {
+            let (day_of, record) = (connection.lookups.day_of.clone(), connection.lookups.record.clone());
+            let Some(row) = connection.client.query_opt(&day_of, &[&id.as_bytes().as_slice()]).map_err(db)? else {
+                return Ok(None);
+            };
+            let day: i32 = row.try_get(0).map_err(db)?;
+            let row = connection.client.query_opt(&record, &[&day, &id.as_bytes().as_slice()]).map_err(db)?;
+            row.map(|row| decode_item(&row, 0)).transpose()
+        })
     }
 
     fn get_many(&self, ids: &[ItemId]) -> Result<Vec<Option<ScoredItem>>> {
         let keys: Vec<&[u8]> = ids.iter().map(|id| id.as_bytes().as_slice()).collect();
-        let rows = self
-            .client()?
-            .query(
-                "SELECT i.id, i.record FROM item_keys k JOIN items i ON i.day = k.day AND i.id = k.id \
-                 WHERE k.id = ANY($1)",
-                &[&keys],
-            )
-            .map_err(db)?;
+        let rows = self.on_connection(|connection| {
+            connection
+                .query(
+                    "SELECT i.id, i.record FROM item_keys k JOIN items i ON i.day = k.day AND i.id = k.id \
+                     WHERE k.id = ANY($1)",
+                    &[&keys],
+                )
+                .map_err(db)
+        })?;
         let mut found = std::collections::HashMap::with_capacity(rows.len());
         for row in &rows {
             found.insert(item_id(row, 0)?, decode_item(row, 1)?);
@@ -496,28 +535,28 @@ impl ItemReader for PgStore {
     }
 
     fn query(&self, query: &ItemQuery) -> Result<Vec<ScoredItem>> {
-        query::run(&mut self.client()?.client, query)
+        self.on_connection(|connection| query::run(&mut connection.client, query))
     }
 
     fn stats(&self) -> Result<StoreStats> {
-        let mut client = self.client()?;
-        let rows = client.query("SELECT key, items, flagged FROM counts", &[]).map_err(db)?;
+        let rows = self
+            .on_connection(|connection| connection.query("SELECT key, items, flagged FROM counts", &[]).map_err(db))?;
         let mut stats = stats_from_counts(rows.iter().map(|row| {
             let key: Vec<u8> = row.try_get(0).map_err(db)?;
             let items: i64 = row.try_get(1).map_err(db)?;
             let flagged: i64 = row.try_get(2).map_err(db)?;
             Ok((key, u64::try_from(items).unwrap_or(0), u64::try_from(flagged).unwrap_or(0)))
         }))?;
-        drop(client);
         stats.count_feeds(&self.feed_states()?);
         Ok(stats)
     }
 
     fn appearances(&self, id: ItemId) -> Result<Vec<Appearance>> {
-        let rows = self
-            .client()?
-            .query("SELECT record FROM appearances WHERE item = $1 ORDER BY url_key", &[&id.as_bytes().as_slice()])
-            .map_err(db)?;
+        let rows = self.on_connection(|connection| {
+            connection
+                .query("SELECT record FROM appearances WHERE item = $1 ORDER BY url_key", &[&id.as_bytes().as_slice()])
+                .map_err(db)
+        })?;
         rows.iter()
             .map(|row| {
                 let record: Vec<u8> = row.try_get(0).map_err(db)?;
@@ -527,7 +566,9 @@ impl ItemReader for PgStore {
     }
 
     fn feed_states(&self) -> Result<Vec<FeedState>> {
-        let rows = self.client()?.query("SELECT record FROM feeds ORDER BY source COLLATE \"C\"", &[]).map_err(db)?;
+        let rows = self.on_connection(|connection| {
+            connection.query("SELECT record FROM feeds ORDER BY source COLLATE \"C\"", &[]).map_err(db)
+        })?;
         rows.iter()
             .map(|row| {
                 let record: Vec<u8> = row.try_get(0).map_err(db)?;

@@ -15,56 +15,61 @@ use crate::{apply_counts, db, query, retry_conflicts, PgError, PgStore, Result};
 
 impl ScoreStore for PgStore {
     fn item_ids(&self, query: &ItemQuery) -> Result<Vec<ItemId>> {
-        query::ids(&mut self.client()?.client, query)
+        self.on_connection(|connection| query::ids(&mut connection.client, query))
     }
 
     fn reclassify(&self, updates: &[(ItemId, Classification)]) -> Result<usize> {
         // The last classification of an id wins, as when the updates are applied in turn.
         let ordered: BTreeMap<ItemId, &Classification> = updates.iter().map(|(id, c)| (*id, c)).collect();
-        retry_conflicts(&mut self.client()?.client, |client| {
-            let mut tx = client.transaction()?;
-            let select = tx.prepare(
-                "SELECT k.day, i.record FROM item_keys k JOIN items i ON i.day = k.day AND i.id = k.id \
+        // Again on another connection if the server had closed this one: each record is read
+        // in the transaction, so a classification already written is moved by nothing.
+        self.on_connection(|connection| {
+            retry_conflicts(&mut connection.client, |client| {
+                let mut tx = client.transaction()?;
+                let select = tx.prepare(
+                    "SELECT k.day, i.record FROM item_keys k JOIN items i ON i.day = k.day AND i.id = k.id \
                  WHERE k.id = $1 FOR UPDATE OF i",
-            )?;
-            let update = tx.prepare(
-                "UPDATE items SET sort_score = $3, shown_score = $4, flagged = $5, review = $6, record = $7 \
-                 WHERE day = $1 AND id = $2",
-            )?;
-            let mut delta = CountDelta::default();
-            let mut rewritten = 0;
-            for (id, classification) in &ordered {
-                let id_bytes = id.as_bytes().as_slice();
-                let Some(row) = tx.query_opt(&select, &[&id_bytes])? else { continue };
-                let day: i32 = row.try_get(0)?;
-                let record: &[u8] = row.try_get(1)?;
-                let mut scored = records::decode_item(record).map_err(PgError::Store)?;
-                delta.add(&scored, -1);
-                scored.classification = (*classification).clone();
-                delta.add(&scored, 1);
-                let class = &scored.classification;
-                tx.execute(
-                    &update,
-                    &[
-                        &day,
-                        &id_bytes,
-                        &keys::sort_score(&scored),
-                        &class.shown_score(),
-                        &class.flagged,
-                        &class.review,
-                        &records::encode_item(&scored),
-                    ],
                 )?;
-                rewritten += 1;
-            }
-            apply_counts(&mut tx, &delta)?;
-            tx.commit()?;
-            Ok(rewritten)
+                let update = tx.prepare(
+                    "UPDATE items SET sort_score = $3, shown_score = $4, flagged = $5, review = $6, record = $7 \
+                 WHERE day = $1 AND id = $2",
+                )?;
+                let mut delta = CountDelta::default();
+                let mut rewritten = 0;
+                for (id, classification) in &ordered {
+                    let id_bytes = id.as_bytes().as_slice();
+                    let Some(row) = tx.query_opt(&select, &[&id_bytes])? else { continue };
+                    let day: i32 = row.try_get(0)?;
+                    let record: &[u8] = row.try_get(1)?;
+                    let mut scored = records::decode_item(record).map_err(PgError::Store)?;
+                    delta.add(&scored, -1);
+                    scored.classification = (*classification).clone();
+                    delta.add(&scored, 1);
+                    let class = &scored.classification;
+                    tx.execute(
+                        &update,
+                        &[
+                            &day,
+                            &id_bytes,
+                            &keys::sort_score(&scored),
+                            &class.shown_score(),
+                            &class.flagged,
+                            &class.review,
+                            &records::encode_item(&scored),
+                        ],
+                    )?;
+                    rewritten += 1;
+                }
+                apply_counts(&mut tx, &delta)?;
+                tx.commit()?;
+                Ok(rewritten)
+            })
         })
     }
 
     fn claim_entries(&self) -> Result<Vec<ClaimEntry>> {
-        let rows = self.client()?.query("SELECT record FROM claims ORDER BY id", &[]).map_err(db)?;
+        let rows = self
+            .on_connection(|connection| connection.query("SELECT record FROM claims ORDER BY id", &[]).map_err(db))?;
         rows.iter()
             .map(|row| {
                 let record: &[u8] = row.try_get(0).map_err(db)?;
@@ -82,8 +87,9 @@ impl ScoreStore for PgStore {
     }
 
     fn subscriptions(&self) -> Result<Vec<FeedSpec>> {
-        let rows =
-            self.client()?.query("SELECT record FROM subscriptions ORDER BY id COLLATE \"C\"", &[]).map_err(db)?;
+        let rows = self.on_connection(|connection| {
+            connection.query("SELECT record FROM subscriptions ORDER BY id COLLATE \"C\"", &[]).map_err(db)
+        })?;
         rows.iter()
             .map(|row| {
                 let record: &[u8] = row.try_get(0).map_err(db)?;

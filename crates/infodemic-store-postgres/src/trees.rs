@@ -22,43 +22,52 @@ pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 
 impl RecordTrees for PgStore {
     fn get_record(&self, tree: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let row = self
-            .client()?
-            .query_opt("SELECT value FROM tree_records WHERE tree = $1 AND key = $2", &[&tree, &key])
-            .map_err(db)?;
+        let row = self.on_connection(|connection| {
+            connection
+                .query_opt("SELECT value FROM tree_records WHERE tree = $1 AND key = $2", &[&tree, &key])
+                .map_err(db)
+        })?;
         row.map(|row| row.try_get(0).map_err(db)).transpose()
     }
 
     fn scan_records(&self, tree: &'static str, prefix: &[u8], limit: Option<usize>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let limit = limit.map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX));
         // bytea compares byte by byte, as sled orders keys.
-        let rows = match prefix_end(prefix) {
-            Some(end) => self.client()?.query(
-                "SELECT key, value FROM tree_records WHERE tree = $1 AND key >= $2 AND key < $3 \
-                 ORDER BY key LIMIT $4",
-                &[&tree, &prefix, &end, &limit],
-            ),
-            None => self.client()?.query(
-                "SELECT key, value FROM tree_records WHERE tree = $1 AND key >= $2 ORDER BY key LIMIT $3",
-                &[&tree, &prefix, &limit],
-            ),
-        };
-        rows.map_err(db)?.iter().map(|row| Ok((row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?))).collect()
+        let end = prefix_end(prefix);
+        let rows = self.on_connection(|connection| {
+            match &end {
+                Some(end) => connection.query(
+                    "SELECT key, value FROM tree_records WHERE tree = $1 AND key >= $2 AND key < $3 \
+                     ORDER BY key LIMIT $4",
+                    &[&tree, &prefix, end, &limit],
+                ),
+                None => connection.query(
+                    "SELECT key, value FROM tree_records WHERE tree = $1 AND key >= $2 ORDER BY key LIMIT $3",
+                    &[&tree, &prefix, &limit],
+                ),
+            }
+            .map_err(db)
+        })?;
+        rows.iter().map(|row| Ok((row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?))).collect()
     }
 
     fn count_records(&self, tree: &'static str) -> Result<usize> {
-        let row =
-            self.client()?.query_one("SELECT count(*) FROM tree_records WHERE tree = $1", &[&tree]).map_err(db)?;
+        let row = self.on_connection(|connection| {
+            connection.query_one("SELECT count(*) FROM tree_records WHERE tree = $1", &[&tree]).map_err(db)
+        })?;
         let count: i64 = row.try_get(0).map_err(db)?;
         Ok(usize::try_from(count).unwrap_or(0))
     }
 
     fn write_records(&self, writes: &[TreeWrite]) -> Result<()> {
-        retry_conflicts(&mut self.client()?.client, |client| {
-            let mut tx = client.transaction()?;
-            apply(&mut tx, writes)?;
-            tx.commit()?;
-            Ok(())
+        // Puts and deletes: the same again changes nothing.
+        self.on_connection(|connection| {
+            retry_conflicts(&mut connection.client, |client| {
+                let mut tx = client.transaction()?;
+                apply(&mut tx, writes)?;
+                tx.commit()?;
+                Ok(())
+            })
         })
     }
 }
