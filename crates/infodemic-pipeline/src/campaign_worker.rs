@@ -12,14 +12,14 @@ use std::time::Duration;
 
 use infodemic_core::{ItemId, ScoredItem};
 use infodemic_queue::CampaignQueue;
-use infodemic_store::{CampaignWriter, ItemReader};
+use infodemic_store::{CampaignWriter, ItemReader, StoreError};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::campaigns::{CampaignSettings, CampaignTracker};
 use crate::crawl::blocking;
 use crate::worker::{hand_back, next_jobs, pause, with_heartbeat, Taking};
-use crate::Result;
+use crate::{PipelineError, Result};
 
 /// Knobs of the campaign writer.
 #[derive(Clone, Debug)]
@@ -79,7 +79,8 @@ pub struct CampaignWorkerSummary {
 /// process its campaign writer.
 ///
 /// # Errors
-/// Loading the grouping state; after that none from a take: a failure hands the jobs back.
+/// Loading the grouping state; another writer taking the campaign lock after a failed batch.
+/// None from a take: a failure hands the jobs back, and an unreachable store is waited for.
 pub async fn run_campaign_worker<S: CampaignWriter + ItemReader + Clone + 'static>(
     queue: &CampaignQueue,
     store: &S,
@@ -123,16 +124,160 @@ pub async fn run_campaign_worker<S: CampaignWriter + ItemReader + Clone + 'stati
                 summary.failed_batches += 1;
                 summary.jobs_returned += hand_back(&jobs, options.retry_delay).await;
                 pause(&cancel, options.retry_delay).await;
-                // A reconnection to the store loses the campaign lock: this worker takes it
-                // again, unless another writer did meanwhile (a standby that took over); then
-                // this one stops rather than write beside it.
-                crate::campaigns::claim_campaign_writer(store, "this worker").await?;
-                // The grouping may have changed its state for a batch the store did not take:
-                // it starts again from what the store holds.
-                tracker = CampaignTracker::open(store, options.settings.clone()).await?;
+                match reopen_as_writer(store, &options.settings, options.retry_delay, &cancel).await? {
+                    Some(reopened) => tracker = reopened,
+                    None => break,
+                }
             }
         }
     }
     summary.interrupted = cancel.is_cancelled();
     Ok(summary)
+}
+
+/// After a failed batch: takes the campaign lock again (a reconnection to the store loses it)
+/// and reloads the grouping state, which may have changed for a batch the store did not take.
+/// While the store cannot be reached this is tried again every `retry_delay`, so an outage
+/// longer than one delay does not end the worker. `None` when `cancel` fired meanwhile.
+///
+/// # Errors
+/// [`StoreError::NotTheWriter`] when another writer took the lock meanwhile (a standby that
+/// took over): this one stops rather than write beside it. Any failure but the database's.
+async fn reopen_as_writer<S: CampaignWriter + Clone + 'static>(
+    store: &S,
+    settings: &CampaignSettings,
+    retry_delay: Duration,
+    cancel: &CancellationToken,
+) -> Result<Option<CampaignTracker>> {
+    loop {
+        if cancel.is_cancelled() {
+            return Ok(None);
+        }
+        let reopened = match crate::campaigns::claim_campaign_writer(store, "this worker").await {
+            Ok(()) => CampaignTracker::open(store, settings.clone()).await,
+            Err(error) => Err(error),
+        };
+        match reopened {
+            Ok(tracker) => return Ok(Some(tracker)),
+            // The database server (down, restarting, out of connections): waited for.
+            Err(PipelineError::Store(StoreError::Database(error))) => {
+                tracing::warn!(message = "The store cannot be reached; trying again.", %error, retry_in = ?retry_delay);
+                pause(cancel, retry_delay).await;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use infodemic_core::{Alert, Campaign, CampaignHead, CampaignId, CampaignMember};
+    use infodemic_store::{CampaignCommit, CampaignReader, GroupingSnapshot, SledStore};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    /// The embedded store, with the answers of its first claims scripted: `Err` as a database
+    /// that cannot be reached, `Ok(false)` as a lock another process holds.
+    #[derive(Clone)]
+    struct ScriptedClaims {
+        store: SledStore,
+        answers: Arc<Mutex<Vec<std::result::Result<bool, String>>>>,
+        asked: Arc<AtomicUsize>,
+        /// Fired during this claim (1-based), as a signal arriving while the store is down.
+        cancel_at: Option<(usize, CancellationToken)>,
+    }
+
+    impl ScriptedClaims {
+        fn new(dir: &std::path::Path, answers: Vec<std::result::Result<bool, String>>) -> Self {
+            let (store, _) = SledStore::open(dir).unwrap();
+            Self { store, answers: Arc::new(Mutex::new(answers)), asked: Arc::default(), cancel_at: None }
+        }
+    }
+
+    impl CampaignReader for ScriptedClaims {
+        fn campaigns(&self) -> infodemic_store::Result<Vec<Campaign>> {
+            self.store.campaigns()
+        }
+        fn campaign_heads(&self) -> infodemic_store::Result<Vec<CampaignHead>> {
+            self.store.campaign_heads()
+        }
+        fn campaign(&self, id: CampaignId) -> infodemic_store::Result<Option<Campaign>> {
+            self.store.campaign(id)
+        }
+        fn campaign_members(
+            &self,
+            id: CampaignId,
+            limit: Option<usize>,
+        ) -> infodemic_store::Result<Vec<CampaignMember>> {
+            self.store.campaign_members(id, limit)
+        }
+        fn campaign_of(&self, member_id: &str) -> infodemic_store::Result<Option<CampaignId>> {
+            self.store.campaign_of(member_id)
+        }
+        fn alerts(&self) -> infodemic_store::Result<Vec<Alert>> {
+            self.store.alerts()
+        }
+    }
+
+    impl CampaignWriter for ScriptedClaims {
+        fn grouping_snapshot(&self) -> infodemic_store::Result<GroupingSnapshot> {
+            self.store.grouping_snapshot()
+        }
+        fn commit_campaigns(&self, commit: &CampaignCommit) -> infodemic_store::Result<()> {
+            self.store.commit_campaigns(commit)
+        }
+        fn claim_writer(&self) -> infodemic_store::Result<bool> {
+            let asked = self.asked.fetch_add(1, Ordering::SeqCst) + 1;
+            if let Some((at, cancel)) = &self.cancel_at {
+                if asked == *at {
+                    cancel.cancel();
+                }
+            }
+            let mut answers = self.answers.lock().unwrap();
+            if answers.is_empty() {
+                return Ok(true);
+            }
+            answers.remove(0).map_err(StoreError::Database)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_store_that_cannot_be_reached_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let down = || Err("connection refused".to_owned());
+        let store = ScriptedClaims::new(dir.path(), vec![down(), down(), down()]);
+        let cancel = CancellationToken::new();
+        let reopened = reopen_as_writer(&store, &CampaignSettings::default(), Duration::ZERO, &cancel).await.unwrap();
+        assert!(reopened.is_some(), "the worker goes on once the store answers");
+        assert_eq!(store.asked.load(Ordering::SeqCst), 4, "three failed claims, then the one that took the lock");
+    }
+
+    #[tokio::test]
+    async fn another_writer_taking_the_lock_meanwhile_stops_the_worker() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ScriptedClaims::new(dir.path(), vec![Err("connection refused".to_owned()), Ok(false)]);
+        let cancel = CancellationToken::new();
+        let error = reopen_as_writer(&store, &CampaignSettings::default(), Duration::ZERO, &cancel)
+            .await
+            .err()
+            .expect("another process writes campaigns now");
+        assert!(matches!(error, PipelineError::Store(StoreError::NotTheWriter(_))), "{error}");
+        assert_eq!(store.asked.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_stop_while_waiting_for_the_store_ends_the_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let cancel = CancellationToken::new();
+        let mut store = ScriptedClaims::new(dir.path(), vec![Err("connection refused".to_owned()); 10]);
+        // The stop arrives during the first claim, which fails: the hour's wait after it ends
+        // at once.
+        store.cancel_at = Some((1, cancel.clone()));
+        let reopened =
+            reopen_as_writer(&store, &CampaignSettings::default(), Duration::from_secs(3600), &cancel).await.unwrap();
+        assert!(reopened.is_none());
+        assert_eq!(store.asked.load(Ordering::SeqCst), 1, "no claim after the stop");
+    }
 }
