@@ -259,10 +259,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = ScriptedClaims::new(dir.path(), vec![Err("connection refused".to_owned()), Ok(false)]);
         let cancel = CancellationToken::new();
-        let error = reopen_as_writer(&store, &CampaignSettings::default(), Duration::ZERO, &cancel)
-            .await
-            .err()
-            .expect("another process writes campaigns now");
+        let Err(error) = reopen_as_writer(&store, &CampaignSettings::default(), Duration::ZERO, &cancel).await else {
+            panic!("another process writes campaigns now");
+        };
         assert!(matches!(error, PipelineError::Store(StoreError::NotTheWriter(_))), "{error}");
         assert_eq!(store.asked.load(Ordering::SeqCst), 2);
     }
