@@ -3,6 +3,8 @@
 //! ```sh
 //! cargo run --release -p infodemic-benches --bin watch_soak -- [--feeds 1000] [--minutes 10] [--speed 60] [--cache-mib 32]
 //! cargo run --release -p infodemic-benches --bin watch_soak -- --postgres [...]   # into PostgreSQL
+//! cargo run --release -p infodemic-benches --bin watch_soak -- --dir D --prefill 1000000 --minutes 0
+//! cargo run --release -p infodemic-benches --bin watch_soak -- --dir D   # the watch over that store
 //! ```
 //!
 //! `--cache-mib` is the store's page cache (`infodemic --cache-mib`; `watch` uses 32 by default).
@@ -10,6 +12,10 @@
 //! `--postgres` runs the watch on a fresh database of the server `INFODEMIC_TEST_POSTGRES` names
 //! (`eval "$(bash scripts/postgres.sh start)"`) instead of the embedded store: the RSS is then
 //! this process's alone, the server's is its own.
+//! `--dir PATH` keeps the embedded store there (else a temporary directory), and `--prefill N`
+//! first stores N items of `synthetic_item` dated over the past year (a newsroom's year is
+//! about a million), with `--minutes 0` then stopping: run it once to build the store, then
+//! soak on it in a second process, so that the RSS is the watch's alone.
 //!
 //! Time runs `--speed` times faster than the clock: the polling policy's intervals are
 //! divided by it (a new feed is polled every 30 s instead of every 30 min, never more often
@@ -36,7 +42,7 @@ use infodemic_pipeline::{
     watch, CampaignSettings, CrawlEvent, CrawlObserver, CrawlOptions, ScoringStore, WatchOptions,
 };
 use infodemic_service::ServedStore;
-use infodemic_store::SledStore;
+use infodemic_store::{ItemReader, SledStore};
 use infodemic_store_postgres::PgStore;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -156,12 +162,53 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // inside it).
         return runtime.block_on(soak(&store, feeds, minutes, speed, policy));
     }
-    let dir = tempfile::tempdir()?;
+    let temporary = tempfile::tempdir()?;
+    let dir = string_arg("--dir").map_or_else(|| temporary.path().join("store"), std::path::PathBuf::from);
     let cache = arg("--cache-mib", infodemic_service::memory::SERVICE_CACHE_MIB as usize) as u64 * 1024 * 1024;
-    let (store, _) = SledStore::open_with_cache(&dir.path().join("store"), cache)?;
-    println!("store: embedded (sled, {} MiB page cache)", cache / (1024 * 1024));
+    let (store, _) = SledStore::open_with_cache(&dir, cache)?;
+    prefill(&store, arg("--prefill", 0))?;
+    println!(
+        "store: embedded (sled, {} MiB page cache), {} items before the watch",
+        cache / (1024 * 1024),
+        store.stats()?.total.items
+    );
+    if minutes == 0 {
+        return Ok(());
+    }
     subscribe(&store, &base, feeds, &policy)?;
     runtime.block_on(soak(&store, feeds, minutes, speed, policy))
+}
+
+/// The value after `name` on the command line.
+fn string_arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+}
+
+/// Stores `count` items of `synthetic_item`, spread evenly over the year before now (so the
+/// near-duplicate window holds a week of them, as in a newsroom's store), 2,000 a commit.
+fn prefill(store: &SledStore, count: usize) -> Result<(), Box<dyn std::error::Error>> {
+    if count == 0 {
+        return Ok(());
+    }
+    let now = chrono::Utc::now();
+    let step = chrono::Duration::days(365) / i32::try_from(count).unwrap_or(i32::MAX).max(1);
+    let started = Instant::now();
+    for first in (0..count).step_by(2000) {
+        let batch: Vec<_> = (first..(first + 2000).min(count))
+            .map(|index| {
+                let mut scored = infodemic_benches::synthetic_item(index);
+                let time = now - chrono::Duration::days(365) + step * i32::try_from(index).unwrap_or(i32::MAX);
+                (scored.item.published, scored.item.fetched_at) = (Some(time), time);
+                scored
+            })
+            .collect();
+        store.commit(&batch, &[], &[])?;
+        if (first / 2000) % 50 == 0 {
+            eprintln!("prefill: {first} items ({:.0} s)", started.elapsed().as_secs_f64());
+        }
+    }
+    Ok(())
 }
 
 /// Subscribes the feeds, each to be polled at the fast policy's base interval.
