@@ -304,13 +304,26 @@ impl PgStore {
     /// that connection, again on another. A connection used within [`TRUSTED_FOR`] is not
     /// asked at checkout, so after a server restart each of those meets the call that uses it
     /// first: at most [`POOL_SIZE`] of them, each dropped when it comes back. Only for calls
-    /// that can run twice: reads, and writes that change nothing the second time.
+    /// that can run twice: reads, and writes that change nothing the second time (whose
+    /// count of rows written may then tell less than was written, the first time having
+    /// written them).
     fn on_connection<T>(&self, mut call: impl FnMut(&mut Connection) -> Result<T>) -> Result<T> {
+        self.on_connection_until_commit(|connection, _| call(connection))
+    }
+
+    /// [`Self::on_connection`] for a transaction that is not safe to repeat once its COMMIT
+    /// was sent (the server may have committed it before the connection went): `call` sets
+    /// the flag it is given just before it commits, and a failure after that is not retried.
+    fn on_connection_until_commit<T>(
+        &self,
+        mut call: impl FnMut(&mut Connection, &mut bool) -> Result<T>,
+    ) -> Result<T> {
         let mut lost = 0;
         loop {
             let mut connection = self.client()?;
-            match call(&mut connection) {
-                Err(error) if lost < POOL_SIZE && connection.lost() => {
+            let mut committing = false;
+            match call(&mut connection, &mut committing) {
+                Err(error) if !committing && lost < POOL_SIZE && connection.lost() => {
                     lost += 1;
                     tracing::debug!(message = "The server had closed a connection; the call runs again on another.", %error);
                 }

@@ -55,13 +55,18 @@ impl ReviewStore for PgStore {
         &self,
         derive: &mut dyn FnMut(&dyn LogView) -> infodemic_store::Result<Vec<TreeWrite>>,
     ) -> Result<()> {
-        retry_conflicts(&mut self.client()?.client, |client| {
-            let mut tx = client.transaction()?;
-            tx.execute("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))", &[&REVIEW_LOCK])?;
-            let writes = derive(&TxLogView { tx: RefCell::new(&mut tx) }).map_err(PgError::Store)?;
-            crate::trees::apply(&mut tx, &writes)?;
-            tx.commit()?;
-            Ok(())
+        // Verdict events are appended, not put: again on another connection only when the
+        // server had closed this one before the COMMIT was sent (nothing was written then).
+        self.on_connection_until_commit(|connection, committing| {
+            retry_conflicts(&mut connection.client, |client| {
+                let mut tx = client.transaction()?;
+                tx.execute("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))", &[&REVIEW_LOCK])?;
+                let writes = derive(&TxLogView { tx: RefCell::new(&mut tx) }).map_err(PgError::Store)?;
+                crate::trees::apply(&mut tx, &writes)?;
+                *committing = true;
+                tx.commit()?;
+                Ok(())
+            })
         })
     }
 }
@@ -109,14 +114,17 @@ impl PgStore {
     /// Database failures.
     pub fn sync_verdict_sequence(&self) -> Result<()> {
         // The key is the item id (8 bytes) and the sequence number, big-endian (8 bytes).
-        self.client()?
-            .execute(
-                "SELECT setval('verdict_seq', greatest(1, coalesce((SELECT max(('x' || \
-                 encode(substring(key from 9 for 8), 'hex'))::bit(64)::bigint) FROM tree_records \
-                 WHERE tree = $1), 0)))",
-                &[&EVENTS_TREE],
-            )
-            .map_err(db)?;
+        self.on_connection(|connection| {
+            connection
+                .client
+                .execute(
+                    "SELECT setval('verdict_seq', greatest(1, coalesce((SELECT max(('x' || \
+                     encode(substring(key from 9 for 8), 'hex'))::bit(64)::bigint) FROM tree_records \
+                     WHERE tree = $1), 0)))",
+                    &[&EVENTS_TREE],
+                )
+                .map_err(db)
+        })?;
         Ok(())
     }
 }

@@ -102,16 +102,19 @@ impl ScoreStore for PgStore {
 /// Writes each claim's record with `sql` (`$1` the id, `$2` the record), one transaction;
 /// returns the rows written.
 fn write_claims(store: &PgStore, sql: &str, claims: &[(DebunkedClaim, Vec<f32>)], model: &ModelRef) -> Result<usize> {
-    retry_conflicts(&mut store.client()?.client, |client| {
-        let mut tx = client.transaction()?;
-        let write = tx.prepare(sql)?;
-        let mut written = 0;
-        for (claim, embedding) in claims {
-            let record = records::encode_claim(claim, embedding, model);
-            written += tx.execute(&write, &[&claim.id.0.as_slice(), &record])?;
-        }
-        tx.commit()?;
-        Ok(usize::try_from(written).unwrap_or(usize::MAX))
+    // An insert that skips ids present, or a replacement: the same again changes nothing.
+    store.on_connection(|connection| {
+        retry_conflicts(&mut connection.client, |client| {
+            let mut tx = client.transaction()?;
+            let write = tx.prepare(sql)?;
+            let mut written = 0;
+            for (claim, embedding) in claims {
+                let record = records::encode_claim(claim, embedding, model);
+                written += tx.execute(&write, &[&claim.id.0.as_slice(), &record])?;
+            }
+            tx.commit()?;
+            Ok(usize::try_from(written).unwrap_or(usize::MAX))
+        })
     })
 }
 
@@ -123,14 +126,16 @@ impl PgStore {
     /// Database failures.
     pub fn put_subscription(&self, spec: &FeedSpec) -> Result<bool> {
         // `xmax = 0` only for a row this statement inserted (an update sets it).
-        let row = self
-            .client()?
-            .query_one(
-                "INSERT INTO subscriptions (id, record) VALUES ($1, $2) \
-                 ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record RETURNING (xmax = 0)",
-                &[&spec.id.as_str(), &records::encode_subscription(spec)],
-            )
-            .map_err(db)?;
+        // An upsert: the same again changes nothing.
+        let row = self.on_connection(|connection| {
+            connection
+                .query_one(
+                    "INSERT INTO subscriptions (id, record) VALUES ($1, $2) \
+                     ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record RETURNING (xmax = 0)",
+                    &[&spec.id.as_str(), &records::encode_subscription(spec)],
+                )
+                .map_err(db)
+        })?;
         row.try_get(0).map_err(db)
     }
 
@@ -139,7 +144,9 @@ impl PgStore {
     /// # Errors
     /// Database failures.
     pub fn remove_subscription(&self, id: &str) -> Result<bool> {
-        let removed = self.client()?.execute("DELETE FROM subscriptions WHERE id = $1", &[&id]).map_err(db)?;
+        let removed = self.on_connection(|connection| {
+            connection.client.execute("DELETE FROM subscriptions WHERE id = $1", &[&id]).map_err(db)
+        })?;
         Ok(removed > 0)
     }
 }

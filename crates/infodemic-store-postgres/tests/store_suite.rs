@@ -573,29 +573,7 @@ fn a_closed_connection_is_replaced_and_the_campaign_lock_claimed_again() {
     assert!(store.claim_writer().unwrap());
     store.commit_campaigns(&CampaignCommit { campaigns: vec![campaign(1)], ..CampaignCommit::default() }).unwrap();
 
-    let mut admin = ::postgres::Client::connect(&server_url(), ::postgres::NoTls).unwrap();
-    let ended = admin
-        .query_one(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
-            &[&format!("reconnect_{schema}")],
-        )
-        .unwrap();
-    assert!(ended.get::<_, i64>(0) >= 2, "the pool's session and the campaign lock's");
-    // The server ends them a moment later: wait until they are gone.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let left = admin
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
-                &[&format!("reconnect_{schema}")],
-            )
-            .unwrap();
-        if left.get::<_, i64>(0) == 0 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the terminated sessions did not end");
-        std::thread::yield_now();
-    }
+    assert!(end_sessions(&format!("reconnect_{schema}")) >= 2, "the pool's session and the campaign lock's");
     // The pool's connections were in use a moment ago, so none is asked at checkout: the
     // calls that meet them run again on new ones, and none fails.
     assert_eq!(store.stats().unwrap().total.items, 2, "the store answers on a new connection");
@@ -622,6 +600,52 @@ fn a_closed_connection_is_replaced_and_the_campaign_lock_claimed_again() {
     }
     store.commit_campaigns(&again).unwrap();
     assert_eq!(store.campaigns().unwrap().len(), 2);
+}
+
+/// Has the server end every session named `application_name` (as a restart or a failover
+/// would), and waits until they are gone; returns how many there were.
+fn end_sessions(application_name: &str) -> i64 {
+    let mut admin = ::postgres::Client::connect(&server_url(), ::postgres::NoTls).unwrap();
+    let ended = admin
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
+            &[&application_name],
+        )
+        .unwrap();
+    // The server ends them a moment later.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let left = admin
+            .query_one("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", &[&application_name])
+            .unwrap();
+        if left.get::<_, i64>(0) == 0 {
+            return ended.get(0);
+        }
+        assert!(std::time::Instant::now() < deadline, "the terminated sessions did not end");
+        std::thread::yield_now();
+    }
+}
+
+/// Writes that are not plain reads get through a closed connection too: a verdict (appended,
+/// so retried only before its COMMIT was sent) and a subscription, each the first call after
+/// the server ended the pool's sessions.
+#[test]
+fn a_verdict_and_a_subscription_get_through_a_closed_connection() {
+    let schema = fresh_schema();
+    let name = format!("rewrite_{schema}");
+    let store = PgStore::connect(&format!("{}&application_name={name}", schema_url(&schema))).unwrap();
+    let ids = with_items(&store, &[0.9]);
+    // The log's own transaction, first after the sessions ended: a commit of nothing.
+    assert!(end_sessions(&name) >= 1);
+    store.append_locked(&mut |_| Ok(Vec::new())).unwrap();
+    assert!(end_sessions(&name) >= 1);
+    let scale = infodemic_core::VerdictScale::default();
+    reviews::record_verdicts(&store, &[verdict(ids[0], "false", "ana")], &scale, review_time(), false).unwrap();
+    assert_eq!(reviews::verdicts(&store, ids[0]).unwrap().len(), 1, "recorded once");
+    assert!(end_sessions(&name) >= 1);
+    let spec = infodemic_core::FeedSpec::from_url(url::Url::parse("https://example.org/feed.xml").unwrap());
+    assert!(store.put_subscription(&spec).unwrap(), "a new subscription");
+    assert_eq!(store.subscriptions().unwrap().len(), 1);
 }
 
 /// Two processes recording verdicts on one item at once: every event is logged with its own
