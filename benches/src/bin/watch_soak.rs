@@ -15,7 +15,9 @@
 //! `--dir PATH` keeps the embedded store there (else a temporary directory), and `--prefill N`
 //! first stores N items of `synthetic_item` dated over the past year (a newsroom's year is
 //! about a million), with `--minutes 0` then stopping: run it once to build the store, then
-//! soak on it in a second process, so that the RSS is the watch's alone.
+//! soak on it in a second process, so that the RSS is the watch's alone. On PostgreSQL the
+//! same: `--postgres --prefill N --minutes 0` prints the new database's URL, and
+//! `--postgres-url URL` soaks on it.
 //!
 //! Time runs `--speed` times faster than the clock: the polling policy's intervals are
 //! divided by it (a new feed is polled every 30 s instead of every 30 min, never more often
@@ -42,7 +44,7 @@ use infodemic_pipeline::{
     watch, CampaignSettings, CrawlEvent, CrawlObserver, CrawlOptions, ScoringStore, WatchOptions,
 };
 use infodemic_service::ServedStore;
-use infodemic_store::{ItemReader, SledStore};
+use infodemic_store::{IngestStore, ItemReader, SledStore};
 use infodemic_store_postgres::PgStore;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -151,12 +153,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         max: real.max / speed,
         max_backoff: real.max_backoff / speed,
     };
-    if std::env::args().any(|a| a == "--postgres") {
-        let store = PgStore::connect(&fresh_database()?)?;
+    let reused = string_arg("--postgres-url");
+    if reused.is_some() || std::env::args().any(|a| a == "--postgres") {
+        let url = match reused {
+            Some(url) => url,
+            None => fresh_database()?,
+        };
+        let store = PgStore::connect(&url)?;
         if !store.become_campaign_writer()? {
-            return Err("a fresh database has a campaign writer already".into());
+            return Err("another process writes this database's campaigns".into());
         }
-        println!("store: PostgreSQL ({})", store.shown_url());
+        prefill(&store, arg("--prefill", 0))?;
+        println!("store: PostgreSQL ({}), {} items before the watch", store.shown_url(), store.stats()?.total.items);
+        if minutes == 0 {
+            return Ok(());
+        }
         subscribe(&store, &base, feeds, &policy)?;
         // Borrowed: the store is dropped here, off the runtime (its blocking client cannot close
         // inside it).
@@ -187,7 +198,7 @@ fn string_arg(name: &str) -> Option<String> {
 
 /// Stores `count` items of `synthetic_item`, spread evenly over the year before now (so the
 /// near-duplicate window holds a week of them, as in a newsroom's store), 2,000 a commit.
-fn prefill(store: &SledStore, count: usize) -> Result<(), Box<dyn std::error::Error>> {
+fn prefill<S: IngestStore>(store: &S, count: usize) -> Result<(), Box<dyn std::error::Error>> {
     if count == 0 {
         return Ok(());
     }
