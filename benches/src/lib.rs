@@ -153,8 +153,13 @@ pub fn synthetic_item(index: usize) -> ScoredItem {
 
 /// The value after `name` on the command line, else `default`.
 pub fn arg(name: &str, default: usize) -> usize {
+    string_arg(name).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// The value after `name` on the command line.
+pub fn string_arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
 }
 
 /// Words of health news and posts, most common first: texts draw from them with a Zipf-like

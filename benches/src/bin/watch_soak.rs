@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use infodemic_benches::{arg, peak_rss_mib};
+use infodemic_benches::{arg, peak_rss_mib, string_arg};
 use infodemic_classifier::{ClassifierHandle, KeywordClassifier};
 use infodemic_core::polling::PollPolicy;
 use infodemic_core::FeedSpec;
@@ -190,26 +190,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     runtime.block_on(soak(&store, feeds, minutes, speed, policy))
 }
 
-/// The value after `name` on the command line.
-fn string_arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
-}
-
 /// Stores `count` items of `synthetic_item`, spread evenly over the year before now (so the
 /// near-duplicate window holds a week of them, as in a newsroom's store), 2,000 a commit.
 fn prefill<S: IngestStore>(store: &S, count: usize) -> Result<(), Box<dyn std::error::Error>> {
     if count == 0 {
         return Ok(());
     }
-    let now = chrono::Utc::now();
+    let year_ago = chrono::Utc::now() - chrono::Duration::days(365);
     let step = chrono::Duration::days(365) / i32::try_from(count).unwrap_or(i32::MAX).max(1);
     let started = Instant::now();
     for first in (0..count).step_by(2000) {
         let batch: Vec<_> = (first..(first + 2000).min(count))
             .map(|index| {
                 let mut scored = infodemic_benches::synthetic_item(index);
-                let time = now - chrono::Duration::days(365) + step * i32::try_from(index).unwrap_or(i32::MAX);
+                let time = year_ago + step * i32::try_from(index).unwrap_or(i32::MAX);
                 (scored.item.published, scored.item.fetched_at) = (Some(time), time);
                 scored
             })

@@ -206,14 +206,13 @@ impl RunMemory {
         // candidate: a block is first tested without a branch per fingerprint (which the
         // compiler vectorises), and only a block with a hit is walked again for its ids.
         const BLOCK: usize = 64;
-        for (block, fingerprints) in self.recent.chunks(BLOCK).enumerate() {
+        for (fingerprints, ids) in self.recent.chunks(BLOCK).zip(self.recent_ids.chunks(BLOCK)) {
             let any_near = fingerprints.iter().fold(false, |any, other| {
                 any | (simhash::distance(fingerprint, *other) <= simhash::NEAR_DUPLICATE_BITS)
             });
             if !any_near {
                 continue;
             }
-            let ids = self.recent_ids.iter().skip(block * BLOCK);
             for (other, id) in fingerprints.iter().zip(ids) {
                 let distance = simhash::distance(fingerprint, *other);
                 if distance <= simhash::NEAR_DUPLICATE_BITS {
